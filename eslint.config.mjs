@@ -1,0 +1,20 @@
+// Lint = the type checker (run by `npm run lint` before eslint) plus Pulumi's rule that catches an
+// Output interpolated into a plain template literal, which would render "Calling [toString] on an Output".
+import tseslint from "typescript-eslint";
+import pulumi from "@pulumi/eslint-plugin";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "examples/*/node_modules/**", ".sandbox/**"] },
+  {
+    files: ["**/*.ts"],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { "@pulumi": pulumi },
+    rules: {
+      "@pulumi/no-output-in-template-literal": "error",
+      "@pulumi/no-output-instance-in-template-literal": "error",
+    },
+  },
+);

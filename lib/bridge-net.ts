@@ -1,0 +1,54 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { configErrors } from "./errors";
+import { Host } from "./host";
+import { checkResourceName } from "./validate";
+
+export interface BridgeNetArgs {
+    /** The host the network lives on. */
+    readonly host: Host;
+    /**
+     * Cut the network off from the outside: containers on it reach each other and nothing else.
+     * @default false
+     */
+    readonly internal?: boolean;
+    /**
+     * The Docker network's name, which is what containers join.
+     * @default - the component's name
+     */
+    readonly networkName?: string;
+}
+
+/** A Docker bridge network. Containers join several to get exactly the reachability they need. */
+export class BridgeNet extends pulumi.ComponentResource {
+    /** The Docker network's name. */
+    readonly networkName: pulumi.Output<string>;
+    readonly internal: boolean;
+    readonly host: Host;
+    /** The underlying network resource. */
+    readonly network: docker.Network;
+
+    constructor(name: string, args: BridgeNetArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dropyard:index:BridgeNet", name, {}, opts);
+        const err = configErrors("BridgeNet", name);
+        const networkName = args.networkName ?? name;
+        checkResourceName(err, args.networkName === undefined ? "name" : "networkName", networkName);
+        if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host the network belongs on");
+        this.host = args.host;
+        this.internal = args.internal ?? false;
+        this.network = new docker.Network(`${name}-network`, {
+            name: networkName,
+            driver: "bridge",
+            internal: this.internal,
+            labels: [{ label: "dev.dropyard.network", value: networkName }],
+        }, {
+            parent: this,
+            provider: args.host.provider,
+            dependsOn: args.host.ready,
+            // The name is fixed, so a replacement must remove the old network first.
+            deleteBeforeReplace: true,
+        });
+        this.networkName = this.network.name;
+        this.registerOutputs({ networkName: this.networkName });
+    }
+}

@@ -1,0 +1,47 @@
+// Checks shared by the components. Each returns nothing and throws a ConfigError through the
+// component's own factory, so every message names the component, its name and the field.
+import { isIPv4, isIPv6 } from "node:net";
+import { ErrorFactory } from "./errors";
+
+/** A name Docker accepts for containers, networks and volumes and DNS accepts as a label part. */
+const RESOURCE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A POSIX shell environment variable name. */
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DOMAIN_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Lower-case letters, digits and inner hyphens, 1–63 characters: valid for Docker and for DNS. */
+export function checkResourceName(err: ErrorFactory, field: string, value: string): void {
+    if (!RESOURCE_NAME.test(value)) {
+        throw err(field, `"${value}" is not a valid name`,
+            "use 1-63 lower-case letters, digits and inner hyphens (Docker and DNS both accept those)");
+    }
+}
+
+export function checkPort(err: ErrorFactory, field: string, value: number): void {
+    if (!Number.isInteger(value) || value < 1 || value > 65535) {
+        throw err(field, `${value} is not a TCP port`, "use a whole number from 1 to 65535");
+    }
+}
+
+export function checkEnvKey(err: ErrorFactory, field: string, key: string): void {
+    if (!ENV_KEY.test(key)) {
+        throw err(field, `key "${key}" is not a valid environment variable name`,
+            "use letters, digits and underscores, not starting with a digit");
+    }
+}
+
+/** A fully qualified host name such as `app.example.com` (no scheme, port, path or trailing dot). */
+export function isDomain(value: string): boolean {
+    if (value.length > 253 || !value.includes(".")) return false;
+    return value.split(".").every(label => DOMAIN_LABEL.test(label)) && !/^\d+$/.test(value.split(".").pop()!);
+}
+
+/** An IPv4 or IPv6 CIDR block such as `203.0.113.0/24` or `::/0`. */
+export function isCidr(value: string): boolean {
+    const [address, bits, ...rest] = value.split("/");
+    if (rest.length > 0 || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
+    const prefix = Number(bits);
+    if (isIPv4(address)) return prefix <= 32;
+    if (isIPv6(address)) return prefix <= 128;
+    return false;
+}

@@ -1,0 +1,28 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { evaluate } from "../support/harness";
+import { BridgeNet, ConfigError, Host } from "../../lib";
+
+test("BridgeNet creates a bridge network named after the component on the host's engine", async () => {
+    const g = await evaluate(() => {
+        const host = new Host("box", { local: true });
+        new BridgeNet("frontnet", { host });
+    });
+    const net = g.one("docker:index/network:Network");
+    assert.equal(net.inputs.name, "frontnet");
+    assert.equal(net.inputs.driver, "bridge");
+    assert.equal(net.inputs.internal, false);
+    assert.equal(net.provider, "pulumi:providers:docker::box-docker");
+    assert.equal(net.parent, "dropyard:index:BridgeNet::frontnet");
+});
+
+test("BridgeNet internal: true cuts egress", async () => {
+    const g = await evaluate(() => new BridgeNet("authnet", { host: new Host("box", { local: true }), internal: true }));
+    assert.equal(g.one("docker:index/network:Network").inputs.internal, true);
+});
+
+test("BridgeNet rejects a name Docker and DNS would reject", () => {
+    const host = new Host("box", { local: true });
+    assert.throws(() => new BridgeNet("front_net", { host }),
+        (e: unknown) => e instanceof ConfigError && e.message === 'BridgeNet "front_net": name "front_net" is not a valid name; use 1-63 lower-case letters, digits and inner hyphens (Docker and DNS both accept those)');
+});
