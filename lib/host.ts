@@ -70,6 +70,8 @@ export class Host extends pulumi.ComponentResource {
     readonly dataDir: string;
     /** Resources that must be finished before anything may run on the host (the bootstrap). */
     readonly ready: pulumi.Resource[];
+    /** The network the edge nginx shares with every web container; apps join it under their alias. */
+    readonly edgeNetwork: docker.Network;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dropyard:index:Host", name, {}, opts);
@@ -94,6 +96,12 @@ export class Host extends pulumi.ComponentResource {
         this.dockerHost = pulumi.output(endpoint);
         this.sshCommand = pulumi.output("(local host: no ssh needed)");
         this.ready = [];
+
+        this.edgeNetwork = new docker.Network(`${name}-edge`, {
+            name: `${name}-edge`,
+            driver: "bridge",
+            labels: [{ label: "dev.dropyard.host", value: name }],
+        }, { parent: this, provider: this.provider, dependsOn: this.ready, deleteBeforeReplace: true });
 
         this.registerOutputs({ address: this.address, dockerHost: this.dockerHost, sshCommand: this.sshCommand });
     }
