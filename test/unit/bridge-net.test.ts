@@ -8,7 +8,7 @@ test("BridgeNet creates a bridge network named after the component on the host's
         const host = new Host("box", { local: true });
         new BridgeNet("frontnet", { host });
     });
-    const net = g.one("docker:index/network:Network");
+    const net = g.one("docker:index/network:Network", "frontnet-network");
     assert.equal(net.inputs.name, "frontnet");
     assert.equal(net.inputs.driver, "bridge");
     assert.equal(net.inputs.internal, false);
@@ -18,7 +18,7 @@ test("BridgeNet creates a bridge network named after the component on the host's
 
 test("BridgeNet internal: true cuts egress", async () => {
     const g = await evaluate(() => new BridgeNet("authnet", { host: new Host("box", { local: true }), internal: true }));
-    assert.equal(g.one("docker:index/network:Network").inputs.internal, true);
+    assert.equal(g.one("docker:index/network:Network", "authnet-network").inputs.internal, true);
 });
 
 test("BridgeNet rejects a name Docker and DNS would reject", () => {
