@@ -1,10 +1,17 @@
 import * as os from "node:os";
 import * as path from "node:path";
+import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
-import { configErrors } from "./errors";
-import { checkResourceName } from "./validate";
+import { configErrors, ErrorFactory } from "./errors";
+import { checkPort, checkResourceName, isDomain } from "./validate";
+import { CreatedDroplet, createDroplet, DropletTarget, normalizeDroplet } from "./droplet";
+import { createDockerTls, DockerTls, DockerTlsNames } from "./host-tls";
+import { DOCKER_TLS_PORT, renderBootstrap, renderRemoteCommand } from "./render/bootstrap";
+
+export { DropletTarget } from "./droplet";
 
 /** Run containers on the Docker engine of the machine running `pulumi up`. */
 export interface LocalTarget {
@@ -15,10 +22,36 @@ export interface LocalTarget {
     readonly dockerHost?: string;
 }
 
+/** An existing Ubuntu or Debian machine reachable over SSH; it gets the same bootstrap as a droplet. */
+export interface ServerTarget {
+    /**
+     * IP address or DNS name the machine is reached at; the Docker API's certificate is made for it.
+     * @example "203.0.113.10"
+     */
+    readonly address: string;
+    /** SSH user; other users than root need passwordless sudo. @default "root" */
+    readonly user?: string;
+    /** SSH port. @default 22 */
+    readonly port?: number;
+    /** The SSH private key (OpenSSH or PEM); always treated as a secret. */
+    readonly privateKey: pulumi.Input<string>;
+}
+
 /**
  * Where a Host's containers run. Give exactly one of `droplet`, `server` or `local`.
  */
 export interface HostArgs {
+    /**
+     * A new DigitalOcean droplet with a cloud firewall; `true` for its defaults. Excludes `server` and `local`.
+     * Changing its cloud-init user data or SSH key replaces the droplet (and its disk).
+     * @example droplet: { region: "fra1", size: "s-1vcpu-2gb" }
+     */
+    readonly droplet?: DropletTarget | true;
+    /**
+     * An existing machine reachable over SSH. Excludes `droplet` and `local`.
+     * @example server: { address: "203.0.113.10", privateKey: config.requireSecret("sshKey") }
+     */
+    readonly server?: ServerTarget;
     /**
      * The local Docker engine; `true` for its defaults. Excludes `droplet` and `server`.
      * @example local: true
@@ -47,7 +80,17 @@ export interface HostCommandArgs {
     readonly stdin?: pulumi.Input<string>;
 }
 
-export type HostTarget = "local";
+export type HostTarget = "droplet" | "server" | "local";
+
+const TARGETS = ["droplet", "server", "local"] as const;
+const POSIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/** How the bootstrap and host commands reach a droplet or server. */
+interface Remote {
+    readonly connection: pulumi.Output<command.types.input.remote.ConnectionArgs>;
+    /** Commands run under `sudo -n` when the SSH user is not root. */
+    readonly sudo: boolean;
+}
 
 /**
  * Where containers run: the Docker engine, the address users reach, a way to run scripts on the
@@ -60,12 +103,22 @@ export class Host extends pulumi.ComponentResource {
     readonly hostName: string;
     /** The Docker provider every container, image, network and volume on this host uses. */
     readonly provider: docker.Provider;
-    /** The address users and DNS records point at. */
+    /** The address users and DNS records point at (the droplet's public IPv4 address). */
     readonly address: pulumi.Output<string>;
+    /** The droplet's public IPv6 address, when `droplet.ipv6` is on. */
+    readonly ipv6Address?: pulumi.Output<string>;
     /** The Docker endpoint, e.g. `tcp://203.0.113.10:2376` or `unix:///var/run/docker.sock`. */
     readonly dockerHost: pulumi.Output<string>;
-    /** A command a person can paste to log in, or a note that there is nothing to log in to. */
+    /**
+     * A command a person can paste to log in, or a note that there is nothing to log in to. For a
+     * droplet it reads the key from `~/.ssh/dropyard-<host name>`; write it there from `sshPrivateKey`,
+     * e.g. `pulumi stack output --show-secrets sshKey > ~/.ssh/dropyard-prod` after `export const sshKey = host.sshPrivateKey`.
+     */
     readonly sshCommand: pulumi.Output<string>;
+    /** The SSH private key (OpenSSH format) for a droplet or server, as a secret; absent for `local`. */
+    readonly sshPrivateKey?: pulumi.Output<string>;
+    /** The droplet itself, for DNS records, reserved IPs or projects; absent unless the target is `droplet`. */
+    readonly droplet?: digitalocean.Droplet;
     /** Directory on the host for dropyard's files (nginx config, certificates, ACME webroot). */
     readonly dataDir: string;
     /** Resources that must be finished before anything may run on the host (the bootstrap). */
@@ -73,29 +126,72 @@ export class Host extends pulumi.ComponentResource {
     /** The network the edge nginx shares with every web container; apps join it under their alias. */
     readonly edgeNetwork: docker.Network;
 
+    /** How to reach a droplet or server over SSH; undefined for `local`. */
+    private readonly remote?: Remote;
+
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dropyard:index:Host", name, {}, opts);
         const err = configErrors("Host", name);
         checkResourceName(err, "name", name);
-        const targets = (["local"] as const).filter(t => args[t] !== undefined);
+        const targets = TARGETS.filter(t => args[t] !== undefined);
         if (targets.length !== 1) {
-            throw err("target", targets.length === 0 ? "is missing" : `is given twice (${targets.join(" and ")})`,
+            throw err("target", targets.length === 0 ? "is missing" : `is given more than once (${targets.join(" and ")})`,
                 "give exactly one of droplet, server or local");
         }
         if (args.dataDir !== undefined && !path.isAbsolute(args.dataDir)) {
             throw err("dataDir", `"${args.dataDir}" is not an absolute path`, "use a path starting with /");
         }
+        const droplet = args.droplet !== undefined ? normalizeDroplet(err, args.droplet) : undefined;
+        const server = args.server !== undefined ? normalizeServer(err, args.server) : undefined;
         this.hostName = name;
         this.target = targets[0];
+        this.dataDir = args.dataDir ?? (args.local !== undefined ? path.join(os.homedir(), ".dropyard", name) : "/var/lib/dropyard");
 
-        const local = args.local === true ? {} : args.local!;
-        const endpoint = local.dockerHost ?? "unix:///var/run/docker.sock";
-        this.dataDir = args.dataDir ?? path.join(os.homedir(), ".dropyard", name);
-        this.provider = new docker.Provider(`${name}-docker`, { host: endpoint }, { parent: this });
-        this.address = pulumi.output("127.0.0.1");
-        this.dockerHost = pulumi.output(endpoint);
-        this.sshCommand = pulumi.output("(local host: no ssh needed)");
-        this.ready = [];
+        if (args.local !== undefined) {
+            const local = args.local === true ? {} : args.local;
+            const endpoint = local.dockerHost ?? "unix:///var/run/docker.sock";
+            this.provider = new docker.Provider(`${name}-docker`, { host: endpoint }, { parent: this });
+            this.address = pulumi.output("127.0.0.1");
+            this.dockerHost = pulumi.output(endpoint);
+            this.sshCommand = pulumi.output("(local host: no ssh needed)");
+            this.ready = [];
+        } else {
+            // droplet or server: the same certificates, bootstrap and provider, reached over SSH.
+            let ssh: SshTarget;
+            if (droplet) {
+                const made = createDroplet(name, droplet, this);
+                this.droplet = made.droplet;
+                if (droplet.ipv6) this.ipv6Address = made.droplet.ipv6Address;
+                ssh = dropletSsh(made, this.ipv6Address);
+            } else {
+                ssh = serverSsh(server!);
+            }
+            this.remote = {
+                // A new droplet's sshd comes up a minute or more after the API says "active": keep dialling for ~5 minutes.
+                connection: pulumi.secret(pulumi.output({
+                    host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.privateKey,
+                    dialErrorLimit: 20, perDialTimeout: 15,
+                })),
+                sudo: ssh.user !== "root",
+            };
+            const tls = createDockerTls(name, ssh.sans, this);
+            const bootstrap = this.createBootstrap(name, tls, ssh);
+            this.ready = [bootstrap];
+
+            this.address = ssh.host;
+            this.dockerHost = pulumi.interpolate`tcp://${ssh.host.apply(bracketIPv6)}:${DOCKER_TLS_PORT}`;
+            const identity = droplet ? ` -i ~/.ssh/dropyard-${name}` : "";
+            const sshPort = ssh.port === 22 ? "" : ` -p ${ssh.port}`;
+            this.sshCommand = pulumi.interpolate`ssh${identity}${sshPort} ${ssh.user}@${ssh.host}`;
+            this.sshPrivateKey = ssh.privateKey;
+            // A provider that dials before the daemon listens on 2376 fails (pulumi-docker#1293).
+            this.provider = new docker.Provider(`${name}-docker`, {
+                host: this.dockerHost,
+                caMaterial: tls.caCertPem,
+                certMaterial: tls.clientCertPem,
+                keyMaterial: tls.clientKeyPem,
+            }, { parent: this, dependsOn: this.ready });
+        }
 
         this.edgeNetwork = new docker.Network(`${name}-edge`, {
             name: `${name}-edge`,
@@ -103,25 +199,123 @@ export class Host extends pulumi.ComponentResource {
             labels: [{ label: "dev.dropyard.host", value: name }],
         }, { parent: this, provider: this.provider, dependsOn: this.ready, deleteBeforeReplace: true });
 
-        this.registerOutputs({ address: this.address, dockerHost: this.dockerHost, sshCommand: this.sshCommand });
+        this.registerOutputs({
+            address: this.address, dockerHost: this.dockerHost, sshCommand: this.sshCommand,
+            ipv6Address: this.ipv6Address, sshPrivateKey: this.sshPrivateKey,
+        });
+    }
+
+    /**
+     * The bootstrap: the rendered script (it carries the daemon's key, so it is a secret) on the
+     * standard input of `bash -s` over SSH, so it never shows in the host's process list either.
+     */
+    private createBootstrap(name: string, tls: DockerTls, ssh: SshTarget): command.remote.Command {
+        const script = pulumi.secret(pulumi.all([tls.caCertPem, tls.serverCertPem, tls.serverKeyPem, tls.clientCertPem, tls.clientKeyPem])
+            .apply(([caCertPem, serverCertPem, serverKeyPem, clientCertPem, clientKeyPem]) =>
+                renderBootstrap({ caCertPem, serverCertPem, serverKeyPem, clientCertPem, clientKeyPem, dataDir: this.dataDir })));
+        return new command.remote.Command(`${name}-bootstrap`, {
+            connection: this.remote!.connection,
+            create: this.remote!.sudo ? "sudo -n bash -s" : "bash -s",
+            stdin: script,
+            triggers: ssh.triggers,
+        }, { parent: this, dependsOn: ssh.waitFor });
     }
 
     /**
      * Runs scripts on the host with bash: `create` on creation, `update` (or `create`) when inputs
-     * change, `delete` on removal. Waits for the host to be ready.
+     * change, `delete` on removal. Waits for the host to be ready. On a droplet or server the
+     * scripts run over SSH as root (or with `sudo -n`); the environment is sent as `export` lines in
+     * front of each script, because sshd usually refuses client-set variables, and the command line
+     * is a secret whenever an environment value is.
      */
     command(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResource {
         const dependsOn = [...this.ready, ...toArray(opts.dependsOn)];
-        return new command.local.Command(name, {
-            interpreter: ["/bin/bash", "-c"],
-            create: args.create,
-            update: args.update,
-            delete: args.delete,
-            environment: args.environment,
+        if (this.remote === undefined) {
+            return new command.local.Command(name, {
+                interpreter: ["/bin/bash", "-c"],
+                create: args.create,
+                update: args.update,
+                delete: args.delete,
+                environment: args.environment,
+                triggers: args.triggers,
+                stdin: args.stdin,
+            }, { parent: this, ...opts, dependsOn });
+        }
+        const sudo = this.remote.sudo;
+        const environment = pulumi.output(args.environment ?? {});
+        const wrap = (script: pulumi.Input<string> | undefined) => script === undefined ? undefined
+            : pulumi.all([environment, script]).apply(([env, s]) => renderRemoteCommand(env, s, sudo));
+        return new command.remote.Command(name, {
+            connection: this.remote.connection,
+            create: wrap(args.create),
+            update: wrap(args.update),
+            delete: wrap(args.delete),
             triggers: args.triggers,
             stdin: args.stdin,
         }, { parent: this, ...opts, dependsOn });
     }
+}
+
+/** Everything the bootstrap needs to know about a machine reached over SSH. */
+interface SshTarget {
+    readonly host: pulumi.Output<string>;
+    readonly user: string;
+    readonly port: number;
+    /** Always a secret. */
+    readonly privateKey: pulumi.Output<string>;
+    /** Names for the daemon's certificate. */
+    readonly sans: DockerTlsNames;
+    /** What must exist before the bootstrap may connect. */
+    readonly waitFor: pulumi.Resource[];
+    /** Values whose change re-runs the bootstrap. */
+    readonly triggers: pulumi.Input<any[]>;
+}
+
+function dropletSsh(made: CreatedDroplet, ipv6Address: pulumi.Output<string> | undefined): SshTarget {
+    const host = made.droplet.ipv4Address;
+    return {
+        host, user: "root", port: 22,
+        privateKey: pulumi.secret(made.sshKey.privateKeyOpenssh),
+        sans: { ipAddresses: ipv6Address ? [host, ipv6Address] : [host], dnsNames: [] },
+        // The bootstrap needs port 22 open, and waits for the firewall that opens it.
+        waitFor: [made.droplet, made.firewall],
+        // A replaced droplet can get the same IP back; its new id still re-runs the bootstrap.
+        triggers: [made.droplet.id],
+    };
+}
+
+function serverSsh(s: Required<ServerTarget>): SshTarget {
+    return {
+        host: pulumi.output(s.address), user: s.user, port: s.port,
+        privateKey: pulumi.secret(s.privateKey),
+        sans: isIP(s.address) ? { ipAddresses: [s.address], dnsNames: [] } : { ipAddresses: [], dnsNames: [s.address] },
+        waitFor: [],
+        triggers: [],
+    };
+}
+
+/** Checks a `server` target and fills in its defaults. */
+function normalizeServer(err: ErrorFactory, s: ServerTarget): Required<ServerTarget> {
+    const address = s.address ?? "";
+    if (address.trim() === "") {
+        throw err("server.address", "is empty", "give the machine's IP address or DNS name");
+    }
+    if (isIP(address) === 0 && !isDomain(address)) {
+        throw err("server.address", `"${address}" is not an IP address or DNS name`,
+            "give an address such as 203.0.113.10 or a name such as host.example.com (no user, port or scheme)");
+    }
+    const user = s.user ?? "root";
+    if (!POSIX_USER.test(user)) {
+        throw err("server.user", `"${user}" is not a valid user name`, "use a login name such as root or ubuntu");
+    }
+    const port = s.port ?? 22;
+    checkPort(err, "server.port", port);
+    return { address, user, port, privateKey: s.privateKey };
+}
+
+/** `tcp://[2001:db8::1]:2376` needs brackets; IPv4 addresses and names do not. */
+function bracketIPv6(host: string): string {
+    return isIP(host) === 6 ? `[${host}]` : host;
 }
 
 function toArray(d: pulumi.ResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {

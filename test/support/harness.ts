@@ -198,7 +198,7 @@ export async function evaluate(program: () => unknown, options: EvaluateOptions 
                 type: args.type, name: args.name, key: `${args.type}::${args.name}`, rawInputs: args.inputs,
                 inputs: unwrapSecrets(args.inputs), outputs, custom: args.custom !== false, deps: new Set(), options: {},
             });
-            return { id: args.id ?? `${args.name}-id`, state: outputs };
+            return { id: args.id || `${args.name}-id`, state: outputs };
         },
         call: async (args) => args.inputs,
     }, project, stack, false);

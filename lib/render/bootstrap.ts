@@ -1,0 +1,151 @@
+// The bootstrap script a droplet or server runs over SSH, and the command lines host commands send.
+// Both are pure: same input, same text. The bootstrap carries the daemon's TLS key, so the caller
+// must wrap the rendered script in pulumi.secret().
+
+/** Where the bootstrap keeps the daemon's TLS files on the host. */
+export const TLS_DIR = "/etc/docker/dropyard";
+/** The systemd drop-in that makes dockerd listen on 2376 with mutual TLS. */
+export const DROP_IN = "/etc/systemd/system/docker.service.d/dropyard.conf";
+/** The port the Docker API is served on (the IANA port for Docker over TLS). */
+export const DOCKER_TLS_PORT = 2376;
+
+export interface BootstrapInput {
+    /** PEM of the CA that signed both the server and the client certificate. */
+    readonly caCertPem: string;
+    /** PEM of the daemon's certificate (SANs: the host's address and 127.0.0.1). */
+    readonly serverCertPem: string;
+    /** PEM of the daemon's private key. Secret. */
+    readonly serverKeyPem: string;
+    /** PEM of a client certificate, used only to check the daemon answers over TLS. */
+    readonly clientCertPem: string;
+    /** PEM of that client's key. Secret; lives in a temporary directory during the check. */
+    readonly clientKeyPem: string;
+    /** Absolute path of dropyard's data directory, created when missing. */
+    readonly dataDir: string;
+}
+
+const EOF = "DROPYARD_EOF";
+
+/** Quotes a value for POSIX sh and bash: single quotes, with each `'` spelled `'\''`. */
+function shellQuote(value: string): string {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A quoted heredoc; refuses content that would end it early. */
+function heredoc(content: string): string {
+    if (content.split("\n").includes(EOF)) throw new Error(`file content contains the line ${EOF}`);
+    return `<<'${EOF}'\n${content.endsWith("\n") ? content : `${content}\n`}${EOF}`;
+}
+
+/**
+ * One idempotent bash script: wait for cloud-init, install Docker when missing, put the TLS files
+ * and the systemd drop-in in place, restart the daemon only when one of them changed (or it is not
+ * running), then check that it answers on 2376 over mutual TLS.
+ */
+export function renderBootstrap(input: BootstrapInput): string {
+    const tls = (file: string) => `${TLS_DIR}/${file}`;
+    return `#!/usr/bin/env bash
+# dropyard bootstrap, rendered by lib/render/bootstrap.ts. Safe to run again: it only changes what differs.
+set -euo pipefail
+umask 077
+export DEBIAN_FRONTEND=noninteractive
+log() { printf 'dropyard-bootstrap: %s\\n' "$*" >&2; }
+
+# The script arrives on bash's standard input (bash -s): everything runs inside main, which bash reads
+# whole before it starts, with stdin from /dev/null so no command can swallow the rest of the script.
+main() {
+
+# First boot: cloud-init may still be installing packages and holding apt's lock.
+if command -v cloud-init >/dev/null 2>&1; then
+    log "waiting for cloud-init"
+    cloud-init status --wait >/dev/null || log "cloud-init reported errors; continuing"
+fi
+
+if ! command -v dockerd >/dev/null 2>&1; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        log "Docker is missing and this is not Ubuntu or Debian; install Docker and run again"
+        exit 1
+    fi
+    log "installing docker.io"
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends docker.io
+fi
+
+changed=0
+# put PATH MODE < content: replaces PATH only when the content differs, and notes the change.
+put() {
+    local path=$1 mode=$2 tmp
+    tmp=$(mktemp "$path.XXXXXX")
+    cat >"$tmp"
+    if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
+        rm -f "$tmp"
+    else
+        mv -f "$tmp" "$path"
+        changed=1
+    fi
+    chmod "$mode" "$path"
+}
+
+install -d -m 0755 ${shellQuote(TLS_DIR)} /etc/systemd/system/docker.service.d
+put ${shellQuote(tls("ca.pem"))} 0644 ${heredoc(input.caCertPem)}
+put ${shellQuote(tls("server-cert.pem"))} 0644 ${heredoc(input.serverCertPem)}
+put ${shellQuote(tls("server-key.pem"))} 0600 ${heredoc(input.serverKeyPem)}
+
+# Replace the packaged ExecStart (an empty ExecStart= clears it) so -H fd:// and our TCP listener
+# are given once, on the command line, and never clash with "hosts" in daemon.json.
+dockerd_bin=$(command -v dockerd)
+containerd_flag=""
+unit=$(systemctl show --property=FragmentPath --value docker.service)
+if [ -n "$unit" ] && grep -q -- "--containerd=/run/containerd/containerd.sock" "$unit"; then
+    containerd_flag=" --containerd=/run/containerd/containerd.sock"
+fi
+put ${shellQuote(DROP_IN)} 0644 <<${EOF}
+[Service]
+ExecStart=
+ExecStart=$dockerd_bin -H fd://$containerd_flag -H tcp://0.0.0.0:${DOCKER_TLS_PORT} --tlsverify --tlscacert=${tls("ca.pem")} --tlscert=${tls("server-cert.pem")} --tlskey=${tls("server-key.pem")}
+${EOF}
+
+if [ "$changed" = 1 ] || ! systemctl is-active --quiet docker.service; then
+    log "restarting docker"
+    systemctl daemon-reload
+    systemctl enable --quiet docker.service
+    systemctl restart docker.service
+fi
+
+install -d -m 0755 ${shellQuote(input.dataDir)}
+
+# The check uses the client certificate from a temporary directory that is removed on exit.
+check_dir=$(mktemp -d)
+trap 'rm -rf "$check_dir"' EXIT
+cat >"$check_dir/cert.pem" ${heredoc(input.clientCertPem)}
+cat >"$check_dir/key.pem" ${heredoc(input.clientKeyPem)}
+for _ in $(seq 1 30); do
+    if docker --tlsverify --tlscacert=${tls("ca.pem")} --tlscert="$check_dir/cert.pem" --tlskey="$check_dir/key.pem" \\
+        -H tcp://127.0.0.1:${DOCKER_TLS_PORT} version >/dev/null 2>&1; then
+        log "docker answers on ${DOCKER_TLS_PORT} with mutual TLS"
+        exit 0
+    fi
+    sleep 2
+done
+log "docker did not answer on ${DOCKER_TLS_PORT} with mutual TLS within 60s; see: journalctl -u docker"
+exit 1
+}
+
+main </dev/null
+`;
+}
+
+/**
+ * The command line a host command sends over SSH. sshd runs it with the user's login shell, and
+ * usually refuses the environment a client asks for (SetEnv/AcceptEnv), so the environment travels
+ * as `export` lines in front of the script and the whole text runs under `bash -c` (with `sudo -n`
+ * for users other than root). Secret environment values make the result secret at the call site.
+ */
+export function renderRemoteCommand(environment: Record<string, string>, script: string, sudo: boolean): string {
+    for (const key of Object.keys(environment)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`environment key "${key}" is not a shell variable name`);
+    }
+    const exports = Object.keys(environment).sort()
+        .map(k => `export ${k}=${shellQuote(environment[k])}\n`).join("");
+    return `${sudo ? "sudo -n " : ""}bash -c ${shellQuote(exports + script)}`;
+}
