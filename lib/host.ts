@@ -10,6 +10,7 @@ import { checkPort, checkResourceName, isDomain } from "./validate";
 import { CreatedDroplet, createDroplet, DropletTarget, normalizeDroplet } from "./droplet";
 import { createDockerTls, DockerTls, DockerTlsNames } from "./host-tls";
 import { DOCKER_TLS_PORT, renderBootstrap, renderRemoteCommand } from "./render/bootstrap";
+import { checkEdgeOptions, Edge, EdgeOptions } from "./edge";
 
 export { DropletTarget } from "./droplet";
 
@@ -62,6 +63,11 @@ export interface HostArgs {
      * @default "/var/lib/dropyard" on a droplet or server; `~/.dropyard/<host name>` for `local`
      */
     readonly dataDir?: string;
+    /**
+     * The edge nginx: its image, published ports and bind addresses.
+     * @default - nginx:1.26 on ports 80 and 443 (see EdgeOptions)
+     */
+    readonly edge?: EdgeOptions;
 }
 
 /** Scripts a host command runs; see `Host.command`. */
@@ -107,6 +113,8 @@ export class Host extends pulumi.ComponentResource {
     readonly address: pulumi.Output<string>;
     /** The droplet's public IPv6 address, when `droplet.ipv6` is on. */
     readonly ipv6Address?: pulumi.Output<string>;
+    /** On a `local` host, the engine endpoint host commands' docker CLI must use. */
+    private readonly localEndpoint?: string;
     /** The Docker endpoint, e.g. `tcp://203.0.113.10:2376` or `unix:///var/run/docker.sock`. */
     readonly dockerHost: pulumi.Output<string>;
     /**
@@ -125,6 +133,8 @@ export class Host extends pulumi.ComponentResource {
     readonly ready: pulumi.Resource[];
     /** The network the edge nginx shares with every web container; apps join it under their alias. */
     readonly edgeNetwork: docker.Network;
+    /** The host's nginx: publishes 80/443 and serves every NginxVhost and ACME challenge. */
+    readonly edge: Edge;
 
     /** How to reach a droplet or server over SSH; undefined for `local`. */
     private readonly remote?: Remote;
@@ -141,6 +151,7 @@ export class Host extends pulumi.ComponentResource {
         if (args.dataDir !== undefined && !path.isAbsolute(args.dataDir)) {
             throw err("dataDir", `"${args.dataDir}" is not an absolute path`, "use a path starting with /");
         }
+        checkEdgeOptions(err, args.edge);
         const droplet = args.droplet !== undefined ? normalizeDroplet(err, args.droplet) : undefined;
         const server = args.server !== undefined ? normalizeServer(err, args.server) : undefined;
         this.hostName = name;
@@ -150,6 +161,7 @@ export class Host extends pulumi.ComponentResource {
         if (args.local !== undefined) {
             const local = args.local === true ? {} : args.local;
             const endpoint = local.dockerHost ?? "unix:///var/run/docker.sock";
+            this.localEndpoint = endpoint;
             this.provider = new docker.Provider(`${name}-docker`, { host: endpoint }, { parent: this });
             this.address = pulumi.output("127.0.0.1");
             this.dockerHost = pulumi.output(endpoint);
@@ -199,6 +211,8 @@ export class Host extends pulumi.ComponentResource {
             labels: [{ label: "dev.dropyard.host", value: name }],
         }, { parent: this, provider: this.provider, dependsOn: this.ready, deleteBeforeReplace: true });
 
+        this.edge = new Edge(`${name}-edge`, { ...args.edge, host: this }, { parent: this });
+
         this.registerOutputs({
             address: this.address, dockerHost: this.dockerHost, sshCommand: this.sshCommand,
             ipv6Address: this.ipv6Address, sshPrivateKey: this.sshPrivateKey,
@@ -231,12 +245,15 @@ export class Host extends pulumi.ComponentResource {
     command(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResource {
         const dependsOn = [...this.ready, ...toArray(opts.dependsOn)];
         if (this.remote === undefined) {
+            // Point the docker CLI in scripts at the engine the provider uses. On a droplet or server
+            // scripts run on the machine itself, where the CLI's default socket is that engine.
+            const environment = pulumi.output(args.environment ?? {}).apply(env => ({ DOCKER_HOST: this.localEndpoint!, ...env }));
             return new command.local.Command(name, {
                 interpreter: ["/bin/bash", "-c"],
                 create: args.create,
                 update: args.update,
                 delete: args.delete,
-                environment: args.environment,
+                environment,
                 triggers: args.triggers,
                 stdin: args.stdin,
             }, { parent: this, ...opts, dependsOn });

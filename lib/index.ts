@@ -2,6 +2,11 @@
 export { ConfigError } from "./errors";
 export { DropletTarget, Host, HostArgs, HostCommandArgs, HostTarget, LocalTarget, ServerTarget } from "./host";
 export { BridgeNet, BridgeNetArgs } from "./bridge-net";
+export { App, AppArgs, AppHealthcheck, AppLogs } from "./app";
 export { Database, isDatabase } from "./database";
 export { Postgres, PostgresArgs } from "./postgres";
 export { MariaDB, MariaDBArgs } from "./mariadb";
+export { DnsOptions, Edge, EdgeArgs, EdgeOptions } from "./edge";
+export { NamedUpstream, NginxVhost, NginxVhostArgs, OwnCertificate, WebUpstream } from "./nginx-vhost";
+export { LetsEncrypt, LetsEncryptArgs } from "./lets-encrypt";
+export { defaultVhostTemplate } from "./render/nginx";

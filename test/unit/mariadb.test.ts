@@ -34,14 +34,14 @@ test("MariaDB pulls mariadb:11 by default on the host, and the container runs th
 test("MariaDB pins the image to each supported version and keeps data at /var/lib/mysql", async () => {
     for (const version of ["10.6", "10.11", "11"]) {
         const g = await maria({ version });
-        assert.equal(g.one(IMAGE).inputs.name, `mariadb:${version}`);
-        assert.deepEqual(g.one(CONTAINER).inputs.volumes, [{ volumeName: "db-notes-data", containerPath: "/var/lib/mysql" }]);
+        assert.equal(g.one(IMAGE, "db-notes-image").inputs.name, `mariadb:${version}`);
+        assert.deepEqual(g.one(CONTAINER, "db-notes-container").inputs.volumes, [{ volumeName: "db-notes-data", containerPath: "/var/lib/mysql" }]);
     }
 });
 
 test("MariaDB image override replaces the official image", async () => {
     const g = await maria({ image: "mirror.example.com/library/mariadb:11" });
-    assert.equal(g.one(IMAGE).inputs.name, "mirror.example.com/library/mariadb:11");
+    assert.equal(g.one(IMAGE, "db-notes-image").inputs.name, "mirror.example.com/library/mariadb:11");
 });
 
 test("MariaDB data volume has a stable name, is kept on delete, and outlives the container", async () => {
@@ -49,12 +49,12 @@ test("MariaDB data volume has a stable name, is kept on delete, and outlives the
     const volume = g.one(VOLUME, "db-notes-data");
     assert.equal(volume.inputs.name, "db-notes-data");
     assert.equal(volume.options.retainOnDelete, true);
-    assert.ok(g.waitsFor(g.one(CONTAINER), volume));
+    assert.ok(g.waitsFor(g.one(CONTAINER, "db-notes-container"), volume));
 });
 
 test("MariaDB creates its database and user, with a separate root password reachable only from localhost", async () => {
     const g = await maria();
-    const env = envOf(g.one(CONTAINER));
+    const env = envOf(g.one(CONTAINER, "db-notes-container"));
     assert.equal(env.MARIADB_DATABASE, "db_notes");
     assert.equal(env.MARIADB_USER, "app");
     assert.equal(env.MARIADB_PASSWORD, g.outputs.password);
@@ -70,7 +70,7 @@ test("MariaDB creates its database and user, with a separate root password reach
 
 test("MariaDB passwords, url and env are secret, in the container and as outputs", async () => {
     const g = await maria();
-    const c = g.one(CONTAINER);
+    const c = g.one(CONTAINER, "db-notes-container");
     for (const key of ["MARIADB_PASSWORD", "MARIADB_ROOT_PASSWORD"]) {
         const i = (c.inputs.envs as string[]).findIndex(e => e.startsWith(`${key}=`));
         assert.ok(i >= 0, key);
@@ -119,12 +119,12 @@ test("MariaDB is a Database an App can link, with envKeys matching env", async (
 });
 
 test("MariaDB speaks utf8mb4", async () => {
-    const c = (await maria()).one(CONTAINER);
+    const c = (await maria()).one(CONTAINER, "db-notes-container");
     assert.deepEqual(c.inputs.command, ["--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"]);
 });
 
 test("MariaDB healthcheck runs the image's healthcheck.sh, and pulumi waits for it", async () => {
-    const c = (await maria()).one(CONTAINER);
+    const c = (await maria()).one(CONTAINER, "db-notes-container");
     assert.deepEqual(c.inputs.healthcheck, {
         tests: ["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"],
         interval: "5s", timeout: "5s", retries: 5, startPeriod: "60s",
@@ -134,7 +134,7 @@ test("MariaDB healthcheck runs the image's healthcheck.sh, and pulumi waits for 
 });
 
 test("MariaDB restarts unless stopped, rotates logs and stops cleanly", async () => {
-    const c = (await maria()).one(CONTAINER);
+    const c = (await maria()).one(CONTAINER, "db-notes-container");
     assert.equal(c.inputs.restart, "unless-stopped");
     assert.equal(c.inputs.logDriver, "json-file");
     assert.deepEqual(c.inputs.logOpts, { "max-size": "10m", "max-file": "3" });
@@ -142,7 +142,7 @@ test("MariaDB restarts unless stopped, rotates logs and stops cleanly", async ()
 });
 
 test("MariaDB publishes no port", async () => {
-    const c = (await maria()).one(CONTAINER);
+    const c = (await maria()).one(CONTAINER, "db-notes-container");
     assert.equal("ports" in c.inputs, false);
     assert.equal("ports" in c.rawInputs, false);
 });
@@ -153,7 +153,7 @@ test("MariaDB gets its own internal network by default and is reachable there by
     assert.equal(own.length, 1);
     assert.equal(own[0].inputs.name, "db-notes-net");
     assert.equal(own[0].inputs.internal, true);
-    assert.deepEqual(g.one(CONTAINER).inputs.networksAdvanced, [{ name: "db-notes-net", aliases: ["db-notes"] }]);
+    assert.deepEqual(g.one(CONTAINER, "db-notes-container").inputs.networksAdvanced, [{ name: "db-notes-net", aliases: ["db-notes"] }]);
 });
 
 test("MariaDB with networks joins exactly those, under its name, and makes no network of its own", async () => {
@@ -162,11 +162,11 @@ test("MariaDB with networks joins exactly those, under its name, and makes no ne
         new MariaDB("db-notes", { host, networks: [new BridgeNet("frontnet", { host })] });
     });
     assert.equal(g.ofType(NETWORK).filter(n => n.parent === "dropyard:index:MariaDB::db-notes").length, 0);
-    assert.deepEqual(g.one(CONTAINER).inputs.networksAdvanced, [{ name: "frontnet", aliases: ["db-notes"] }]);
+    assert.deepEqual(g.one(CONTAINER, "db-notes-container").inputs.networksAdvanced, [{ name: "frontnet", aliases: ["db-notes"] }]);
 });
 
 test("MariaDB container has a fixed name, so it is replaced delete-before-replace", async () => {
-    const c = (await maria()).one(CONTAINER);
+    const c = (await maria()).one(CONTAINER, "db-notes-container");
     assert.equal(c.inputs.name, "db-notes");
     assert.equal(c.options.deleteBeforeReplace, true);
 });

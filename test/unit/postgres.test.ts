@@ -33,20 +33,20 @@ test("Postgres pulls postgres:17 by default on the host, and the container runs 
 test("Postgres pins the image to each supported major version", async () => {
     for (const version of ["14", "15", "16", "17", "18"]) {
         const g = await pg({ version });
-        assert.equal(g.one(IMAGE).inputs.name, `postgres:${version}`);
+        assert.equal(g.one(IMAGE, "counter-db-image").inputs.name, `postgres:${version}`);
     }
 });
 
 test("Postgres image override replaces the image but keeps the version's data path", async () => {
     const g = await pg({ image: "mirror.example.com/library/postgres:18", version: "18" });
-    assert.equal(g.one(IMAGE).inputs.name, "mirror.example.com/library/postgres:18");
-    assert.deepEqual(g.one(CONTAINER).inputs.volumes[0].containerPath, "/var/lib/postgresql");
+    assert.equal(g.one(IMAGE, "counter-db-image").inputs.name, "mirror.example.com/library/postgres:18");
+    assert.deepEqual(g.one(CONTAINER, "counter-db-container").inputs.volumes[0].containerPath, "/var/lib/postgresql");
 });
 
 test("Postgres before 18 keeps its data on the volume at /var/lib/postgresql/data", async () => {
     for (const version of ["14", "15", "16", "17"]) {
         const g = await pg({ version });
-        const c = g.one(CONTAINER);
+        const c = g.one(CONTAINER, "counter-db-container");
         assert.deepEqual(c.inputs.volumes, [{ volumeName: "counter-db-data", containerPath: "/var/lib/postgresql/data" }]);
         assert.equal(envOf(c).PGDATA, "/var/lib/postgresql/data");
     }
@@ -54,7 +54,7 @@ test("Postgres before 18 keeps its data on the volume at /var/lib/postgresql/dat
 
 test("Postgres 18 mounts the volume at /var/lib/postgresql, where its PGDATA lives", async () => {
     const g = await pg({ version: "18" });
-    const c = g.one(CONTAINER);
+    const c = g.one(CONTAINER, "counter-db-container");
     assert.deepEqual(c.inputs.volumes, [{ volumeName: "counter-db-data", containerPath: "/var/lib/postgresql" }]);
     assert.equal(envOf(c).PGDATA, "/var/lib/postgresql/18/docker");
     assert.ok(envOf(c).PGDATA.startsWith(`${c.inputs.volumes[0].containerPath}/`), "PGDATA must be inside the volume");
@@ -66,12 +66,12 @@ test("Postgres data volume has a stable name, is kept on delete, and outlives th
     assert.equal(volume.inputs.name, "counter-db-data");
     assert.equal(volume.options.retainOnDelete, true);
     assert.equal(volume.parent, "dropyard:index:Postgres::counter-db");
-    assert.ok(g.waitsFor(g.one(CONTAINER), volume));
+    assert.ok(g.waitsFor(g.one(CONTAINER, "counter-db-container"), volume));
 });
 
 test("Postgres password, url and env are secret, in the container and as outputs", async () => {
     const g = await pg();
-    const c = g.one(CONTAINER);
+    const c = g.one(CONTAINER, "counter-db-container");
     const i = (c.inputs.envs as string[]).findIndex(e => e.startsWith("POSTGRES_PASSWORD="));
     assert.ok(i >= 0);
     assert.ok(isSecretAt(c, `envs.${i}`));
@@ -109,12 +109,12 @@ test("Postgres outputs read directly are secret or plain as documented", async (
 
 test("Postgres database name defaults from the component name; database and user can be set", async () => {
     const g = await pg({ database: "counter", user: "django" });
-    const env = envOf(g.one(CONTAINER));
+    const env = envOf(g.one(CONTAINER, "counter-db-container"));
     assert.equal(env.POSTGRES_DB, "counter");
     assert.equal(env.POSTGRES_USER, "django");
     assert.match(g.outputs.url as string, /^postgres:\/\/django:[^@]+@counter-db:5432\/counter$/);
     const digits = await evaluate(() => new Postgres("9db", { host: new Host("box", { local: true }) }));
-    assert.equal(envOf(digits.one(CONTAINER)).POSTGRES_DB, "db_9db");
+    assert.equal(envOf(digits.one(CONTAINER, "9db-container")).POSTGRES_DB, "db_9db");
 });
 
 test("Postgres is a Database an App can link", async () => {
@@ -130,7 +130,7 @@ test("Postgres is a Database an App can link", async () => {
 });
 
 test("Postgres healthcheck asks pg_isready over TCP, and pulumi waits for it", async () => {
-    const c = (await pg({ user: "django", database: "counter" })).one(CONTAINER);
+    const c = (await pg({ user: "django", database: "counter" })).one(CONTAINER, "counter-db-container");
     assert.deepEqual(c.inputs.healthcheck, {
         tests: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "django", "-d", "counter"],
         interval: "5s", timeout: "5s", retries: 5, startPeriod: "60s",
@@ -140,7 +140,7 @@ test("Postgres healthcheck asks pg_isready over TCP, and pulumi waits for it", a
 });
 
 test("Postgres restarts unless stopped, rotates logs and stops cleanly", async () => {
-    const c = (await pg()).one(CONTAINER);
+    const c = (await pg()).one(CONTAINER, "counter-db-container");
     assert.equal(c.inputs.restart, "unless-stopped");
     assert.equal(c.inputs.logDriver, "json-file");
     assert.deepEqual(c.inputs.logOpts, { "max-size": "10m", "max-file": "3" });
@@ -149,12 +149,12 @@ test("Postgres restarts unless stopped, rotates logs and stops cleanly", async (
 });
 
 test("Postgres raises /dev/shm to 256 MB, or as told", async () => {
-    assert.equal((await pg()).one(CONTAINER).inputs.shmSize, 256);
-    assert.equal((await pg({ shmSize: 1024 })).one(CONTAINER).inputs.shmSize, 1024);
+    assert.equal((await pg()).one(CONTAINER, "counter-db-container").inputs.shmSize, 256);
+    assert.equal((await pg({ shmSize: 1024 })).one(CONTAINER, "counter-db-container").inputs.shmSize, 1024);
 });
 
 test("Postgres publishes no port", async () => {
-    const c = (await pg()).one(CONTAINER);
+    const c = (await pg()).one(CONTAINER, "counter-db-container");
     assert.equal("ports" in c.inputs, false);
     assert.equal("ports" in c.rawInputs, false);
 });
@@ -166,7 +166,7 @@ test("Postgres gets its own internal network by default and is reachable there b
     assert.equal(ownNets[0].name, "counter-db-net");
     assert.equal(ownNets[0].inputs.name, "counter-db-net");
     assert.equal(ownNets[0].inputs.internal, true);
-    assert.deepEqual(g.one(CONTAINER).inputs.networksAdvanced, [{ name: "counter-db-net", aliases: ["counter-db"] }]);
+    assert.deepEqual(g.one(CONTAINER, "counter-db-container").inputs.networksAdvanced, [{ name: "counter-db-net", aliases: ["counter-db"] }]);
 });
 
 test("Postgres with networks joins exactly those, under its name, and makes no network of its own", async () => {
@@ -179,7 +179,7 @@ test("Postgres with networks joins exactly those, under its name, and makes no n
         names = await Promise.all(db.networkNames.map(async n => (await resolve(n)).value));
     });
     assert.equal(g.ofType(NETWORK).filter(n => n.parent === "dropyard:index:Postgres::counter-db").length, 0);
-    assert.deepEqual(g.one(CONTAINER).inputs.networksAdvanced, [
+    assert.deepEqual(g.one(CONTAINER, "counter-db-container").inputs.networksAdvanced, [
         { name: "frontnet", aliases: ["counter-db"] },
         { name: "backnet", aliases: ["counter-db"] },
     ]);
@@ -187,7 +187,7 @@ test("Postgres with networks joins exactly those, under its name, and makes no n
 });
 
 test("Postgres container has a fixed name, so it is replaced delete-before-replace", async () => {
-    const c = (await pg()).one(CONTAINER);
+    const c = (await pg()).one(CONTAINER, "counter-db-container");
     assert.equal(c.inputs.name, "counter-db");
     assert.equal(c.options.deleteBeforeReplace, true);
 });

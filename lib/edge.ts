@@ -1,0 +1,197 @@
+import { isIP } from "node:net";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
+import * as docker from "@pulumi/docker";
+import { configErrors, ErrorFactory } from "./errors";
+import type { Host } from "./host";
+import { EDGE_PATHS, renderEdgeDefault } from "./render/nginx";
+import { renderInstallScript } from "./render/shell";
+import { checkPort, isDomain } from "./validate";
+
+/** Settings for a host's edge nginx, given as `new Host(name, { ..., edge: {...} })`. */
+export interface EdgeOptions {
+    /**
+     * The nginx image. It must keep the official image's layout: `/etc/nginx/nginx.conf` includes
+     * `/etc/nginx/conf.d/*.conf` inside `http {}`.
+     * @default "nginx:1.26"
+     */
+    readonly image?: string;
+    /**
+     * Host port published for HTTP. Let's Encrypt's HTTP-01 check needs port 80 as the world sees it.
+     * @default 80
+     */
+    readonly httpPort?: number;
+    /** Host port published for HTTPS. @default 443 */
+    readonly httpsPort?: number;
+    /**
+     * Host addresses the ports are published on.
+     * @default ["127.0.0.1"] on a `local` host (a laptop should not serve its network);
+     * ["0.0.0.0", "::"] (every IPv4 and IPv6 address) on a droplet or server
+     */
+    readonly bindAddresses?: string[];
+}
+
+export interface EdgeArgs extends EdgeOptions {
+    /** The host the edge serves. */
+    readonly host: Host;
+}
+
+/** Checks edge options; Host calls it before creating anything, so errors name the Host's field. */
+export function checkEdgeOptions(err: ErrorFactory, o: EdgeOptions | undefined): void {
+    if (o === undefined) return;
+    if (o.image !== undefined && !/^[a-z0-9][\w./:@-]*$/i.test(o.image)) {
+        throw err("edge.image", `"${o.image}" is not an image reference`, "use a name such as nginx:1.26");
+    }
+    if (o.httpPort !== undefined) checkPort(err, "edge.httpPort", o.httpPort);
+    if (o.httpsPort !== undefined) checkPort(err, "edge.httpsPort", o.httpsPort);
+    if ((o.httpPort ?? 80) === (o.httpsPort ?? 443)) {
+        throw err("edge.httpsPort", `is the same as edge.httpPort (${o.httpPort ?? 80})`, "publish HTTP and HTTPS on different ports");
+    }
+    for (const [i, a] of (o.bindAddresses ?? []).entries()) {
+        if (isIP(a) === 0) throw err(`edge.bindAddresses[${i}]`, `"${a}" is not an IP address`, "use an address such as 127.0.0.1, 0.0.0.0 or ::");
+    }
+    if (o.bindAddresses !== undefined && o.bindAddresses.length === 0) {
+        throw err("edge.bindAddresses", "is empty", "give at least one address, or leave it out for the default");
+    }
+}
+
+/**
+ * The host's nginx: one container publishing 80 and 443 on the host's edge network, reading its
+ * config, certificates and ACME webroot from directories under the host's data dir. Its default
+ * server answers ACME challenges for any name and refuses every name no vhost claims. Host creates
+ * it; NginxVhost and LetsEncrypt add files to it.
+ */
+export class Edge extends pulumi.ComponentResource {
+    readonly host: Host;
+    /** The container's name, for `docker exec`. Fixed, because published ports are too (see below). */
+    readonly containerName: string;
+    /** Host directories, mounted in the container at the paths in EDGE_PATHS. */
+    readonly confDir: string;
+    readonly certsDir: string;
+    readonly letsencryptDir: string;
+    readonly webrootDir: string;
+    /** Per-certificate certbot state (CA bundle, renewal script). Not mounted in the edge. */
+    readonly certbotDir: string;
+    /** Lock file host commands hold while they change and test the edge's files. */
+    readonly lockFile: string;
+    /** Ports the world uses, for redirects and X-Forwarded-Port. */
+    readonly httpPort: number;
+    readonly httpsPort: number;
+    /** The edge's own file in conf.d, as written. */
+    readonly defaultConfig: string;
+    readonly image: docker.RemoteImage;
+    /** Creates the directories and writes the default config before the container starts. */
+    readonly setup: pulumi.CustomResource;
+    readonly container: docker.Container;
+
+    constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dropyard:index:Edge", name, {}, opts);
+        const host = args.host;
+        // Host validates these before creating anything; repeated here for an Edge made directly.
+        checkEdgeOptions(configErrors("Host", host.hostName), args);
+
+        this.host = host;
+        this.containerName = `${host.hostName}-nginx`;
+        const dir = host.dataDir;
+        this.confDir = path.posix.join(dir, "nginx", "conf.d");
+        this.certsDir = path.posix.join(dir, "certs");
+        this.letsencryptDir = path.posix.join(dir, "letsencrypt");
+        this.webrootDir = path.posix.join(dir, "acme");
+        this.certbotDir = path.posix.join(dir, "certbot");
+        this.lockFile = path.posix.join(dir, "edge.lock");
+        this.httpPort = args.httpPort ?? 80;
+        this.httpsPort = args.httpsPort ?? 443;
+        this.defaultConfig = renderEdgeDefault();
+        const bind = args.bindAddresses ?? (host.target === "local" ? ["127.0.0.1"] : ["0.0.0.0", "::"]);
+
+        this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? "nginx:1.26" },
+            { parent: this, provider: host.provider, dependsOn: host.ready });
+
+        this.setup = host.command(`${name}-setup`, {
+            create: renderInstallScript({
+                edge: this.containerName,
+                lockFile: this.lockFile,
+                dirs: [this.confDir, this.certsDir, this.letsencryptDir, this.webrootDir, this.certbotDir],
+                files: [{ path: path.posix.join(this.confDir, "00-dropyard.conf"), content: this.defaultConfig }],
+                // First deploy: no container yet; it reads the file when it starts.
+                whenEdgeStopped: "skip",
+            }),
+        }, { parent: this });
+
+        this.container = new docker.Container(`${name}-nginx`, {
+            name: this.containerName,
+            image: this.image.imageId,
+            restart: "unless-stopped",
+            ports: bind.flatMap(ip => [
+                { internal: 80, external: this.httpPort, ip },
+                { internal: 443, external: this.httpsPort, ip },
+            ]),
+            networksAdvanced: [{ name: host.edgeNetwork.name }],
+            volumes: [
+                { hostPath: this.confDir, containerPath: EDGE_PATHS.confDir, readOnly: true },
+                { hostPath: this.certsDir, containerPath: EDGE_PATHS.certs, readOnly: true },
+                { hostPath: this.letsencryptDir, containerPath: EDGE_PATHS.letsencrypt, readOnly: true },
+                { hostPath: this.webrootDir, containerPath: EDGE_PATHS.webroot, readOnly: true },
+            ],
+            logDriver: "json-file",
+            logOpts: { "max-size": "10m", "max-file": "3" },
+            labels: [{ label: "dev.dropyard.host", value: host.hostName }, { label: "dev.dropyard.role", value: "edge" }],
+        }, {
+            parent: this,
+            provider: host.provider,
+            dependsOn: [this.setup, ...host.ready],
+            // The name and the published ports are fixed: a new container cannot start beside the
+            // old one, so a replacement removes the old one first (a few seconds without the edge).
+            deleteBeforeReplace: true,
+        });
+
+        this.registerOutputs({ containerName: this.containerName });
+    }
+}
+
+/** DigitalOcean DNS records for names served by a droplet's edge. */
+export interface DnsOptions {
+    /**
+     * The DigitalOcean DNS zone (a domain added to the account) the names belong to.
+     * @example "example.com"
+     */
+    readonly zone: string;
+    /** Seconds resolvers may cache the records. @default 300 */
+    readonly ttl?: number;
+}
+
+/**
+ * Checks `dns` for `names` on `host`: only a droplet gets records, and every name must sit in the
+ * zone. Returns each name's record name relative to the zone (`@` for the apex).
+ */
+export function checkDns(err: ErrorFactory, host: Host, dns: DnsOptions, names: readonly string[]): Map<string, string> {
+    if (host.target !== "droplet") {
+        throw err("dns", `is given, but host "${host.hostName}" is a ${host.target} host and only a droplet's records are managed`,
+            "leave dns out and point the names at the host in your DNS yourself");
+    }
+    if (!isDomain(dns.zone)) throw err("dns.zone", `"${dns.zone}" is not a domain`, "use the zone's domain, e.g. example.com");
+    if (dns.ttl !== undefined && (!Number.isInteger(dns.ttl) || dns.ttl < 30)) {
+        throw err("dns.ttl", `${dns.ttl} is not a TTL DigitalOcean accepts`, "use a whole number of seconds, 30 or more");
+    }
+    const relative = new Map<string, string>();
+    for (const [i, n] of names.entries()) {
+        if (n === dns.zone) relative.set(n, "@");
+        else if (n.endsWith(`.${dns.zone}`)) relative.set(n, n.slice(0, -dns.zone.length - 1));
+        else throw err(`domains[${i}]`, `"${n}" is not in dns.zone "${dns.zone}"`, "use names in the zone, or leave dns out and make that record yourself");
+    }
+    return relative;
+}
+
+/** A (and, when the droplet has IPv6, AAAA) records pointing each name at the host. */
+export function createDnsRecords(parent: pulumi.Resource, name: string, host: Host, dns: DnsOptions, relative: Map<string, string>): digitalocean.DnsRecord[] {
+    const records: digitalocean.DnsRecord[] = [];
+    for (const [domain, record] of relative) {
+        const common = { domain: dns.zone, name: record, ttl: dns.ttl ?? 300 };
+        records.push(new digitalocean.DnsRecord(`${name}-dns-${domain}-a`, { ...common, type: "A", value: host.address }, { parent }));
+        if (host.ipv6Address !== undefined) {
+            records.push(new digitalocean.DnsRecord(`${name}-dns-${domain}-aaaa`, { ...common, type: "AAAA", value: host.ipv6Address }, { parent }));
+        }
+    }
+    return records;
+}

@@ -1,0 +1,336 @@
+// Every vhost variant, rendered by the real components, goes through a real `nginx -t` (Debian's
+// nginx, installed by scripts/test-tools.sh), together with the edge's default file. A temp dir
+// stands in for the edge container's filesystem: container paths in the configs are mapped into
+// it, stub certificates are made with openssl, and nginx runs with -p/-c/-e so nothing under / is
+// touched. The scripts that install those files are run for real against a stand-in `docker`.
+import { after, test } from "node:test";
+import * as assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { evaluate, Graph } from "../support/harness";
+import { defaultVhostTemplate, Host, LetsEncrypt, NginxVhost, NginxVhostArgs } from "../../lib";
+import { EDGE_PATHS } from "../../lib/render/nginx";
+
+const NGINX = "/usr/sbin/nginx";
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-nginx-"));
+after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+/** A fresh fake container root with nginx.conf as the official image lays it out. */
+function makeRoot(): string {
+    const root = fs.mkdtempSync(path.join(work, "root-"));
+    for (const d of ["conf.d", "tmp", "logs"]) fs.mkdirSync(path.join(root, d));
+    fs.writeFileSync(path.join(root, "nginx.conf"), [
+        `pid ${root}/nginx.pid;`,
+        `error_log ${root}/logs/error.log;`,
+        "events {}",
+        "http {",
+        ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_path ${root}/tmp/${t};`),
+        "    access_log off;",
+        `    include ${root}/conf.d/*.conf;`,
+        "}",
+        "",
+    ].join("\n"));
+    return root;
+}
+
+/** Maps the edge container's paths into `root`. */
+function chroot(config: string, root: string): string {
+    let out = config;
+    for (const p of Object.values(EDGE_PATHS)) out = out.split(p).join(root + p);
+    return out;
+}
+
+/** A stub certificate and key at `dir` (a container path, mapped into root). */
+function stubCert(root: string, certificate: string, key: string, cn = "stub.example.com"): void {
+    fs.mkdirSync(path.dirname(root + certificate), { recursive: true });
+    fs.mkdirSync(path.dirname(root + key), { recursive: true });
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-subj", `/CN=${cn}`, "-days", "1", "-keyout", root + key, "-out", root + certificate], { stdio: "ignore" });
+}
+
+function nginxT(root: string): { ok: boolean; output: string } {
+    const r = spawnSync(NGINX, ["-t", "-p", root, "-c", path.join(root, "nginx.conf"), "-e", path.join(root, "logs", "error.log")], { encoding: "utf8" });
+    return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+}
+
+interface Built { host: Host; vhosts: NginxVhost[]; graph: Graph }
+
+/** Evaluates a stack under mocks and returns its vhosts (whose `config` is the file written). */
+async function build(make: (host: Host) => NginxVhost[], hostArgs: Partial<ConstructorParameters<typeof Host>[1]> = {}): Promise<Built> {
+    let host: Host | undefined;
+    let vhosts: NginxVhost[] = [];
+    const graph = await evaluate(() => {
+        host = new Host("box", { local: true, dataDir: path.join(work, "data"), ...hostArgs });
+        vhosts = make(host);
+    });
+    return { host: host!, vhosts, graph };
+}
+
+/** Writes the edge default and the vhosts into a fresh root (stub certs for every TLS path) and runs nginx -t. */
+function check(b: Built): { ok: boolean; output: string; root: string } {
+    const root = makeRoot();
+    fs.writeFileSync(path.join(root, "conf.d", "00-dropyard.conf"), chroot(b.host.edge.defaultConfig, root));
+    for (const v of b.vhosts) {
+        const cert = /ssl_certificate (\S+);/.exec(v.config)?.[1];
+        const key = /ssl_certificate_key (\S+);/.exec(v.config)?.[1];
+        if (cert && key) stubCert(root, cert, key);
+        fs.writeFileSync(path.join(root, "conf.d", `vhost-${v.domains[0] ?? "any"}-${b.vhosts.indexOf(v)}.conf`), chroot(v.config, root));
+    }
+    return { ...nginxT(root), root };
+}
+
+function assertNginxAccepts(b: Built): void {
+    const r = check(b);
+    assert.ok(r.ok, `nginx -t failed:\n${r.output}\n--- configs ---\n${b.vhosts.map(v => v.config).join("\n")}`);
+    assert.match(r.output, /test is successful/);
+}
+
+const web = { name: "counter-web", port: 5000 };
+const le = (host: Host, domains: string[]) => new LetsEncrypt("cert", { host, domains, email: "ops@example.com" });
+const vhost = (host: Host, args: Partial<NginxVhostArgs>, name = "site") =>
+    new NginxVhost(name, { host, domains: ["counter.example.com"], upstream: web, ...args });
+
+test("nginx is the one the render tests need", () => {
+    assert.ok(fs.existsSync(NGINX), "run scripts/test-tools.sh first: it installs Debian's nginx");
+});
+
+test("the edge's default file alone passes nginx -t", async () => {
+    assertNginxAccepts(await build(() => []));
+});
+
+test("plain HTTP passes nginx -t", async () => {
+    assertNginxAccepts(await build(host => [vhost(host, {})]));
+});
+
+test("Let's Encrypt passes nginx -t", async () => {
+    assertNginxAccepts(await build(host => [vhost(host, { tls: le(host, ["counter.example.com"]) })]));
+});
+
+test("self-signed passes nginx -t", async () => {
+    assertNginxAccepts(await build(host => [vhost(host, { tls: "self-signed", domains: ["dev.example.com", "203.0.113.10"] })]));
+});
+
+test("an own certificate passes nginx -t", async () => {
+    assertNginxAccepts(await build(host => [vhost(host, { tls: { cert: "PEM", key: "KEY" } })]));
+});
+
+test("several domains (and a wildcard with an own certificate) pass nginx -t", async () => {
+    assertNginxAccepts(await build(host => [
+        vhost(host, { domains: ["counter.example.com", "www.counter.example.com"], tls: le(host, ["counter.example.com", "www.counter.example.com"]) }),
+        vhost(host, { domains: ["*.apps.example.com", "apps.example.com"], tls: { cert: "PEM", key: "KEY" } }, "apps"),
+    ]));
+});
+
+test("websockets on and off pass nginx -t", async () => {
+    const on = await build(host => [vhost(host, { websockets: true, tls: "self-signed" })]);
+    assert.match(on.vhosts[0].config, /proxy_set_header Connection \$connection_upgrade;/);
+    assertNginxAccepts(on);
+    const off = await build(host => [vhost(host, { websockets: false })]);
+    assert.doesNotMatch(off.vhosts[0].config, /Upgrade/);
+    assertNginxAccepts(off);
+});
+
+test("a custom snippet, body size, timeouts, gzip off and HSTS settings pass nginx -t", async () => {
+    assertNginxAccepts(await build(host => [vhost(host, {
+        tls: "self-signed",
+        extraConfig: "location /static/ {\n    alias /srv/static/;\n    expires 7d;\n}",
+        clientMaxBodySize: "64m", proxyTimeouts: { connect: 3, read: 300 }, gzip: false,
+        hsts: { maxAge: 31536000, includeSubDomains: true, preload: true },
+    })]));
+});
+
+test("a custom template, with and without TLS, passes nginx -t", async () => {
+    const plain = `server {
+    listen 80;
+    server_name {{server_name}};
+    {{acme_location}}
+    {{resolver}}
+    set $upstream {{upstream}};
+    location / { proxy_pass $upstream; }
+    location = /healthz { return 200 "ok"; }
+}
+`;
+    const b = await build(host => [
+        vhost(host, { template: plain }),
+        vhost(host, { domains: ["secure.example.com"], tls: "self-signed", template: defaultVhostTemplate(true).replace("{{extra_config}}", "location = /ping { return 204; }") }, "secure"),
+    ]);
+    assert.match(b.vhosts[0].config, /set \$upstream http:\/\/counter-web:5000;/);
+    assertNginxAccepts(b);
+});
+
+test("a vhost for every other name (no domains) and another edge port pass nginx -t", async () => {
+    const b = await build(host => [vhost(host, { domains: [] }, "fallback"), vhost(host, { tls: "self-signed" })], { edge: { httpsPort: 8443 } });
+    assert.match(b.vhosts[1].config, /return 301 https:\/\/\$host:8443\$request_uri;/);
+    assertNginxAccepts(b);
+});
+
+test("all variants together on one edge pass nginx -t (one map, one session cache zone)", async () => {
+    assertNginxAccepts(await build(host => [
+        vhost(host, { domains: ["a.example.com"] }, "a"),
+        vhost(host, { domains: ["b.example.com"], tls: le(host, ["b.example.com"]) }, "b"),
+        vhost(host, { domains: ["c.example.com"], tls: "self-signed" }, "c"),
+        vhost(host, { domains: ["d.example.com"], tls: { cert: "PEM", key: "KEY" }, websockets: false }, "d"),
+        vhost(host, { domains: [] }, "e"),
+    ]));
+});
+
+test("nginx -t really rejects a broken config (the check above can fail)", async () => {
+    const r = check(await build(host => [vhost(host, { extraConfig: "proxy_pass_nonsense on;" })]));
+    assert.equal(r.ok, false);
+    assert.match(r.output, /unknown directive "proxy_pass_nonsense"/);
+});
+
+// --- the install scripts, run for real against a stand-in docker -------------------------------
+
+/**
+ * A `docker` that answers `inspect` with the edge's state, runs `exec <edge> nginx -t` as a real
+ * nginx -t over the host's conf.d (plain-HTTP configs only: no certificates to map), and logs
+ * every call.
+ */
+function fakeDocker(root: string): { env: NodeJS.ProcessEnv; log: () => string[] } {
+    const bin = path.join(root, "bin");
+    fs.mkdirSync(bin, { recursive: true });
+    const logFile = path.join(root, "docker.log");
+    fs.writeFileSync(path.join(bin, "docker"), `#!/bin/bash
+echo "$*" >> ${JSON.stringify(logFile)}
+case "$1" in
+    inspect) [ -e ${JSON.stringify(path.join(root, "running"))} ] && echo true || { echo "no such container" >&2; exit 1; } ;;
+    exec) shift 2
+        if [ "$*" = "nginx -t" ]; then exec ${NGINX} -t -p ${JSON.stringify(root)} -c ${JSON.stringify(path.join(root, "nginx.conf"))} -e ${JSON.stringify(path.join(root, "logs", "error.log"))}; fi
+        # FAKE_RELOAD_FAILS: the first reload fails, as in a container whose nginx has no pid file yet.
+        if [ "$*" = "nginx -s reload" ] && [ -n "\${FAKE_RELOAD_FAILS:-}" ] && [ ! -e ${JSON.stringify(path.join(root, "reload-failed"))} ]; then
+            touch ${JSON.stringify(path.join(root, "reload-failed"))}; echo 'open() "/run/nginx.pid" failed' >&2; exit 1
+        fi ;;
+esac
+`, { mode: 0o755 });
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    const log = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n") : []);
+    return { env, log };
+}
+
+/** Host data dir inside `root` whose conf.d the fake root's nginx.conf includes. */
+function scriptRoot(): { root: string; dataDir: string } {
+    const root = makeRoot();
+    const dataDir = path.join(root, "data");
+    fs.writeFileSync(path.join(root, "nginx.conf"), fs.readFileSync(path.join(root, "nginx.conf"), "utf8")
+        .replace(`include ${root}/conf.d/*.conf;`, `include ${dataDir}/nginx/conf.d/*.conf;`));
+    return { root, dataDir };
+}
+
+function runScript(script: string, env: NodeJS.ProcessEnv, stdin = ""): { status: number | null; stderr: string } {
+    const r = spawnSync("/bin/bash", ["-c", script], { env, input: stdin, encoding: "utf8" });
+    return { status: r.status, stderr: r.stderr };
+}
+
+async function scripts(dataDir: string, make: (host: Host) => void): Promise<Graph> {
+    return evaluate(() => make(new Host("box", { local: true, dataDir })));
+}
+const cmd = (g: Graph, name: string) => g.one("command:local:Command", name).inputs;
+
+test("install scripts: edge setup before the container, then a vhost written, tested, reloaded, and removed", async () => {
+    const { root, dataDir } = scriptRoot();
+    const docker = fakeDocker(root);
+    const g = await scripts(dataDir, host => vhost(host, {}));
+    const conf = path.join(dataDir, "nginx", "conf.d");
+
+    // The edge's first deploy: no container yet, so the file waits for it; nothing is tested.
+    let r = runScript(cmd(g, "box-edge-setup").create, docker.env);
+    assert.equal(r.status, 0, r.stderr);
+    for (const d of ["nginx/conf.d", "certs", "letsencrypt", "acme", "certbot"]) assert.ok(fs.statSync(path.join(dataDir, d)).isDirectory(), d);
+    assert.ok(fs.existsSync(path.join(conf, "00-dropyard.conf")));
+    assert.ok(!docker.log().some(l => l.startsWith("exec")));
+
+    fs.writeFileSync(path.join(root, "running"), "");
+    r = runScript(cmd(g, "site-config").create, docker.env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(fs.existsSync(path.join(conf, "vhost-site.conf")));
+    assert.deepEqual(docker.log().filter(l => l.startsWith("exec")), ["exec box-nginx nginx -t", "exec box-nginx nginx -s reload"]);
+    assert.deepEqual(fs.readdirSync(conf).sort(), ["00-dropyard.conf", "vhost-site.conf"], "no .new or .old files left");
+
+    r = runScript(cmd(g, "site-config").delete, docker.env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!fs.existsSync(path.join(conf, "vhost-site.conf")));
+    assert.equal(docker.log().at(-1), "exec box-nginx nginx -s reload");
+});
+
+test("install scripts: a config nginx rejects is rolled back and the deploy fails with nginx's message", async () => {
+    const { root, dataDir } = scriptRoot();
+    const docker = fakeDocker(root);
+    fs.writeFileSync(path.join(root, "running"), "");
+    const good = await scripts(dataDir, host => vhost(host, {}));
+    const bad = await scripts(dataDir, host => vhost(host, { extraConfig: "no_such_directive on;" }));
+    const newBad = await scripts(dataDir, host => vhost(host, { extraConfig: "no_such_directive on;", domains: ["other.example.com"] }, "other"));
+    const conf = path.join(dataDir, "nginx", "conf.d");
+    assert.equal(runScript(cmd(good, "box-edge-setup").create, docker.env).status, 0);
+    assert.equal(runScript(cmd(good, "site-config").create, docker.env).status, 0);
+    const before = fs.readFileSync(path.join(conf, "vhost-site.conf"), "utf8");
+
+    // An update nginx rejects: the previous file is back, and no reload happened.
+    const reloads = docker.log().filter(l => l.endsWith("-s reload")).length;
+    let r = runScript(cmd(bad, "site-config").create, docker.env);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /rejected the new configuration; the previous files are back in place/);
+    assert.match(r.stderr, /unknown directive "no_such_directive"/);
+    assert.equal(fs.readFileSync(path.join(conf, "vhost-site.conf"), "utf8"), before);
+    assert.equal(docker.log().filter(l => l.endsWith("-s reload")).length, reloads);
+
+    // A new file nginx rejects is removed.
+    r = runScript(cmd(newBad, "other-config").create, docker.env);
+    assert.equal(r.status, 1);
+    assert.deepEqual(fs.readdirSync(conf).sort(), ["00-dropyard.conf", "vhost-site.conf"]);
+
+    // With the edge stopped, the vhost deploy fails and leaves nothing behind.
+    fs.rmSync(path.join(root, "running"));
+    r = runScript(cmd(newBad, "other-config").create.replace("no_such_directive on;", ""), docker.env);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /box-nginx is not running/);
+    assert.deepEqual(fs.readdirSync(conf).sort(), ["00-dropyard.conf", "vhost-site.conf"]);
+});
+
+test("install scripts: a reload right after the edge started is retried", async () => {
+    const { root, dataDir } = scriptRoot();
+    const docker = fakeDocker(root);
+    fs.writeFileSync(path.join(root, "running"), "");
+    const g = await scripts(dataDir, host => vhost(host, {}));
+    assert.equal(runScript(cmd(g, "box-edge-setup").create, docker.env).status, 0);
+    const r = runScript(cmd(g, "site-config").create, { ...docker.env, FAKE_RELOAD_FAILS: "1" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(docker.log().filter(l => l === "exec box-nginx nginx -s reload").length, 3, "setup's reload, a failed one, a retried one");
+});
+
+test("install scripts: certificate files get the key from standard input, mode 0600, never from the script", async () => {
+    const { root, dataDir } = scriptRoot();
+    const docker = fakeDocker(root);
+    fs.writeFileSync(path.join(root, "running"), "");
+    const key = "-----BEGIN PRIVATE KEY-----\nsecret-material\n-----END PRIVATE KEY-----\n";
+    const g = await scripts(dataDir, host => vhost(host, { tls: { cert: "-----BEGIN CERTIFICATE-----\nc\n-----END CERTIFICATE-----\n", key } }));
+    const tlsCmd = cmd(g, "site-tls");
+    assert.ok(!tlsCmd.create.includes("secret-material"));
+    assert.equal(runScript(cmd(g, "box-edge-setup").create, docker.env).status, 0);
+    const r = runScript(tlsCmd.create, docker.env, tlsCmd.stdin);
+    assert.equal(r.status, 0, r.stderr);
+    const dir = path.join(dataDir, "certs", "site");
+    assert.equal(fs.readFileSync(path.join(dir, "privkey.pem"), "utf8"), key);
+    assert.equal(fs.statSync(path.join(dir, "privkey.pem")).mode & 0o777, 0o600);
+    assert.match(fs.readFileSync(path.join(dir, "fullchain.pem"), "utf8"), /BEGIN CERTIFICATE/);
+
+    assert.equal(runScript(tlsCmd.delete, docker.env).status, 0);
+    assert.ok(!fs.existsSync(dir));
+});
+
+test("install scripts pass bash -n and shellcheck", async () => {
+    const g = await scripts("/var/lib/dropyard", host => vhost(host, { tls: { cert: "C", key: "K" } }));
+    for (const name of ["box-edge-setup", "site-config", "site-tls"]) {
+        for (const phase of ["create", "delete"] as const) {
+            const script = cmd(g, name)[phase];
+            if (script === undefined) continue;
+            const file = path.join(work, `${name}-${phase}.sh`);
+            fs.writeFileSync(file, script);
+            execFileSync("bash", ["-n", file]);
+            const sc = spawnSync("shellcheck", ["--shell=bash", "--severity=style", file], { encoding: "utf8" });
+            assert.equal(sc.status, 0, `${name} ${phase}:\n${sc.stdout}`);
+        }
+    }
+});
