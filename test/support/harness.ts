@@ -140,7 +140,7 @@ export function fakeOutputs(args: pulumi.runtime.MockResourceArgs): Record<strin
     switch (args.type) {
         case "random:index/randomPassword:RandomPassword":
         case "random:index/randomString:RandomString":
-            return { result: `fake-${args.name}-${h}`.slice(0, i.length ?? 24) };
+            return { result: `fake-${args.name}-${h}-`.repeat(8).slice(0, i.length ?? 24) };
         case "random:index/randomId:RandomId":
             return { hex: h, b64Url: h, dec: "1" };
         case "tls:index/privateKey:PrivateKey":

@@ -1,0 +1,60 @@
+// A Django counter backed by Postgres, served by nginx over https: on this machine's Docker engine
+// (target "local", the default) or on a DigitalOcean droplet (target "droplet").
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { App, Host, LetsEncrypt, NginxVhost, Postgres } from "dropyard";
+
+const config = new pulumi.Config();
+const target = config.get("target", { allowedValues: ["local", "droplet"] }) ?? "local";
+// *.localhost names resolve to this machine without any DNS record; a droplet needs a real name.
+const domain = config.get("domain") ?? "counter.localhost";
+if (target === "droplet" && domain.endsWith(".localhost")) {
+    throw new Error("config domain: a droplet needs a public name; run `pulumi config set domain counter.example.com`");
+}
+
+const host = target === "droplet"
+    ? new Host("counter-host", { droplet: { region: config.get("region"), size: config.get("size") } })
+    : new Host("counter-host", { local: true });
+
+// The certificate. A laptop cannot pass Let's Encrypt's challenge, so locally it is self-signed unless
+// acmeServer names a CA to ask; a droplet gets one from Let's Encrypt (or acmeServer). With dnsZone, a
+// domain in your DigitalOcean account, the droplet's DNS record is made too.
+const acmeServer = config.get("acmeServer");
+const dnsZone = config.get("dnsZone");
+const tls = target === "droplet" || acmeServer !== undefined
+    ? new LetsEncrypt("counter-cert", {
+        host,
+        domains: [domain],
+        email: config.require("acmeEmail"),
+        server: acmeServer,
+        // A private ACME CA's TLS root (PEM), e.g. Pebble in the sandbox; public CAs need none.
+        serverCaBundle: config.get("acmeCaBundle"),
+        dns: dnsZone === undefined ? undefined : { zone: dnsZone },
+    })
+    : "self-signed";
+
+// Django signs CSRF tokens with SECRET_KEY: set your own with `pulumi config set --secret secretKey ...`,
+// or one is generated once for this stack and kept in its state.
+const secretKey = config.getSecret("secretKey")
+    ?? pulumi.secret(new random.RandomPassword("counter-secret-key", { length: 50 }).result);
+
+const db = new Postgres("counter-db", { host, database: "counter" });
+
+// Built on the host from ./app. Its Procfile runs `release` (migrate) before `web` (gunicorn) takes traffic.
+const app = new App("counter", {
+    host,
+    build: path.join(__dirname, "app"),
+    port: 8000,
+    link: [db], // sets DATABASE_URL, a secret
+    env: { ALLOWED_HOSTS: domain, DEBUG: "false" },
+    secrets: { SECRET_KEY: secretKey },
+});
+
+new NginxVhost("counter", { host, domains: [domain], upstream: app, tls });
+
+export const url = `https://${domain}/`;
+export const ip = host.address;
+export const sshCommand = host.sshCommand;
+// A droplet's login key (a secret; absent locally). sshCommand reads it from ~/.ssh/dropyard-counter-host.
+export const sshKey = host.sshPrivateKey;
