@@ -4,14 +4,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import { AppSpec, normalizeAppArgs } from "./app-spec";
 import { BridgeNet } from "./bridge-net";
-import { Database, isDatabase } from "./database";
-import { configErrors, ErrorFactory } from "./errors";
+import { Database } from "./database";
 import { Host } from "./host";
-import { tcpCheck } from "./render/healthcheck";
-import { parseProcfile, processCommand, PROCESS_TYPE, ProcfileError } from "./render/procfile";
+import { processCommand } from "./render/procfile";
 import { RELEASE_COMMAND, RELEASE_ENV_PREFIX, RELEASE_IMAGE, RELEASE_NETWORKS, releaseScript } from "./render/release";
-import { checkEnvKey, checkPort, checkResourceName } from "./validate";
 
 /** How Docker decides a web container is healthy. Times are in seconds. */
 export interface AppHealthcheck {
@@ -122,9 +120,6 @@ export interface AppArgs {
     readonly stopGraceSeconds?: number;
 }
 
-/** One process type: `command` undefined runs the image's own command. */
-interface Proc { readonly type: string; readonly command?: string }
-
 const IMAGE_LABEL = "dev.dropyard.app";
 
 /**
@@ -167,333 +162,153 @@ export class App extends pulumi.ComponentResource {
 
     constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dropyard:index:App", name, {}, opts);
-        const spec = normalize(name, args);
-        const host = args.host;
-        this.host = host;
+        const spec = normalizeAppArgs(name, args);
+        this.host = args.host;
         this.appName = name;
         this.alias = name;
         this.hasWeb = spec.web !== undefined;
-        this.isPublic = args.public ?? true;
+        this.isPublic = spec.isPublic;
         this.webPort = spec.port;
         this.processes = Object.fromEntries(spec.procs.map(p => [p.type, p.command]));
 
-        const child = { parent: this, provider: host.provider, dependsOn: host.ready };
-        if ("build" in spec.source) {
-            this.image = new docker.Image(`${name}-image`, {
-                imageName: `dropyard/${host.hostName}-${name}:latest`,
-                build: { context: spec.source.build, dockerfile: labelledDockerfile(host.hostName, name, spec.source.build) },
-                skipPush: true,
-            }, child);
-            this.imageDigest = this.image.repoDigest;
-        } else {
-            // Kept locally: other components may run the same image, and removing it would fail.
-            this.image = new docker.RemoteImage(`${name}-image`, { name: spec.source.image, keepLocally: true }, child);
-            this.imageDigest = this.image.imageId;
-        }
+        const image = this.createImage(name, spec);
+        this.image = image.resource;
+        this.imageDigest = image.digest;
+        const volumes = this.createVolumes(name, spec);
+        const networks: Networks = { app: spec.networks.map(n => n.networkName), databases: spec.links.flatMap(db => db.networkNames) };
+        // Linked databases as resources, so what runs the app waits for their servers to be healthy.
+        const databases = spec.links.filter(db => pulumi.Resource.isInstance(db)) as unknown as pulumi.Resource[];
+        if (spec.release !== undefined) this.release = this.createRelease(name, spec, spec.release, networks, databases);
+        // Web and worker containers wait for the release step: a failing release stops the deploy
+        // while the old containers keep serving.
+        const after = [...databases, ...(this.release ? [this.release] : [])];
+        this.containers = {
+            ...this.createWebContainers(name, spec, volumes, networks, after),
+            ...this.createWorkers(name, spec, volumes, networks, after),
+        };
+        if ("build" in spec.source) this.createPrune(name);
 
-        const volumes = spec.volumes.map(([key, containerPath]) => ({
+        this.registerOutputs({ imageDigest: this.imageDigest, alias: this.alias, hasWeb: this.hasWeb, webPort: this.webPort });
+    }
+
+    /** Options for the app's docker resources: on the host's engine, after its bootstrap. */
+    private onHost(): pulumi.CustomResourceOptions {
+        return { parent: this, provider: this.host.provider, dependsOn: this.host.ready };
+    }
+
+    /** Builds the directory on the host's engine, or pulls the image; returns it and the digest containers run. */
+    private createImage(name: string, spec: AppSpec): { resource: docker.Image | docker.RemoteImage; digest: pulumi.Output<string> } {
+        const hostName = this.host.hostName;
+        if ("build" in spec.source) {
+            const image = new docker.Image(`${name}-image`, {
+                imageName: `dropyard/${hostName}-${name}:latest`,
+                build: { context: spec.source.build, dockerfile: labelledDockerfile(hostName, name, spec.source.build) },
+                skipPush: true,
+            }, this.onHost());
+            return { resource: image, digest: image.repoDigest };
+        }
+        // Kept locally: other components may run the same image, and removing it would fail.
+        const image = new docker.RemoteImage(`${name}-image`, { name: spec.source.image, keepLocally: true }, this.onHost());
+        return { resource: image, digest: image.imageId };
+    }
+
+    /** One named Docker volume per `volumes` key, mounted in every container. */
+    private createVolumes(name: string, spec: AppSpec): docker.types.input.ContainerVolume[] {
+        return spec.volumes.map(([key, containerPath]) => ({
             containerPath,
             volumeName: new docker.Volume(`${name}-volume-${key}`, {
                 name: `${name}-${key}`,
                 labels: [{ label: IMAGE_LABEL, value: name }],
-            }, { ...child, deleteBeforeReplace: true }).name,
+            }, { ...this.onHost(), deleteBeforeReplace: true }).name,
         }));
+    }
 
-        const appNets = spec.networks.map(n => n.networkName);
-        const dbNets = spec.links.flatMap(db => db.networkNames);
-        const dbResources = spec.links.filter(db => pulumi.Resource.isInstance(db)) as unknown as pulumi.Resource[];
-        const envs = envList(spec, {});
+    /** The release command, once per new image digest, in a throwaway container on every network the app uses. */
+    private createRelease(name: string, spec: AppSpec, release: string, networks: Networks, databases: pulumi.Resource[]): pulumi.CustomResource {
+        return this.host.command(`${name}-release`, {
+            create: releaseScript(name, spec.envKeys),
+            environment: releaseEnvironment(spec, this.imageDigest, uniqueNames([...networks.app, ...networks.databases]), release),
+            triggers: [this.imageDigest],
+        }, { parent: this, dependsOn: databases });
+    }
 
-        if (spec.release !== undefined) {
-            this.release = host.command(`${name}-release`, {
-                create: releaseScript(name, spec.envKeys),
-                environment: releaseEnvironment(spec, this.imageDigest, uniqueNames([...appNets, ...dbNets]), spec.release),
-                triggers: [this.imageDigest],
-            }, { parent: this, dependsOn: dbResources });
-        }
-        // Web and worker containers wait for the release step: a failing release stops the deploy
-        // while the old containers keep serving.
-        const after = [...dbResources, ...(this.release ? [this.release] : [])];
-
-        const common = (type: string): docker.ContainerArgs => ({
-            image: this.imageDigest,
-            restart: "unless-stopped",
-            logDriver: "json-file",
-            logOpts: { "max-size": spec.logs.maxSize, "max-file": String(spec.logs.maxFiles) },
-            stopTimeout: spec.grace,
-            destroyGraceSeconds: spec.grace,
-            labels: [{ label: IMAGE_LABEL, value: name }, { label: "dev.dropyard.process", value: type }],
-            volumes: volumes.length > 0 ? volumes : undefined,
-        });
+    /** `web-1` … `web-N`: `PORT` set, the healthcheck, and the app's alias on the edge and app networks. */
+    private createWebContainers(name: string, spec: AppSpec, volumes: docker.types.input.ContainerVolume[], networks: Networks,
+        after: pulumi.Resource[]): Record<string, docker.Container> {
+        const web = spec.web;
+        if (web === undefined) return {};
+        const envs = envList(spec, { PORT: String(spec.port) });
+        const joined = joinNetworks(this.isPublic ? [this.host.edgeNetwork.name, ...networks.app] : networks.app, networks.databases, name);
         const containers: Record<string, docker.Container> = {};
-        if (spec.web) {
-            const web = spec.web;
-            const webEnvs = envList(spec, { PORT: String(spec.port) });
-            const networks = joinNetworks(this.isPublic ? [host.edgeNetwork.name, ...appNets] : appNets, dbNets, name);
-            for (let i = 1; i <= spec.replicas; i++) {
-                // No name and no published port: Pulumi creates the replacement before deleting the
-                // old container (pulumi-docker#1356), and `wait` holds the delete until it is healthy.
-                containers[`web-${i}`] = new docker.Container(`${name}-web-${i}`, {
-                    ...common("web"),
-                    command: web.command === undefined ? undefined : processCommand(web.command),
-                    envs: webEnvs,
-                    networksAdvanced: networks,
-                    healthcheck: spec.healthcheck?.input,
-                    wait: spec.healthcheck !== undefined,
-                    waitTimeout: spec.healthcheck?.waitSeconds,
-                }, { ...child, dependsOn: [...host.ready, ...after] });
-            }
+        for (let i = 1; i <= spec.replicas; i++) {
+            // No name and no published port: Pulumi creates the replacement before deleting the
+            // old container (pulumi-docker#1356), and `wait` holds the delete until it is healthy.
+            containers[`web-${i}`] = new docker.Container(`${name}-web-${i}`, {
+                ...containerArgs(name, spec, this.imageDigest, volumes, "web"),
+                command: web.command === undefined ? undefined : processCommand(web.command),
+                envs,
+                networksAdvanced: joined,
+                healthcheck: spec.healthcheck?.input,
+                wait: spec.healthcheck !== undefined,
+                waitTimeout: spec.healthcheck?.waitSeconds,
+            }, { ...this.onHost(), dependsOn: [...this.host.ready, ...after] });
         }
-        const workerNets = appNets.length + dbNets.length > 0 ? joinNetworks([], [...appNets, ...dbNets], name) : undefined;
+        return containers;
+    }
+
+    /** One container per worker type, on the app's and its databases' networks without an alias. */
+    private createWorkers(name: string, spec: AppSpec, volumes: docker.types.input.ContainerVolume[], networks: Networks,
+        after: pulumi.Resource[]): Record<string, docker.Container> {
+        const envs = envList(spec, {});
+        const all = [...networks.app, ...networks.databases];
+        const joined = all.length > 0 ? joinNetworks([], all, name) : undefined;
+        const containers: Record<string, docker.Container> = {};
         for (const proc of spec.workers) {
             containers[proc.type] = new docker.Container(`${name}-${proc.type}`, {
-                ...common(proc.type),
+                ...containerArgs(name, spec, this.imageDigest, volumes, proc.type),
                 command: proc.command === undefined ? undefined : processCommand(proc.command),
                 envs,
-                networksAdvanced: workerNets,
-            }, { ...child, dependsOn: [...host.ready, ...after], deleteBeforeReplace: spec.singletons.has(proc.type) });
+                networksAdvanced: joined,
+            }, { ...this.onHost(), dependsOn: [...this.host.ready, ...after], deleteBeforeReplace: spec.singletons.has(proc.type) });
         }
-        this.containers = containers;
+        return containers;
+    }
 
-        if ("build" in spec.source) {
-            // Each rebuild leaves the previous image untagged. Prune this app's untagged images once
-            // the new containers run; the one the old containers still use goes on the next deploy.
-            host.command(`${name}-prune`, {
-                create: `docker image prune --force --filter label=${IMAGE_LABEL}=${name}`,
-                triggers: [this.imageDigest],
-            }, { parent: this, dependsOn: Object.values(containers) });
-        }
-
-        this.registerOutputs({ imageDigest: this.imageDigest, alias: this.alias, hasWeb: this.hasWeb, webPort: this.webPort });
+    /**
+     * Each rebuild leaves the previous image untagged. Prune this app's untagged images once the new
+     * containers run; the one the old containers still use goes on the next deploy.
+     */
+    private createPrune(name: string): void {
+        this.host.command(`${name}-prune`, {
+            create: `docker image prune --force --filter label=${IMAGE_LABEL}=${name}`,
+            triggers: [this.imageDigest],
+        }, { parent: this, dependsOn: Object.values(this.containers) });
     }
 }
 
-/** Everything the constructor needs, validated, with defaults applied. */
-interface Spec {
-    readonly source: { readonly build: string } | { readonly image: string };
-    readonly procs: readonly Proc[];
-    readonly web?: Proc;
-    readonly workers: readonly Proc[];
-    readonly release?: string;
-    readonly singletons: ReadonlySet<string>;
-    readonly port: number;
-    readonly replicas: number;
-    readonly env: Readonly<Record<string, pulumi.Input<string>>>;
-    readonly secrets: Readonly<Record<string, pulumi.Input<string>>>;
-    readonly links: readonly Database[];
-    /** Every variable name the app's processes get from env, secrets and links (not PORT). */
-    readonly envKeys: readonly string[];
-    /** Whether the environment as a whole must be secret. */
-    readonly secret: boolean;
-    readonly networks: readonly BridgeNet[];
-    readonly volumes: ReadonlyArray<readonly [string, string]>;
-    readonly healthcheck?: { readonly input: docker.types.input.ContainerHealthcheck; readonly waitSeconds: number };
-    readonly logs: Required<AppLogs>;
-    readonly grace: number;
+/** Docker network names the app's containers join: its own `networks`, and its linked databases'. */
+interface Networks {
+    readonly app: pulumi.Output<string>[];
+    readonly databases: pulumi.Output<string>[];
 }
 
-function normalize(name: string, args: AppArgs): Spec {
-    const err = configErrors("App", name);
-    checkResourceName(err, "name", name);
-    if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host the app runs on");
-    const source = checkSource(err, args);
-    const procs = readProcesses(err, args, "build" in source ? source.build : undefined);
-    const web = procs.find(p => p.type === "web");
-    const release = procs.find(p => p.type === "release")?.command;
-    const workers = procs.filter(p => p.type !== "web" && p.type !== "release");
-
-    const singletons = new Set(args.singletons ?? []);
-    for (const s of singletons) {
-        if (!workers.some(p => p.type === s)) {
-            throw err("singletons", `names "${s}", which is not a worker process type`,
-                `name worker types only (have: ${workers.map(p => p.type).join(", ") || "none"})`);
-        }
-    }
-    const port = args.port ?? 5000;
-    checkPort(err, "port", port);
-    const replicas = args.replicas ?? 1;
-    if (!Number.isInteger(replicas) || replicas < 1) {
-        throw err("replicas", `${replicas} is not a whole number of at least 1`, "run at least one web container, e.g. replicas: 2");
-    }
-    if (args.replicas !== undefined && !web) throw err("replicas", "is set but the app has no web process", "drop replicas");
-
-    const env = args.env ?? {};
-    const secrets = args.secrets ?? {};
-    const links = checkLinks(err, args);
-    const envKeys = checkEnvKeys(err, env, secrets, links, web !== undefined, release !== undefined);
-    const networks = (args.networks ?? []).map((n, i) => {
-        if (!(n instanceof BridgeNet)) throw err(`networks[${i}]`, "is not a BridgeNet", "pass BridgeNet components");
-        if (n.host !== args.host) {
-            throw err(`networks[${i}]`, `is on host "${n.host.hostName}", not "${args.host.hostName}"`,
-                "join networks created on this App's host");
-        }
-        return n;
-    });
-    if (args.public === false && networks.length === 0) {
-        throw err("public", "is false but the app joins no network", "list the networks its callers share in networks, e.g. networks: [frontnet]");
-    }
-    if (!web && args.healthcheck) throw err("healthcheck", "is set but the app has no web process", "drop healthcheck; it applies to web containers");
+/** What every web and worker container has in common. */
+function containerArgs(name: string, spec: AppSpec, image: pulumi.Output<string>, volumes: docker.types.input.ContainerVolume[],
+    type: string): docker.ContainerArgs {
     return {
-        source, procs, web, workers, release, singletons, port, replicas, env, secrets, links, envKeys,
-        secret: Object.keys(secrets).length > 0 || links.length > 0,
-        networks,
-        volumes: checkVolumes(err, name, args.volumes ?? {}),
-        healthcheck: web && args.healthcheck !== false ? healthcheck(err, args.healthcheck ?? {}, port) : undefined,
-        logs: checkLogs(err, args.logs ?? {}),
-        grace: checkWhole(err, "stopGraceSeconds", args.stopGraceSeconds ?? 30, 0, 3600),
+        image,
+        restart: "unless-stopped",
+        logDriver: "json-file",
+        logOpts: { "max-size": spec.logs.maxSize, "max-file": String(spec.logs.maxFiles) },
+        stopTimeout: spec.grace,
+        destroyGraceSeconds: spec.grace,
+        labels: [{ label: IMAGE_LABEL, value: name }, { label: "dev.dropyard.process", value: type }],
+        volumes: volumes.length > 0 ? volumes : undefined,
     };
-}
-
-function checkSource(err: ErrorFactory, args: AppArgs): Spec["source"] {
-    if ((args.build === undefined) === (args.image === undefined)) {
-        throw err("build", args.build === undefined ? "and image are both missing" : "and image are both given",
-            "give exactly one: build (a directory with a Dockerfile) or image (an image to pull)");
-    }
-    if (args.image !== undefined) {
-        if (!/^[^\s]+$/.test(args.image)) throw err("image", `"${args.image}" is not an image name`, 'use e.g. "wordpress:6.8-php8.4-apache"');
-        return { image: args.image };
-    }
-    const dir = args.build!;
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-        throw err("build", `directory "${dir}" does not exist`, "point build at the directory holding the app's Dockerfile");
-    }
-    if (!fs.existsSync(path.join(dir, "Dockerfile"))) {
-        throw err("build", `directory "${dir}" has no Dockerfile`, "add a Dockerfile there or use image to run an existing image");
-    }
-    return { build: dir };
-}
-
-/** Process types from `processes`, else the build directory's Procfile, else the image's command. */
-function readProcesses(err: ErrorFactory, args: AppArgs, buildDir: string | undefined): Proc[] {
-    const takesTraffic = args.web ?? true;
-    let procs: Proc[];
-    let field: string;
-    const procfile = buildDir === undefined ? undefined : path.join(buildDir, "Procfile");
-    if (args.processes !== undefined) {
-        field = "processes";
-        procs = Object.entries(args.processes).map(([type, command]) => {
-            if (!PROCESS_TYPE.test(type)) {
-                throw err(`processes.${type}`, "is not a valid process type", "use letters, digits, _ and - only");
-            }
-            if (typeof command !== "string" || command.trim() === "") {
-                throw err(`processes.${type}`, "has no command", "give the command to run");
-            }
-            return { type, command: command.trim() };
-        });
-    } else if (procfile !== undefined && fs.existsSync(procfile)) {
-        field = "Procfile";
-        try {
-            procs = parseProcfile(fs.readFileSync(procfile, "utf8")).map(e => ({ type: e.type, command: e.command }));
-        } catch (e) {
-            if (e instanceof ProcfileError) throw err(`Procfile line ${e.line}`, e.problem, e.fix);
-            throw e;
-        }
-    } else {
-        return [{ type: takesTraffic ? "web" : "worker" }];
-    }
-    const hasWeb = procs.some(p => p.type === "web");
-    if (takesTraffic && !hasWeb) {
-        throw err(field, "has no web process",
-            "add web: <command> for the process serving HTTP on $PORT, or set web: false for an app without HTTP");
-    }
-    if (!takesTraffic && hasWeb) throw err("web", `is false but ${field} has a web process`, "remove the web process or drop web: false");
-    const replica = procs.find(p => /^web-\d+$/.test(p.type));
-    if (replica) throw err(`${field}`, `has a process type "${replica.type}", the name of a web replica`, "rename that process type");
-    if (!procs.some(p => p.type !== "release")) throw err(field, "has only a release process", "add the processes to run");
-    return procs;
-}
-
-function checkLinks(err: ErrorFactory, args: AppArgs): Database[] {
-    return (args.link ?? []).map((db, i) => {
-        if (!isDatabase(db)) throw err(`link[${i}]`, "is not a database", "link Postgres or MariaDB components");
-        if (db.host !== args.host) {
-            throw err(`link[${i}]`, `is database "${db.databaseName}" on host "${db.host.hostName}"`,
-                `link databases on the App's host "${args.host.hostName}"`);
-        }
-        return db;
-    });
-}
-
-/** Checks names and collisions across env, secrets and links; returns every name in order. */
-function checkEnvKeys(err: ErrorFactory, env: Spec["env"], secrets: Spec["secrets"], links: readonly Database[],
-    web: boolean, release: boolean): string[] {
-    const from = new Map<string, string>();
-    const add = (key: string, field: string, source: string) => {
-        checkEnvKey(err, field, key);
-        if (web && key === "PORT") throw err(`${field}.PORT`, "is set by the App from port", "set the port argument instead");
-        if (release && key.startsWith("DOCKER_")) {
-            throw err(`${field}.${key}`, "would redirect the docker client that runs the release step", "rename the variable");
-        }
-        from.set(key, source);
-    };
-    for (const key of Object.keys(env)) add(key, "env", "env");
-    for (const key of Object.keys(secrets)) {
-        if (from.has(key)) throw err(`secrets.${key}`, "is also set in env", "keep it in secrets only");
-        add(key, "secrets", "secrets");
-    }
-    links.forEach((db, i) => db.envKeys.forEach(key => {
-        const earlier = from.get(key);
-        if (earlier === "env" || earlier === "secrets") {
-            throw err(`${earlier}.${key}`, `is also set by linked database "${db.databaseName}"`, `remove it from ${earlier}; the link sets it`);
-        }
-        if (earlier !== undefined) {
-            throw err(`link[${i}]`, `sets ${key}, which ${earlier} sets too`,
-                "link one database per variable and pass the other's url through secrets under another name");
-        }
-        add(key, `link[${i}]`, `linked database "${db.databaseName}"`);
-    }));
-    return [...from.keys()];
-}
-
-function checkVolumes(err: ErrorFactory, app: string, volumes: Readonly<Record<string, string>>): [string, string][] {
-    const paths = new Map<string, string>();
-    return Object.entries(volumes).map(([key, mount]) => {
-        checkResourceName(err, `volumes.${key}`, `${app}-${key}`);
-        if (typeof mount !== "string" || !path.posix.isAbsolute(mount)) {
-            throw err(`volumes.${key}`, `path "${mount}" is not absolute`, "mount at a path in the container starting with /");
-        }
-        const other = paths.get(path.posix.normalize(mount));
-        if (other !== undefined) throw err(`volumes.${key}`, `mounts at "${mount}" like volumes.${other}`, "mount each volume at its own path");
-        paths.set(path.posix.normalize(mount), key);
-        return [key, mount];
-    });
-}
-
-function healthcheck(err: ErrorFactory, h: AppHealthcheck, port: number): NonNullable<Spec["healthcheck"]> {
-    const interval = checkWhole(err, "healthcheck.interval", h.interval ?? 5, 1, 3600);
-    const timeout = checkWhole(err, "healthcheck.timeout", h.timeout ?? 5, 1, 3600);
-    const retries = checkWhole(err, "healthcheck.retries", h.retries ?? 3, 1, 100);
-    const startPeriod = checkWhole(err, "healthcheck.startPeriod", h.startPeriod ?? 60, 0, 3600);
-    const command = h.command ?? tcpCheck(port);
-    if (command.length === 0 || (typeof command !== "string" && command.some(c => typeof c !== "string"))) {
-        throw err("healthcheck.command", "is empty", "give a shell command or an argument list, or leave it out for the TCP check");
-    }
-    return {
-        input: {
-            tests: typeof command === "string" ? ["CMD-SHELL", command] : ["CMD", ...command],
-            interval: `${interval}s`, timeout: `${timeout}s`, retries, startPeriod: `${startPeriod}s`,
-        },
-        // Long enough for the boot period and a full run of failing retries, so a container that
-        // never gets healthy fails the deploy instead of timing out first.
-        waitSeconds: startPeriod + (retries + 1) * (interval + timeout) + 10,
-    };
-}
-
-function checkLogs(err: ErrorFactory, logs: AppLogs): Required<AppLogs> {
-    const maxSize = logs.maxSize ?? "10m";
-    if (!/^[1-9][0-9]*[kmg]$/.test(maxSize)) throw err("logs.maxSize", `"${maxSize}" is not a size`, 'use a number with k, m or g, e.g. "10m"');
-    return { maxSize, maxFiles: checkWhole(err, "logs.maxFiles", logs.maxFiles ?? 3, 1, 100) };
-}
-
-function checkWhole(err: ErrorFactory, field: string, value: number, min: number, max: number): number {
-    if (!Number.isInteger(value) || value < min || value > max) {
-        throw err(field, `${value} is out of range`, `use a whole number from ${min} to ${max}`);
-    }
-    return value;
 }
 
 /** `KEY=value` for every variable: env, secrets, linked databases, then `extra`; secret when any part is. */
-function envList(spec: Spec, extra: Record<string, string>): pulumi.Output<string[]> {
+function envList(spec: AppSpec, extra: Record<string, string>): pulumi.Output<string[]> {
     const own = Object.entries({ ...spec.env, ...spec.secrets }).map(([k, v]) => pulumi.interpolate`${k}=${v}`);
     const linked = spec.links.map(db => db.env.apply(e => Object.entries(e).map(([k, v]) => `${k}=${v}`)));
     const list = pulumi.all([pulumi.all(own), pulumi.all(linked)])
@@ -502,7 +317,7 @@ function envList(spec: Spec, extra: Record<string, string>): pulumi.Output<strin
 }
 
 /** The release command's environment: what to run where, and the app's variables under a prefix. */
-function releaseEnvironment(spec: Spec, digest: pulumi.Output<string>, networks: pulumi.Output<string[]>,
+function releaseEnvironment(spec: AppSpec, digest: pulumi.Output<string>, networks: pulumi.Output<string[]>,
     release: string): pulumi.Output<Record<string, string>> {
     const own = pulumi.all({ ...spec.env, ...spec.secrets });
     const linked = pulumi.all(spec.links.map(db => db.env));

@@ -7,7 +7,7 @@ import { configErrors, ErrorFactory } from "./errors";
 import type { Host } from "./host";
 import { EDGE_PATHS, renderEdgeDefault } from "./render/nginx";
 import { renderInstallScript } from "./render/shell";
-import { checkPort, isDomain } from "./validate";
+import { checkImageReference, checkPort, isDomain } from "./validate";
 
 /** Settings for a host's edge nginx, given as `new Host(name, { ..., edge: {...} })`. */
 export interface EdgeOptions {
@@ -40,9 +40,7 @@ export interface EdgeArgs extends EdgeOptions {
 /** Checks edge options; Host calls it before creating anything, so errors name the Host's field. */
 export function checkEdgeOptions(err: ErrorFactory, o: EdgeOptions | undefined): void {
     if (o === undefined) return;
-    if (o.image !== undefined && !/^[a-z0-9][\w./:@-]*$/i.test(o.image)) {
-        throw err("edge.image", `"${o.image}" is not an image reference`, "use a name such as nginx:1.26");
-    }
+    if (o.image !== undefined) checkImageReference(err, "edge.image", o.image, "nginx:1.26");
     if (o.httpPort !== undefined) checkPort(err, "edge.httpPort", o.httpPort);
     if (o.httpsPort !== undefined) checkPort(err, "edge.httpsPort", o.httpsPort);
     if ((o.httpPort ?? 80) === (o.httpsPort ?? 443)) {

@@ -7,7 +7,7 @@ import { configErrors, ErrorFactory } from "./errors";
 import { Host } from "./host";
 import { EDGE_PATHS } from "./render/nginx";
 import { CertbotRun, cronSchedule, renderIssueScript, renderRenewalInstallScript, renderRenewalRemoveScript, renderRenewScript } from "./render/certbot";
-import { isDomain } from "./validate";
+import { checkImageReference, isDomain } from "./validate";
 
 export interface LetsEncryptArgs {
     /** The host whose edge answers the HTTP-01 challenge and serves the certificate. */
@@ -199,7 +199,5 @@ function checkAccount(err: ErrorFactory, args: LetsEncryptArgs): void {
     if (args.email === undefined && args.staging !== true && args.server === undefined) {
         throw err("email", "is missing", "Let's Encrypt production needs an address for expiry and account notices; give email (or staging: true while testing)");
     }
-    if (args.image !== undefined && !/^[a-z0-9][\w./:@-]*$/i.test(args.image)) {
-        throw err("image", `"${args.image}" is not an image reference`, "use a name such as certbot/certbot:v4.0.0");
-    }
+    if (args.image !== undefined) checkImageReference(err, "image", args.image, "certbot/certbot:v4.0.0");
 }

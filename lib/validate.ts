@@ -2,11 +2,10 @@
 // component's own factory, so every message names the component, its name and the field.
 import { isIPv4, isIPv6 } from "node:net";
 import { ErrorFactory } from "./errors";
+import { SHELL_NAME } from "./render/shell";
 
 /** A name Docker accepts for containers, networks and volumes and DNS accepts as a label part. */
 const RESOURCE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/** A POSIX shell environment variable name. */
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DOMAIN_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Lower-case letters, digits and inner hyphens, 1–63 characters: valid for Docker and for DNS. */
@@ -17,14 +16,23 @@ export function checkResourceName(err: ErrorFactory, field: string, value: strin
     }
 }
 
+/** An image reference as `docker pull` takes it, e.g. `nginx:1.26` or `registry.example.com/team/app@sha256:...`. */
+const IMAGE_REFERENCE = /^[a-z0-9][\w./:@-]*$/i;
+
+/** Throws `<field> "<value>" is not an image reference; use a name such as <example>`. */
+export function checkImageReference(err: ErrorFactory, field: string, value: string, example: string): void {
+    if (!IMAGE_REFERENCE.test(value)) throw err(field, `"${value}" is not an image reference`, `use a name such as ${example}`);
+}
+
 export function checkPort(err: ErrorFactory, field: string, value: number): void {
     if (!Number.isInteger(value) || value < 1 || value > 65535) {
         throw err(field, `${value} is not a TCP port`, "use a whole number from 1 to 65535");
     }
 }
 
+/** A shell variable name: host scripts (the release step) `export` these keys. */
 export function checkEnvKey(err: ErrorFactory, field: string, key: string): void {
-    if (!ENV_KEY.test(key)) {
+    if (!SHELL_NAME.test(key)) {
         throw err(field, `key "${key}" is not a valid environment variable name`,
             "use letters, digits and underscores, not starting with a digit");
     }

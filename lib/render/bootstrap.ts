@@ -1,6 +1,7 @@
 // The bootstrap script a droplet or server runs over SSH, and the command lines host commands send.
 // Both are pure: same input, same text. The bootstrap carries the daemon's TLS key, so the caller
 // must wrap the rendered script in pulumi.secret().
+import { SHELL_NAME, shq } from "./shell";
 
 /** Where the bootstrap keeps the daemon's TLS files on the host. */
 export const TLS_DIR = "/etc/docker/dropyard";
@@ -25,11 +26,6 @@ export interface BootstrapInput {
 }
 
 const EOF = "DROPYARD_EOF";
-
-/** Quotes a value for POSIX sh and bash: single quotes, with each `'` spelled `'\''`. */
-function shellQuote(value: string): string {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 /** A quoted heredoc; refuses content that would end it early. */
 function heredoc(content: string): string {
@@ -86,10 +82,10 @@ put() {
     chmod "$mode" "$path"
 }
 
-install -d -m 0755 ${shellQuote(TLS_DIR)} /etc/systemd/system/docker.service.d
-put ${shellQuote(tls("ca.pem"))} 0644 ${heredoc(input.caCertPem)}
-put ${shellQuote(tls("server-cert.pem"))} 0644 ${heredoc(input.serverCertPem)}
-put ${shellQuote(tls("server-key.pem"))} 0600 ${heredoc(input.serverKeyPem)}
+install -d -m 0755 ${shq(TLS_DIR)} /etc/systemd/system/docker.service.d
+put ${shq(tls("ca.pem"))} 0644 ${heredoc(input.caCertPem)}
+put ${shq(tls("server-cert.pem"))} 0644 ${heredoc(input.serverCertPem)}
+put ${shq(tls("server-key.pem"))} 0600 ${heredoc(input.serverKeyPem)}
 
 # Replace the packaged ExecStart (an empty ExecStart= clears it) so -H fd:// and our TCP listener
 # are given once, on the command line, and never clash with "hosts" in daemon.json.
@@ -99,7 +95,7 @@ unit=$(systemctl show --property=FragmentPath --value docker.service)
 if [ -n "$unit" ] && grep -q -- "--containerd=/run/containerd/containerd.sock" "$unit"; then
     containerd_flag=" --containerd=/run/containerd/containerd.sock"
 fi
-put ${shellQuote(DROP_IN)} 0644 <<${EOF}
+put ${shq(DROP_IN)} 0644 <<${EOF}
 [Service]
 ExecStart=
 ExecStart=$dockerd_bin -H fd://$containerd_flag -H tcp://0.0.0.0:${DOCKER_TLS_PORT} --tlsverify --tlscacert=${tls("ca.pem")} --tlscert=${tls("server-cert.pem")} --tlskey=${tls("server-key.pem")}
@@ -112,7 +108,7 @@ if [ "$changed" = 1 ] || ! systemctl is-active --quiet docker.service; then
     systemctl restart docker.service
 fi
 
-install -d -m 0755 ${shellQuote(input.dataDir)}
+install -d -m 0755 ${shq(input.dataDir)}
 
 # The check uses the client certificate from a temporary directory that is removed on exit.
 check_dir=$(mktemp -d)
@@ -143,9 +139,9 @@ main </dev/null
  */
 export function renderRemoteCommand(environment: Record<string, string>, script: string, sudo: boolean): string {
     for (const key of Object.keys(environment)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`environment key "${key}" is not a shell variable name`);
+        if (!SHELL_NAME.test(key)) throw new Error(`environment key "${key}" is not a shell variable name`);
     }
     const exports = Object.keys(environment).sort()
-        .map(k => `export ${k}=${shellQuote(environment[k])}\n`).join("");
-    return `${sudo ? "sudo -n " : ""}bash -c ${shellQuote(exports + script)}`;
+        .map(k => `export ${k}=${shq(environment[k])}\n`).join("");
+    return `${sudo ? "sudo -n " : ""}bash -c ${shq(exports + script)}`;
 }

@@ -140,14 +140,8 @@ export const PLACEHOLDERS: Readonly<Record<string, { readonly doc: string; reado
     ssl_settings: { doc: "Mozilla intermediate TLS settings and the HSTS header", tlsOnly: true },
 };
 
-const HTTP_TEMPLATE = `# dropyard: NginxVhost "{{name}}". Rewritten on every deploy; change the stack program instead.
-server {
-    listen 80;
-    server_name {{server_name}};
-
-    {{acme_location}}
-
-    {{resolver}}
+/** The end of the server block that proxies, the same with and without TLS. */
+const PROXY_TO_UPSTREAM = `    {{resolver}}
     set $upstream {{upstream}};
     # At server level, so locations in extra config inherit them.
     {{proxy_settings}}
@@ -159,6 +153,15 @@ server {
     {{extra_config}}
 }
 `;
+
+const HTTP_TEMPLATE = `# dropyard: NginxVhost "{{name}}". Rewritten on every deploy; change the stack program instead.
+server {
+    listen 80;
+    server_name {{server_name}};
+
+    {{acme_location}}
+
+${PROXY_TO_UPSTREAM}`;
 
 const TLS_TEMPLATE = `# dropyard: NginxVhost "{{name}}". Rewritten on every deploy; change the stack program instead.
 server {
@@ -182,18 +185,7 @@ server {
     ssl_certificate_key {{ssl_certificate_key}};
     {{ssl_settings}}
 
-    {{resolver}}
-    set $upstream {{upstream}};
-    # At server level, so locations in extra config inherit them.
-    {{proxy_settings}}
-
-    location / {
-        proxy_pass $upstream;
-    }
-
-    {{extra_config}}
-}
-`;
+${PROXY_TO_UPSTREAM}`;
 
 /** The built-in template, a starting point for one's own. */
 export function defaultVhostTemplate(tls: boolean): string {

@@ -3,10 +3,13 @@
 // remove with reload). Pure functions; test/render checks their output with bash -n, shellcheck
 // and by running them against a stand-in `docker`.
 
-/** Quotes `value` as one bash word, whatever it contains. */
+/** Quotes `value` as one word for bash and POSIX sh, whatever it contains: single quotes, each `'` spelled `'\''`. */
 export function shq(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
+
+/** A name bash accepts for a variable, and so for `export NAME=...`. */
+export const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * `command <<'DELIM'` followed by `content` verbatim and the delimiter. The delimiter is quoted, so

@@ -7,7 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import { evaluate, Graph, isSecretAt, RecordedResource } from "../support/harness";
-import { App, AppArgs, BridgeNet, ConfigError, Host } from "../../lib";
+import { envOf, rejectsBeforeCreating } from "../support/helpers";
+import { App, AppArgs, BridgeNet, Host } from "../../lib";
 import { Database, DATABASE_BRAND } from "../../lib/database";
 import { tcpCheck } from "../../lib/render/healthcheck";
 
@@ -72,24 +73,12 @@ function mine(g: Graph, type: string): RecordedResource[] {
     return g.customResourcesUnder("dropyard:index:App::counter").filter(r => r.type === type);
 }
 
-function envOf(c: RecordedResource): Record<string, string> {
-    return Object.fromEntries((c.inputs.envs as string[]).map(e => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
-}
-
 /**
  * Asserts that constructing an App with `args` throws exactly `message`, and that nothing was
  * created under the App. Runs under the mocks, since a Host and its edge are resources too.
  */
-async function rejects(args: (host: Host) => AppArgs, message: string, name = "counter"): Promise<void> {
-    const g = await evaluate(() => {
-        const host = new Host("box", { local: true });
-        assert.throws(() => new App(name, args(host)), (e: unknown) => {
-            assert.ok(e instanceof ConfigError, `not a ConfigError: ${e}`);
-            assert.equal(e.message, message);
-            return true;
-        });
-    });
-    assert.deepEqual(g.resources.filter(r => r.parent === `dropyard:index:App::${name}`), []);
+function rejects(args: (host: Host) => AppArgs, message: string, name = "counter"): Promise<void> {
+    return rejectsBeforeCreating("App", name, () => new App(name, args(new Host("box", { local: true }))), message);
 }
 
 // --- the image ---

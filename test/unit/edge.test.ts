@@ -105,6 +105,10 @@ test("edge: the same port for HTTP and HTTPS is rejected", () => {
     rejects({ edge: { httpsPort: 80 } }, 'Host "box": edge.httpsPort is the same as edge.httpPort (80); publish HTTP and HTTPS on different ports');
 });
 
+test("edge: an image that is not an image reference is rejected", () => {
+    rejects({ edge: { image: "nginx 1.26" } }, 'Host "box": edge.image "nginx 1.26" is not an image reference; use a name such as nginx:1.26');
+});
+
 test("edge: a bind address that is not an IP is rejected", () => {
     rejects({ edge: { bindAddresses: ["localhost"] } }, 'Host "box": edge.bindAddresses[0] "localhost" is not an IP address; use an address such as 127.0.0.1, 0.0.0.0 or ::');
 });

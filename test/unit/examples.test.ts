@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { evaluate, Graph, isSecretAt, RecordedResource } from "../support/harness";
+import { evaluate, Graph, isSecretAt } from "../support/harness";
+import { envOf, networksOf } from "../support/helpers";
 
 const CONTAINER = "docker:index/container:Container";
 const EXAMPLES = path.join(__dirname, "..", "..", "examples");
@@ -13,14 +14,6 @@ async function example(name: string, config: Record<string, string> = {}): Promi
     const entry = path.join(EXAMPLES, name, "index.ts");
     delete require.cache[require.resolve(entry)];
     return evaluate(() => require(entry), { project: name, config });
-}
-
-function envOf(c: RecordedResource): Record<string, string> {
-    return Object.fromEntries((c.inputs.envs as string[]).map(e => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
-}
-
-function networksOf(c: RecordedResource): string[] {
-    return (c.inputs.networksAdvanced as { name: string }[]).map(n => n.name);
 }
 
 /** Only the edge nginx publishes host ports; every app and database container publishes none. */

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { evaluate, Graph, isSecretAt } from "../support/harness";
+import { evaluate, Graph, isSecretAt, isSecretValue } from "../support/harness";
 import { ConfigError, Host, HostArgs } from "../../lib";
 import { renderCloudInit } from "../../lib/render/cloud-init";
 
@@ -308,13 +308,9 @@ test("an invalid SSH user is rejected", () => {
         'Host "box": server.user "root; rm -rf /" is not a valid user name; use a login name such as root or ubuntu', "server.user");
 });
 
-/** Pulumi's marker for a serialized secret: `{ [SIG]: SECRET, value }`. */
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET = "1b47061264138c4ac30d75fd1eb44270";
-
 /** rawInputs with every secret value removed, for scanning what would be stored in plain text. */
 function withoutSecrets(v: unknown): unknown {
-    if (v && typeof v === "object" && (v as Record<string, unknown>)[SIG] === SECRET) return "[secret]";
+    if (isSecretValue(v)) return "[secret]";
     if (Array.isArray(v)) return v.map(withoutSecrets);
     if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutSecrets(x)]));
     return v;

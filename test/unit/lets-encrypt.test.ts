@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { evaluate, Graph } from "../support/harness";
-import { ConfigError, Host, LetsEncrypt, LetsEncryptArgs } from "../../lib";
+import { rejectsBeforeCreating } from "../support/helpers";
+import { Host, LetsEncrypt, LetsEncryptArgs } from "../../lib";
 
 const T = {
     local: "command:local:Command",
@@ -116,17 +117,13 @@ test("dns on a droplet: records first, then the certificate", async () => {
 
 // --- bad input: one test each ------------------------------------------------------------------
 
-async function rejects(args: Partial<LetsEncryptArgs>, message: string, before?: (host: Host) => void): Promise<void> {
-    const g = await evaluate(() => {
+/** LetsEncrypt "cert" with `args` throws exactly `message` (after `before` ran), creating nothing. */
+function rejects(args: Partial<LetsEncryptArgs>, message: string, before?: (host: Host) => void): Promise<void> {
+    return rejectsBeforeCreating("LetsEncrypt", "cert", () => {
         const host = box();
         before?.(host);
-        assert.throws(() => new LetsEncrypt("cert", { host, ...base, ...args }), (e: unknown) => {
-            assert.ok(e instanceof ConfigError, String(e));
-            assert.equal(e.message, message);
-            return true;
-        });
-    });
-    assert.deepEqual(g.children("dropyard:index:LetsEncrypt::cert").map(r => r.name), []);
+        return new LetsEncrypt("cert", { host, ...base, ...args });
+    }, message);
 }
 
 test("rejects a wildcard domain (HTTP-01 cannot issue it)", () => rejects({ domains: ["*.example.com"] },
@@ -146,6 +143,9 @@ test("rejects staging together with a server", () => rejects({ staging: true, se
 
 test("rejects a server that is not an https URL", () => rejects({ server: "http://pebble:14000/dir" },
     'LetsEncrypt "cert": server "http://pebble:14000/dir" is not an https URL; give the CA\'s ACME directory URL, e.g. https://pebble:14000/dir'));
+
+test("rejects a certbot image that is not an image reference", () => rejects({ image: "certbot image" },
+    'LetsEncrypt "cert": image "certbot image" is not an image reference; use a name such as certbot/certbot:v4.0.0'));
 
 test("rejects a second certificate with the same first name on a host", () => rejects({},
     'LetsEncrypt "cert": domains[0] "counter.example.com" already names the certificate of LetsEncrypt "first" on host "box"; put all the names on one certificate, or start this one with a different name',

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { evaluate, Graph, isSecretAt, RecordedResource, resolve } from "../support/harness";
-import { BridgeNet, ConfigError, Host, isDatabase, MariaDB, MariaDBArgs } from "../../lib";
+import { evaluate, Graph, isSecretAt, resolve } from "../support/harness";
+import { envOf, rejectsBeforeCreating } from "../support/helpers";
+import { BridgeNet, Host, isDatabase, MariaDB, MariaDBArgs } from "../../lib";
 
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
@@ -15,10 +16,6 @@ function maria(extra: Partial<MariaDBArgs> = {}): Promise<Graph> {
         const db = new MariaDB("db-notes", { host: new Host("box", { local: true }), ...extra });
         return { url: db.url, password: db.password, rootPassword: db.rootPassword, env: db.env };
     });
-}
-
-function envOf(c: RecordedResource): Record<string, string> {
-    return Object.fromEntries((c.inputs.envs as string[]).map(e => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 }
 
 test("MariaDB pulls mariadb:11 by default on the host, and the container runs that image", async () => {
@@ -185,12 +182,9 @@ test("MariaDB evaluated twice records identical inputs", async () => {
 
 // Bad input: one test per case, each before any resource exists.
 
-/** Asserts that `make` throws exactly `message` and that nothing was created under the MariaDB. */
-async function throwsBeforeCreating(make: (host: Host) => unknown, message: string, name = "db-notes"): Promise<void> {
-    const g = await evaluate(() => {
-        assert.throws(() => make(new Host("box", { local: true })), (e: unknown) => e instanceof ConfigError && e.message === message);
-    });
-    assert.deepEqual(g.resources.filter(r => r.parent === `dropyard:index:MariaDB::${name}`), []);
+/** `make` throws exactly `message`, and nothing was created under the MariaDB. */
+function throwsBeforeCreating(make: (host: Host) => unknown, message: string, name = "db-notes"): Promise<void> {
+    return rejectsBeforeCreating("MariaDB", name, () => make(new Host("box", { local: true })), message);
 }
 
 function rejects(args: Omit<Partial<MariaDBArgs>, "host"> & { host?: unknown }, message: string, name = "db-notes"): Promise<void> {

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { evaluate, isSecretAt } from "../support/harness";
-import { ConfigError, Host, LetsEncrypt, NginxVhost, NginxVhostArgs, WebUpstream } from "../../lib";
+import { rejectsBeforeCreating } from "../support/helpers";
+import { Host, LetsEncrypt, NginxVhost, NginxVhostArgs, WebUpstream } from "../../lib";
 
 const T = {
     command: "command:local:Command",
@@ -201,16 +202,8 @@ test("no dns, no records", async () => {
 // --- bad input: one test each ------------------------------------------------------------------
 
 /** `make` throws exactly `message`, and the vhost it was making has no resources. */
-async function rejects(make: (host: Host) => void, message: string, name = message.split('"')[1]): Promise<void> {
-    const g = await evaluate(() => {
-        const host = box();
-        assert.throws(() => make(host), (e: unknown) => {
-            assert.ok(e instanceof ConfigError, String(e));
-            assert.equal(e.message, message);
-            return true;
-        });
-    });
-    assert.deepEqual(g.children(`dropyard:index:NginxVhost::${name}`).map(r => r.name), []);
+function rejects(make: (host: Host) => void, message: string, name = message.split('"')[1]): Promise<void> {
+    return rejectsBeforeCreating("NginxVhost", name, () => make(box()), message);
 }
 
 test("rejects an invalid domain", () => rejects(h => site(h, { domains: ["https://counter.example.com"] }),
@@ -250,15 +243,11 @@ test("rejects dns on a host that is not a droplet", () => rejects(h => site(h, {
 test("rejects a name the Let's Encrypt certificate does not cover", () => rejects(h => site(h, { domains: ["counter.example.com", "www.counter.example.com"], tls: new LetsEncrypt("cert", { host: h, domains: ["counter.example.com"], email: "ops@example.com" }) }),
         'NginxVhost "site": domains[1] "www.counter.example.com" is not on the certificate (LetsEncrypt "counter.example.com": counter.example.com); add the name to the LetsEncrypt\'s domains, or remove it here'));
 
-test("rejects dns on the vhost when the certificate is a LetsEncrypt (it needs the records first)", async () => {
-    const g = await evaluate(() => {
-        const host = new Host("prod", { droplet: {} });
-        const tls = new LetsEncrypt("cert", { host, domains: ["example.com"], email: "ops@example.com" });
-        assert.throws(() => site(host, { domains: ["example.com"], tls, dns: { zone: "example.com" } }),
-            (e: unknown) => e instanceof ConfigError && e.message === 'NginxVhost "site": dns is given, but LetsEncrypt "example.com" is issued before this vhost exists and needs the records first; move dns to the LetsEncrypt');
-    });
-    assert.equal(g.children("dropyard:index:NginxVhost::site").length, 0);
-});
+test("rejects dns on the vhost when the certificate is a LetsEncrypt (it needs the records first)", () => rejectsBeforeCreating("NginxVhost", "site", () => {
+    const host = new Host("prod", { droplet: {} });
+    const tls = new LetsEncrypt("cert", { host, domains: ["example.com"], email: "ops@example.com" });
+    site(host, { domains: ["example.com"], tls, dns: { zone: "example.com" } });
+}, 'NginxVhost "site": dns is given, but LetsEncrypt "example.com" is issued before this vhost exists and needs the records first; move dns to the LetsEncrypt'));
 
 test("rejects a second vhost without names on one host", () => rejects(h => { site(h, { domains: [] }, "a"); site(h, { domains: [] }, "b"); },
         'NginxVhost "b": domains is empty, and NginxVhost "a" already answers every other name on host "box"; give this vhost its names'));

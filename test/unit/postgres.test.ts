@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { evaluate, Graph, isSecretAt, RecordedResource, resolve } from "../support/harness";
-import { BridgeNet, ConfigError, Host, isDatabase, Postgres, PostgresArgs } from "../../lib";
+import { evaluate, Graph, isSecretAt, resolve } from "../support/harness";
+import { envOf, rejectsBeforeCreating } from "../support/helpers";
+import { BridgeNet, Host, isDatabase, Postgres, PostgresArgs } from "../../lib";
 
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
@@ -14,10 +15,6 @@ function pg(extra: Partial<PostgresArgs> = {}): Promise<Graph> {
         const db = new Postgres("counter-db", { host: new Host("box", { local: true }), ...extra });
         return { url: db.url, password: db.password, env: db.env };
     });
-}
-
-function envOf(c: RecordedResource): Record<string, string> {
-    return Object.fromEntries((c.inputs.envs as string[]).map(e => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 }
 
 test("Postgres pulls postgres:17 by default on the host, and the container runs that image", async () => {
@@ -214,15 +211,9 @@ test("Postgres evaluated twice records identical inputs", async () => {
 
 // Bad input: one test per case, each before any resource exists.
 
-/**
- * Asserts that `make` throws exactly `message` and that nothing was created under the Postgres.
- * Runs inside evaluate() so the resources made before the throw (the Host) meet a live mock engine.
- */
-async function throwsBeforeCreating(make: (host: Host) => unknown, message: string, name = "counter-db"): Promise<void> {
-    const g = await evaluate(() => {
-        assert.throws(() => make(new Host("box", { local: true })), (e: unknown) => e instanceof ConfigError && e.message === message);
-    });
-    assert.deepEqual(g.resources.filter(r => r.parent === `dropyard:index:Postgres::${name}`), []);
+/** `make` throws exactly `message`, and nothing was created under the Postgres. */
+function throwsBeforeCreating(make: (host: Host) => unknown, message: string, name = "counter-db"): Promise<void> {
+    return rejectsBeforeCreating("Postgres", name, () => make(new Host("box", { local: true })), message);
 }
 
 function rejects(args: Omit<Partial<PostgresArgs>, "host"> & { host?: unknown }, message: string, name = "counter-db"): Promise<void> {

@@ -1,0 +1,31 @@
+// Readers and assertions the unit tests share, on top of the harness (which knows nothing of dropyard).
+import * as assert from "node:assert/strict";
+import { ConfigError } from "../../lib";
+import { evaluate, RecordedResource } from "./harness";
+
+/** A recorded container's `envs` (`KEY=value` entries) as a map; values may themselves contain `=`. */
+export function envOf(container: RecordedResource): Record<string, string> {
+    return Object.fromEntries((container.inputs.envs as string[]).map(e => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+}
+
+/** The names of the networks a recorded container joins, in order. */
+export function networksOf(container: RecordedResource): string[] {
+    return (container.inputs.networksAdvanced as { name: string }[]).map(n => n.name);
+}
+
+/**
+ * Asserts that `make` throws a ConfigError whose message is exactly `message`, and that the
+ * component `dropyard:index:<component>::<name>` got no children: validation comes before any
+ * resource. Runs under the mocks, since what `make` builds first (a Host and its edge) registers
+ * resources too.
+ */
+export async function rejectsBeforeCreating(component: string, name: string, make: () => unknown, message: string): Promise<void> {
+    const g = await evaluate(() => {
+        assert.throws(make, (e: unknown) => {
+            assert.ok(e instanceof ConfigError, `not a ConfigError: ${String(e)}`);
+            assert.equal(e.message, message);
+            return true;
+        });
+    });
+    assert.deepEqual(g.children(`dropyard:index:${component}::${name}`).map(r => r.key), []);
+}
