@@ -114,7 +114,8 @@ export function isSecretAt(resource: RecordedResource, path: string): boolean {
     return isSecretValue(node);
 }
 
-function isSecretValue(v: unknown): boolean {
+/** Whether `v` is a serialized Pulumi secret (`{ [SIG]: SECRET, value }`). */
+export function isSecretValue(v: unknown): boolean {
     return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG] === SECRET;
 }
 

@@ -1,0 +1,203 @@
+// Plan and apply, with Pulumi's semantics: unchanged inputs -> nothing; changed -> update where the
+// provider updates in place, else replace, create-before-delete (old instances are deleted at the END
+// of the run) unless the resource says deleteBeforeReplace (then its dependents go first, as in
+// Pulumi). Resources gone from the program are deleted last, dependents first. Everything runs in
+// dependency order (a dependency on a component means on everything under it; on its provider too).
+import { Graph, RecordedResource, unwrapSecrets } from "../test/support/harness";
+import { resourceError, SandboxError } from "./lib/errors";
+import { checkSupported } from "./lib/fields";
+import { stringLeaves } from "./lib/secrets";
+import { inputsHash, stableStringify } from "./lib/stable";
+import { ApplyContext, createResource, deleteResource, updatableInPlace, updateResource, validateValues } from "./resources";
+import { live, saveState, StackState, StateResource } from "./state";
+
+export type Action = "create" | "replace" | "update" | "same" | "delete";
+
+export interface Step {
+    resource: RecordedResource;
+    action: Exclude<Action, "delete">;
+    /** Replace by deleting the old instance first (deleteBeforeReplace, or a dependent of one). */
+    deleteFirst: boolean;
+    /** Top-level input fields that changed. */
+    changed: string[];
+}
+
+/** The stdout a command gets at evaluation before it ran; resources whose inputs carry it wait a pass. */
+export const PENDING_OUTPUT = "[dropyard-sandbox: known after the command runs]";
+
+/** Top-level input fields whose values differ. */
+export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+    return [...keys].filter(k => stableStringify(before[k]) !== stableStringify(after[k])).sort();
+}
+
+/** Custom resources of the graph in an order where every resource comes after what it depends on. */
+export function dependencyOrder(graph: Graph): RecordedResource[] {
+    const custom = graph.resources.filter(r => r.custom);
+    const keys = new Set(custom.map(r => r.key));
+    const deps = new Map(custom.map(r => [r.key, [...graph.dependenciesOf(r.key)].filter(k => keys.has(k) && k !== r.key)]));
+    const done = new Set<string>();
+    const out: RecordedResource[] = [];
+    while (out.length < custom.length) {
+        const next = custom.find(r => !done.has(r.key) && deps.get(r.key)!.every(d => done.has(d)));
+        if (!next) throw new SandboxError(`dependency cycle among: ${custom.filter(r => !done.has(r.key)).map(r => r.key).join(", ")}`);
+        done.add(next.key);
+        out.push(next);
+    }
+    return out;
+}
+
+export function plan(graph: Graph, state: StackState): Map<string, Step> {
+    const steps = new Map<string, Step>();
+    for (const r of dependencyOrder(graph)) {
+        checkSupported(r.type, r.name, r.inputs);
+        if (r.options.ignoreChanges?.length) {
+            throw resourceError(r.type, r.name, "option ignoreChanges", "is not supported by the sandbox (its diff compares every input)", "remove the option for sandbox runs");
+        }
+        validateValues(r);
+        const prior = live(state, r.key);
+        if (!prior) { steps.set(r.key, { resource: r, action: "create", deleteFirst: false, changed: [] }); continue; }
+        if (prior.hash === inputsHash(r.inputs)) { steps.set(r.key, { resource: r, action: "same", deleteFirst: false, changed: [] }); continue; }
+        const changed = changedFields(unwrapSecrets(prior.rawInputs), r.inputs);
+        const inPlace = updatableInPlace(r.type, changed, r.options.replaceOnChanges);
+        steps.set(r.key, { resource: r, action: inPlace ? "update" : "replace", deleteFirst: !inPlace && r.options.deleteBeforeReplace === true, changed });
+    }
+    // Deleting a resource first means first deleting the engine objects that use it (a container on a
+    // network, say), and creating them again after: Pulumi replaces such dependents too.
+    let grew = true;
+    while (grew) {
+        grew = false;
+        for (const s of steps.values()) {
+            if (!s.deleteFirst) continue;
+            for (const d of steps.values()) {
+                if ((d.action === "same" || d.action === "update") && ENGINE_OBJECTS.has(d.resource.type) && uses(graph, d.resource, s.resource)) {
+                    d.action = "replace";
+                    d.deleteFirst = true;
+                    grew = true;
+                }
+            }
+        }
+    }
+    return steps;
+}
+
+/** Docker objects whose inputs are fixed at creation: using a replaced resource means being replaced. */
+const ENGINE_OBJECTS = new Set(["docker:index/container:Container", "docker:index/network:Network", "docker:index/volume:Volume"]);
+
+/** Whether `user` depends directly on `used` and carries one of its identifying outputs (its name, id, …) in its inputs. */
+function uses(graph: Graph, user: RecordedResource, used: RecordedResource): boolean {
+    const direct = [...user.deps].some(d => graph.customResourcesUnder(d).some(c => c.key === used.key));
+    if (!direct) return false;
+    const identities = Object.entries(used.outputs)
+        .filter(([k, v]) => typeof v === "string" && v.length >= 3 && (k === "name" || !(k in used.inputs)))
+        .map(([, v]) => v as string);
+    const text = stringLeaves(user.inputs);
+    return identities.some(id => text.some(t => t.includes(id)));
+}
+
+/** Resources that cannot be applied in this pass: their inputs carry a command output not known yet, or they wait for one that does. */
+export function deferred(graph: Graph): Set<string> {
+    const out = new Set<string>();
+    for (const r of dependencyOrder(graph)) {
+        if (JSON.stringify(r.rawInputs).includes(PENDING_OUTPUT) || [...graph.dependenciesOf(r.key)].some(d => out.has(d))) out.add(r.key);
+    }
+    return out;
+}
+
+function entry(r: RecordedResource, created: { engineId?: string; socket?: string; outputs?: Record<string, unknown> }): StateResource {
+    const { id: _id, urn: _urn, ...outputs } = { ...r.outputs, ...created.outputs } as Record<string, unknown>;
+    void _id; void _urn;
+    return {
+        key: r.key, type: r.type, name: r.name, hash: inputsHash(r.inputs), rawInputs: r.rawInputs,
+        outputs,
+        engineId: created.engineId, socket: created.socket, deps: [...r.deps], provider: r.provider,
+        options: { deleteBeforeReplace: r.options.deleteBeforeReplace, retainOnDelete: r.options.retainOnDelete, replaceOnChanges: r.options.replaceOnChanges },
+    };
+}
+
+/** Applies one pass of a plan (skipping `skip`), saving the state after every step. Returns the actions taken. */
+export async function applyPlan(steps: Map<string, Step>, skip: Set<string>, state: StackState, ctx: ApplyContext): Promise<Map<string, Action>> {
+    const taken = new Map<string, Action>();
+    const todo = [...steps.values()].filter(s => !skip.has(s.resource.key));
+
+    // 1. Delete-before-replace: the old instances go first, dependents before what they depend on.
+    const first = new Set(todo.filter(s => s.action === "replace" && s.deleteFirst).map(s => s.resource.key));
+    for (const old of [...state.resources].reverse()) {
+        if (!old.condemned && first.has(old.key)) {
+            ctx.log(`delete ${old.type} ${old.name} (before replacing it)`);
+            await deleteResource(old, ctx);
+            state.resources.splice(state.resources.indexOf(old), 1);
+            saveState(state);
+        }
+    }
+
+    // 2. Creates, replacements and updates, dependencies first.
+    for (const s of todo) {
+        const r = s.resource;
+        const prior = live(state, r.key);
+        if (s.action === "same") {
+            // Same inputs; outputs read from the engine (a RemoteImage's id) may still have moved on.
+            if (prior) {
+                const fresh = entry(r, {});
+                Object.assign(prior, { rawInputs: r.rawInputs, outputs: { ...prior.outputs, ...fresh.outputs }, deps: fresh.deps, provider: r.provider, options: fresh.options });
+            }
+            continue;
+        }
+        ctx.log(`${s.action} ${r.type} ${r.name}${s.changed.length ? ` (changed: ${s.changed.join(", ")})` : ""}`);
+        if (s.action === "update" && prior) {
+            const updated = entry(r, await updateResource(r, prior, s.changed, ctx));
+            state.resources[state.resources.indexOf(prior)] = updated;
+        } else {
+            if (prior) prior.condemned = true; // create-before-delete: the old one goes at the end of the run
+            try {
+                state.resources.push(entry(r, await createResource(r, ctx)));
+            } catch (e) {
+                if (prior) prior.condemned = false; // the old one keeps serving
+                throw e;
+            }
+        }
+        taken.set(r.key, s.action);
+        saveState(state);
+    }
+    saveState(state); // the refreshed entries of unchanged resources too
+    return taken;
+}
+
+/**
+ * The end of a run: old instances of replaced resources and resources gone from the program are
+ * deleted, newest first (reverse creation order = dependents before what they depend on).
+ * retainOnDelete resources are left on the engine and remembered for `down --purge`.
+ */
+export async function deleteLeftovers(graph: Graph | undefined, state: StackState, ctx: ApplyContext, purgeRetained = false): Promise<StateResource[]> {
+    const wanted = new Set(graph ? graph.resources.filter(r => r.custom).map(r => r.key) : []);
+    // A retained resource that a live one adopted again (same volume name, say) belongs to the live one now.
+    const liveIds = new Set(state.resources.map(r => `${r.type} ${r.engineId}`));
+    state.retained = state.retained.filter(r => !liveIds.has(`${r.type} ${r.engineId}`));
+    const deleted: StateResource[] = [];
+    for (const old of [...state.resources].reverse()) {
+        if (!old.condemned && wanted.has(old.key)) continue;
+        if (old.options.retainOnDelete && !purgeRetained) {
+            ctx.log(`retain ${old.type} ${old.name} (retainOnDelete; \`down --purge\` removes it)`);
+            state.retained.push(old);
+        } else if (old.condemned && old.engineId && state.resources.some(r => r !== old && r.type === old.type && r.engineId === old.engineId)) {
+            // A fixed-name volume is adopted by its replacement (docker volume create is idempotent): keep it.
+            ctx.log(`forget ${old.type} ${old.name} (replaced; its replacement uses the same ${old.engineId})`);
+        } else {
+            ctx.log(`delete ${old.type} ${old.name}${old.condemned ? " (replaced)" : ""}`);
+            await deleteResource(old, ctx);
+        }
+        state.resources.splice(state.resources.indexOf(old), 1);
+        if (!old.condemned) deleted.push(old);
+        saveState(state);
+    }
+    if (purgeRetained) {
+        for (const old of [...state.retained].reverse()) {
+            ctx.log(`purge retained ${old.type} ${old.name}`);
+            await deleteResource(old, ctx);
+            state.retained.splice(state.retained.indexOf(old), 1);
+            deleted.push(old);
+            saveState(state);
+        }
+    }
+    return deleted;
+}

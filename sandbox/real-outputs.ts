@@ -1,0 +1,147 @@
+// Provider outputs with real values, for the harness's `outputs` hook. Values are STABLE: while a
+// resource's inputs are unchanged (or change only in fields updated in place), what the last run gave
+// it (from the state) is given again; a resource about to be replaced gets new values (new password,
+// new auto-name), as Pulumi's providers would. Images are built for real here, so `repoDigest` is the
+// real image id; RemoteImages are read from the engine every run. A command's output exists only
+// after it ran: until then it is PENDING_OUTPUT, and what uses it waits for the next pass.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
+import { unwrapSecrets, OutputFaker } from "../test/support/harness";
+import { changedFields, PENDING_OUTPUT } from "./applier";
+import { Engine } from "./docker";
+import { resourceError } from "./lib/errors";
+import { lastLines } from "./lib/exec";
+import { checkSupported } from "./lib/fields";
+import { randomOutputs } from "./lib/random-values";
+import { Scrubber } from "./lib/secrets";
+import { inputsHash } from "./lib/stable";
+import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "./lib/tls-values";
+import { updatableInPlace } from "./resources";
+import { live, StackState } from "./state";
+
+export interface EvalContext {
+    state: StackState;
+    scrubber: Scrubber;
+    /** The program's directory: relative build contexts mean this. */
+    dir: string;
+    /** Errors met while producing outputs; thrown after the evaluation (a throwing mock would hang it). */
+    errors: Error[];
+    /** Commands whose output is not known yet (new or changed): they run during apply. */
+    pendingCommands: Set<string>;
+    log: (line: string) => void;
+    /** `host` of each docker provider seen so far, by provider name. */
+    providerHosts: Map<string, string | undefined>;
+}
+
+/** Outputs that are secret by nature, whatever the program does with them. */
+const SECRET_OUTPUTS: Record<string, string[]> = {
+    "random:index/randomPassword:RandomPassword": ["result"],
+    "random:index/randomBytes:RandomBytes": ["hex", "base64"],
+    "tls:index/privateKey:PrivateKey": ["privateKeyPem", "privateKeyPemPkcs8", "privateKeyOpenssh"],
+};
+
+const AUTONAMED = new Set(["docker:index/container:Container", "docker:index/network:Network", "docker:index/volume:Volume"]);
+
+export function realOutputs(ctx: EvalContext): OutputFaker {
+    return async (args: pulumi.runtime.MockResourceArgs) => {
+        if (args.custom === false) return {}; // components (and the stack) have no provider
+        const key = `${args.type}::${args.name}`;
+        const inputs = unwrapSecrets(args.inputs) as Record<string, any>;
+        try {
+            checkSupported(args.type, args.name, inputs);
+            const prior = live(ctx.state, key);
+            const same = prior !== undefined && prior.hash === inputsHash(inputs);
+            // An in-place update keeps the resource, and so its auto-name (a command's output is new, though).
+            const kept = same || (prior !== undefined && args.type !== "command:local:Command"
+                && updatableInPlace(args.type, changedFields(unwrapSecrets(prior.rawInputs), inputs)));
+            if (args.type === "pulumi:providers:docker") ctx.providerHosts.set(args.name, inputs.host);
+            const out = await produce(ctx, args, key, inputs, kept ? prior!.outputs : undefined);
+            for (const field of SECRET_OUTPUTS[args.type] ?? []) ctx.scrubber.add(out[field]);
+            return out;
+        } catch (e) {
+            ctx.errors.push(e as Error);
+            return {};
+        }
+    };
+}
+
+/** The engine behind a resource's provider (`urn…::pulumi:providers:docker::<name>::<id>`), else the default. */
+function engineFor(ctx: EvalContext, provider: string | undefined): Engine {
+    const parts = (provider ?? "").split("::");
+    const at = parts.indexOf("pulumi:providers:docker");
+    return Engine.fromHost(at >= 0 ? ctx.providerHosts.get(parts[at + 1]) : undefined);
+}
+
+async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, key: string, i: Record<string, any>,
+    prior: Record<string, any> | undefined): Promise<Record<string, any>> {
+    const { type, name } = args;
+    if (type.startsWith("random:index/")) return prior ?? randomOutputs(type, name, i);
+    switch (type) {
+        case "tls:index/privateKey:PrivateKey": return prior ?? privateKeyOutputs(type, name, i);
+        case "tls:index/selfSignedCert:SelfSignedCert": return prior ?? selfSignedCertOutputs(type, name, i);
+        case "tls:index/certRequest:CertRequest": return prior ?? certRequestOutputs(type, name, i);
+        case "tls:index/locallySignedCert:LocallySignedCert": return prior ?? locallySignedCertOutputs(type, name, i);
+        case "docker:index/image:Image": return buildImage(ctx, engineFor(ctx, args.provider), type, name, i);
+        // Read from the engine on every run: a rebuilt stand-in has a new id, and its containers follow.
+        case "docker:index/remoteImage:RemoteImage": return remoteImage(engineFor(ctx, args.provider), type, name, i);
+        case "command:local:Command":
+            if (prior) return prior;
+            // Output of a command exists only after it ran; resources that use it wait for a later pass.
+            ctx.pendingCommands.add(key);
+            return { stdout: PENDING_OUTPUT, stderr: PENDING_OUTPUT };
+        default:
+            if (AUTONAMED.has(type)) {
+                // Pulumi's auto-name: `<resource name>-<7 hex>`, kept while the resource is, new on replacement.
+                return { name: i.name ?? (prior?.name as string | undefined) ?? `${name}-${randomBytes(4).toString("hex").slice(0, 7)}` };
+            }
+            return {};
+    }
+}
+
+async function remoteImage(engine: Engine, type: string, name: string, i: Record<string, any>): Promise<Record<string, any>> {
+    const image = await engine.imageInspect(i.name);
+    if (!image) {
+        throw resourceError(type, name, "name", `"${i.name}" is not on the local engine and the sandbox cannot pull`,
+            "build the stand-in images first (bash sandbox/images/build.sh), or `docker build`/`docker tag` an image with that name");
+    }
+    // Images built here have no registry digest; the image id is what docker accepts in its place.
+    return { imageId: image.Id, repoDigest: image.RepoDigests?.[0] ?? image.Id, name: i.name };
+}
+
+async function buildImage(ctx: EvalContext, engine: Engine, type: string, name: string, i: Record<string, any>): Promise<Record<string, any>> {
+    if (i.skipPush !== true) throw resourceError(type, name, "skipPush", "is not true and the sandbox has no registry to push to", "set skipPush: true");
+    const b = i.build ?? {};
+    const context = resolve(ctx.dir, b.context ?? ".");
+    if (!existsSync(context)) throw resourceError(type, name, "build.context", `"${context}" does not exist`, "give the directory holding the Dockerfile");
+    // A relative dockerfile is taken from the program's directory, else from the context.
+    const dockerfile = b.dockerfile === undefined ? join(context, "Dockerfile")
+        : isAbsolute(b.dockerfile) ? b.dockerfile
+        : existsSync(resolve(ctx.dir, b.dockerfile)) ? resolve(ctx.dir, b.dockerfile) : resolve(context, b.dockerfile);
+    if (!existsSync(dockerfile)) throw resourceError(type, name, "build.dockerfile", `"${dockerfile}" does not exist`, "add a Dockerfile or point build.dockerfile at one");
+
+    const tmp = mkdtempSync(join(tmpdir(), "dropyard-build-"));
+    try {
+        const iidfile = join(tmp, "iid");
+        const env: Record<string, string> = {};
+        const args = ["build", "--quiet", "--iidfile", iidfile, "--file", dockerfile];
+        // Build args travel in the environment (`--build-arg NAME`), so secret ones never sit in argv.
+        for (const [k, v] of Object.entries<string>(b.args ?? {})) { args.push("--build-arg", k); env[k] = String(v); }
+        if (b.target) args.push("--target", b.target);
+        args.push(context);
+        ctx.log(`build ${i.imageName} from ${context}`);
+        const started = Date.now();
+        const r = await engine.cli(args, { env });
+        if (r.code !== 0) {
+            throw resourceError(type, name, "build", `failed (docker build exit ${r.code})`, "fix the Dockerfile or the build context",
+                { "docker build output (last lines)": lastLines(r.stderr || r.stdout, 20) });
+        }
+        const imageId = readFileSync(iidfile, "utf8").trim();
+        ctx.log(`built ${i.imageName} = ${imageId.slice(0, 19)} in ${Date.now() - started} ms`);
+        return { imageName: i.imageName, repoDigest: imageId, context, dockerfile, registryServer: "", baseImageName: i.imageName };
+    } finally {
+        rmSync(tmp, { recursive: true, force: true });
+    }
+}
