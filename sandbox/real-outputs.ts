@@ -111,6 +111,19 @@ async function remoteImage(engine: Engine, type: string, name: string, i: Record
     return { imageId: image.Id, repoDigest: image.RepoDigests?.[0] ?? image.Id, name: i.name };
 }
 
+/**
+ * Builds run one at a time. The engine's classic builder caches a step per parallel build, so two apps
+ * built at once from the same first steps (FROM, ENV, WORKDIR) get two cached copies of those steps;
+ * a later build may then pick the other app's copy, miss its cache below that step and produce a new
+ * image id for unchanged sources: a second `up` with no change would replace the app's containers.
+ */
+let buildQueue: Promise<unknown> = Promise.resolve();
+export function oneBuildAtATime<T>(build: () => Promise<T>): Promise<T> {
+    const run = buildQueue.then(build, build);
+    buildQueue = run.catch(() => undefined);
+    return run;
+}
+
 async function buildImage(ctx: EvalContext, engine: Engine, type: string, name: string, i: Record<string, any>): Promise<Record<string, any>> {
     if (i.skipPush !== true) throw resourceError(type, name, "skipPush", "is not true and the sandbox has no registry to push to", "set skipPush: true");
     const b = i.build ?? {};
@@ -133,7 +146,7 @@ async function buildImage(ctx: EvalContext, engine: Engine, type: string, name: 
         args.push(context);
         ctx.log(`build ${i.imageName} from ${context}`);
         const started = Date.now();
-        const r = await engine.cli(args, { env });
+        const r = await oneBuildAtATime(() => engine.cli(args, { env }));
         if (r.code !== 0) {
             throw resourceError(type, name, "build", `failed (docker build exit ${r.code})`, "fix the Dockerfile or the build context",
                 { "docker build output (last lines)": lastLines(r.stderr || r.stdout, 20) });

@@ -68,16 +68,31 @@ const RUNNING = `running=$(docker inspect -f '{{.State.Running}}' "$edge" 2>/dev
 
 /**
  * Defines `reload_edge`: `nginx -s reload` in "$edge", retried for a few seconds because a
- * container that has just started may not have written nginx's pid file yet.
+ * container that has just started may not have written nginx's pid file yet. The signal only asks
+ * nginx's master to load the files and start new workers, and for a moment the old workers accept
+ * connections too: so it then waits (up to 10 s) until every worker accepting connections started
+ * after the signal, and the change is served when the script goes on. The workers come from
+ * `docker top` (ps on the host); without its output there is nothing to wait on.
  */
+const WORKERS = `docker top "$edge" -o pid,args 2>/dev/null | awk '$2 == "nginx:" && $3 == "worker" && $4 == "process" && NF == 4 { printf "%s ", $1 }' || true`;
 export const RELOAD_FUNCTION = [
     "reload_edge() {",
-    "    local i",
-    `    for i in 1 2 3 4 5; do`,
-    `        if docker exec "$edge" nginx -s reload 2>/dev/null; then return 0; fi`,
+    "    local i p before now stale",
+    `    before=$(${WORKERS})`,
+    `    for i in 1 2 3 4 5 6; do`,
+    `        if [ "$i" -eq 6 ]; then docker exec "$edge" nginx -s reload || return; break; fi`,
+    `        if docker exec "$edge" nginx -s reload 2>/dev/null; then break; fi`,
     `        sleep "$i"`,
     "    done",
-    `    docker exec "$edge" nginx -s reload`,
+    `    if [ -z "$before" ]; then return 0; fi`,
+    "    for i in $(seq 100); do",
+    `        now=$(${WORKERS})`,
+    "        stale=0",
+    `        for p in $now; do case " $before" in *" $p "*) stale=1 ;; esac; done`,
+    `        if [ -n "$now" ] && [ "$stale" -eq 0 ]; then return 0; fi`,
+    "        sleep 0.1",
+    "    done",
+    `    echo "warning: nginx in $edge still has workers from before the reload after 10s" >&2`,
     "}",
 ].join("\n");
 
