@@ -45,6 +45,9 @@ export interface AppSpec {
     readonly grace: number;
 }
 
+/** Longest name of an app on the edge: "<name>-web-1-" plus Pulumi's 7-character suffix fits a 63-character DNS label. */
+const MAX_PUBLIC_NAME = 63 - "-web-1-".length - 7;
+
 /** Checks every argument (throwing a ConfigError on the first bad one) and applies the defaults. */
 export function normalizeAppArgs(name: string, args: AppArgs): AppSpec {
     const err = configErrors("App", name);
@@ -87,6 +90,11 @@ export function normalizeAppArgs(name: string, args: AppArgs): AppSpec {
         throw err("public", "is false but the app joins no network", "list the networks its callers share in networks, e.g. networks: [frontnet]");
     }
     if (!web && args.healthcheck) throw err("healthcheck", "is set but the app has no web process", "drop healthcheck; it applies to web containers");
+    // The edge resolves web-1's container name, <name>-web-1-<7 characters>, as one DNS label (63 at most).
+    if (web && (args.public ?? true) && name.length > MAX_PUBLIC_NAME) {
+        throw err("name", `is ${name.length} characters, too long for its web containers' DNS name on the edge network`,
+            `use at most ${MAX_PUBLIC_NAME} characters`);
+    }
     return {
         source, procs, web, workers, release, singletons, port, replicas, env, secrets, links, envKeys,
         secret: Object.keys(secrets).length > 0 || links.length > 0,

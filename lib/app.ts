@@ -8,8 +8,10 @@ import { AppSpec, normalizeAppArgs } from "./app-spec";
 import { BridgeNet } from "./bridge-net";
 import { Database } from "./database";
 import { Host } from "./host";
+import { DEPLOY_CONTAINERS, DEPLOY_UPSTREAM_MAP, renderDeployScript, renderUpstreamMap, upstreamVariable } from "./render/deploy";
 import { processCommand } from "./render/procfile";
 import { RELEASE_COMMAND, RELEASE_ENV_PREFIX, RELEASE_IMAGE, RELEASE_NETWORKS, releaseScript } from "./render/release";
+import { renderRemoveScript } from "./render/shell";
 
 /** How Docker decides a web container is healthy. Times are in seconds. */
 export interface AppHealthcheck {
@@ -114,7 +116,9 @@ export interface AppArgs {
     /** json-file log rotation. @default { maxSize: "10m", maxFiles: 3 } */
     readonly logs?: AppLogs;
     /**
-     * Seconds a stopping container gets to finish in-flight requests after SIGTERM before it is killed.
+     * Seconds a stopping container gets to finish in-flight requests after SIGTERM before it is killed;
+     * also the longest a deploy waits, once the edge sends new requests to the new web containers, for
+     * the requests still in flight to the old ones (open websockets) before those are stopped.
      * @default 30
      */
     readonly stopGraceSeconds?: number;
@@ -128,11 +132,13 @@ const IMAGE_LABEL = "dev.dropyard.app";
  *
  * A deploy whose image digest or environment changed: (1) builds the image; (2) runs `release`
  * in a throwaway container of that exact digest — a failure stops here, old containers untouched;
- * (3) starts new web containers (same network alias as the old ones, so the edge's DNS lookups
- * find both) and waits until each passes its healthcheck; (4) starts new workers (a singleton's
- * old container is stopped first); (5) prunes this app's untagged images; (6) Pulumi then stops the
- * old containers, giving each `stopGraceSeconds` to finish its requests. An unchanged digest and
- * environment change nothing.
+ * (3) starts new web containers beside the old ones; (4) the deploy step waits until each passes its
+ * healthcheck (a failure stops here with its healthcheck output and log lines, the edge still on the
+ * old containers), then points the edge at the new generation with a graceful nginx reload and waits
+ * for the requests in flight to the old ones (see lib/render/deploy.ts); (5) starts new workers (a
+ * singleton's old container is stopped first); (6) prunes this app's untagged images; (7) Pulumi then
+ * stops the old containers, giving each `stopGraceSeconds`. An unchanged digest and environment
+ * change nothing.
  *
  * @example
  * const app = new App("counter", { host, build: "./app", link: [db], env: { ALLOWED_HOSTS: "counter.example.com" } });
@@ -158,6 +164,13 @@ export class App extends pulumi.ComponentResource {
     readonly release?: pulumi.CustomResource;
     /** Containers by role: `web-1` … `web-N` and one per worker type. */
     readonly containers: Readonly<Record<string, docker.Container>>;
+    /**
+     * What the edge proxies to: the nginx variable the deploy step points at the current web
+     * containers (undefined when the app is not public or has no web process).
+     */
+    readonly edgeHost?: string;
+    /** The deploy step: waits for the new web containers' health, then moves the edge over to them. */
+    readonly deploy?: pulumi.CustomResource;
     readonly host: Host;
 
     constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -182,10 +195,15 @@ export class App extends pulumi.ComponentResource {
         // Web and worker containers wait for the release step: a failing release stops the deploy
         // while the old containers keep serving.
         const after = [...databases, ...(this.release ? [this.release] : [])];
-        this.containers = {
-            ...this.createWebContainers(name, spec, volumes, networks, after),
-            ...this.createWorkers(name, spec, volumes, networks, after),
-        };
+        const web = this.createWebContainers(name, spec, volumes, networks, after);
+        if (this.hasWeb) {
+            this.deploy = this.createDeploy(name, spec, Object.values(web));
+            if (this.isPublic) this.edgeHost = upstreamVariable(name);
+        }
+        // Workers change over once the new web containers passed their checks: a failing deploy
+        // leaves the old workers (a singleton above all) running too.
+        const workers = this.createWorkers(name, spec, volumes, networks, [...after, ...(this.deploy ? [this.deploy] : [])]);
+        this.containers = { ...web, ...workers };
         if ("build" in spec.source) this.createPrune(name);
 
         this.registerOutputs({ imageDigest: this.imageDigest, alias: this.alias, hasWeb: this.hasWeb, webPort: this.webPort });
@@ -238,19 +256,23 @@ export class App extends pulumi.ComponentResource {
         const web = spec.web;
         if (web === undefined) return {};
         const envs = envList(spec, { PORT: String(spec.port) });
-        const joined = joinNetworks(this.isPublic ? [this.host.edgeNetwork.name, ...networks.app] : networks.app, networks.databases, name);
+        const aliased = this.isPublic ? [this.host.edgeNetwork.name, ...networks.app] : networks.app;
         const containers: Record<string, docker.Container> = {};
         for (let i = 1; i <= spec.replicas; i++) {
+            // web-2..N also answer, on the edge network, to web-1's name, which Pulumi makes anew on
+            // every replacement: one DNS name for this generation alone, which the deploy step
+            // points the edge at.
+            const generation = this.isPublic && i > 1 ? containers["web-1"].name : undefined;
             // No name and no published port: Pulumi creates the replacement before deleting the
-            // old container (pulumi-docker#1356), and `wait` holds the delete until it is healthy.
+            // old container (pulumi-docker#1356). No `wait`: the deploy step waits for health and
+            // reports the healthcheck output and logs, which the provider's wait does not.
             containers[`web-${i}`] = new docker.Container(`${name}-web-${i}`, {
                 ...containerArgs(name, spec, this.imageDigest, volumes, "web"),
                 command: web.command === undefined ? undefined : processCommand(web.command),
                 envs,
-                networksAdvanced: joined,
+                networksAdvanced: joinNetworks(aliased, networks.databases, name, generation),
                 healthcheck: spec.healthcheck?.input,
-                wait: spec.healthcheck !== undefined,
-                waitTimeout: spec.healthcheck?.waitSeconds,
+                wait: false,
             }, { ...this.onHost(), dependsOn: [...this.host.ready, ...after] });
         }
         return containers;
@@ -272,6 +294,28 @@ export class App extends pulumi.ComponentResource {
             }, { ...this.onHost(), dependsOn: [...this.host.ready, ...after], deleteBeforeReplace: spec.singletons.has(proc.type) });
         }
         return containers;
+    }
+
+    /**
+     * The deploy step (see lib/render/deploy.ts). It runs whenever the web containers were replaced
+     * (their names are in its environment), after them and before Pulumi deletes the old ones.
+     */
+    private createDeploy(name: string, spec: AppSpec, web: docker.Container[]): pulumi.CustomResource {
+        const edge = this.isPublic ? this.host.edge : undefined;
+        const mapFile = edge ? path.posix.join(edge.confDir, `upstream-${name}.conf`) : undefined;
+        const names = pulumi.all(web.map(c => c.name));
+        return this.host.command(`${name}-deploy`, {
+            create: renderDeployScript({
+                // Without a healthcheck there is nothing to wait for but "running".
+                waitSeconds: spec.healthcheck?.waitSeconds ?? 30,
+                edge: edge && mapFile ? { container: edge.containerName, lockFile: edge.lockFile, mapFile, drainSeconds: spec.grace } : undefined,
+            }),
+            environment: names.apply(ns => ({
+                [DEPLOY_CONTAINERS]: ns.join(" "),
+                ...(edge ? { [DEPLOY_UPSTREAM_MAP]: renderUpstreamMap(name, ns[0]) } : {}),
+            })),
+            delete: edge && mapFile ? renderRemoveScript({ edge: edge.containerName, lockFile: edge.lockFile, files: [mapFile] }) : undefined,
+        }, { parent: this, dependsOn: [...web, ...(edge ? [edge] : [])] });
     }
 
     /**
@@ -335,12 +379,13 @@ function uniqueNames(names: pulumi.Output<string>[]): pulumi.Output<string[]> {
 
 /**
  * Network attachments, each network once: `aliased` ones carry `alias` (so the edge and other apps
- * reach the web process by name), `plain` ones (databases' networks) do not.
+ * reach the web process by name), the first of them `generation` too when given; `plain` ones
+ * (databases' networks) carry none.
  */
-function joinNetworks(aliased: pulumi.Output<string>[], plain: pulumi.Output<string>[], alias: string) {
-    return pulumi.all([pulumi.all(aliased), pulumi.all(plain)]).apply(([a, p]) => {
+function joinNetworks(aliased: pulumi.Output<string>[], plain: pulumi.Output<string>[], alias: string, generation?: pulumi.Output<string>) {
+    return pulumi.all([pulumi.all(aliased), pulumi.all(plain), generation ?? ""]).apply(([a, p, g]) => {
         const byName = new Map<string, docker.types.input.ContainerNetworksAdvanced>();
-        for (const n of a) if (!byName.has(n)) byName.set(n, { name: n, aliases: [alias] });
+        for (const [i, n] of a.entries()) if (!byName.has(n)) byName.set(n, { name: n, aliases: i === 0 && g ? [alias, g] : [alias] });
         for (const n of p) if (!byName.has(n)) byName.set(n, { name: n });
         return [...byName.values()];
     });

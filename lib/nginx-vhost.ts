@@ -22,6 +22,11 @@ export interface WebUpstream {
     readonly isPublic: boolean;
     readonly webPort: number | undefined;
     readonly alias: string;
+    /**
+     * What the edge proxies to instead of `alias`, when given: App's nginx variable, which its deploy
+     * step points at the current web containers only (so old ones drain before they stop).
+     */
+    readonly edgeHost?: string;
 }
 
 /** Any container on the host's edge network: its name (or alias) and port. */
@@ -196,8 +201,10 @@ export class NginxVhost extends pulumi.ComponentResource {
             delete: renderRemoveScript({ edge: edge.containerName, lockFile: edge.lockFile, files: [this.configPath] }),
         }, {
             parent: this,
-            // The certificate first, the edge before both: never the other way round.
-            dependsOn: [edge, ...(args.tls instanceof LetsEncrypt ? [args.tls] : []), ...(certFiles ? [certFiles] : [])],
+            // The certificate first, the edge before both: never the other way round. An App
+            // upstream first too: its deploy step defines the variable the file proxies to.
+            dependsOn: [edge, ...(args.tls instanceof LetsEncrypt ? [args.tls] : []), ...(certFiles ? [certFiles] : []),
+                ...(pulumi.Resource.isInstance(args.upstream) ? [args.upstream] : [])],
         });
 
         const scheme = args.tls !== undefined ? "https" : "http";
@@ -253,7 +260,7 @@ function checkUpstream(err: ErrorFactory, host: Host, u: WebUpstream | NamedUpst
             throw err("upstream", `App "${u.appName}" is not public, so the edge cannot reach it`,
                 "drop public: false from the App, or serve another app");
         }
-        return { host: u.alias, port: u.webPort };
+        return { host: u.edgeHost ?? u.alias, port: u.webPort };
     }
     if (typeof u.name !== "string" || !UPSTREAM_NAME.test(u.name)) {
         throw err("upstream.name", `"${u.name}" is not a container name`, "use the name or network alias of a container on the host's edge network");

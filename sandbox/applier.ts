@@ -1,7 +1,8 @@
 // Plan and apply, with Pulumi's semantics: unchanged inputs -> nothing; changed -> update where the
 // provider updates in place, else replace, create-before-delete (old instances are deleted at the END
-// of the run) unless the resource says deleteBeforeReplace (then its dependents go first, as in
-// Pulumi). Resources gone from the program are deleted last, dependents first. Everything runs in
+// of the run) unless the resource says deleteBeforeReplace (then the old instance goes right before
+// its replacement is created, once what it depends on is done, its dependents first, as in Pulumi).
+// Resources gone from the program are deleted last, dependents first. Everything runs in
 // dependency order (a dependency on a component means on everything under it; on its provider too).
 import { Graph, RecordedResource, unwrapSecrets } from "../test/support/harness";
 import { resourceError, SandboxError } from "./lib/errors";
@@ -20,6 +21,8 @@ export interface Step {
     deleteFirst: boolean;
     /** Top-level input fields that changed. */
     changed: string[];
+    /** Custom resources it waits for, transitively (recorded in the state: deletes go dependents first). */
+    after: string[];
 }
 
 /** The stdout a command gets at evaluation before it ran; resources whose inputs carry it wait a pass. */
@@ -50,17 +53,18 @@ export function dependencyOrder(graph: Graph): RecordedResource[] {
 export function plan(graph: Graph, state: StackState): Map<string, Step> {
     const steps = new Map<string, Step>();
     for (const r of dependencyOrder(graph)) {
+        const after = [...graph.dependenciesOf(r.key)];
         checkSupported(r.type, r.name, r.inputs);
         if (r.options.ignoreChanges?.length) {
             throw resourceError(r.type, r.name, "option ignoreChanges", "is not supported by the sandbox (its diff compares every input)", "remove the option for sandbox runs");
         }
         validateValues(r);
         const prior = live(state, r.key);
-        if (!prior) { steps.set(r.key, { resource: r, action: "create", deleteFirst: false, changed: [] }); continue; }
-        if (prior.hash === inputsHash(r.inputs)) { steps.set(r.key, { resource: r, action: "same", deleteFirst: false, changed: [] }); continue; }
+        if (!prior) { steps.set(r.key, { resource: r, action: "create", deleteFirst: false, changed: [], after }); continue; }
+        if (prior.hash === inputsHash(r.inputs)) { steps.set(r.key, { resource: r, action: "same", deleteFirst: false, changed: [], after }); continue; }
         const changed = changedFields(unwrapSecrets(prior.rawInputs), r.inputs);
         const inPlace = updatableInPlace(r.type, changed, r.options.replaceOnChanges);
-        steps.set(r.key, { resource: r, action: inPlace ? "update" : "replace", deleteFirst: !inPlace && r.options.deleteBeforeReplace === true, changed });
+        steps.set(r.key, { resource: r, action: inPlace ? "update" : "replace", deleteFirst: !inPlace && r.options.deleteBeforeReplace === true, changed, after });
     }
     // Deleting a resource first means first deleting the engine objects that use it (a container on a
     // network, say), and creating them again after: Pulumi replaces such dependents too.
@@ -104,13 +108,13 @@ export function deferred(graph: Graph): Set<string> {
     return out;
 }
 
-function entry(r: RecordedResource, created: { engineId?: string; socket?: string; outputs?: Record<string, unknown> }): StateResource {
+function entry(r: RecordedResource, after: string[], created: { engineId?: string; socket?: string; outputs?: Record<string, unknown> }): StateResource {
     const { id: _id, urn: _urn, ...outputs } = { ...r.outputs, ...created.outputs } as Record<string, unknown>;
     void _id; void _urn;
     return {
         key: r.key, type: r.type, name: r.name, hash: inputsHash(r.inputs), rawInputs: r.rawInputs,
         outputs,
-        engineId: created.engineId, socket: created.socket, deps: [...r.deps], provider: r.provider,
+        engineId: created.engineId, socket: created.socket, deps: after, provider: r.provider,
         options: { deleteBeforeReplace: r.options.deleteBeforeReplace, retainOnDelete: r.options.retainOnDelete, replaceOnChanges: r.options.replaceOnChanges },
     };
 }
@@ -120,37 +124,39 @@ export async function applyPlan(steps: Map<string, Step>, skip: Set<string>, sta
     const taken = new Map<string, Action>();
     const todo = [...steps.values()].filter(s => !skip.has(s.resource.key));
 
-    // 1. Delete-before-replace: the old instances go first, dependents before what they depend on.
-    const first = new Set(todo.filter(s => s.action === "replace" && s.deleteFirst).map(s => s.resource.key));
-    for (const old of [...state.resources].reverse()) {
-        if (!old.condemned && first.has(old.key)) {
-            ctx.log(`delete ${old.type} ${old.name} (before replacing it)`);
-            await deleteResource(old, ctx);
-            state.resources.splice(state.resources.indexOf(old), 1);
-            saveState(state);
-        }
-    }
-
-    // 2. Creates, replacements and updates, dependencies first.
+    // Creates, replacements and updates, dependencies first.
     for (const s of todo) {
         const r = s.resource;
+        if (s.action === "replace" && s.deleteFirst) {
+            // Delete-before-replace, now that what it depends on is done (a failure earlier in the run
+            // leaves the old instance running): the old instance and the dependents replaced with it
+            // go, dependents first (the newest first).
+            const going = new Set([r.key, ...todo.filter(d => d.action === "replace" && d.deleteFirst && d.after.includes(r.key)).map(d => d.resource.key)]);
+            for (const old of [...state.resources].reverse()) {
+                if (old.condemned || !going.has(old.key)) continue;
+                ctx.log(`delete ${old.type} ${old.name} (before replacing it)`);
+                await deleteResource(old, ctx);
+                state.resources.splice(state.resources.indexOf(old), 1);
+                saveState(state);
+            }
+        }
         const prior = live(state, r.key);
         if (s.action === "same") {
             // Same inputs; outputs read from the engine (a RemoteImage's id) may still have moved on.
             if (prior) {
-                const fresh = entry(r, {});
+                const fresh = entry(r, s.after, {});
                 Object.assign(prior, { rawInputs: r.rawInputs, outputs: { ...prior.outputs, ...fresh.outputs }, deps: fresh.deps, provider: r.provider, options: fresh.options });
             }
             continue;
         }
         ctx.log(`${s.action} ${r.type} ${r.name}${s.changed.length ? ` (changed: ${s.changed.join(", ")})` : ""}`);
         if (s.action === "update" && prior) {
-            const updated = entry(r, await updateResource(r, prior, s.changed, ctx));
+            const updated = entry(r, s.after, await updateResource(r, prior, s.changed, ctx));
             state.resources[state.resources.indexOf(prior)] = updated;
         } else {
             if (prior) prior.condemned = true; // create-before-delete: the old one goes at the end of the run
             try {
-                state.resources.push(entry(r, await createResource(r, ctx)));
+                state.resources.push(entry(r, s.after, await createResource(r, ctx)));
             } catch (e) {
                 if (prior) prior.condemned = false; // the old one keeps serving
                 throw e;
@@ -164,8 +170,23 @@ export async function applyPlan(steps: Map<string, Step>, skip: Set<string>, sta
 }
 
 /**
+ * Newest first (reverse creation order), except that nothing goes before a resource that depends on
+ * it: Pulumi deletes dependents first, and creation order alone misses a dependency on something
+ * replaced after the dependent was created (a command that depends on a container replaced since).
+ */
+export function dependentsFirst(resources: StateResource[]): StateResource[] {
+    const left = [...resources].reverse();
+    const out: StateResource[] = [];
+    while (left.length > 0) {
+        const free = left.findIndex(r => !left.some(o => o.key !== r.key && o.deps.includes(r.key)));
+        out.push(...left.splice(Math.max(free, 0), 1)); // a cycle cannot be; if it were, newest first
+    }
+    return out;
+}
+
+/**
  * The end of a run: old instances of replaced resources and resources gone from the program are
- * deleted, newest first (reverse creation order = dependents before what they depend on).
+ * deleted, dependents first (see dependentsFirst).
  * retainOnDelete resources are left on the engine and remembered for `down --purge`.
  */
 export async function deleteLeftovers(graph: Graph | undefined, state: StackState, ctx: ApplyContext, purgeRetained = false): Promise<StateResource[]> {
@@ -174,8 +195,7 @@ export async function deleteLeftovers(graph: Graph | undefined, state: StackStat
     const liveIds = new Set(state.resources.map(r => `${r.type} ${r.engineId}`));
     state.retained = state.retained.filter(r => !liveIds.has(`${r.type} ${r.engineId}`));
     const deleted: StateResource[] = [];
-    for (const old of [...state.resources].reverse()) {
-        if (!old.condemned && wanted.has(old.key)) continue;
+    for (const old of dependentsFirst(state.resources.filter(r => r.condemned || !wanted.has(r.key)))) {
         if (old.options.retainOnDelete && !purgeRetained) {
             ctx.log(`retain ${old.type} ${old.name} (retainOnDelete; \`down --purge\` removes it)`);
             state.retained.push(old);

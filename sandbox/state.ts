@@ -23,6 +23,7 @@ export interface StateResource {
     engineId?: string;
     /** The unix socket of the engine it lives on (docker resources). */
     socket?: string;
+    /** Keys of the custom resources it waited for, transitively: what it must be deleted before. */
     deps: string[];
     provider?: string;
     options: { deleteBeforeReplace?: boolean; retainOnDelete?: boolean; replaceOnChanges?: string[] };

@@ -115,7 +115,7 @@ test("App image pulls an existing image, keeps it on the host, and runs the imag
     assert.equal(web.inputs.image, image.outputs.imageId);
     assert.equal(web.inputs.command, undefined);
     assert.equal(mine(g, IMAGE).length, 0);
-    assert.equal(mine(g, COMMAND).length, 0, "no release and no prune for a pulled image");
+    assert.deepEqual(mine(g, COMMAND).map(c => c.name), ["counter-deploy"], "no release and no prune for a pulled image");
 });
 
 // --- processes ---
@@ -259,8 +259,9 @@ test("App web containers must pass the default TCP healthcheck before the old on
     assert.deepEqual(web.inputs.healthcheck, {
         tests: ["CMD-SHELL", tcpCheck(5000)], interval: "5s", timeout: "5s", retries: 3, startPeriod: "60s",
     });
-    assert.equal(web.inputs.wait, true);
-    assert.equal(web.inputs.waitTimeout, 60 + 4 * 10 + 10);
+    // The deploy step waits (and reports the healthcheck output and logs), not the provider.
+    assert.equal(web.inputs.wait, false);
+    assert.match(g.one(COMMAND, "counter-deploy").inputs.create, new RegExp(`deadline=\\$\\(\\(SECONDS \\+ ${60 + 4 * 10 + 10}\\)\\)`));
     const worker = g.one(CONTAINER, "counter-worker");
     assert.equal(worker.inputs.healthcheck, undefined);
     assert.ok(!worker.inputs.wait, "a worker without healthcheck cannot be waited for");

@@ -1,0 +1,69 @@
+// What the benchmark needs around the sandbox: private copies of the examples (so a redeploy can change
+// a file, and the sandbox state is the bench's own), waiting until no one else's example containers are on
+// the engine (the examples deploy fixed names and ports), addresses on docker networks, the edge's memory.
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export const REPO = resolve(__dirname, "..");
+export const EXAMPLES = ["django-postgres", "wordpress-mariadb", "notes-two-nets"] as const;
+export type Example = typeof EXAMPLES[number];
+
+/** Where the bench keeps its copies: fixed, so a run can remove what an interrupted one left. */
+export const BENCH_DIR = "/tmp/dropyard-bench";
+
+/** A fresh copy of examples/<name> (without node_modules) under BENCH_DIR; returns its path. */
+export function copyExample(name: Example): string {
+    const dir = join(BENCH_DIR, name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(BENCH_DIR, { recursive: true });
+    cpSync(join(REPO, "examples", name), dir, { recursive: true, filter: src => !src.split("/").includes("node_modules") });
+    return dir;
+}
+
+export function docker(...args: string[]): string {
+    return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+}
+
+/** Container names the examples deploy (fixed names: two deployments of one example cannot share an engine). */
+const EXAMPLE_CONTAINER = /^(counter|blog|wordpress|notes|userauth|db-notes|db-userauth)(-|$)/;
+
+/** Example containers on the engine, and test runs of the examples in progress (they deploy between tests too). */
+export function examplesInUse(): string[] {
+    const containers = docker("ps", "-a", "--format", "{{.Names}}").split("\n").filter(n => EXAMPLE_CONTAINER.test(n));
+    const tests = spawnSync("pgrep", ["-f", "test/e2e/examples/"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)
+        .map(pid => `test process ${pid}`);
+    return [...containers, ...tests];
+}
+
+/** Waits (polling every 10 s, at most `seconds`) until no example container or example test run is left. */
+export async function waitForExamplesGone(seconds: number, log: (l: string) => void): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    for (let said = false; ; said = true) {
+        const left = examplesInUse();
+        if (left.length === 0) return;
+        if (Date.now() > deadline) throw new Error(`the examples are still in use after ${seconds}s (someone is running them): ${left.join(", ")}`);
+        if (!said) log(`waiting for another run of the examples to end: ${left.join(", ")}`);
+        await new Promise(r => setTimeout(r, 10_000));
+    }
+}
+
+/** A container's IPv4 address on a network. */
+export function addressOn(container: string, network: string): string {
+    const ip = docker("inspect", container, "--format", `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`);
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new Error(`${container} has no address on ${network}`);
+    return ip;
+}
+
+/** Resident memory of the nginx processes in a container, in MB (sum of VmRSS). */
+export function nginxRssMb(container: string): number {
+    const status = docker("exec", container, "sh", "-c", "cat /proc/[0-9]*/status 2>/dev/null");
+    let kb = 0;
+    let name = "";
+    for (const line of status.split("\n")) {
+        if (line.startsWith("Name:")) name = line.split(/\s+/)[1];
+        const m = line.match(/^VmRSS:\s+(\d+) kB/);
+        if (m && name === "nginx") kb += Number(m[1]);
+    }
+    return kb / 1024;
+}

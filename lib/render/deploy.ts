@@ -1,0 +1,152 @@
+// The deploy step's host script, run after an App's new web containers start and before Pulumi
+// removes the old ones (replaced resources go at the end of a run):
+//
+//   1. wait until every new web container passes its healthcheck; one that turns unhealthy, stops,
+//      or is not healthy in time fails the deploy with its healthcheck output and last log lines;
+//   2. point the edge at the new containers: an http-level nginx `map` in conf.d names the new
+//      generation's DNS name, checked with `nginx -t` (the old file comes back on failure) and loaded
+//      with a graceful reload. Fresh workers resolve only the new containers;
+//   3. wait until the nginx workers that were serving before the reload have finished their
+//      requests and exited, so no request is in flight to an old container when it is stopped.
+//
+// Why not leave the old containers under the app's alias until they stop? Docker's DNS keeps a
+// container under its alias until it exits, nginx caches answers for `valid=` seconds, and on
+// SIGTERM a server closes its socket: connections queued but not yet accepted are reset (a POST
+// cannot be retried), and for a few seconds nginx still dials an address that is gone. Disconnecting
+// the old container from the edge network first is worse: its in-flight connections hang.
+
+import { RELOAD_FUNCTION, lockPrelude, shq } from "./shell";
+
+/** Space-separated names of the new web containers, set by the App. */
+export const DEPLOY_CONTAINERS = "DROPYARD_WEB_CONTAINERS";
+/** The edge's upstream file for the App, as `renderUpstreamMap` gives it, set by the App. */
+export const DEPLOY_UPSTREAM_MAP = "DROPYARD_UPSTREAM_MAP";
+
+/** A name Docker gives a container or an alias, and so one nginx may resolve through Docker's DNS. */
+const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * The nginx variable a vhost proxies to for an App: `$dropyard_upstream_<app>` with `-` as `_`
+ * (App names are lower-case letters, digits and hyphens, so two apps never share one).
+ */
+export function upstreamVariable(app: string): string {
+    return `$dropyard_upstream_${app.replace(/-/g, "_")}`;
+}
+
+/** The App's file in the edge's conf.d (`upstream-<app>.conf`): its variable set to the live generation's name. */
+export function renderUpstreamMap(app: string, upstream: string): string {
+    if (!CONTAINER_NAME.test(upstream)) throw new Error(`renderUpstreamMap: "${upstream}" is not a container name`);
+    return [
+        `# dropyard: where the edge sends App "${app}"'s requests: its current web containers. Rewritten on every deploy.`,
+        `map $host ${upstreamVariable(app)} {`,
+        `    default ${upstream};`,
+        "}",
+        "",
+    ].join("\n");
+}
+
+export interface DeployScript {
+    /** Seconds the new containers get to become healthy (all of them together). */
+    readonly waitSeconds: number;
+    /** The edge to move over; absent for an app that is not on the edge network. */
+    readonly edge?: {
+        /** The edge container's name, for `docker exec`. */
+        readonly container: string;
+        readonly lockFile: string;
+        /** The App's upstream file on the host, in the edge's conf.d. */
+        readonly mapFile: string;
+        /** Longest wait, in seconds, for the previous nginx workers to finish (open websockets keep them). */
+        readonly drainSeconds: number;
+    };
+}
+
+/** Prints why container "$1" failed ("$2"), its last healthcheck output and its last log lines, on stderr. */
+const REPORT_FUNCTION = [
+    "report() {",
+    `    echo "web container $1 $2; the previous containers keep serving" >&2`,
+    "    local probe",
+    // One record per check, each ended by a marker line; awk keeps the last record.
+    `    probe=$(docker inspect -f '{{if .State.Health}}{{range .State.Health.Log}}{{println .Output}}@@dropyard@@{{println}}{{end}}{{end}}' "$1" 2>/dev/null \\`,
+    `        | awk '/^@@dropyard@@$/ { last = buf; buf = ""; next } { buf = buf $0 "\\n" } END { printf "%s", last }' | grep -v '^[[:space:]]*$' | tail -n 5 || true)`,
+    `    if [ -n "$probe" ]; then printf '%s\\n' "--- last healthcheck output ---" "$probe" >&2; fi`,
+    `    echo "--- last 10 log lines of $1 ---" >&2`,
+    `    docker logs --tail 10 "$1" 2>&1 | grep -v '^[[:space:]]*$' >&2 || true`,
+    "}",
+].join("\n");
+
+/** The script (bash). Values that change per deploy arrive in the environment: DEPLOY_CONTAINERS and DEPLOY_UPSTREAM_MAP. */
+export function renderDeployScript(d: DeployScript): string {
+    if (!Number.isInteger(d.waitSeconds) || d.waitSeconds < 1) throw new RangeError(`renderDeployScript: waitSeconds ${d.waitSeconds}`);
+    const lines = [
+        "set -euo pipefail",
+        `read -r -a containers <<<"\${${DEPLOY_CONTAINERS}:-}"`,
+        `if [ "\${#containers[@]}" -eq 0 ]; then echo "${DEPLOY_CONTAINERS} is empty" >&2; exit 1; fi`,
+        REPORT_FUNCTION,
+        "",
+        "# 1. Every new web container healthy (or, without a healthcheck, running).",
+        `deadline=$((SECONDS + ${d.waitSeconds}))`,
+        `for c in "\${containers[@]}"; do`,
+        "    while :; do",
+        `        state=$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$c" 2>&1) \\`,
+        `            || { echo "web container $c: $state" >&2; exit 1; }`,
+        `        case "$state" in`,
+        `            "running healthy" | "running none") break ;;`,
+        `            "running unhealthy") report "$c" "is unhealthy"; exit 1 ;;`,
+        `            "running starting") ;;`,
+        `            *) report "$c" "is not running (\${state% *})"; exit 1 ;;`,
+        "        esac",
+        `        if [ "$SECONDS" -ge "$deadline" ]; then report "$c" "is not healthy after ${d.waitSeconds}s"; exit 1; fi`,
+        "        sleep 0.5",
+        "    done",
+        "done",
+    ];
+    if (d.edge === undefined) return [...lines, `echo "healthy: \${containers[*]}"`, ""].join("\n");
+    const e = d.edge;
+    const dir = e.mapFile.slice(0, e.mapFile.lastIndexOf("/")) || "/";
+    return [
+        ...lines,
+        "",
+        "# 2. Point the edge at them: write the map aside, test, put the old one back on failure, reload.",
+        `edge=${shq(e.container)}`,
+        `file=${shq(e.mapFile)}`,
+        lockPrelude(e.lockFile),
+        `mkdir -p ${shq(dir)}`,
+        "umask 022",
+        `printf '%s' "$${DEPLOY_UPSTREAM_MAP}" > "$file.new"`,
+        `rm -f "$file.old"`,
+        `if [ -e "$file" ]; then cp -p "$file" "$file.old"; fi`,
+        `mv -f "$file.new" "$file"`,
+        `restore() { if [ -e "$file.old" ]; then mv -f "$file.old" "$file"; else rm -f "$file"; fi; }`,
+        `running=$(docker inspect -f '{{.State.Running}}' "$edge" 2>/dev/null || true)`,
+        `if [ "$running" != true ]; then`,
+        "    restore",
+        `    echo "the edge nginx container $edge is not running; start it (docker start $edge) and deploy again" >&2`,
+        "    exit 1",
+        "fi",
+        `if ! out=$(docker exec "$edge" nginx -t 2>&1); then`,
+        "    restore",
+        `    printf '%s\\n' "nginx -t in $edge rejected the new upstream file; the previous one is back in place:" "$out" >&2`,
+        "    exit 1",
+        "fi",
+        `rm -f "$file.old"`,
+        "# The workers serving now; after the reload they finish their requests and exit.",
+        `old=$(docker exec "$edge" sh -c 'grep -ls "^nginx: worker process" /proc/[0-9]*/cmdline' 2>/dev/null || true)`,
+        RELOAD_FUNCTION,
+        "reload_edge",
+        "exec 9>&- # release the edge lock: the wait below changes nothing",
+        "",
+        "# 3. Drain: the old containers are stopped only after Pulumi sees this step done.",
+        "started=$SECONDS",
+        `end=$((SECONDS + ${e.drainSeconds}))`,
+        "# shellcheck disable=SC2086 # one /proc path per word",
+        `until [ -z "$old" ] || docker exec "$edge" sh -c 'for f in "$@"; do [ -e "$f" ] && exit 1; done; exit 0' sh $old; do`,
+        `    if [ "$SECONDS" -ge "$end" ]; then`,
+        `        echo "previous nginx workers still have open connections (websockets?) after ${e.drainSeconds}s; going on" >&2`,
+        "        break",
+        "    fi",
+        "    sleep 0.2",
+        "done",
+        `echo "the edge now sends requests to \${containers[*]}; previous nginx workers finished in $((SECONDS - started))s"`,
+        "",
+    ].join("\n");
+}

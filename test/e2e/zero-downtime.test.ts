@@ -1,0 +1,248 @@
+// Zero-downtime redeploys on the real engine (fixtures/zd-app, host "zd-host", edge on 127.0.0.1:18180):
+// steady load from Debian's `hey` through the edge — GET with and without keep-alive, and POST — while
+// the app is redeployed with a changed image, with one web container and with two. Not one request may
+// fail (an error, a timeout or a 5xx). Then the failures: a replacement that fails its healthcheck, and
+// a release step that fails, each fail the deploy with the container's output while the old containers
+// go on serving; singleton workers never overlap. Last, the applier's delete order (fixtures/zd-order).
+// Traffic goes to loopback only. Everything created is removed at the end.
+import { after, before, describe, test } from "node:test";
+import * as assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as http from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ensureHey, HeyResult, startHey } from "../../bench/hey";
+import { down, up, UpSummary } from "../../sandbox";
+
+const REPO = resolve(__dirname, "../..");
+const FIXTURE = join(__dirname, "fixtures", "zd-app");
+const URL = "http://127.0.0.1:18180/";
+const HOST = "zd.localhost";
+const APP = "label=dev.dropyard.app=zd-web";
+
+function docker(...args: string[]): string {
+    return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+}
+
+/** Starts the engine when none answers; builds the python and nginx stand-ins when missing. */
+function prepareEngine(): void {
+    if (spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0) {
+        execFileSync("bash", [join(REPO, "sandbox", "engine", "engine.sh"), "start"], { stdio: "inherit" });
+    }
+    const missing = [["python", "python:3.13-slim"], ["nginx", "nginx:1.26"]]
+        .filter(([, tag]) => spawnSync("docker", ["image", "inspect", tag], { stdio: "ignore" }).status !== 0).map(([name]) => name);
+    if (missing.length > 0) execFileSync("bash", [join(REPO, "sandbox", "images", "build.sh"), ...missing], { stdio: "inherit" });
+}
+
+/** The app's running containers: process type -> names (web-1, web-2 … in creation order). */
+function containersByProcess(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    const lines = docker("ps", "--filter", APP, "--format", '{{.Label "dev.dropyard.process"}} {{.Names}} {{.CreatedAt}}').split("\n").filter(Boolean);
+    for (const line of lines.sort((a, b) => a.split(" ").slice(2).join(" ").localeCompare(b.split(" ").slice(2).join(" ")))) {
+        const [process, name] = line.split(" ");
+        (out[process] ??= []).push(name);
+    }
+    return out;
+}
+
+/** GET / through the edge with the vhost's Host header (fetch will not send one of its own). */
+function get(): Promise<string> {
+    return new Promise((done, fail) => {
+        http.get(URL, { headers: { Host: HOST } }, res => {
+            let body = "";
+            res.on("data", (d: Buffer) => { body += d.toString(); });
+            res.on("end", () => (res.statusCode === 200 ? done(body.trim()) : fail(new Error(`GET ${URL}: ${res.statusCode} ${body}`))));
+        }).on("error", fail);
+    });
+}
+
+interface Load { streams: Record<string, HeyResult>; failed: number; total: number; report: string }
+
+/**
+ * Runs `during` under steady load through the edge: 30 GET/s on kept-alive connections, 30 GET/s on
+ * a new connection each, 15 POST/s on a new connection each; from 2 s before until 2 s after.
+ * (Any graceful nginx reload closes idle kept-alive client connections; a request sent on one at that
+ * very moment sees EOF. Clients resend idempotent ones, so kept-alive GETs see nothing; a POST they do
+ * not resend. That race belongs to HTTP keep-alive and every reload, not to the deploy: POSTs here use
+ * their own connections, so a failed POST is a failure of the deploy path itself.)
+ */
+async function underLoad<T>(during: () => Promise<T>): Promise<{ load: Load; value?: T; error?: unknown }> {
+    const common = { url: URL, host: HOST, seconds: 300, timeout: 10 };
+    const runs = {
+        "GET keep-alive": startHey({ ...common, concurrency: 2, qps: 15, keepAlive: true }),
+        "GET new connections": startHey({ ...common, concurrency: 2, qps: 15, keepAlive: false }),
+        "POST new connections": startHey({ ...common, concurrency: 1, qps: 15, keepAlive: false, method: "POST", body: "n=1" }),
+    };
+    await sleep(2000);
+    let value: T | undefined;
+    let error: unknown;
+    try {
+        value = await during();
+    } catch (e) {
+        error = e;
+    }
+    await sleep(2000);
+    const streams: Record<string, HeyResult> = {};
+    for (const [k, r] of Object.entries(runs)) streams[k] = await r.stop();
+    const report = Object.entries(streams).map(([k, r]) =>
+        `${k}: ${r.total} requests, ${r.failed} failed, statuses ${JSON.stringify(r.statuses)}, errors ${JSON.stringify(r.errors)}`).join("\n");
+    const sum = (f: (r: HeyResult) => number) => Object.values(streams).reduce((a, r) => a + f(r), 0);
+    return { load: { streams, failed: sum(r => r.failed), total: sum(r => r.total), report }, value, error };
+}
+
+/** Docker's events for the app's containers between two instants: `<name> <action>` lines. */
+function events(since: number, until: number): string[] {
+    return docker("events", "--since", (since / 1000).toFixed(3), "--until", (until / 1000 + 1).toFixed(3), "--filter", APP,
+        "--filter", "type=container", "--format", "{{.Actor.Attributes.name}} {{.Action}}").split("\n");
+}
+
+describe("zero-downtime redeploys (fixtures/zd-app)", () => {
+    const work = mkdtempSync(join(tmpdir(), "dropyard-zd-"));
+    const dir = join(work, "stack");
+    cpSync(FIXTURE, dir, { recursive: true });
+    const base = { dataDir: join(work, "host-data"), replicas: "1" };
+    const log = false as const;
+    let version = 1;
+    const setVersion = (v: number) => { version = v; writeFileSync(join(dir, "app", "VERSION"), `${v}\n`); };
+
+    /** Redeploys with the next VERSION (a changed image) under load. */
+    async function redeploy(config: Record<string, string>) {
+        setVersion(version + 1);
+        const since = Date.now();
+        const r = await underLoad(() => up(dir, { config, log }));
+        return { ...r, since, until: Date.now() };
+    }
+
+    before(async () => {
+        prepareEngine();
+        ensureHey();
+        await down(dir, { purge: true, log: false });
+    });
+    after(async () => {
+        await down(dir, { purge: true, log: false });
+        rmSync(work, { recursive: true, force: true });
+    });
+
+    test("the first up serves the app through the edge on loopback", async () => {
+        setVersion(1);
+        const s = await up(dir, { config: base, log });
+        assert.ok(s.containers.some(c => c.name.startsWith("zd-web-web-1-") && c.health === "healthy"), JSON.stringify(s.containers));
+        // The vhost's `nginx -s reload` returns before the new workers take over: allow it a moment.
+        let body = "";
+        for (let i = 0; i < 25 && !body; i++) body = await get().catch(() => sleep(200).then(() => ""));
+        assert.match(body, /^version=1 host=\w+$/);
+    });
+
+    test("one web container: a redeploy under load drops no request; the new one is healthy before the old one is stopped", async () => {
+        const before = containersByProcess();
+        const r = await redeploy(base);
+        assert.equal(r.error, undefined, String(r.error));
+        assert.equal(r.load.failed, 0, r.load.report);
+        assert.ok(r.load.total >= 300, r.load.report);
+        assert.match(await get(), /^version=2 /);
+
+        const after = containersByProcess();
+        const e = events(r.since, r.until);
+        const at = (line: string) => e.indexOf(line);
+        const [oldWeb, newWeb] = [before.web[0], after.web[0]];
+        assert.notEqual(oldWeb, newWeb);
+        const stopped = e.findIndex(l => l === `${oldWeb} kill` || l === `${oldWeb} die`);
+        assert.ok(at(`${newWeb} health_status: healthy`) >= 0 && stopped > at(`${newWeb} health_status: healthy`), e.join("\n"));
+        // The singleton clock: the old one is gone before the new one starts. The plain worker overlaps.
+        const [oldClock, newClock] = [before.clock[0], after.clock[0]];
+        assert.ok(at(`${oldClock} destroy`) >= 0 && at(`${oldClock} destroy`) < at(`${newClock} start`), e.join("\n"));
+        const [oldWorker, newWorker] = [before.worker[0], after.worker[0]];
+        assert.ok(at(`${newWorker} start`) >= 0 && at(`${newWorker} start`) < e.findIndex(l => l === `${oldWorker} kill` || l === `${oldWorker} die`), e.join("\n"));
+    });
+
+    test("a second up with no change changes nothing (the deploy step does not run)", async () => {
+        const s = await up(dir, { config: base, log });
+        assert.deepEqual(s.resources.filter(r => r.action !== "same"), []);
+    });
+
+    test("two web containers: a redeploy under load drops no request, and both new containers serve", async () => {
+        const two = { ...base, replicas: "2" };
+        const scaled: UpSummary = await up(dir, { config: two, log });
+        assert.deepEqual(scaled.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`).sort(),
+            ["zd-web-deploy:update", "zd-web-web-2:create"]);
+        const r = await redeploy(two);
+        assert.equal(r.error, undefined, String(r.error));
+        assert.equal(r.load.failed, 0, r.load.report);
+        assert.ok(r.load.total >= 300, r.load.report);
+        // Both containers of the new generation answer through the edge: nginx re-resolves every 5 s
+        // and Docker's DNS shuffles its answers, so give it a minute.
+        const hosts = new Set<string>();
+        for (let i = 0; i < 120 && hosts.size < 2; i++) {
+            const body = await get();
+            assert.match(body, /^version=3 /);
+            hosts.add(body.split("host=")[1]);
+            await sleep(500);
+        }
+        assert.equal(hosts.size, 2);
+    });
+
+    test("a replacement that fails its healthcheck fails the deploy with its healthcheck output and logs; the old ones serve throughout", async () => {
+        const two = { ...base, replicas: "2" };
+        const before = containersByProcess();
+        const r = await redeploy({ ...two, broken: "true" });
+        assert.equal(r.load.failed, 0, r.load.report);
+        const message = r.error instanceof Error ? r.error.message : String(r.error);
+        assert.match(message, /^command:local:Command "zd-web-deploy": create script failed \(exit 1\); fix the create script\n--- its stderr \(last lines\) ---\nweb container (zd-web-web-1-[0-9a-f]{7}) is unhealthy; the previous containers keep serving\n--- last healthcheck output ---\nhealthz answered 500: broken on purpose\n--- last 10 log lines of \1 ---\n/);
+        assert.match(message, /"GET \/healthz HTTP\/1\.1" 500/);
+        assert.match(await get(), /^version=3 /, "the edge still sends requests to the previous containers");
+        const now = containersByProcess();
+        for (const c of [...before.web, ...before.clock, ...before.worker]) {
+            assert.equal(docker("inspect", c, "--format", "{{.State.Status}}"), "running", `${c} was stopped`);
+        }
+        assert.deepEqual(now.clock, before.clock, "workers change over only after the web containers pass");
+
+        // The next good deploy replaces the failed generation, again without dropping a request.
+        const fixed = await redeploy(two);
+        assert.equal(fixed.error, undefined, String(fixed.error));
+        assert.equal(fixed.load.failed, 0, fixed.load.report);
+        assert.match(await get(), /^version=5 /);
+        assert.equal(containersByProcess().web.length, 2, "the failed and the old generations are gone");
+    });
+
+    test("a failing release fails the deploy with its output; the web containers and the singleton clock keep running", async () => {
+        const two = { ...base, replicas: "2" };
+        const before = containersByProcess();
+        const r = await redeploy({ ...two, releaseFail: "true" });
+        assert.equal(r.load.failed, 0, r.load.report);
+        assert.ok(r.error instanceof Error);
+        const lines = r.error.message.split("\n");
+        assert.deepEqual(lines.slice(0, 4), [
+            'command:local:Command "zd-web-release": create script failed (exit 1); fix the create script',
+            "--- its stderr (last lines) ---",
+            "release command failed: python3 release.py",
+            "--- last lines of its output ---",
+        ], r.error.message);
+        // The container's stdout and stderr reach the log through separate streams, so their order varies.
+        assert.deepEqual(lines.slice(4).sort(), [
+            `release: migrating to version ${version}`,
+            "release: simulated migration failure (RELEASE_FAIL is set)",
+        ].sort(), r.error.message);
+        assert.deepEqual(containersByProcess(), before, "not one container changed");
+        assert.match(await get(), /^version=5 /);
+    });
+});
+
+describe("the sandbox deletes dependents first (fixtures/zd-order)", () => {
+    const work = mkdtempSync(join(tmpdir(), "dropyard-zd-order-"));
+    const dir = join(work, "stack");
+    cpSync(join(__dirname, "fixtures", "zd-order"), dir, { recursive: true });
+    const deletes = join(work, "deletes");
+    after(() => rmSync(work, { recursive: true, force: true }));
+
+    test("b depends on a; after a was replaced (so b is now the older), down still deletes b before a", async () => {
+        await up(dir, { config: { log: deletes, generation: "1" }, log: false });
+        const replaced = await up(dir, { config: { log: deletes, generation: "2" }, log: false });
+        assert.deepEqual(replaced.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`), ["a:replace"]);
+        assert.equal(readFileSync(deletes, "utf8"), "a\n", "the replaced a went at the end of the run");
+        await down(dir, { log: false });
+        assert.equal(readFileSync(deletes, "utf8"), "a\nb\na\n");
+        assert.equal(existsSync(deletes), true);
+    });
+});

@@ -1,0 +1,192 @@
+// The deploy step's script (lib/render/deploy.ts): bash -n and shellcheck, then run by bash against a
+// fake `docker` that plays the new web containers and the edge, so each branch is seen doing what it
+// says (and the order of health, nginx -t, reload and drain). Last, the App's upstream file and a vhost
+// proxying through its variable go through a real `nginx -t` (Debian's nginx, from scripts/test-tools.sh).
+import { after, test } from "node:test";
+import * as assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { evaluate } from "../support/harness";
+import { App, Host, NginxVhost } from "../../lib";
+import { DeployScript, renderDeployScript, renderUpstreamMap } from "../../lib/render/deploy";
+import { EDGE_PATHS } from "../../lib/render/nginx";
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-deploy-"));
+after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+// Container states come from "$FAKE/state-<name>", one line per `docker inspect`, the last one repeating.
+const FAKE_DOCKER = `#!/bin/bash
+printf '%s\\n' "$*" >> "$FAKE/calls"
+next() { # prints the next line of file $1 (the last one again once they run out)
+    local n; n=$(cat "$1.n" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$1.n"
+    sed -n "$n{p;q}" "$1" | grep . || tail -n 1 "$1"
+}
+case "$1 $2" in
+    "inspect -f")
+        case "$3" in
+            *State.Running*) echo "\${FAKE_EDGE_RUNNING:-true}" ;;
+            *Health.Log*) printf 'healthz answered 500: broken on purpose\\n@@dropyard@@\\n' ;;
+            *State.Status*) [ -e "$FAKE/state-$4" ] || { echo "Error: No such object: $4" >&2; exit 1; }; next "$FAKE/state-$4" ;;
+        esac ;;
+    "logs --tail") printf 'booting %s\\nlistening on 8000\\n' "$4" ;;
+    "exec zd-nginx")
+        case "$3 $4" in
+            "nginx -t") if [ "\${FAKE_NGINX_T:-0}" = 0 ]; then echo "test is successful"; else echo "nginx: [emerg] unknown variable"; exit 1; fi ;;
+            "nginx -s") : ;;
+            "sh -c") case "$5" in
+                grep*) printf '/proc/11/cmdline\\n/proc/12/cmdline\\n' ;;
+                *) [ "$(next "$FAKE/drain")" = gone ] ;;
+            esac ;;
+        esac ;;
+esac
+`;
+
+interface Run { code: number; stdout: string; stderr: string; calls: string[]; map?: string }
+
+const EDGE: NonNullable<DeployScript["edge"]> = { container: "zd-nginx", lockFile: "", mapFile: "", drainSeconds: 5 };
+
+/** Runs the script with the fake docker; `states` per container, `drain` the answers of the drain check. */
+function run(script: Partial<DeployScript>, states: Record<string, string[]>, opts: { drain?: string[]; env?: Record<string, string>; oldMap?: string } = {}): Run {
+    const dir = fs.mkdtempSync(path.join(work, "run-"));
+    fs.writeFileSync(path.join(dir, "docker"), FAKE_DOCKER, { mode: 0o755 });
+    for (const [c, s] of Object.entries(states)) fs.writeFileSync(path.join(dir, `state-${c}`), s.join("\n") + "\n");
+    fs.writeFileSync(path.join(dir, "drain"), (opts.drain ?? ["gone"]).join("\n") + "\n");
+    const mapFile = path.join(dir, "conf.d", "upstream-zd.conf");
+    if (opts.oldMap !== undefined) { fs.mkdirSync(path.dirname(mapFile)); fs.writeFileSync(mapFile, opts.oldMap); }
+    const edge = script.edge === undefined ? undefined : { ...script.edge, lockFile: path.join(dir, "edge.lock"), mapFile };
+    const text = renderDeployScript({ waitSeconds: 20, ...script, edge });
+    const r = spawnSync("/bin/bash", ["-c", text], {
+        encoding: "utf8",
+        env: {
+            PATH: `${dir}:${process.env.PATH}`, HOME: dir, FAKE: dir,
+            DROPYARD_WEB_CONTAINERS: Object.keys(states).join(" "),
+            DROPYARD_UPSTREAM_MAP: renderUpstreamMap("zd", Object.keys(states)[0] ?? "none"),
+            ...opts.env,
+        },
+    });
+    const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, calls, map: fs.existsSync(mapFile) ? fs.readFileSync(mapFile, "utf8") : undefined };
+}
+
+const at = (calls: string[], prefix: string) => calls.findIndex(c => c.startsWith(prefix));
+
+test("renderDeployScript passes bash -n and shellcheck, with and without the edge", () => {
+    for (const d of [{ waitSeconds: 5 }, { waitSeconds: 110, edge: { ...EDGE, lockFile: "/srv/dy/edge.lock", mapFile: "/srv/dy/nginx/conf.d/upstream-counter.conf" } }]) {
+        const file = path.join(work, "deploy.sh");
+        fs.writeFileSync(file, renderDeployScript(d));
+        execFileSync("bash", ["-n", file]);
+        const sc = spawnSync("shellcheck", ["-s", "bash", file], { encoding: "utf8" });
+        assert.equal(sc.status, 0, sc.stdout);
+    }
+});
+
+test("healthy containers: the map is written, tested and reloaded, then the old workers are waited for", () => {
+    const r = run({ edge: EDGE }, { "web-1-abc": ["running starting", "running healthy"], "web-2-def": ["running healthy"] }, { drain: ["still", "still", "gone"] });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.map, renderUpstreamMap("zd", "web-1-abc"));
+    const order = ["inspect -f {{.State.Status}}", "exec zd-nginx nginx -t", "exec zd-nginx sh -c grep", "exec zd-nginx nginx -s reload", "exec zd-nginx sh -c for f"];
+    const found = order.map(p => at(r.calls, p));
+    assert.ok(found.every(i => i >= 0) && found.every((i, k) => k === 0 || i > found[k - 1]), r.calls.join("\n"));
+    assert.equal(r.calls.filter(c => c.startsWith("inspect -f {{.State.Status}}")).length, 3, "web-1 polled until healthy, then web-2");
+    assert.equal(r.calls.filter(c => c.startsWith("exec zd-nginx sh -c for f")).length, 3, "the drain check repeats until the old workers are gone");
+    assert.ok(r.calls.find(c => c.startsWith("exec zd-nginx sh -c for f"))!.endsWith("sh /proc/11/cmdline /proc/12/cmdline"));
+    assert.match(r.stdout, /the edge now sends requests to web-1-abc web-2-def; previous nginx workers finished in \d+s/);
+});
+
+test("an unhealthy container fails with its healthcheck output and log lines; the edge is not touched", () => {
+    const r = run({ edge: EDGE }, { "web-1-abc": ["running starting", "running unhealthy"] }, { oldMap: "previous\n" });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, [
+        "web container web-1-abc is unhealthy; the previous containers keep serving",
+        "--- last healthcheck output ---",
+        "healthz answered 500: broken on purpose",
+        "--- last 10 log lines of web-1-abc ---",
+        "booting web-1-abc",
+        "listening on 8000",
+        "",
+    ].join("\n"));
+    assert.equal(r.map, "previous\n");
+    assert.equal(at(r.calls, "exec"), -1);
+});
+
+test("a container that stopped fails at once; one still starting when the time is up fails with the wait", () => {
+    const stopped = run({}, { "web-1-abc": ["exited none"] });
+    assert.equal(stopped.code, 1);
+    assert.match(stopped.stderr, /^web container web-1-abc is not running \(exited\); the previous containers keep serving\n/);
+    const slow = run({ waitSeconds: 1 }, { "web-1-abc": ["running starting"] });
+    assert.equal(slow.code, 1);
+    assert.match(slow.stderr, /^web container web-1-abc is not healthy after 1s;/);
+    const missing = run({}, { "web-1-abc": ["running healthy"] }, { env: { DROPYARD_WEB_CONTAINERS: "gone-1" } });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /web container gone-1: Error: No such object: gone-1/);
+});
+
+test("without the edge, the script stops after the health check", () => {
+    const r = run({}, { "w-1": ["running none"], "w-2": ["running healthy"] });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "healthy: w-1 w-2\n");
+    assert.equal(at(r.calls, "exec"), -1);
+});
+
+test("a map nginx rejects is put back and the deploy fails with nginx's message, without a reload", () => {
+    const r = run({ edge: EDGE }, { "web-1-abc": ["running healthy"] }, { oldMap: "previous\n", env: { FAKE_NGINX_T: "1" } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /nginx -t in zd-nginx rejected the new upstream file; the previous one is back in place:\nnginx: \[emerg\] unknown variable/);
+    assert.equal(r.map, "previous\n");
+    assert.equal(at(r.calls, "exec zd-nginx nginx -s reload"), -1);
+});
+
+test("a stopped edge fails the deploy and leaves no new file behind", () => {
+    const r = run({ edge: EDGE }, { "web-1-abc": ["running healthy"] }, { env: { FAKE_EDGE_RUNNING: "false" } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /the edge nginx container zd-nginx is not running; start it \(docker start zd-nginx\) and deploy again/);
+    assert.equal(r.map, undefined);
+});
+
+test("old workers that outlive the drain time (websockets) are left; the deploy goes on", () => {
+    const r = run({ edge: { ...EDGE, drainSeconds: 1 } }, { "web-1-abc": ["running healthy"] }, { drain: ["still"] });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /previous nginx workers still have open connections \(websockets\?\) after 1s; going on/);
+});
+
+test("renderUpstreamMap refuses a name nginx could not resolve as one container", () => {
+    assert.throws(() => renderUpstreamMap("zd", "a; include /etc/passwd"), /is not a container name/);
+});
+
+test("the App's upstream file and a vhost proxying through its variable pass a real nginx -t; the vhost alone does not", async () => {
+    const NGINX = "/usr/sbin/nginx";
+    assert.ok(fs.existsSync(NGINX), "run scripts/test-tools.sh first: it installs Debian's nginx");
+    const build = fs.mkdtempSync(path.join(work, "app-"));
+    fs.writeFileSync(path.join(build, "Dockerfile"), "FROM python:3.13-slim\n");
+    let host: Host | undefined;
+    let vhost: NginxVhost | undefined;
+    await evaluate(() => {
+        host = new Host("box", { local: true, dataDir: path.join(work, "data") });
+        const app = new App("my-app", { host, build, port: 8000 });
+        vhost = new NginxVhost("site", { host, domains: ["app.example.com"], upstream: app, tls: "self-signed" });
+    });
+    const nginxT = (files: Record<string, string>) => {
+        const root = fs.mkdtempSync(path.join(work, "root-"));
+        for (const d of ["conf.d", "tmp", "logs"]) fs.mkdirSync(path.join(root, d));
+        const map = (text: string) => Object.values(EDGE_PATHS).reduce((t, p) => t.split(p).join(root + p), text);
+        fs.writeFileSync(path.join(root, "nginx.conf"), `pid ${root}/nginx.pid;\nerror_log ${root}/logs/error.log;\nevents {}\nhttp {\n`
+            + ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_path ${root}/tmp/${t};\n`).join("")
+            + `    include ${root}/conf.d/*.conf;\n}\n`);
+        for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(root, "conf.d", name), map(text));
+        const cert = /ssl_certificate (\S+);/.exec(vhost!.config)![1];
+        const key = /ssl_certificate_key (\S+);/.exec(vhost!.config)![1];
+        fs.mkdirSync(path.dirname(root + cert), { recursive: true });
+        execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=stub",
+            "-days", "1", "-keyout", root + key, "-out", root + cert], { stdio: "ignore" });
+        const r = spawnSync(NGINX, ["-t", "-p", root, "-c", path.join(root, "nginx.conf"), "-e", path.join(root, "logs", "error.log")], { encoding: "utf8" });
+        return { ok: r.status === 0, output: r.stdout + r.stderr };
+    };
+    const files = { "00-dropyard.conf": host!.edge.defaultConfig, "vhost-site.conf": vhost!.config };
+    const withMap = nginxT({ ...files, "upstream-my-app.conf": renderUpstreamMap("my-app", "my-app-web-1-abc1234") });
+    assert.ok(withMap.ok, withMap.output);
+    const without = nginxT(files);
+    assert.equal(without.ok, false);
+    assert.match(without.output, /unknown "dropyard_upstream_my_app" variable/);
+});
