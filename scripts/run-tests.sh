@@ -12,4 +12,8 @@ for dir in "$@"; do
     fi
 done
 [ ${#files[@]} -gt 0 ] || { echo "run-tests: no test files under $*" >&2; exit 1; }
-exec node --import tsx --test "${files[@]}"
+# End-to-end files share one Docker engine, and the examples' edges the host's ports 80 and 443: run
+# them one file at a time (node runs files in parallel on machines with more than two cores).
+serial=()
+for dir in "$@"; do if [ "$dir" = e2e ]; then serial=(--test-concurrency=1); fi; done
+exec node --import tsx --test "${serial[@]}" "${files[@]}"

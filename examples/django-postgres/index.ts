@@ -39,7 +39,10 @@ const tls = target === "droplet" || acmeServer !== undefined
 const secretKey = config.getSecret("secretKey")
     ?? pulumi.secret(new random.RandomPassword("counter-secret-key", { length: 50 }).result);
 
-const db = new Postgres("counter-db", { host, database: "counter" });
+// dbShmSize: Postgres's /dev/shm in MB (dropyard's default, 256, when unset). Raise it if large
+// parallel queries fail with "could not resize shared memory segment"; a change recreates the
+// container, and the data stays on its volume.
+const db = new Postgres("counter-db", { host, database: "counter", shmSize: config.getNumber("dbShmSize") });
 
 // Built on the host from ./app. Its Procfile runs `release` (migrate) before `web` (gunicorn) takes traffic.
 const app = new App("counter", {

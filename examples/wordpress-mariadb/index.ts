@@ -70,6 +70,8 @@ const wordpress = new App("wordpress", {
         WORDPRESS_DB_NAME: db.database,
         WORDPRESS_DB_USER: db.user,
         WORDPRESS_CONFIG_EXTRA: configExtra,
+        // wpDebug: WordPress's WP_DEBUG (notices in the page and the log), for a test site only.
+        ...(config.getBoolean("wpDebug") === true ? { WORDPRESS_DEBUG: "1" } : {}),
     },
     secrets: { WORDPRESS_DB_PASSWORD: db.password, ...salts },
     // Themes, plugins and uploads live in wp-content: on a volume they survive redeploys.

@@ -1,0 +1,127 @@
+// Pebble, the ACME test CA, for the examples' certificates (dropyard-sandbox/pebble:2.6: Pebble and
+// pebble-challtestsrv). Both run with --network host so that:
+//   - certbot (a plain `docker run` on the default bridge) reaches Pebble's ACME listener on the docker0
+//     gateway address, with no network of its own to join;
+//   - Pebble's HTTP-01 check reaches the edge, which a local Host publishes on 127.0.0.1:80.
+// challtestsrv answers every name with 127.0.0.1 and is Pebble's only resolver. Pebble's own TLS
+// certificate is minted here, for the gateway address; its CA is what the examples get as `acmeCaBundle`.
+// Nothing listens beyond loopback and the docker0 gateway. `stop()` removes it all.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
+import { containersWhere, docker, dockerResult, until } from "./docker";
+import { fetchVia } from "./http";
+
+const IMAGE = "dropyard-sandbox/pebble:2.6";
+const LABEL = "dev.dropyard.test=acme";
+const ACME_PORT = 14000;
+const MANAGEMENT = "127.0.0.1:15000";
+const DNS = "127.0.0.1:8053";
+const CHALLTESTSRV_MANAGEMENT = "127.0.0.1:8055";
+
+export interface Pebble {
+    /** The docker0 gateway address Pebble's ACME listener is bound to. */
+    readonly gateway: string;
+    /** The ACME directory URL: config `acmeServer`. */
+    readonly directoryUrl: string;
+    /** PEM of the CA that signed Pebble's own TLS certificate: config `acmeCaBundle`. */
+    readonly listenerCa: string;
+    /** The example config that makes a stack ask Pebble for its certificate. */
+    readonly config: Record<string, string>;
+    /** The root Pebble issues certificates under (generated at each start; from its management API). */
+    root(): Promise<string>;
+    /** Removes Pebble, challtestsrv and the minted files. */
+    stop(): void;
+}
+
+/** The default bridge's gateway: from `docker network inspect bridge`, else the address of its interface (docker0). */
+export function bridgeGateway(): string {
+    const bridge = JSON.parse(docker("network", "inspect", "bridge"))[0];
+    const fromIpam = (bridge.IPAM?.Config ?? []).map((c: { Gateway?: string }) => c.Gateway).find((g: string | undefined) => g && !g.includes(":"));
+    if (fromIpam) return fromIpam;
+    // dockerd leaves Gateway out of the default bridge's IPAM config when it took the interface's address.
+    const ifname = bridge.Options?.["com.docker.network.bridge.name"] ?? "docker0";
+    const address = networkInterfaces()[ifname]?.find(a => a.family === "IPv4")?.address;
+    if (!address) throw new Error(`no IPv4 gateway for the default bridge (${ifname}) in \`docker network inspect bridge\` or on the interface`);
+    return address;
+}
+
+/** A CA and a server certificate for `ips`, made with openssl; PEM files in `dir`. */
+function mintListenerCertificate(dir: string, ips: string[]): void {
+    const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+        "-subj", "/CN=dropyard e2e pebble listener CA", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", "ca.key", "-out", "ca.pem");
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=pebble",
+        "-keyout", "key.pem", "-out", "req.pem");
+    writeFileSync(join(dir, "ext.cnf"), [
+        `subjectAltName=${ips.map(ip => `IP:${ip}`).join(",")}`,
+        "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=serverAuth", "",
+    ].join("\n"));
+    openssl("x509", "-req", "-in", "req.pem", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+        "-extfile", "ext.cnf", "-out", "cert.pem");
+}
+
+/** Removes Pebble containers an interrupted run left behind (only ours: they carry the test label). */
+export function removeLeftoverPebbles(): void {
+    for (const c of containersWhere(`label=${LABEL}`)) docker("rm", "-f", c);
+}
+
+export async function startPebble(): Promise<Pebble> {
+    const gateway = bridgeGateway();
+    const dir = mkdtempSync(join(tmpdir(), "dropyard-pebble-"));
+    const names = [`dye2e-challtestsrv-${process.pid}`, `dye2e-pebble-${process.pid}`];
+    const stop = () => {
+        for (const n of names) dockerResult("rm", "-f", n);
+        rmSync(dir, { recursive: true, force: true });
+    };
+    try {
+        removeLeftoverPebbles();
+        mintListenerCertificate(dir, [gateway, "127.0.0.1"]);
+        writeFileSync(join(dir, "pebble-config.json"), JSON.stringify({
+            pebble: {
+                listenAddress: `${gateway}:${ACME_PORT}`,
+                managementListenAddress: MANAGEMENT,
+                certificate: "/acme/cert.pem",
+                privateKey: "/acme/key.pem",
+                httpPort: 80, // HTTP-01 on port 80, as a real CA: the edge's published port
+                tlsPort: 443,
+                ocspResponderURL: "",
+                externalAccountBindingRequired: false,
+                retryAfter: { authz: 1, order: 1 },
+            },
+        }, null, 2));
+        const common = ["run", "-d", "--label", LABEL, "--network", "host"];
+        docker(...common, "--name", names[0], IMAGE, "pebble-challtestsrv",
+            "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dns01", DNS, "-management", CHALLTESTSRV_MANAGEMENT,
+            "-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "");
+        docker(...common, "--name", names[1], "-v", `${dir}:/acme:ro`, IMAGE,
+            "pebble", "-config", "/acme/pebble-config.json", "-dnsserver", DNS);
+        const listenerCa = readFileSync(join(dir, "ca.pem"), "utf8");
+        const directoryUrl = `https://${gateway}:${ACME_PORT}/dir`;
+        await until("Pebble's ACME directory answers", 30, async () => {
+            for (const n of names) {
+                if (docker("inspect", "-f", "{{.State.Running}}", n) !== "true") {
+                    throw new Error(`${n} exited: ${dockerResult("logs", "--tail", "20", n).stderr}`);
+                }
+            }
+            const r = await fetchVia({ host: gateway, address: gateway, port: ACME_PORT, path: "/dir", ca: listenerCa, timeoutMs: 2000 });
+            return r.status === 200 && JSON.parse(r.body).newOrder !== undefined;
+        });
+        return {
+            gateway, directoryUrl, listenerCa,
+            config: { acmeServer: directoryUrl, acmeCaBundle: listenerCa, acmeEmail: "e2e@dropyard.test" },
+            root: async () => {
+                const [host, port] = MANAGEMENT.split(":");
+                const r = await fetchVia({ host, address: host, port: Number(port), path: "/roots/0", ca: listenerCa });
+                if (r.status !== 200 || !r.body.includes("BEGIN CERTIFICATE")) throw new Error(`Pebble /roots/0 answered ${r.status}: ${r.body}`);
+                return r.body;
+            },
+            stop,
+        };
+    } catch (e) {
+        stop();
+        throw e;
+    }
+}
