@@ -34,7 +34,9 @@ const GZIP = [
     "gzip on;",
     "gzip_vary on;",
     "gzip_proxied any;",
-    "gzip_comp_level 5;",
+    // Level 1 (nginx's own default) keeps most of the size win; at level 5 the bench measured the edge
+    // serving 15% fewer small pages per second than the app itself.
+    "gzip_comp_level 1;",
     "gzip_min_length 256;",
     "gzip_types text/plain text/css text/xml text/javascript application/javascript application/json application/xml application/rss+xml application/atom+xml image/svg+xml;",
 ];
