@@ -13,6 +13,8 @@ import { Host } from "./host";
 import { tcpCheck } from "./render/healthcheck";
 import { parseProcfile, PROCESS_TYPE, ProcfileError } from "./render/procfile";
 import { checkEnvKey, checkPort, checkResourceName } from "./validate";
+import { checkArgs } from "./check";
+import { APP_ARGS } from "./schemas";
 
 /** One process type: `command` undefined runs the image's own command. */
 export interface Proc { readonly type: string; readonly command?: string }
@@ -51,6 +53,7 @@ const MAX_PUBLIC_NAME = 63 - "-web-1-".length - 7;
 /** Checks every argument (throwing a ConfigError on the first bad one) and applies the defaults. */
 export function normalizeAppArgs(name: string, args: AppArgs): AppSpec {
     const err = configErrors("App", name);
+    checkArgs(err, APP_ARGS, name, args);
     checkResourceName(err, "name", name);
     if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host the app runs on");
     const source = checkSource(err, args);
@@ -117,10 +120,13 @@ function checkSource(err: ErrorFactory, args: AppArgs): AppSpec["source"] {
         return { image: args.image };
     }
     const dir = args.build!;
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    if (!fs.existsSync(dir)) {
         throw err("build", `directory "${dir}" does not exist`, "point build at the directory holding the app's Dockerfile");
     }
-    if (!fs.existsSync(path.join(dir, "Dockerfile"))) {
+    if (!fs.statSync(dir).isDirectory()) {
+        throw err("build", `"${dir}" is a file, not a directory`, "point build at the directory holding the Dockerfile, not at a file in it");
+    }
+    if (!fs.existsSync(path.join(dir, "Dockerfile")) || !fs.statSync(path.join(dir, "Dockerfile")).isFile()) {
         throw err("build", `directory "${dir}" has no Dockerfile`, "add a Dockerfile there or use image to run an existing image");
     }
     return { build: dir };
@@ -162,6 +168,7 @@ function readProcesses(err: ErrorFactory, args: AppArgs, buildDir: string | unde
     if (!takesTraffic && hasWeb) throw err("web", `is false but ${field} has a web process`, "remove the web process or drop web: false");
     const replica = procs.find(p => /^web-\d+$/.test(p.type));
     if (replica) throw err(`${field}`, `has a process type "${replica.type}", the name of a web replica`, "rename that process type");
+    if (procs.length === 0) throw err(field, "has no process types", "add the processes to run, e.g. worker: <command>");
     if (!procs.some(p => p.type !== "release")) throw err(field, "has only a release process", "add the processes to run");
     return procs;
 }
@@ -212,13 +219,20 @@ function checkVolumes(err: ErrorFactory, app: string, volumes: Readonly<Record<s
     const paths = new Map<string, string>();
     return Object.entries(volumes).map(([key, mount]) => {
         checkResourceName(err, `volumes.${key}`, `${app}-${key}`);
-        if (typeof mount !== "string" || !path.posix.isAbsolute(mount)) {
-            throw err(`volumes.${key}`, `path "${mount}" is not absolute`, "mount at a path in the container starting with /");
+        const field = `volumes.${key}`;
+        if (!path.posix.isAbsolute(mount)) {
+            throw err(field, `path "${mount}" is not absolute`, "mount at a path in the container starting with /");
         }
-        const other = paths.get(path.posix.normalize(mount));
-        if (other !== undefined) throw err(`volumes.${key}`, `mounts at "${mount}" like volumes.${other}`, "mount each volume at its own path");
-        paths.set(path.posix.normalize(mount), key);
-        return [key, mount];
+        // Docker compares mount points after cleaning them: /data/ and /data//x/.. are /data.
+        const clean = path.posix.normalize(mount).replace(/(.)\/+$/, "$1");
+        if (clean === "/") throw err(field, `path "${mount}" is the container's root, where Docker cannot mount a volume`, "mount at a directory such as /data");
+        if (/[:,\s]/.test(clean)) {
+            throw err(field, `path "${mount}" contains a colon, comma or white space, which Docker's mount syntax cannot carry`, "use a path without them");
+        }
+        const other = paths.get(clean);
+        if (other !== undefined) throw err(field, `mounts at "${mount}", the same directory as volumes.${other}`, "mount each volume at its own path");
+        paths.set(clean, key);
+        return [key, clean];
     });
 }
 
@@ -228,7 +242,7 @@ function healthcheck(err: ErrorFactory, h: AppHealthcheck, port: number): NonNul
     const retries = checkWhole(err, "healthcheck.retries", h.retries ?? 3, 1, 100);
     const startPeriod = checkWhole(err, "healthcheck.startPeriod", h.startPeriod ?? 60, 0, 3600);
     const command = h.command ?? tcpCheck(port);
-    if (command.length === 0 || (typeof command !== "string" && command.some(c => typeof c !== "string"))) {
+    if (typeof command === "string" ? command.trim() === "" : command.length === 0) {
         throw err("healthcheck.command", "is empty", "give a shell command or an argument list, or leave it out for the TCP check");
     }
     return {
@@ -249,8 +263,7 @@ function checkLogs(err: ErrorFactory, logs: AppLogs): Required<AppLogs> {
 }
 
 function checkWhole(err: ErrorFactory, field: string, value: number, min: number, max: number): number {
-    if (!Number.isInteger(value) || value < min || value > max) {
-        throw err(field, `${value} is out of range`, `use a whole number from ${min} to ${max}`);
-    }
+    if (!Number.isInteger(value)) throw err(field, `${value} is not a whole number`, `use a whole number from ${min} to ${max}`);
+    if (value < min || value > max) throw err(field, `${value} is out of range (${min} to ${max})`, `use a whole number from ${min} to ${max}`);
     return value;
 }

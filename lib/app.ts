@@ -12,6 +12,8 @@ import { DEPLOY_CONTAINERS, DEPLOY_UPSTREAM_MAP, renderDeployScript, renderUpstr
 import { processCommand } from "./render/procfile";
 import { RELEASE_COMMAND, RELEASE_ENV_PREFIX, RELEASE_IMAGE, RELEASE_NETWORKS, releaseScript } from "./render/release";
 import { renderRemoveScript } from "./render/shell";
+import { appNames, claim, scopeOf } from "./claims";
+import { configErrors } from "./errors";
 
 /** How Docker decides a web container is healthy. Times are in seconds. */
 export interface AppHealthcheck {
@@ -172,10 +174,17 @@ export class App extends pulumi.ComponentResource {
     /** The deploy step: waits for the new web containers' health, then moves the edge over to them. */
     readonly deploy?: pulumi.CustomResource;
     readonly host: Host;
+    /** The Docker and edge names the app claimed on its host; resources take their names from here. */
+    private readonly names: ReturnType<typeof appNames>;
 
     constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("dropyard:index:App", name, {}, opts);
         const spec = normalizeAppArgs(name, args);
+        const names = appNames(scopeOf(args.host), name, {
+            build: "build" in spec.source, volumeKeys: spec.volumes.map(([key]) => key), web: spec.web !== undefined, isPublic: spec.isPublic,
+        });
+        claim(configErrors("App", name), scopeOf(args.host), `App "${name}"`, names);
+        super("dropyard:index:App", name, {}, opts);
+        this.names = names;
         this.host = args.host;
         this.appName = name;
         this.alias = name;
@@ -219,7 +228,7 @@ export class App extends pulumi.ComponentResource {
         const hostName = this.host.hostName;
         if ("build" in spec.source) {
             const image = new docker.Image(`${name}-image`, {
-                imageName: `dropyard/${hostName}-${name}:latest`,
+                imageName: this.names.image!.name,
                 build: { context: spec.source.build, dockerfile: labelledDockerfile(hostName, name, spec.source.build) },
                 skipPush: true,
             }, this.onHost());
@@ -235,7 +244,7 @@ export class App extends pulumi.ComponentResource {
         return spec.volumes.map(([key, containerPath]) => ({
             containerPath,
             volumeName: new docker.Volume(`${name}-volume-${key}`, {
-                name: `${name}-${key}`,
+                name: this.names.volumes[key].name,
                 labels: [{ label: IMAGE_LABEL, value: name }],
             }, { ...this.onHost(), deleteBeforeReplace: true }).name,
         }));
@@ -302,7 +311,7 @@ export class App extends pulumi.ComponentResource {
      */
     private createDeploy(name: string, spec: AppSpec, web: docker.Container[]): pulumi.CustomResource {
         const edge = this.isPublic ? this.host.edge : undefined;
-        const mapFile = edge ? path.posix.join(edge.confDir, `upstream-${name}.conf`) : undefined;
+        const mapFile = edge ? this.names.upstreamMap?.name : undefined;
         const names = pulumi.all(web.map(c => c.name));
         return this.host.command(`${name}-deploy`, {
             create: renderDeployScript({

@@ -3,6 +3,9 @@ import * as docker from "@pulumi/docker";
 import { configErrors } from "./errors";
 import { Host } from "./host";
 import { checkResourceName } from "./validate";
+import { checkArgs } from "./check";
+import { bridgeNetNames, claim, scopeOf } from "./claims";
+import { BRIDGE_NET_ARGS } from "./schemas";
 
 export interface BridgeNetArgs {
     /** The host the network lives on. */
@@ -29,18 +32,20 @@ export class BridgeNet extends pulumi.ComponentResource {
     readonly network: docker.Network;
 
     constructor(name: string, args: BridgeNetArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("dropyard:index:BridgeNet", name, {}, opts);
         const err = configErrors("BridgeNet", name);
-        const networkName = args.networkName ?? name;
-        checkResourceName(err, args.networkName === undefined ? "name" : "networkName", networkName);
+        checkArgs(err, BRIDGE_NET_ARGS, name, args);
+        checkResourceName(err, args.networkName === undefined ? "name" : "networkName", args.networkName ?? name);
         if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host the network belongs on");
+        const names = bridgeNetNames(name, args.networkName);
+        claim(err, scopeOf(args.host), `BridgeNet "${name}"`, names);
+        super("dropyard:index:BridgeNet", name, {}, opts);
         this.host = args.host;
         this.internal = args.internal ?? false;
         this.network = new docker.Network(`${name}-network`, {
-            name: networkName,
+            name: names.network.name,
             driver: "bridge",
             internal: this.internal,
-            labels: [{ label: "dev.dropyard.network", value: networkName }],
+            labels: [{ label: "dev.dropyard.network", value: names.network.name }],
         }, {
             parent: this,
             provider: args.host.provider,

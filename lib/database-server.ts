@@ -8,6 +8,7 @@ import { BridgeNet } from "./bridge-net";
 import { ErrorFactory } from "./errors";
 import { Host } from "./host";
 import { checkResourceName } from "./validate";
+import { databaseNames } from "./claims";
 
 /** The args both engines take, as the shared code reads them. */
 export interface ServerArgs {
@@ -40,6 +41,8 @@ export interface NormalizedServer {
     readonly user: string;
     /** The networks to join; `undefined` means the database gets its own internal network. */
     readonly networks?: readonly BridgeNet[];
+    /** The Docker names it creates; the constructor claims them once every check has passed. */
+    readonly names: ReturnType<typeof databaseNames>;
 }
 
 /** An SQL identifier both engines accept unquoted and that needs no escaping in a URL. */
@@ -84,7 +87,8 @@ export function normalizeServerArgs(err: ErrorFactory, name: string, args: Serve
         }
     }
 
-    return { host, version, image, database, user, networks: checkNetworks(err, host, args.networks) };
+    const networks = checkNetworks(err, host, args.networks);
+    return { host, version, image, database, user, networks, names: databaseNames(name, networks === undefined) };
 }
 
 function checkNetworks(err: ErrorFactory, host: Host, networks: readonly BridgeNet[] | undefined): readonly BridgeNet[] | undefined {
@@ -161,35 +165,35 @@ export function createServer(parent: pulumi.Resource, name: string, n: Normalize
     // a deliberate act, not a line deleted from a program. Because the name is fixed, a recreated
     // component adopts the kept volume — which still holds the old password (see `password`).
     const volume = new docker.Volume(`${name}-data`, {
-        name: `${name}-data`,
+        name: n.names.volume.name,
         labels: [{ label: "dev.dropyard.database", value: name }],
     }, { ...opts, retainOnDelete: true });
 
     let network: docker.Network | undefined;
     let networkNames: pulumi.Output<string>[];
-    if (n.networks === undefined) {
+    if (n.names.network !== undefined) {
         // Internal: linked apps reach the database, the database reaches nothing outside.
         network = new docker.Network(`${name}-net`, {
-            name: `${name}-net`,
+            name: n.names.network.name,
             driver: "bridge",
             internal: true,
-            labels: [{ label: "dev.dropyard.network", value: `${name}-net` }],
+            labels: [{ label: "dev.dropyard.network", value: n.names.network.name }],
         }, { ...opts, deleteBeforeReplace: true }); // fixed name: the old network must go first
         networkNames = [network.name];
     } else {
-        networkNames = n.networks.map(net => net.networkName);
+        networkNames = (n.networks ?? []).map(net => net.networkName);
     }
 
     const container = new docker.Container(`${name}-container`, {
         // Two servers on one data directory corrupt it, so there is never more than one container:
         // replacement is delete-before-replace (below), which also makes this fixed name safe.
-        name,
+        name: n.names.container.name,
         image: image.imageId,
         envs: c.envs,
         command: c.command,
         volumes: [{ volumeName: volume.name, containerPath: c.dataPath }],
         // No `ports`: the database is reachable only over its networks, by its name.
-        networksAdvanced: networkNames.map(net => ({ name: net, aliases: [name] })),
+        networksAdvanced: networkNames.map(net => ({ name: net, aliases: [n.names.container.name] })),
         restart: "unless-stopped",
         healthcheck: {
             tests: ["CMD", ...c.healthcheck],

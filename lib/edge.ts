@@ -1,10 +1,12 @@
 import { isIP } from "node:net";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import { configErrors, ErrorFactory } from "./errors";
-import type { Host } from "./host";
+import { Host } from "./host";
+import { checkArgs } from "./check";
+import { scopeOf } from "./claims";
+import { EDGE_ARGS } from "./schemas";
 import { EDGE_PATHS, renderEdgeDefault } from "./render/nginx";
 import { renderInstallScript } from "./render/shell";
 import { checkImageReference, checkPort, isDomain } from "./validate";
@@ -84,20 +86,26 @@ export class Edge extends pulumi.ComponentResource {
     readonly container: docker.Container;
 
     constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("dropyard:index:Edge", name, {}, opts);
+        const err = configErrors("Edge", name);
+        checkArgs(err, EDGE_ARGS, name, args);
         const host = args.host;
+        if (!(host instanceof Host)) throw err("host", "is not a Host", "pass the Host the edge serves");
+        // Host makes its one edge (and claims its names); a second one would take the same container and files.
+        if ((host as { edge?: Edge }).edge !== undefined) throw err("host", `already has an edge (Edge "${host.edge.containerName}")`, "use host.edge");
         // Host validates these before creating anything; repeated here for an Edge made directly.
         checkEdgeOptions(configErrors("Host", host.hostName), args);
+        const names = scopeOf(host).names.edge;
+        super("dropyard:index:Edge", name, {}, opts);
 
         this.host = host;
-        this.containerName = `${host.hostName}-nginx`;
-        const dir = host.dataDir;
-        this.confDir = path.posix.join(dir, "nginx", "conf.d");
-        this.certsDir = path.posix.join(dir, "certs");
-        this.letsencryptDir = path.posix.join(dir, "letsencrypt");
-        this.webrootDir = path.posix.join(dir, "acme");
-        this.certbotDir = path.posix.join(dir, "certbot");
-        this.lockFile = path.posix.join(dir, "edge.lock");
+        this.containerName = names.container.name;
+        const dir = names.dirs;
+        this.confDir = dir.confDir;
+        this.certsDir = dir.certsDir;
+        this.letsencryptDir = dir.letsencryptDir;
+        this.webrootDir = dir.webrootDir;
+        this.certbotDir = dir.certbotDir;
+        this.lockFile = dir.lockFile;
         this.httpPort = args.httpPort ?? 80;
         this.httpsPort = args.httpsPort ?? 443;
         this.defaultConfig = renderEdgeDefault();
@@ -111,7 +119,7 @@ export class Edge extends pulumi.ComponentResource {
                 edge: this.containerName,
                 lockFile: this.lockFile,
                 dirs: [this.confDir, this.certsDir, this.letsencryptDir, this.webrootDir, this.certbotDir],
-                files: [{ path: path.posix.join(this.confDir, "00-dropyard.conf"), content: this.defaultConfig }],
+                files: [{ path: names.defaultConfig.name, content: this.defaultConfig }],
                 // First deploy: no container yet; it reads the file when it starts.
                 whenEdgeStopped: "skip",
             }),

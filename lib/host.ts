@@ -6,7 +6,10 @@ import * as command from "@pulumi/command";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import { configErrors, ErrorFactory } from "./errors";
-import { checkPort, checkResourceName, isDomain } from "./validate";
+import { checkDockerHost, checkPort, checkPrivateKey, checkResourceName, isDomain } from "./validate";
+import { checkArgs } from "./check";
+import { bindHost, claim, hostNames, hostScope } from "./claims";
+import { HOST_ARGS, HOST_COMMAND_ARGS } from "./schemas";
 import { CreatedDroplet, createDroplet, DropletTarget, normalizeDroplet } from "./droplet";
 import { createDockerTls, DockerTls, DockerTlsNames } from "./host-tls";
 import { DOCKER_TLS_PORT, renderBootstrap, renderRemoteCommand } from "./render/bootstrap";
@@ -140,8 +143,9 @@ export class Host extends pulumi.ComponentResource {
     private readonly remote?: Remote;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("dropyard:index:Host", name, {}, opts);
+        // Every check, and the claim of the host's names, before the component itself exists.
         const err = configErrors("Host", name);
+        checkArgs(err, HOST_ARGS, name, args);
         checkResourceName(err, "name", name);
         const targets = TARGETS.filter(t => args[t] !== undefined);
         if (targets.length !== 1) {
@@ -154,13 +158,22 @@ export class Host extends pulumi.ComponentResource {
         checkEdgeOptions(err, args.edge);
         const droplet = args.droplet !== undefined ? normalizeDroplet(err, args.droplet) : undefined;
         const server = args.server !== undefined ? normalizeServer(err, args.server) : undefined;
+        const local = args.local === undefined ? undefined : args.local === true ? {} : args.local;
+        const endpoint = local?.dockerHost ?? "unix:///var/run/docker.sock";
+        if (local !== undefined) checkDockerHost(err, "local.dockerHost", endpoint);
+        const dataDir = args.dataDir !== undefined ? path.posix.normalize(args.dataDir).replace(/(.)\/+$/, "$1")
+            : local !== undefined ? path.join(os.homedir(), ".dropyard", name) : "/var/lib/dropyard";
+        const names = hostNames(name, dataDir, args.dataDir !== undefined);
+        const scope = hostScope(name, { local: local && endpoint, server: server && `${server.address}:${server.port}`, droplet: droplet && true }, names);
+        claim(err, scope, `Host "${name}"`, names);
+
+        super("dropyard:index:Host", name, {}, opts);
+        bindHost(this, scope);
         this.hostName = name;
         this.target = targets[0];
-        this.dataDir = args.dataDir ?? (args.local !== undefined ? path.join(os.homedir(), ".dropyard", name) : "/var/lib/dropyard");
+        this.dataDir = dataDir;
 
-        if (args.local !== undefined) {
-            const local = args.local === true ? {} : args.local;
-            const endpoint = local.dockerHost ?? "unix:///var/run/docker.sock";
+        if (local !== undefined) {
             this.localEndpoint = endpoint;
             this.provider = new docker.Provider(`${name}-docker`, { host: endpoint }, { parent: this });
             this.address = pulumi.output("127.0.0.1");
@@ -206,7 +219,7 @@ export class Host extends pulumi.ComponentResource {
         }
 
         this.edgeNetwork = new docker.Network(`${name}-edge`, {
-            name: `${name}-edge`,
+            name: names.edgeNetwork.name,
             driver: "bridge",
             labels: [{ label: "dev.dropyard.host", value: name }],
         }, { parent: this, provider: this.provider, dependsOn: this.ready, deleteBeforeReplace: true });
@@ -243,6 +256,8 @@ export class Host extends pulumi.ComponentResource {
      * is a secret whenever an environment value is.
      */
     command(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResource {
+        const hostErr = configErrors("Host", this.hostName);
+        checkArgs((field, problem, fix) => hostErr(`command(${JSON.stringify(name)}).${field}`, problem, fix), HOST_COMMAND_ARGS, name, args);
         const dependsOn = [...this.ready, ...toArray(opts.dependsOn)];
         if (this.remote === undefined) {
             // Point the docker CLI in scripts at the engine the provider uses. On a droplet or server
@@ -327,6 +342,7 @@ function normalizeServer(err: ErrorFactory, s: ServerTarget): Required<ServerTar
     }
     const port = s.port ?? 22;
     checkPort(err, "server.port", port);
+    checkPrivateKey(err, "server.privateKey", s.privateKey);
     return { address, user, port, privateKey: s.privateKey };
 }
 

@@ -8,6 +8,9 @@ import { Host } from "./host";
 import { EDGE_PATHS } from "./render/nginx";
 import { CertbotRun, cronSchedule, renderIssueScript, renderRenewalInstallScript, renderRenewalRemoveScript, renderRenewScript } from "./render/certbot";
 import { checkImageReference, isDomain } from "./validate";
+import { checkArgs } from "./check";
+import { claim, letsEncryptNames, scopeOf } from "./claims";
+import { LETS_ENCRYPT_ARGS } from "./schemas";
 
 export interface LetsEncryptArgs {
     /** The host whose edge answers the HTTP-01 challenge and serves the certificate. */
@@ -64,9 +67,6 @@ export interface LetsEncryptArgs {
     readonly serverCaBundle?: pulumi.Input<string>;
 }
 
-/** Certificate names already taken on each host: certbot keeps one lineage per name. */
-const certNames = new WeakMap<Host, Map<string, string>>();
-
 /**
  * A Let's Encrypt (or other ACME) certificate, issued with certbot through the edge's webroot on
  * the host and renewed there. The first `pulumi up` issues it; later ones re-run certbot only when
@@ -95,22 +95,18 @@ export class LetsEncrypt extends pulumi.ComponentResource {
     readonly renewal: pulumi.CustomResource;
 
     constructor(name: string, args: LetsEncryptArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("dropyard:index:LetsEncrypt", name, {}, opts);
         const err = configErrors("LetsEncrypt", name);
+        checkArgs(err, LETS_ENCRYPT_ARGS, name, args);
         if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host whose edge serves the names");
         const host = args.host;
         checkDomains(err, args.domains);
         checkAccount(err, args);
         const dnsNames = args.dns !== undefined ? checkDns(err, host, args.dns, args.domains) : undefined;
         const certName = args.domains[0];
-        const taken = certNames.get(host) ?? new Map<string, string>();
-        const other = taken.get(certName);
-        if (other !== undefined) {
-            throw err("domains[0]", `"${certName}" already names the certificate of LetsEncrypt "${other}" on host "${host.hostName}"`,
-                "put all the names on one certificate, or start this one with a different name");
-        }
-        taken.set(certName, name);
-        certNames.set(host, taken);
+        const autoRenew = args.autoRenew ?? host.target !== "local";
+        const names = letsEncryptNames(scopeOf(host), certName, autoRenew);
+        claim(err, scopeOf(host), `LetsEncrypt "${name}"`, names);
+        super("dropyard:index:LetsEncrypt", name, {}, opts);
 
         const edge = host.edge;
         this.host = host;
@@ -118,11 +114,9 @@ export class LetsEncrypt extends pulumi.ComponentResource {
         this.certName = certName;
         this.certificatePath = path.posix.join(EDGE_PATHS.letsencrypt, "live", certName, "fullchain.pem");
         this.keyPath = path.posix.join(EDGE_PATHS.letsencrypt, "live", certName, "privkey.pem");
-        const stateDir = path.posix.join(edge.certbotDir, certName);
+        const stateDir = names.stateDir.name;
         this.renewScript = path.posix.join(stateDir, "renew.sh");
-        const autoRenew = args.autoRenew ?? host.target !== "local";
-        // cron ignores /etc/cron.d files with dots in their names.
-        this.cronFile = autoRenew ? `/etc/cron.d/dropyard-${host.hostName}-${certName.replace(/[^A-Za-z0-9_-]/g, "-")}` : undefined;
+        this.cronFile = names.cronFile?.name;
         this.dnsRecords = dnsNames !== undefined ? createDnsRecords(this, name, host, args.dns!, dnsNames) : [];
 
         const image = new docker.RemoteImage(`${name}-certbot-image`, {

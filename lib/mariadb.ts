@@ -4,6 +4,9 @@ import { BridgeNet } from "./bridge-net";
 import { Database, DATABASE_BRAND } from "./database";
 import { connectionUrl, createServer, EngineFacts, normalizeServerArgs, serverPassword } from "./database-server";
 import { configErrors } from "./errors";
+import { checkArgs } from "./check";
+import { claim, scopeOf } from "./claims";
+import { MARIADB_ARGS } from "./schemas";
 import { Host } from "./host";
 
 const FACTS: EngineFacts = {
@@ -102,8 +105,11 @@ export class MariaDB extends pulumi.ComponentResource implements Database {
     readonly network?: docker.Network;
 
     constructor(name: string, args: MariaDBArgs, opts?: pulumi.ComponentResourceOptions) {
+        const err = configErrors("MariaDB", name);
+        checkArgs(err, MARIADB_ARGS, name, args);
+        const n = normalizeServerArgs(err, name, args, FACTS);
+        claim(err, scopeOf(n.host), `MariaDB "${name}"`, n.names);
         super("dropyard:index:MariaDB", name, {}, opts);
-        const n = normalizeServerArgs(configErrors("MariaDB", name), name, args, FACTS);
 
         const password = serverPassword(this, `${name}-password`);
         // A known root password rather than MARIADB_RANDOM_ROOT_PASSWORD: that one is printed to the

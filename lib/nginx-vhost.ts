@@ -10,6 +10,9 @@ import { LetsEncrypt } from "./lets-encrypt";
 import { EDGE_PATHS, Hsts, PLACEHOLDERS, renderVhost, templateProblems, VhostTls } from "./render/nginx";
 import { renderInstallScript, renderRemoveScript } from "./render/shell";
 import { checkPort, checkResourceName, isDomain } from "./validate";
+import { checkArgs } from "./check";
+import { claim, scopeOf, vhostNames } from "./claims";
+import { NGINX_VHOST_ARGS } from "./schemas";
 
 /**
  * What a vhost needs from an App (structural, so this file does not depend on app.ts): its web
@@ -95,10 +98,6 @@ export interface NginxVhostArgs {
     readonly dns?: DnsOptions;
 }
 
-/** Names taken on each host, to the vhost that has them. "" stands for "every other name". */
-const taken = new WeakMap<Host, Map<string, string>>();
-const CATCH_ALL = "";
-
 /**
  * One site on a host's edge: a server block rendered by a pure function, written into the edge's
  * conf.d by a host command that tests it with `nginx -t` in the edge and reloads, putting the old
@@ -120,8 +119,8 @@ export class NginxVhost extends pulumi.ComponentResource {
     readonly install: pulumi.CustomResource;
 
     constructor(name: string, args: NginxVhostArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("dropyard:index:NginxVhost", name, {}, opts);
         const err = configErrors("NginxVhost", name);
+        checkArgs(err, NGINX_VHOST_ARGS, name, args);
         checkResourceName(err, "name", name);
         if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host whose edge serves this vhost");
         const host = args.host;
@@ -144,14 +143,16 @@ export class NginxVhost extends pulumi.ComponentResource {
             }
             dnsNames = checkDns(err, host, args.dns, domains);
         }
-        claimNames(err, host, name, domains);
+        const names = vhostNames(scopeOf(host), name, domains, certificate !== undefined);
+        claim(err, scopeOf(host), `NginxVhost "${name}"`, names);
+        super("dropyard:index:NginxVhost", name, {}, opts);
 
         // Defaults are settled; from here on, only resources.
         const edge = host.edge;
         this.host = host;
         this.domains = domains;
-        this.configPath = path.posix.join(edge.confDir, `vhost-${name}.conf`);
-        const certDir = path.posix.join(edge.certsDir, name);
+        this.configPath = names.config.name;
+        const certDir = names.certDir?.name ?? "";
         const vhostTls: VhostTls | undefined = args.tls === undefined ? undefined
             : args.tls instanceof LetsEncrypt ? { certificate: args.tls.certificatePath, key: args.tls.keyPath, hsts }
                 : { certificate: path.posix.join(EDGE_PATHS.certs, name, "fullchain.pem"), key: path.posix.join(EDGE_PATHS.certs, name, "privkey.pem"), hsts };
@@ -330,18 +331,3 @@ function checkTemplate(err: ErrorFactory, template: string, tls: boolean, extraC
     }
 }
 
-/** Records this vhost's names on the host; a name (or "every other name") belongs to one vhost. */
-function claimNames(err: ErrorFactory, host: Host, name: string, domains: readonly string[]): void {
-    const names = taken.get(host) ?? new Map<string, string>();
-    const keys = domains.length > 0 ? domains : [CATCH_ALL];
-    for (const [i, d] of keys.entries()) {
-        const owner = names.get(d);
-        if (owner === undefined) continue;
-        if (d === CATCH_ALL) {
-            throw err("domains", `is empty, and NginxVhost "${owner}" already answers every other name on host "${host.hostName}"`, "give this vhost its names");
-        }
-        throw err(`domains[${i}]`, `"${d}" is already served by NginxVhost "${owner}" on host "${host.hostName}"`, "serve each name from one vhost");
-    }
-    for (const d of keys) names.set(d, name);
-    taken.set(host, names);
-}

@@ -4,6 +4,9 @@ import { BridgeNet } from "./bridge-net";
 import { Database, DATABASE_BRAND } from "./database";
 import { connectionUrl, createServer, EngineFacts, normalizeServerArgs, serverPassword } from "./database-server";
 import { configErrors } from "./errors";
+import { checkArgs } from "./check";
+import { claim, scopeOf } from "./claims";
+import { POSTGRES_ARGS } from "./schemas";
 import { Host } from "./host";
 
 const FACTS: EngineFacts = {
@@ -100,13 +103,15 @@ export class Postgres extends pulumi.ComponentResource implements Database {
     readonly network?: docker.Network;
 
     constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("dropyard:index:Postgres", name, {}, opts);
         const err = configErrors("Postgres", name);
+        checkArgs(err, POSTGRES_ARGS, name, args);
         const n = normalizeServerArgs(err, name, args, FACTS);
         const shmSize = args.shmSize ?? 256;
         if (!Number.isInteger(shmSize) || shmSize < 1) {
             throw err("shmSize", `${shmSize} is not a size in MB`, "use a whole number of megabytes, at least 1");
         }
+        claim(err, scopeOf(n.host), `Postgres "${name}"`, n.names);
+        super("dropyard:index:Postgres", name, {}, opts);
 
         const password = serverPassword(this, `${name}-password`);
         const paths = postgresPaths(n.version);

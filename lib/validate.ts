@@ -1,6 +1,7 @@
 // Checks shared by the components. Each returns nothing and throws a ConfigError through the
 // component's own factory, so every message names the component, its name and the field.
 import { isIPv4, isIPv6 } from "node:net";
+import * as pulumi from "@pulumi/pulumi";
 import { ErrorFactory } from "./errors";
 import { SHELL_NAME } from "./render/shell";
 
@@ -52,4 +53,29 @@ export function isCidr(value: string): boolean {
     if (isIPv4(address)) return prefix <= 32;
     if (isIPv6(address)) return prefix <= 128;
     return false;
+}
+
+/** A Docker endpoint as the docker CLI and provider take it: `unix://`, `tcp://`, `ssh://` or `npipe://`. */
+export function checkDockerHost(err: ErrorFactory, field: string, value: string): void {
+    const m = /^(unix|tcp|ssh|npipe):\/\/(.+)$/.exec(value);
+    if (m === null) {
+        throw err(field, `"${value}" is not a Docker endpoint`,
+            "give a URL with its scheme, e.g. unix:///var/run/docker.sock, tcp://127.0.0.1:2375, ssh://user@host or npipe:////./pipe/docker_engine");
+    }
+    if (m[1] === "unix" && !m[2].startsWith("/")) {
+        throw err(field, `"${value}" does not name a socket by its absolute path`, "write unix:// and then the path, e.g. unix:///var/run/docker.sock");
+    }
+}
+
+/**
+ * A private key given as plain text must look like one: a PEM or OpenSSH `-----BEGIN ... PRIVATE KEY-----`
+ * block. An Output or a Promise is taken as is (it is known only during deployment).
+ */
+export function checkPrivateKey(err: ErrorFactory, field: string, value: pulumi.Input<string>): void {
+    if (typeof value !== "string") return;
+    if (value.trim() === "") throw err(field, "is empty", "give the SSH private key, e.g. config.requireSecret(\"sshKey\")");
+    if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]+-----END [A-Z0-9 ]*PRIVATE KEY-----/.test(value)) {
+        throw err(field, "is not a private key (it has no -----BEGIN ... PRIVATE KEY----- block)",
+            "give the private key file's whole text (OpenSSH or PEM), not a path, a public key or a fingerprint");
+    }
 }

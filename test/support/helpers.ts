@@ -15,8 +15,8 @@ export function networksOf(container: RecordedResource): string[] {
 
 /**
  * Asserts that `make` throws a ConfigError whose message is exactly `message`, and that the
- * component `dropyard:index:<component>::<name>` got no children: validation comes before any
- * resource. Runs under the mocks, since what `make` builds first (a Host and its edge) registers
+ * component `dropyard:index:<component>::<name>` was never registered, nor anything under it:
+ * validation comes before any resource. Runs under the mocks, since what `make` builds first (a Host and its edge) registers
  * resources too.
  */
 export async function rejectsBeforeCreating(component: string, name: string, make: () => unknown, message: string): Promise<void> {
@@ -28,4 +28,5 @@ export async function rejectsBeforeCreating(component: string, name: string, mak
         });
     });
     assert.deepEqual(g.children(`dropyard:index:${component}::${name}`).map(r => r.key), []);
+    assert.equal(g.byKey.has(`dropyard:index:${component}::${name}`), false, `${component} "${name}" was registered before the error`);
 }

@@ -226,7 +226,7 @@ test("evaluating the same program twice records identical inputs for every resou
     const program = () => {
         const d = new Host("box", { droplet: { ipv6: true } });
         d.command("box-cmd", { create: "true", environment: { A: "1" } });
-        new Host("srv", { server: { address: "203.0.113.20", privateKey: "k" } });
+        new Host("srv", { server: { address: "203.0.113.20", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n-----END OPENSSH PRIVATE KEY-----\n" } });
     };
     const snapshot = (g: Graph) => g.resources.map(r => [r.key, r.inputs]).sort(([a], [b]) => String(a).localeCompare(String(b)));
     const first = snapshot(await evaluate(program));

@@ -148,7 +148,7 @@ test("rejects a certbot image that is not an image reference", () => rejects({ i
     'LetsEncrypt "cert": image "certbot image" is not an image reference; use a name such as certbot/certbot:v4.0.0'));
 
 test("rejects a second certificate with the same first name on a host", () => rejects({},
-    'LetsEncrypt "cert": domains[0] "counter.example.com" already names the certificate of LetsEncrypt "first" on host "box"; put all the names on one certificate, or start this one with a different name',
+    'LetsEncrypt "cert": domains[0] would create certificate lineage "counter.example.com", which LetsEncrypt "first" already uses; put all the names on one certificate, or start this one with a different name',
     host => { new LetsEncrypt("first", { host, domains: ["counter.example.com"], email: "ops@example.com" }); }));
 
 test("rejects dns on a host that is not a droplet", () => rejects({ dns: { zone: "example.com" } },

@@ -210,7 +210,7 @@ test("rejects an invalid domain", () => rejects(h => site(h, { domains: ["https:
         'NginxVhost "site": domains[0] "https://counter.example.com" is not a domain name; use a fully qualified lower-case name such as app.example.com (no scheme, port or path), a *.example.com wildcard or an IPv4 address'));
 
 test("rejects a domain another vhost on the host already serves", () => rejects(h => { site(h, {}, "first"); site(h, { domains: ["www.example.com", "counter.example.com"] }, "second"); },
-        'NginxVhost "second": domains[1] "counter.example.com" is already served by NginxVhost "first" on host "box"; serve each name from one vhost'));
+        'NginxVhost "second": domains[1] would serve domain "counter.example.com", which NginxVhost "first" already serves; serve each name from one vhost'));
 
 test("the same domain on two hosts is fine", async () => {
     const g = await evaluate(() => { site(box()); site(new Host("other", { local: true }), {}, "other-site"); });
@@ -250,4 +250,4 @@ test("rejects dns on the vhost when the certificate is a LetsEncrypt (it needs t
 }, 'NginxVhost "site": dns is given, but LetsEncrypt "example.com" is issued before this vhost exists and needs the records first; move dns to the LetsEncrypt'));
 
 test("rejects a second vhost without names on one host", () => rejects(h => { site(h, { domains: [] }, "a"); site(h, { domains: [] }, "b"); },
-        'NginxVhost "b": domains is empty, and NginxVhost "a" already answers every other name on host "box"; give this vhost its names'));
+        'NginxVhost "b": domains would serve every name no other vhost claims, which NginxVhost "a" already serves; give this vhost its names'));

@@ -249,7 +249,7 @@ test("Postgres rejects networks entries that are not BridgeNets", () =>
 
 test("Postgres rejects networks that is not a list", () =>
     throwsBeforeCreating(host => new Postgres("counter-db", { host, networks: new BridgeNet("frontnet", { host }) as unknown as BridgeNet[] }),
-        'Postgres "counter-db": networks is not a list; pass an array of BridgeNet, e.g. networks: [frontnet]'));
+        'Postgres "counter-db": networks is a BridgeNet, not a list of BridgeNets; pass an array of BridgeNet, e.g. networks: [frontnet]'));
 
 test("Postgres rejects an empty networks list", () =>
     rejects({ networks: [] }, 'Postgres "counter-db": networks is empty; omit it for the database\'s own internal network, or list at least one BridgeNet'));
