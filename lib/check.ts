@@ -119,7 +119,7 @@ export function record(value: Schema, words: { expected?: string; fix?: string }
         matches: isPlainObject,
         check: (err, path, v) => {
             if (!isPlainObject(v)) throw wrongType(err, path, v, expected, fix);
-            for (const [k, x] of Object.entries(v)) value.check(err, `${path}.${k}`, x);
+            for (const [k, x] of Object.entries(v)) value.check(err, fieldPath(path, k), x);
         },
     };
 }
@@ -131,15 +131,15 @@ export function required(schema: Schema): Field { return { schema, required: tru
  * An object with exactly these fields (others are refused: a misspelt field would otherwise be
  * ignored silently). Fields are optional unless wrapped in `required`; `undefined` counts as absent.
  */
-export function object(expected: string, fields: Record<string, Schema | Field>): Schema {
-    const spec = Object.entries(fields).map(([k, f]) => [k, "schema" in f ? f : { schema: f, required: false }] as const);
+export function object<T = Record<string, unknown>>(expected: string, fields: { readonly [K in keyof Required<T>]: Schema | Field }): Schema {
+    const spec = Object.entries<Schema | Field>(fields).map(([k, f]) => [k, "schema" in f ? f : { schema: f, required: false }] as const);
     const known = spec.map(([k]) => k);
     return {
         expected,
         matches: isPlainObject,
         check: (err, path, v) => {
             if (!isObject(v)) throw wrongType(err, path, v, expected);
-            const at = (k: string) => path === "" ? k : `${path}.${k}`;
+            const at = (k: string) => fieldPath(path, k);
             for (const k of Object.keys(v)) {
                 if (!known.includes(k)) throw err(at(k), `is not an argument of ${path === "" ? "this component" : path}`, `use only ${known.join(", ")}`);
             }
@@ -176,6 +176,12 @@ export function checkArgs(err: ErrorFactory, schema: Schema, name: unknown, args
     if (typeof name !== "string") throw wrongType(err, "name", name, "a string");
     if (!isObject(args)) throw err("args", `is ${describe(args)}, not ${schema.expected}`, `give ${schema.expected}`);
     schema.check(err, "", args);
+}
+
+/** `path.key`, or `path["odd key"]` when the key is not a plain name. */
+export function fieldPath(path: string, key: string): string {
+    if (!/^[A-Za-z_$][\w$-]*$/.test(key)) return `${path}[${JSON.stringify(key)}]`;
+    return path === "" ? key : `${path}.${key}`;
 }
 
 function plural(expected: string): string {

@@ -15,11 +15,21 @@ export class ConfigError extends Error {
     readonly field: string;
 
     constructor(component: string, resourceName: string, field: string, problem: string, fix: string) {
-        super(`${component} "${resourceName}": ${field} ${problem}; ${fix}`);
+        // The name itself may be of the wrong type (an untyped stack program); show it without throwing.
+        const name = typeof resourceName === "string" ? resourceName : printable(resourceName);
+        super(`${component} "${name}": ${field} ${problem}; ${fix}`);
         this.name = "ConfigError";
         this.component = component;
-        this.resourceName = resourceName;
+        this.resourceName = name;
         this.field = field;
+    }
+}
+
+function printable(value: unknown): string {
+    try {
+        return JSON.stringify(value) ?? String(value);
+    } catch {
+        return Object.prototype.toString.call(value);
     }
 }
 
