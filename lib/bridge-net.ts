@@ -4,6 +4,7 @@ import { configErrors } from "./errors";
 import { Host } from "./host";
 import { checkResourceName } from "./validate";
 
+/** Arguments of a {@link BridgeNet}. */
 export interface BridgeNetArgs {
     /** The host the network lives on. */
     readonly host: Host;
@@ -23,7 +24,9 @@ export interface BridgeNetArgs {
 export class BridgeNet extends pulumi.ComponentResource {
     /** The Docker network's name. */
     readonly networkName: pulumi.Output<string>;
+    /** Whether the network is cut off from the outside. */
     readonly internal: boolean;
+    /** The host the network lives on. */
     readonly host: Host;
     /** The underlying network resource. */
     readonly network: docker.Network;

@@ -86,6 +86,7 @@ export interface HostCommandArgs {
     readonly stdin?: pulumi.Input<string>;
 }
 
+/** Which kind of machine a Host is: a new droplet, an existing server, or the local engine. */
 export type HostTarget = "droplet" | "server" | "local";
 
 const TARGETS = ["droplet", "server", "local"] as const;
