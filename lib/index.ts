@@ -2,10 +2,10 @@
 export { ConfigError } from "./errors";
 export { DropletTarget, Host, HostArgs, HostCommandArgs, HostTarget, LocalTarget, ServerTarget } from "./host";
 export { BridgeNet, BridgeNetArgs } from "./bridge-net";
-export { App, AppArgs, AppHealthcheck, AppLogs } from "./app";
-export { Database, isDatabase } from "./database";
-export { Postgres, PostgresArgs } from "./postgres";
-export { MariaDB, MariaDBArgs } from "./mariadb";
+export { App, AppArgs, AppHealthcheck, AppLogs } from "./app/app";
+export { Database, isDatabase } from "./database/database";
+export { Postgres, PostgresArgs } from "./database/postgres";
+export { MariaDB, MariaDBArgs } from "./database/mariadb";
 export { DnsOptions, Edge, EdgeArgs, EdgeOptions } from "./edge";
 export { NamedUpstream, NginxVhost, NginxVhostArgs, OwnCertificate, WebUpstream } from "./nginx-vhost";
 export { LetsEncrypt, LetsEncryptArgs } from "./lets-encrypt";

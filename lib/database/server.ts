@@ -4,10 +4,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { BridgeNet } from "./bridge-net";
-import { ErrorFactory } from "./errors";
-import { Host } from "./host";
-import { checkResourceName } from "./validate";
+import { BridgeNet } from "../bridge-net";
+import { ErrorFactory } from "../errors";
+import { Host } from "../host";
+import { checkResourceName } from "../validate";
 
 /** The args both engines take, as the shared code reads them. */
 export interface ServerArgs {

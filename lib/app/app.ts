@@ -4,14 +4,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { AppSpec, normalizeAppArgs } from "./app-spec";
-import { BridgeNet } from "./bridge-net";
-import { Database } from "./database";
-import { Host } from "./host";
-import { DEPLOY_CONTAINERS, DEPLOY_UPSTREAM_MAP, renderDeployScript, renderUpstreamMap, upstreamVariable } from "./render/deploy";
-import { processCommand } from "./render/procfile";
-import { RELEASE_COMMAND, RELEASE_ENV_PREFIX, RELEASE_IMAGE, RELEASE_NETWORKS, releaseScript } from "./render/release";
-import { renderRemoveScript } from "./render/shell";
+import { AppSpec, normalizeAppArgs } from "./spec";
+import { BridgeNet } from "../bridge-net";
+import { Database } from "../database/database";
+import { Host } from "../host";
+import { DEPLOY_CONTAINERS, DEPLOY_UPSTREAM_MAP, renderDeployScript, renderUpstreamMap, upstreamVariable } from "../render/deploy";
+import { processCommand } from "../render/procfile";
+import { RELEASE_COMMAND, RELEASE_ENV_PREFIX, RELEASE_IMAGE, RELEASE_NETWORKS, releaseScript } from "../render/release";
+import { renderRemoveScript } from "../render/shell";
 
 /** How Docker decides a web container is healthy. Times are in seconds. */
 export interface AppHealthcheck {

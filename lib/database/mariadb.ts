@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { BridgeNet } from "./bridge-net";
+import { BridgeNet } from "../bridge-net";
 import { Database, DATABASE_BRAND } from "./database";
-import { connectionUrl, createServer, EngineFacts, normalizeServerArgs, serverPassword } from "./database-server";
-import { configErrors } from "./errors";
-import { Host } from "./host";
+import { connectionUrl, createServer, EngineFacts, normalizeServerArgs, serverPassword } from "./server";
+import { configErrors } from "../errors";
+import { Host } from "../host";
 
 const FACTS: EngineFacts = {
     repository: "mariadb",
