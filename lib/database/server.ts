@@ -7,6 +7,7 @@ import * as random from "@pulumi/random";
 import { BridgeNet } from "../bridge-net";
 import { ErrorFactory } from "../errors";
 import { Host } from "../host";
+import { labels } from "../labels";
 import { checkResourceName } from "../validate";
 
 /** The args both engines take, as the shared code reads them. */
@@ -162,7 +163,7 @@ export function createServer(parent: pulumi.Resource, name: string, n: Normalize
     // component adopts the kept volume — which still holds the old password (see `password`).
     const volume = new docker.Volume(`${name}-data`, {
         name: `${name}-data`,
-        labels: [{ label: "dev.dropyard.database", value: name }],
+        labels: labels({ database: name }),
     }, { ...opts, retainOnDelete: true });
 
     let network: docker.Network | undefined;
@@ -173,7 +174,7 @@ export function createServer(parent: pulumi.Resource, name: string, n: Normalize
             name: `${name}-net`,
             driver: "bridge",
             internal: true,
-            labels: [{ label: "dev.dropyard.network", value: `${name}-net` }],
+            labels: labels({ network: `${name}-net` }),
         }, { ...opts, deleteBeforeReplace: true }); // fixed name: the old network must go first
         networkNames = [network.name];
     } else {
