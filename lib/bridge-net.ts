@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { configErrors } from "./errors";
 import { Host } from "./host";
+import { labels } from "./labels";
 import { checkResourceName } from "./validate";
 
 /** Arguments of a {@link BridgeNet}. */
@@ -43,7 +44,7 @@ export class BridgeNet extends pulumi.ComponentResource {
             name: networkName,
             driver: "bridge",
             internal: this.internal,
-            labels: [{ label: "dev.dropyard.network", value: networkName }],
+            labels: labels({ network: networkName }),
         }, {
             parent: this,
             provider: args.host.provider,

@@ -11,6 +11,7 @@ import { CreatedDroplet, createDroplet, DropletTarget, normalizeDroplet } from "
 import { createDockerTls, DockerTls, DockerTlsNames } from "./host-tls";
 import { DOCKER_TLS_PORT, renderBootstrap, renderRemoteCommand } from "./render/bootstrap";
 import { checkEdgeOptions, Edge, EdgeOptions } from "./edge";
+import { labels } from "./labels";
 
 export { DropletTarget } from "./droplet";
 
@@ -209,7 +210,7 @@ export class Host extends pulumi.ComponentResource {
         this.edgeNetwork = new docker.Network(`${name}-edge`, {
             name: `${name}-edge`,
             driver: "bridge",
-            labels: [{ label: "dev.dropyard.host", value: name }],
+            labels: labels({ host: name }),
         }, { parent: this, provider: this.provider, dependsOn: this.ready, deleteBeforeReplace: true });
 
         this.edge = new Edge(`${name}-edge`, { ...args.edge, host: this }, { parent: this });

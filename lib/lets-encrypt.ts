@@ -2,7 +2,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
-import { checkDns, createDnsRecords, DnsOptions } from "./edge";
+import { checkDns, createDnsRecords, DnsOptions } from "./dns";
 import { configErrors, ErrorFactory } from "./errors";
 import { Host } from "./host";
 import { EDGE_PATHS } from "./render/nginx";

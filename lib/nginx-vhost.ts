@@ -3,7 +3,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as tls from "@pulumi/tls";
-import { checkDns, createDnsRecords, DnsOptions } from "./edge";
+import { checkDns, createDnsRecords, DnsOptions } from "./dns";
 import { configErrors, ErrorFactory } from "./errors";
 import { Host } from "./host";
 import { LetsEncrypt } from "./lets-encrypt";

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Host } from "./host";
+import { Host } from "../host";
 
 /** Marks Postgres and MariaDB instances so `App.link` can tell a database from anything else. */
 const DATABASE = "__dropyardDatabase";
