@@ -40,6 +40,7 @@ export interface AppLogs {
     readonly maxFiles?: number;
 }
 
+/** Arguments of an {@link App}: where it runs, what it runs, and with what environment. */
 export interface AppArgs {
     /** The host the app runs on. */
     readonly host: Host;
@@ -170,6 +171,7 @@ export class App extends pulumi.ComponentResource {
     readonly edgeHost?: string;
     /** The deploy step: waits for the new web containers' health, then moves the edge over to them. */
     readonly deploy?: pulumi.CustomResource;
+    /** The host the app runs on. */
     readonly host: Host;
 
     constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -51,6 +51,7 @@ export interface Engine<A extends DatabaseArgs> extends EngineFacts {
  * no published port. Link it to an App to give the app its `env`.
  */
 export abstract class DatabaseServer<A extends DatabaseArgs> extends pulumi.ComponentResource implements Database {
+    /** Marks the component as a {@link Database} for `App.link`. */
     readonly [DATABASE_BRAND] = true as const;
     /** `"postgres"` or `"mariadb"`. */
     readonly engine: string;
@@ -70,15 +71,20 @@ export abstract class DatabaseServer<A extends DatabaseArgs> extends pulumi.Comp
     readonly envKeys: readonly string[];
     /** The host name apps use to reach the database (its component name). */
     readonly hostname: string;
+    /** The port the server listens on inside its networks (never published on the host). */
     readonly port: number;
     /** The database's name inside the server. */
     readonly database: string;
+    /** The user that owns the database. */
     readonly user: string;
+    /** The server's major version, e.g. `"17"` or `"11"`. */
     readonly version: string;
     readonly networkNames: pulumi.Output<string>[];
     /** The children, for whoever needs to reach past this component. */
     readonly container: docker.Container;
+    /** The data volume, `<name>-data`, kept when the component is removed. */
     readonly volume: docker.Volume;
+    /** The server image, pulled on the host. */
     readonly image: docker.RemoteImage;
     /** The database's own internal network; absent when `networks` was given. */
     readonly network?: docker.Network;

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseArgs } from "./args";
 import { DatabaseServer, Engine } from "./base";
 
+/** Arguments of a {@link MariaDB} server: the shared database arguments and MariaDB's own. */
 export interface MariaDBArgs extends DatabaseArgs {
     /**
      * The MariaDB version: one of "10.6", "10.11", "11" (the long-term releases and the current

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseArgs } from "./args";
 import { DatabaseServer, Engine } from "./base";
 
+/** Arguments of a {@link Postgres} server: the shared database arguments and Postgres's own. */
 export interface PostgresArgs extends DatabaseArgs {
     /**
      * The Postgres major version: one of "14", "15", "16", "17", "18". It picks the official image
