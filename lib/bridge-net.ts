@@ -2,11 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { configErrors } from "./errors";
 import { Host } from "./host";
+import { labels } from "./labels";
 import { checkResourceName } from "./validate";
 import { checkArgs } from "./check";
 import { bridgeNetNames, claim, scopeOf } from "./claims";
 import { BRIDGE_NET_ARGS } from "./schemas";
 
+/** Arguments of a {@link BridgeNet}. */
 export interface BridgeNetArgs {
     /** The host the network lives on. */
     readonly host: Host;
@@ -26,7 +28,9 @@ export interface BridgeNetArgs {
 export class BridgeNet extends pulumi.ComponentResource {
     /** The Docker network's name. */
     readonly networkName: pulumi.Output<string>;
+    /** Whether the network is cut off from the outside. */
     readonly internal: boolean;
+    /** The host the network lives on. */
     readonly host: Host;
     /** The underlying network resource. */
     readonly network: docker.Network;
@@ -45,7 +49,7 @@ export class BridgeNet extends pulumi.ComponentResource {
             name: names.network.name,
             driver: "bridge",
             internal: this.internal,
-            labels: [{ label: "dev.dropyard.network", value: names.network.name }],
+            labels: labels({ network: names.network.name }),
         }, {
             parent: this,
             provider: args.host.provider,

@@ -14,6 +14,7 @@ import { CreatedDroplet, createDroplet, DropletTarget, normalizeDroplet } from "
 import { createDockerTls, DockerTls, DockerTlsNames } from "./host-tls";
 import { DOCKER_TLS_PORT, renderBootstrap, renderRemoteCommand } from "./render/bootstrap";
 import { checkEdgeOptions, Edge, EdgeOptions } from "./edge";
+import { labels } from "./labels";
 
 export { DropletTarget } from "./droplet";
 
@@ -89,6 +90,7 @@ export interface HostCommandArgs {
     readonly stdin?: pulumi.Input<string>;
 }
 
+/** Which kind of machine a Host is: a new droplet, an existing server, or the local engine. */
 export type HostTarget = "droplet" | "server" | "local";
 
 const TARGETS = ["droplet", "server", "local"] as const;
@@ -221,7 +223,7 @@ export class Host extends pulumi.ComponentResource {
         this.edgeNetwork = new docker.Network(`${name}-edge`, {
             name: names.edgeNetwork.name,
             driver: "bridge",
-            labels: [{ label: "dev.dropyard.host", value: name }],
+            labels: labels({ host: name }),
         }, { parent: this, provider: this.provider, dependsOn: this.ready, deleteBeforeReplace: true });
 
         this.edge = new Edge(`${name}-edge`, { ...args.edge, host: this }, { parent: this });

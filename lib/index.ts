@@ -2,11 +2,12 @@
 export { ConfigError } from "./errors";
 export { DropletTarget, Host, HostArgs, HostCommandArgs, HostTarget, LocalTarget, ServerTarget } from "./host";
 export { BridgeNet, BridgeNetArgs } from "./bridge-net";
-export { App, AppArgs, AppHealthcheck, AppLogs } from "./app";
-export { Database, isDatabase } from "./database";
-export { Postgres, PostgresArgs } from "./postgres";
-export { MariaDB, MariaDBArgs } from "./mariadb";
-export { DnsOptions, Edge, EdgeArgs, EdgeOptions } from "./edge";
+export { App, AppArgs, AppHealthcheck, AppLogs } from "./app/app";
+export { Database, isDatabase } from "./database/database";
+export { Postgres, PostgresArgs } from "./database/postgres";
+export { MariaDB, MariaDBArgs } from "./database/mariadb";
+export { DnsOptions } from "./dns";
+export { Edge, EdgeArgs, EdgeOptions } from "./edge";
 export { NamedUpstream, NginxVhost, NginxVhostArgs, OwnCertificate, WebUpstream } from "./nginx-vhost";
 export { LetsEncrypt, LetsEncryptArgs } from "./lets-encrypt";
 export { defaultVhostTemplate } from "./render/nginx";

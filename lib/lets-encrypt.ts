@@ -2,7 +2,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
-import { checkDns, createDnsRecords, DnsOptions } from "./edge";
+import { checkDns, createDnsRecords, DnsOptions } from "./dns";
 import { configErrors, ErrorFactory } from "./errors";
 import { Host } from "./host";
 import { EDGE_PATHS } from "./render/nginx";
@@ -12,6 +12,7 @@ import { checkArgs } from "./check";
 import { claim, letsEncryptNames, scopeOf } from "./claims";
 import { LETS_ENCRYPT_ARGS } from "./schemas";
 
+/** Arguments of a {@link LetsEncrypt} certificate. */
 export interface LetsEncryptArgs {
     /** The host whose edge answers the HTTP-01 challenge and serves the certificate. */
     readonly host: Host;
@@ -76,7 +77,9 @@ export interface LetsEncryptArgs {
  * but keeps the certificate files, so adding it back issues nothing (rate limits are tight).
  */
 export class LetsEncrypt extends pulumi.ComponentResource {
+    /** The host whose edge answers the challenge and serves the certificate. */
     readonly host: Host;
+    /** The names the certificate covers, the first one naming the lineage. */
     readonly domains: readonly string[];
     /** The lineage name: the first domain. */
     readonly certName: string;
@@ -88,6 +91,7 @@ export class LetsEncrypt extends pulumi.ComponentResource {
     readonly renewScript: string;
     /** The cron entry, when `autoRenew` is on. */
     readonly cronFile?: string;
+    /** The A/AAAA records made when `dns` is given; empty otherwise. */
     readonly dnsRecords: digitalocean.DnsRecord[];
     /** Runs certbot: waits for the edge, and every TLS vhost waits for it. */
     readonly issue: pulumi.CustomResource;

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as tls from "@pulumi/tls";
-import { checkDns, createDnsRecords, DnsOptions } from "./edge";
+import { checkDns, createDnsRecords, DnsOptions } from "./dns";
 import { configErrors, ErrorFactory } from "./errors";
 import { Host } from "./host";
 import { LetsEncrypt } from "./lets-encrypt";
@@ -19,11 +19,17 @@ import { NGINX_VHOST_ARGS } from "./schemas";
  * containers carry `alias` on the host's edge network and listen on `webPort`.
  */
 export interface WebUpstream {
+    /** The App's name, for messages. */
     readonly appName: string;
+    /** The host the App runs on; a vhost must be on the same one. */
     readonly host: Host;
+    /** Whether the App runs a `web` process at all. */
     readonly hasWeb: boolean;
+    /** Whether its web containers join the host's edge network (`public: false` keeps them off). */
     readonly isPublic: boolean;
+    /** The port its web containers listen on, when it has web containers. */
     readonly webPort: number | undefined;
+    /** The name its web containers answer to on the edge network. */
     readonly alias: string;
     /**
      * What the edge proxies to instead of `alias`, when given: App's nginx variable, which its deploy
@@ -34,7 +40,9 @@ export interface WebUpstream {
 
 /** Any container on the host's edge network: its name (or alias) and port. */
 export interface NamedUpstream {
+    /** The container's name or network alias on the host's edge network. */
     readonly name: string;
+    /** The port it listens on inside the network. */
     readonly port: number;
 }
 
@@ -42,10 +50,13 @@ export interface NamedUpstream {
 export interface OwnCertificate {
     /** The certificate chain, leaf first. */
     readonly cert: pulumi.Input<string>;
+    /** The private key; reaches the host on standard input and is kept as a secret. */
     readonly key: pulumi.Input<string>;
 }
 
+/** Arguments of an {@link NginxVhost}. */
 export interface NginxVhostArgs {
+    /** The host whose edge serves the site. */
     readonly host: Host;
     /**
      * Names this vhost answers, each on one vhost per host. `*.example.com` wildcards and IPv4
@@ -67,11 +78,25 @@ export interface NginxVhostArgs {
      * `maxAge`; start small when unsure the site stays on https.
      * @default { maxAge: 63072000 } (two years, no subdomains, no preload)
      */
-    readonly hsts?: false | { readonly maxAge?: number; readonly includeSubDomains?: boolean; readonly preload?: boolean };
+    readonly hsts?: false | {
+        /** Seconds browsers remember to use https. @default 63072000 */
+        readonly maxAge?: number;
+        /** Whether the rule covers every subdomain too. @default false */
+        readonly includeSubDomains?: boolean;
+        /** Ask to be on browsers' preload list; needs `includeSubDomains` and a year or more. @default false */
+        readonly preload?: boolean;
+    };
     /** Largest request body, in nginx's units (`"0"` for no limit). @default "1m" */
     readonly clientMaxBodySize?: string;
     /** Proxy timeouts in seconds. @default { connect: 10, send: 60, read: 60 } */
-    readonly proxyTimeouts?: { readonly connect?: number; readonly send?: number; readonly read?: number };
+    readonly proxyTimeouts?: {
+        /** Seconds to open a connection to the upstream. @default 10 */
+        readonly connect?: number;
+        /** Seconds between two writes of the request to the upstream. @default 60 */
+        readonly send?: number;
+        /** Seconds between two reads of the response from the upstream. @default 60 */
+        readonly read?: number;
+    };
     /** Pass websocket upgrades (HTTP/1.1 with Upgrade and Connection). @default true */
     readonly websockets?: boolean;
     /** gzip responses of text types. @default true */
@@ -106,7 +131,9 @@ export interface NginxVhostArgs {
  * missing and follows containers that were replaced.
  */
 export class NginxVhost extends pulumi.ComponentResource {
+    /** The host whose edge serves the site. */
     readonly host: Host;
+    /** The names the site answers. */
     readonly domains: readonly string[];
     /** The file's text, as written. */
     readonly config: string;
@@ -114,6 +141,7 @@ export class NginxVhost extends pulumi.ComponentResource {
     readonly configPath: string;
     /** `https://<first name>` or `http://...`; for a vhost without names, the host's address. */
     readonly url: pulumi.Output<string>;
+    /** The A/AAAA records made when `dns` is given; empty otherwise. */
     readonly dnsRecords: digitalocean.DnsRecord[];
     /** Writes, tests and reloads the file. */
     readonly install: pulumi.CustomResource;

@@ -1,14 +1,15 @@
 // One schema per public Args type (lib/index.ts): the runtime types `checkArgs` enforces before a
 // component's own checks run. `object<T>` makes the compiler hold each field list to its interface:
 // a field added to an Args interface without a schema here does not compile.
-import type { AppArgs, AppHealthcheck, AppLogs } from "./app";
+import type { AppArgs, AppHealthcheck, AppLogs } from "./app/app";
 import type { BridgeNetArgs } from "./bridge-net";
-import type { DnsOptions, EdgeArgs, EdgeOptions } from "./edge";
+import type { DnsOptions } from "./dns";
+import type { EdgeArgs, EdgeOptions } from "./edge";
 import type { DropletTarget, HostArgs, HostCommandArgs, LocalTarget, ServerTarget } from "./host";
 import type { LetsEncryptArgs } from "./lets-encrypt";
-import type { MariaDBArgs } from "./mariadb";
+import type { MariaDBArgs } from "./database/mariadb";
 import type { NamedUpstream, NginxVhostArgs, OwnCertificate } from "./nginx-vhost";
-import type { PostgresArgs } from "./postgres";
+import type { PostgresArgs } from "./database/postgres";
 import { anyObject, anything, boolean, input, list, literal, number, object, present, record, required, Schema, string, union } from "./check";
 
 const dns = object<DnsOptions>("a DnsOptions object ({ zone, ttl? })", { zone: required(string), ttl: number });

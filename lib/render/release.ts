@@ -1,5 +1,6 @@
 // The release step's host script: run the Procfile's `release` command once, in a throwaway
 // container of the exact image the new containers will use, before they replace the old ones.
+import { LABEL } from "../labels";
 
 /** Environment variable, set by the App, that carries the image digest to run. */
 export const RELEASE_IMAGE = "DROPYARD_IMAGE";
@@ -33,7 +34,7 @@ export function releaseScript(app: string, envKeys: readonly string[]): string {
         "# The client keeps its own config even if the app's environment sets HOME.",
         'if [ -z "${DOCKER_CONFIG:-}" ] && [ -n "${HOME:-}" ]; then export DOCKER_CONFIG="$HOME/.docker"; fi',
         `read -r -a nets <<<"\${${RELEASE_NETWORKS}:-}"`,
-        `create=(create --label dev.dropyard.app=${app} --label dev.dropyard.process=release)`,
+        `create=(create --label ${LABEL.app}=${app} --label ${LABEL.process}=release)`,
         `if [ "\${#nets[@]}" -gt 0 ]; then create+=(--network "\${nets[0]}"); fi`,
         "cid=$(",
         ...exports,

@@ -3,6 +3,9 @@
 #   engine.sh start   install docker.io if dockerd is missing; start dockerd unless a daemon already answers
 #   engine.sh stop    stop the dockerd that `start` started (never a daemon someone else runs)
 #   engine.sh status  say whether a daemon answers, which storage driver it uses, and who started it
+#   engine.sh reset   make the daemon `start` started bare again: no containers, no volumes, no networks but
+#                     the three defaults (images stay: they are what the scripts build); then check it is so
+# DROPYARD_ENGINE_DATA_ROOT starts the daemon on another data root, e.g. an empty one to try a fresh machine.
 # Works as root on a fresh Debian machine and in CI (no stdin). State lives outside the work tree because the
 # daemon is machine-wide: a checkout that did not start it can still stop it.
 set -euo pipefail
@@ -11,7 +14,7 @@ STATE=${DROPYARD_ENGINE_STATE:-/run/dropyard-engine}
 PIDFILE=$STATE/dockerd.pid
 LOG=${DROPYARD_ENGINE_LOG:-/var/log/dropyard-dockerd.log}
 WAIT_SECONDS=${DROPYARD_ENGINE_WAIT:-60}
-DATA_ROOT=/var/lib/docker
+DATA_ROOT=${DROPYARD_ENGINE_DATA_ROOT:-/var/lib/docker}
 
 say() { echo "engine: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -113,9 +116,28 @@ status() {
     fi
 }
 
+# Only a daemon this script started is reset: a developer's own engine holds things that are not ours.
+reset() {
+    answers || die "no Docker daemon answers; start one first"
+    our_pid >/dev/null || die "the daemon that answers was not started by engine.sh; refusing to remove its containers"
+    local containers networks volumes
+    containers=$(docker ps -aq)
+    [ -z "$containers" ] || { say "removing $(wc -w <<<"$containers") containers"; docker rm -f $containers >/dev/null; }
+    docker network prune -f >/dev/null
+    volumes=$(docker volume ls -q)
+    [ -z "$volumes" ] || { say "removing $(wc -w <<<"$volumes") volumes"; docker volume rm -f $volumes >/dev/null; }
+    containers=$(docker ps -aq | wc -l)
+    networks=$(docker network ls --format '{{.Name}}' | sort | tr '\n' ' ')
+    volumes=$(docker volume ls -q | wc -l)
+    [ "$containers" = 0 ] && [ "$networks" = "bridge host none " ] && [ "$volumes" = 0 ] ||
+        die "the engine is not bare after reset: $containers containers, networks: $networks, $volumes volumes"
+    say "bare: no containers, no volumes, networks bridge host none; $(docker images -q | wc -l) images kept"
+}
+
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
     status) status ;;
-    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+    reset) reset ;;
+    *) echo "usage: $0 start|stop|status|reset" >&2; exit 2 ;;
 esac

@@ -9,7 +9,7 @@ import * as random from "@pulumi/random";
 import { evaluate, Graph, isSecretAt, RecordedResource } from "../support/harness";
 import { envOf, rejectsBeforeCreating } from "../support/helpers";
 import { App, AppArgs, BridgeNet, Host } from "../../lib";
-import { Database, DATABASE_BRAND } from "../../lib/database";
+import { Database, DATABASE_BRAND } from "../../lib/database/database";
 import { tcpCheck } from "../../lib/render/healthcheck";
 
 const IMAGE = "docker:index/image:Image";

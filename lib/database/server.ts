@@ -1,24 +1,16 @@
-// Wiring shared by Postgres and MariaDB (internal; not exported from index.ts). Each engine file
-// states only what differs — image, versions, data path, environment, healthcheck — and calls these
-// in the usual order: normalizeServerArgs (validate + defaults), serverPassword, createServer.
+// Validation and the container shared by Postgres and MariaDB (internal; not exported from
+// index.ts). DatabaseServer (base.ts) calls these in order: normalizeServerArgs (validate +
+// defaults), serverPassword, createServer, connectionUrl.
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { BridgeNet } from "./bridge-net";
-import { ErrorFactory } from "./errors";
-import { Host } from "./host";
-import { checkResourceName } from "./validate";
-import { databaseNames } from "./claims";
-
-/** The args both engines take, as the shared code reads them. */
-export interface ServerArgs {
-    readonly host: Host;
-    readonly version?: string;
-    readonly database?: string;
-    readonly user?: string;
-    readonly networks?: readonly BridgeNet[];
-    readonly image?: string;
-}
+import { BridgeNet } from "../bridge-net";
+import { ErrorFactory } from "../errors";
+import { Host } from "../host";
+import { labels } from "../labels";
+import { checkResourceName } from "../validate";
+import type { DatabaseArgs } from "./args";
+import { databaseNames } from "../claims";
 
 /** What an engine file tells the shared code about itself. */
 export interface EngineFacts {
@@ -59,7 +51,7 @@ export function defaultDatabaseName(name: string): string {
 }
 
 /** Validates everything both engines share and applies the shared defaults. Creates nothing. */
-export function normalizeServerArgs(err: ErrorFactory, name: string, args: ServerArgs, facts: EngineFacts): NormalizedServer {
+export function normalizeServerArgs(err: ErrorFactory, name: string, args: DatabaseArgs, facts: EngineFacts): NormalizedServer {
     // The name is the container's name and its host name on every network it joins.
     checkResourceName(err, "name", name);
     if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host the database runs on");
@@ -166,7 +158,7 @@ export function createServer(parent: pulumi.Resource, name: string, n: Normalize
     // component adopts the kept volume — which still holds the old password (see `password`).
     const volume = new docker.Volume(`${name}-data`, {
         name: n.names.volume.name,
-        labels: [{ label: "dev.dropyard.database", value: name }],
+        labels: labels({ database: name }),
     }, { ...opts, retainOnDelete: true });
 
     let network: docker.Network | undefined;
@@ -177,7 +169,7 @@ export function createServer(parent: pulumi.Resource, name: string, n: Normalize
             name: n.names.network.name,
             driver: "bridge",
             internal: true,
-            labels: [{ label: "dev.dropyard.network", value: n.names.network.name }],
+            labels: labels({ network: n.names.network.name }),
         }, { ...opts, deleteBeforeReplace: true }); // fixed name: the old network must go first
         networkNames = [network.name];
     } else {

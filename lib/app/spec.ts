@@ -6,15 +6,15 @@ import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type * as docker from "@pulumi/docker";
 import type { AppArgs, AppHealthcheck, AppLogs } from "./app";
-import { BridgeNet } from "./bridge-net";
-import { Database, isDatabase } from "./database";
-import { configErrors, ErrorFactory } from "./errors";
-import { Host } from "./host";
-import { tcpCheck } from "./render/healthcheck";
-import { parseProcfile, PROCESS_TYPE, ProcfileError } from "./render/procfile";
-import { checkEnvKey, checkPort, checkResourceName } from "./validate";
-import { checkArgs } from "./check";
-import { APP_ARGS } from "./schemas";
+import { BridgeNet } from "../bridge-net";
+import { Database, isDatabase } from "../database/database";
+import { configErrors, ErrorFactory } from "../errors";
+import { Host } from "../host";
+import { tcpCheck } from "../render/healthcheck";
+import { parseProcfile, PROCESS_TYPE, ProcfileError } from "../render/procfile";
+import { checkEnvKey, checkPort, checkResourceName } from "../validate";
+import { checkArgs } from "../check";
+import { APP_ARGS } from "../schemas";
 
 /** One process type: `command` undefined runs the image's own command. */
 export interface Proc { readonly type: string; readonly command?: string }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Host } from "./host";
+import { Host } from "../host";
 
 /** Marks Postgres and MariaDB instances so `App.link` can tell a database from anything else. */
 const DATABASE = "__dropyardDatabase";
@@ -9,11 +9,13 @@ const DATABASE = "__dropyardDatabase";
  * networks to join. Postgres and MariaDB implement it.
  */
 export interface Database {
+    /** The brand `isDatabase` looks for. */
     readonly [DATABASE]: true;
     /** `"postgres"` or `"mariadb"`, for messages. */
     readonly engine: string;
     /** The component's name, which is also the container's host name on its networks. */
     readonly databaseName: string;
+    /** The Host the database runs on; an App links only databases on its own host. */
     readonly host: Host;
     /** Variables a linked App receives (all secret, since the URL carries the password). */
     readonly env: pulumi.Output<Record<string, string>>;
@@ -23,6 +25,7 @@ export interface Database {
     readonly networkNames: pulumi.Output<string>[];
 }
 
+/** Whether `value` is a dropyard database (Postgres or MariaDB), as `App.link` accepts. */
 export function isDatabase(value: unknown): value is Database {
     return typeof value === "object" && value !== null && (value as Record<string, unknown>)[DATABASE] === true;
 }

@@ -4,16 +4,17 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { AppSpec, normalizeAppArgs } from "./app-spec";
-import { BridgeNet } from "./bridge-net";
-import { Database } from "./database";
-import { Host } from "./host";
-import { DEPLOY_CONTAINERS, DEPLOY_UPSTREAM_MAP, renderDeployScript, renderUpstreamMap, upstreamVariable } from "./render/deploy";
-import { processCommand } from "./render/procfile";
-import { RELEASE_COMMAND, RELEASE_ENV_PREFIX, RELEASE_IMAGE, RELEASE_NETWORKS, releaseScript } from "./render/release";
-import { renderRemoveScript } from "./render/shell";
-import { appNames, claim, scopeOf } from "./claims";
-import { configErrors } from "./errors";
+import { AppSpec, normalizeAppArgs } from "./spec";
+import { BridgeNet } from "../bridge-net";
+import { Database } from "../database/database";
+import { Host } from "../host";
+import { LABEL, labels } from "../labels";
+import { DEPLOY_CONTAINERS, DEPLOY_UPSTREAM_MAP, renderDeployScript, renderUpstreamMap, upstreamVariable } from "../render/deploy";
+import { processCommand } from "../render/procfile";
+import { RELEASE_COMMAND, RELEASE_ENV_PREFIX, RELEASE_IMAGE, RELEASE_NETWORKS, releaseScript } from "../render/release";
+import { renderRemoveScript } from "../render/shell";
+import { appNames, claim, scopeOf } from "../claims";
+import { configErrors } from "../errors";
 
 /** How Docker decides a web container is healthy. Times are in seconds. */
 export interface AppHealthcheck {
@@ -41,6 +42,7 @@ export interface AppLogs {
     readonly maxFiles?: number;
 }
 
+/** Arguments of an {@link App}: where it runs, what it runs, and with what environment. */
 export interface AppArgs {
     /** The host the app runs on. */
     readonly host: Host;
@@ -126,8 +128,6 @@ export interface AppArgs {
     readonly stopGraceSeconds?: number;
 }
 
-const IMAGE_LABEL = "dev.dropyard.app";
-
 /**
  * An application: an image built from a directory (or pulled), its release step, its web
  * containers behind the edge and its workers, the Heroku way.
@@ -173,6 +173,7 @@ export class App extends pulumi.ComponentResource {
     readonly edgeHost?: string;
     /** The deploy step: waits for the new web containers' health, then moves the edge over to them. */
     readonly deploy?: pulumi.CustomResource;
+    /** The host the app runs on. */
     readonly host: Host;
     /** The Docker and edge names the app claimed on its host; resources take their names from here. */
     private readonly names: ReturnType<typeof appNames>;
@@ -245,7 +246,7 @@ export class App extends pulumi.ComponentResource {
             containerPath,
             volumeName: new docker.Volume(`${name}-volume-${key}`, {
                 name: this.names.volumes[key].name,
-                labels: [{ label: IMAGE_LABEL, value: name }],
+                labels: labels({ app: name }),
             }, { ...this.onHost(), deleteBeforeReplace: true }).name,
         }));
     }
@@ -333,7 +334,7 @@ export class App extends pulumi.ComponentResource {
      */
     private createPrune(name: string): void {
         this.host.command(`${name}-prune`, {
-            create: `docker image prune --force --filter label=${IMAGE_LABEL}=${name}`,
+            create: `docker image prune --force --filter label=${LABEL.app}=${name}`,
             triggers: [this.imageDigest],
         }, { parent: this, dependsOn: Object.values(this.containers) });
     }
@@ -355,7 +356,7 @@ function containerArgs(name: string, spec: AppSpec, image: pulumi.Output<string>
         logOpts: { "max-size": spec.logs.maxSize, "max-file": String(spec.logs.maxFiles) },
         stopTimeout: spec.grace,
         destroyGraceSeconds: spec.grace,
-        labels: [{ label: IMAGE_LABEL, value: name }, { label: "dev.dropyard.process", value: type }],
+        labels: labels({ app: name, process: type }),
         volumes: volumes.length > 0 ? volumes : undefined,
     };
 }
@@ -408,7 +409,7 @@ function joinNetworks(aliased: pulumi.Output<string>[], plain: pulumi.Output<str
  */
 function labelledDockerfile(hostName: string, app: string, buildDir: string): string {
     const original = fs.readFileSync(path.join(buildDir, "Dockerfile"), "utf8");
-    const content = `${original.replace(/\s*$/, "")}\n\n# Added by dropyard so each deploy can prune this app's old images.\nLABEL ${IMAGE_LABEL}="${app}"\n`;
+    const content = `${original.replace(/\s*$/, "")}\n\n# Added by dropyard so each deploy can prune this app's old images.\nLABEL ${LABEL.app}="${app}"\n`;
     const hash = createHash("sha256").update(path.resolve(buildDir)).digest("hex").slice(0, 12);
     const file = path.join(os.tmpdir(), "dropyard", `${hostName}-${app}-${hash}.Dockerfile`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
