@@ -22,6 +22,7 @@ const KINDS = {
     image: { scope: "engine", object: "Docker image", verb: "create", already: "uses" },
     file: { scope: "machine", object: "file", verb: "create", already: "uses" },
     domain: { scope: "edge", object: "domain", verb: "serve", already: "serves" },
+    port: { scope: "engine", object: "host port", verb: "publish", already: "publishes" },
 } as const;
 
 export type Kind = keyof typeof KINDS;
@@ -157,11 +158,20 @@ export interface HostNames {
     readonly host: Name;
     readonly dataDir: Name;
     readonly edgeNetwork: Name;
-    readonly edge: { readonly container: Name; readonly defaultConfig: Name; readonly dirs: EdgeDirs };
+    readonly edge: {
+        readonly container: Name; readonly defaultConfig: Name; readonly dirs: EdgeDirs;
+        /** Host addresses and ports the edge publishes HTTP and HTTPS on, one Name per address and port. */
+        readonly ports: readonly { readonly ip: string; readonly http: Name; readonly https: Name }[];
+    };
 }
 
-export function hostNames(name: string, dataDir: string, dataDirGiven: boolean): HostNames {
+/** Where the edge publishes: the Host's `edge` options with their defaults. */
+export interface EdgePorts { readonly bindAddresses: readonly string[]; readonly httpPort: number; readonly httpsPort: number }
+
+export function hostNames(name: string, dataDir: string, dataDirGiven: boolean, edge: EdgePorts): HostNames {
     const dirs = edgeDirs(dataDir);
+    const fix = "publish this host's edge on other ports or addresses (edge.httpPort, edge.httpsPort, edge.bindAddresses)";
+    const port = (ip: string, p: number, field: string) => named("port", `${ip.includes(":") ? `[${ip}]` : ip}:${p}`, field, fix);
     return {
         // Its droplet, SSH key, firewall, provider and ~/.dropyard directory carry the name.
         host: named("host", name, "name", "give each host its own name"),
@@ -171,6 +181,7 @@ export function hostNames(name: string, dataDir: string, dataDirGiven: boolean):
             container: named("container", `${name}-nginx`, "name"),
             defaultConfig: named("file", path.posix.join(dirs.confDir, "00-dropyard.conf"), "dataDir", "give each host on one machine its own dataDir"),
             dirs,
+            ports: edge.bindAddresses.map(ip => ({ ip, http: port(ip, edge.httpPort, "edge.httpPort"), https: port(ip, edge.httpsPort, "edge.httpsPort") })),
         },
     };
 }

@@ -109,7 +109,6 @@ export class Edge extends pulumi.ComponentResource {
         this.httpPort = args.httpPort ?? 80;
         this.httpsPort = args.httpsPort ?? 443;
         this.defaultConfig = renderEdgeDefault();
-        const bind = args.bindAddresses ?? (host.target === "local" ? ["127.0.0.1"] : ["0.0.0.0", "::"]);
 
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? "nginx:1.26" },
             { parent: this, provider: host.provider, dependsOn: host.ready });
@@ -129,7 +128,8 @@ export class Edge extends pulumi.ComponentResource {
             name: this.containerName,
             image: this.image.imageId,
             restart: "unless-stopped",
-            ports: bind.flatMap(ip => [
+            // The addresses and ports the Host claimed (its edge options with their defaults).
+            ports: names.ports.flatMap(({ ip }) => [
                 { internal: 80, external: this.httpPort, ip },
                 { internal: 443, external: this.httpsPort, ip },
             ]),

@@ -165,7 +165,11 @@ export class Host extends pulumi.ComponentResource {
         if (local !== undefined) checkDockerHost(err, "local.dockerHost", endpoint);
         const dataDir = args.dataDir !== undefined ? path.posix.normalize(args.dataDir).replace(/(.)\/+$/, "$1")
             : local !== undefined ? path.join(os.homedir(), ".dropyard", name) : "/var/lib/dropyard";
-        const names = hostNames(name, dataDir, args.dataDir !== undefined);
+        const names = hostNames(name, dataDir, args.dataDir !== undefined, {
+            bindAddresses: args.edge?.bindAddresses ?? (local !== undefined ? ["127.0.0.1"] : ["0.0.0.0", "::"]),
+            httpPort: args.edge?.httpPort ?? 80,
+            httpsPort: args.edge?.httpsPort ?? 443,
+        });
         const scope = hostScope(name, { local: local && endpoint, server: server && `${server.address}:${server.port}`, droplet: droplet && true }, names);
         claim(err, scope, `Host "${name}"`, names);
 

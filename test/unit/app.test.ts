@@ -422,12 +422,12 @@ test("App rejects a volume path that is not absolute", () => {
 });
 
 test("App rejects a network on another host", () => {
-    return rejects(host => ({ host, build: appDir(), networks: [new BridgeNet("frontnet", { host: new Host("other", { local: true }) })] }),
+    return rejects(host => ({ host, build: appDir(), networks: [new BridgeNet("frontnet", { host: new Host("other", { local: { dockerHost: "unix:///run/other/docker.sock" } }) })] }),
         'App "counter": networks[0] is on host "other", not "box"; join networks created on this App\'s host');
 });
 
 test("App rejects a linked database on another host", () => {
-    return rejects(host => ({ host, build: appDir(), link: [new FakeDb("far-db", new Host("other", { local: true }))] }),
+    return rejects(host => ({ host, build: appDir(), link: [new FakeDb("far-db", new Host("other", { local: { dockerHost: "unix:///run/other/docker.sock" } }))] }),
         'App "counter": link[0] is database "far-db" on host "other"; link databases on the App\'s host "box"');
 });
 

@@ -294,6 +294,10 @@ test("collision: two hosts on one Docker engine share its names", () => {
     'App "web": volumes.data would create Docker volume "web-data", which App "web" already uses; pick another key or name');
 });
 
+test("collision: two hosts on one Docker engine publishing their edges on the same port", () =>
+    rejectsBeforeCreating("Host", "b", () => { new Host("a", { local: true }); new Host("b", { local: true, edge: { httpsPort: 8443 } }); },
+        'Host "b": edge.httpPort would publish host port "127.0.0.1:80", which Host "a" already publishes; publish this host\'s edge on other ports or addresses (edge.httpPort, edge.httpsPort, edge.bindAddresses)'));
+
 test("collision: hosts on different engines keep separate names", async () => {
     await evaluate(() => {
         const a = new Host("a", { local: true });

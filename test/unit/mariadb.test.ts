@@ -218,6 +218,6 @@ test("MariaDB rejects networks entries that are not BridgeNets", () =>
 
 test("MariaDB rejects a network on another host", () =>
     throwsBeforeCreating(host => {
-        const other = new BridgeNet("authnet", { host: new Host("other", { local: true }) });
+        const other = new BridgeNet("authnet", { host: new Host("other", { local: { dockerHost: "unix:///run/other/docker.sock" } }) });
         return new MariaDB("db-notes", { host, networks: [other] });
     }, 'MariaDB "db-notes": networks[0] is on host "other", not "box"; use a BridgeNet created on the database\'s Host'));

@@ -262,6 +262,6 @@ test("Postgres rejects a network listed twice", () =>
 
 test("Postgres rejects a network on another host", () =>
     throwsBeforeCreating(host => {
-        const other = new BridgeNet("frontnet", { host: new Host("other", { local: true }) });
+        const other = new BridgeNet("frontnet", { host: new Host("other", { local: { dockerHost: "unix:///run/other/docker.sock" } }) });
         return new Postgres("counter-db", { host, networks: [other] });
     }, 'Postgres "counter-db": networks[0] is on host "other", not "box"; use a BridgeNet created on the database\'s Host'));
