@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse, stringify } from "yaml";
 import { exec, ExecResult, lastLines } from "./lib/exec";
 
 export const MACHINE_IMAGE = "dropyard-sandbox/machine:trixie";
@@ -34,6 +35,11 @@ export interface MachineOptions {
     readonly image?: string;
     /** How long booting may take before start() gives up. @default 180000 */
     readonly bootTimeoutMs?: number;
+    /**
+     * `#cloud-config` user data the machine boots with, as a droplet would (e.g. renderCloudInit's); the
+     * sandbox's user, key and hostname settings are merged into it. @default none
+     */
+    readonly userData?: string;
 }
 
 export interface Machine {
@@ -63,27 +69,32 @@ async function docker(args: readonly string[], timeoutMs = 120_000): Promise<str
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
-/** The NoCloud seed: user data as a droplet gets it (an SSH key, a sudo user) and meta data with an instance id. */
-export function machineSeed(name: string, user: string, authorizedKey: string): { userData: string; metaData: string } {
+/**
+ * The NoCloud seed: user data as a droplet gets it (an SSH key, a sudo user), merged into `base` when given
+ * (a `#cloud-config` document; its own `users` come first), and meta data with an instance id.
+ */
+export function machineSeed(name: string, user: string, authorizedKey: string, base?: string): { userData: string; metaData: string } {
     const key = authorizedKey.trim();
     if (!/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+( [^\n]*)?$/.test(key)) throw new Error("authorizedKey is not one OpenSSH public key line");
     if (!/^[a-z_][a-z0-9_-]*$/.test(user)) throw new Error(`user "${user}" is not a valid user name`);
-    const userData = `#cloud-config
-users:
-  - name: ${user}
-    shell: /bin/bash
-    groups: [sudo]
-    sudo: "ALL=(ALL) NOPASSWD:ALL"
-    lock_passwd: true
-    ssh_authorized_keys:
-      - ${JSON.stringify(key)}
-disable_root: true
-ssh_pwauth: false
-# Docker gives the container its hostname.
-preserve_hostname: true
-`;
+    let config: Record<string, unknown> = {};
+    if (base !== undefined) {
+        if (!base.startsWith("#cloud-config\n")) throw new Error("userData must be a #cloud-config document");
+        const parsed: unknown = parse(base);
+        if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed))) throw new Error("userData must be a YAML mapping");
+        config = { ...(parsed as Record<string, unknown> | null) };
+    }
+    const users = Array.isArray(config.users) ? config.users : [];
+    config.users = [...users, {
+        name: user, shell: "/bin/bash", groups: ["sudo"], sudo: "ALL=(ALL) NOPASSWD:ALL", lock_passwd: true,
+        ssh_authorized_keys: [key],
+    }];
+    config.disable_root ??= true;
+    config.ssh_pwauth ??= false;
+    // Docker gives the container its hostname.
+    config.preserve_hostname = true;
     const metaData = `instance-id: dropyard-machine-${name}\nlocal-hostname: ${name}\n`;
-    return { userData, metaData };
+    return { userData: `#cloud-config\n${stringify(config, { lineWidth: 0 })}`, metaData };
 }
 
 /** Waits until systemd says the machine has booted: running, or degraded (some unit failed). */
@@ -116,7 +127,7 @@ export async function startMachine(opts: MachineOptions): Promise<Machine> {
     const network = container;
     const volume = `${container}-docker`;
     const seedDir = mkdtempSync(join(tmpdir(), "dropyard-machine-seed-"));
-    const seed = machineSeed(opts.name, user, opts.authorizedKey);
+    const seed = machineSeed(opts.name, user, opts.authorizedKey, opts.userData);
     writeFileSync(join(seedDir, "user-data"), seed.userData, { mode: 0o644 });
     writeFileSync(join(seedDir, "meta-data"), seed.metaData, { mode: 0o644 });
     const bootTimeoutMs = opts.bootTimeoutMs ?? 180_000;

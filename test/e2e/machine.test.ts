@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { DOCKER_TLS_PORT, renderBootstrap, renderRemoteCommand } from "../../lib/render/bootstrap";
+import { renderCloudInit } from "../../lib/render/cloud-init";
 import { Machine, startMachine } from "../../sandbox/machine";
 import { DockerTlsPems, httpsGet, makeDockerTls, sshKey, SshKey, sshRun, tcpOpen, until } from "./support/machine";
 
@@ -105,5 +106,49 @@ describe("a sandbox machine bootstrapped over SSH", { timeout: 30 * 60_000 }, ()
         const r = await until("docker on 2376 after the restart", 120_000, () => version(client()));
         assert.equal(r.status, 200, r.body);
         assert.equal(await tcpOpen(m().address, 2375), false);
+    });
+});
+
+// A droplet boots with renderCloudInit's user data, which installs docker.io through cloud-init before the
+// bootstrap runs. Swap is left out (swapMiB 0): swap is the kernel's, shared with the host running the sandbox,
+// and a swap file on the machine's overlay root cannot be enabled anyway (swapon: Invalid argument).
+describe("a sandbox machine booted with the droplet's user data", { timeout: 30 * 60_000 }, () => {
+    let machine: Machine | undefined;
+    let key: SshKey;
+    const figures: Record<string, string> = {};
+    const m = () => { if (!machine) throw new Error("the machine did not start"); return machine; };
+
+    before(async () => {
+        key = sshKey();
+        machine = await startMachine({
+            name: `e2e-${randomBytes(3).toString("hex")}`, authorizedKey: key.publicKey,
+            userData: renderCloudInit({ swapMiB: 0 }), bootTimeoutMs: 15 * 60_000,
+        });
+        figures["boot to running, cloud-init installing docker.io"] = `${(machine.bootMs / 1000).toFixed(1)}s`;
+    });
+
+    after(async () => {
+        await machine?.stop();
+        if (Object.keys(figures).length) console.log(`machine figures (droplet user data): ${JSON.stringify(figures)}`);
+    });
+
+    it("cloud-init runs the user data without errors and leaves both dockerd and the docker command", async () => {
+        const r = await m().exec(["bash", "-c", "cloud-init status --long; command -v dockerd docker"]);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, /^status: done$/m);
+        assert.match(r.stdout, /^errors: \[\]$/m);
+        // cloud-init installs with recommends: on Debian 13 that brings docker-cli along with docker.io.
+        assert.match(r.stdout, /^\/usr\/sbin\/dockerd\n\/usr\/bin\/docker$/m);
+    });
+
+    it("the bootstrap then installs nothing and serves 2376 with mutual TLS", async () => {
+        const tls = await makeDockerTls(m().name, [m().address]);
+        const t0 = Date.now();
+        const r = await sshRun(m().address, m().user, key.privateKey, "sudo -n bash -s", renderBootstrap({ ...tls, dataDir: DATA_DIR }), 10 * 60_000);
+        figures["bootstrap after cloud-init"] = `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+        assert.equal(r.code, 0, `bootstrap failed:\n${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /installing/);
+        const v = await httpsGet(m().address, DOCKER_TLS_PORT, "/version", { ca: tls.caCertPem, cert: tls.clientCertPem, key: tls.clientKeyPem });
+        assert.equal(v.status, 200, v.body);
     });
 });
