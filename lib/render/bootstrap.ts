@@ -34,7 +34,7 @@ function heredoc(content: string): string {
 }
 
 /**
- * One idempotent bash script: wait for cloud-init, install Docker when missing, put the TLS files
+ * One idempotent bash script: wait for cloud-init, install Docker (daemon and CLI) when missing, put the TLS files
  * and the systemd drop-in in place, restart the daemon only when one of them changed (or it is not
  * running), then check that it answers on 2376 over mutual TLS.
  */
@@ -57,15 +57,27 @@ if command -v cloud-init >/dev/null 2>&1; then
     cloud-init status --wait >/dev/null || log "cloud-init reported errors; continuing"
 fi
 
-if ! command -v dockerd >/dev/null 2>&1; then
+# Both the daemon and the docker command: the check below and every host command (the edge's nginx -t and
+# reload, the deploy step, certbot) call docker on the host. Debian 13's docker.io (26.x) holds only the
+# daemon; the command is in docker-cli, which docker.io merely recommends. Ubuntu's docker.io carries both.
+if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
     if ! command -v apt-get >/dev/null 2>&1; then
-        log "Docker is missing and this is not Ubuntu or Debian; install Docker and run again"
+        log "Docker (dockerd and the docker command) is missing and this is not Ubuntu or Debian; install Docker and run again"
         exit 1
     fi
-    log "installing docker.io"
     apt-get -o DPkg::Lock::Timeout=600 update -qq
-    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends docker.io
+    packages=(docker.io)
+    cli=$(apt-cache policy docker-cli 2>/dev/null | awk '$1 == "Candidate:" {print $2}')
+    if [ -n "$cli" ] && [ "$cli" != "(none)" ]; then packages+=(docker-cli); fi
+    log "installing \${packages[*]}"
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "\${packages[@]}"
 fi
+for cmd in dockerd docker; do
+    if ! command -v "$cmd" >/dev/null 2>&1; then
+        log "$cmd is still missing after installing Docker; install it (docker.io, and docker-cli where it exists) and run again"
+        exit 1
+    fi
+done
 
 changed=0
 # put PATH MODE < content: replaces PATH only when the content differs, and notes the change.
@@ -95,10 +107,16 @@ unit=$(systemctl show --property=FragmentPath --value docker.service)
 if [ -n "$unit" ] && grep -q -- "--containerd=/run/containerd/containerd.sock" "$unit"; then
     containerd_flag=" --containerd=/run/containerd/containerd.sock"
 fi
+# Debian's and Ubuntu's units add $DOCKER_OPTS (from /etc/default/docker, their EnvironmentFile, which the
+# drop-in keeps): the replacement ExecStart keeps passing them, so options set there still apply.
+opts_flag=""
+if [ -n "$unit" ] && grep -qF -- "\\$DOCKER_OPTS" "$unit"; then
+    opts_flag=" \\$DOCKER_OPTS"
+fi
 put ${shq(DROP_IN)} 0644 <<${EOF}
 [Service]
 ExecStart=
-ExecStart=$dockerd_bin -H fd://$containerd_flag -H tcp://0.0.0.0:${DOCKER_TLS_PORT} --tlsverify --tlscacert=${tls("ca.pem")} --tlscert=${tls("server-cert.pem")} --tlskey=${tls("server-key.pem")}
+ExecStart=$dockerd_bin -H fd://$containerd_flag$opts_flag -H tcp://0.0.0.0:${DOCKER_TLS_PORT} --tlsverify --tlscacert=${tls("ca.pem")} --tlscert=${tls("server-cert.pem")} --tlskey=${tls("server-key.pem")}
 ${EOF}
 
 if [ "$changed" = 1 ] || ! systemctl is-active --quiet docker.service; then
@@ -115,15 +133,20 @@ check_dir=$(mktemp -d)
 trap 'rm -rf "$check_dir"' EXIT
 cat >"$check_dir/cert.pem" ${heredoc(input.clientCertPem)}
 cat >"$check_dir/key.pem" ${heredoc(input.clientKeyPem)}
+# Every attempt's output is kept: when the daemon never answers, the last error and the daemon's journal say why.
+check_out=""
 for _ in $(seq 1 30); do
-    if docker --tlsverify --tlscacert=${tls("ca.pem")} --tlscert="$check_dir/cert.pem" --tlskey="$check_dir/key.pem" \\
-        -H tcp://127.0.0.1:${DOCKER_TLS_PORT} version >/dev/null 2>&1; then
+    if check_out=$(docker --tlsverify --tlscacert=${tls("ca.pem")} --tlscert="$check_dir/cert.pem" --tlskey="$check_dir/key.pem" \\
+        -H tcp://127.0.0.1:${DOCKER_TLS_PORT} version 2>&1); then
         log "docker answers on ${DOCKER_TLS_PORT} with mutual TLS"
         exit 0
     fi
     sleep 2
 done
-log "docker did not answer on ${DOCKER_TLS_PORT} with mutual TLS within 60s; see: journalctl -u docker"
+log "docker did not answer on ${DOCKER_TLS_PORT} with mutual TLS within 60s; the last attempt said:"
+printf '%s\\n' "$check_out" >&2
+log "the end of the daemon's journal (journalctl -u docker.service):"
+journalctl -u docker.service --no-pager -n 40 >&2 || true
 exit 1
 }
 
