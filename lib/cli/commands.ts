@@ -256,7 +256,7 @@ function withTerminal<T>(ctx: Context, stream: NodeJS.ReadWriteStream, tty: bool
 
 /**
  * A one-off container of the app's current release (the image its running container uses), with its
- * environment and networks but not the edge's; removed afterwards. Returns the command's exit status.
+ * environment, volumes and networks but not the edge's; removed afterwards. Returns the command's exit status.
  */
 export async function run(ctx: Context, appName: string, cmd: string[]): Promise<number> {
     const app = findApp(ctx.model, appName);
@@ -276,7 +276,8 @@ export async function run(ctx: Context, appName: string, cmd: string[]): Promise
         User: info.Config.User || undefined,
         Tty: tty, OpenStdin: tty, StdinOnce: tty, AttachStdin: tty, AttachStdout: true, AttachStderr: true,
         Labels: { [LABEL.app]: app.name, [LABEL.role]: "run" },
-        HostConfig: { NetworkMode: networks[0] ?? "none" },
+        // The app's volumes too, as `dokku run` mounts the app's storage.
+        HostConfig: { NetworkMode: networks[0] ?? "none", Binds: info.HostConfig.Binds ?? undefined, Mounts: info.HostConfig.Mounts, VolumesFrom: info.HostConfig.VolumesFrom ?? undefined },
     });
     const cleanup = () => one.remove({ force: true }).catch(() => undefined);
     const onSignal = () => { void cleanup().then(() => process.exit(130)); };

@@ -129,6 +129,16 @@ describe("dropyard against the django example on the sandbox", () => {
         assert.deepEqual(docker("ps", "-a", "--filter", "label=dev.dropyard.role=run", "--format", "{{.Names}}"), "");
     });
 
+    test("run is attached to the terminal when there is one, and exits with the command's status", () => {
+        // `script` gives the command a pseudo-terminal, as a user's shell would.
+        const cmd = [process.execPath, "--import", "tsx", join(REPO, "lib/cli/main.ts"), "run", "--state", stateFile, "counter", "--", "sh", "-c", "tty; exit 5"]
+            .map(a => `'${a}'`).join(" ");
+        const r = spawnSync("script", ["-qec", cmd, "/dev/null"], { cwd: d.dir, encoding: "utf8", timeout: 120_000 });
+        assert.equal(r.status, 5, r.stdout + r.stderr);
+        assert.match(r.stdout, /\/dev\/pts\/\d+/);
+        assert.deepEqual(containersWhere("label=dev.dropyard.role=run"), []);
+    });
+
     test("exec reads a file from the running web container", () => {
         const r = dropyard("exec", "counter", "-p", "web", "--", "cat", "/etc/hostname");
         assert.equal(r.status, 0, r.stderr);
