@@ -147,8 +147,11 @@ export interface Io {
     stderr: NodeJS.WritableStream;
 }
 
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOENT", "EACCES", "ETIMEDOUT", "EHOSTUNREACH", "ECONNRESET", "ENOTFOUND"]);
 /** Runs one command; returns the exit status (the container command's, for run and exec). */
 export async function main(argv: string[], io: Io = process, model?: StackModel): Promise<number> {
+    /** The host last asked for, to name it when its Docker API does not answer. */
+    let asked: { name: string; at: string } | undefined;
     try {
         const a = parse(argv);
         if (a === "help") { io.stdout.write(USAGE + "\n"); return 0; }
@@ -165,6 +168,7 @@ export async function main(argv: string[], io: Io = process, model?: StackModel)
             docker: host => {
                 const h = m.hosts.find(x => x.name === host);
                 if (!h) throw new CliError(`host "${host}" is not in the state; the hosts are: ${m.hosts.map(x => x.name).join(", ") || "none"}`);
+                asked = { name: host, at: h.docker.host ?? process.env.DOCKER_HOST ?? "the local engine" };
                 if (!clients.has(host)) clients.set(host, dockerClient(h.docker));
                 return clients.get(host)!;
             },
@@ -178,8 +182,9 @@ export async function main(argv: string[], io: Io = process, model?: StackModel)
     } catch (e) {
         if (e instanceof CliError) { io.stderr.write(`dropyard: ${e.message}\n`); return 1; }
         const err = e as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string } };
-        if (err.code === "ECONNREFUSED" || err.code === "ENOENT" || err.code === "EACCES") {
-            io.stderr.write(`dropyard: cannot reach the host's Docker API (${err.code} ${(err as { address?: string }).address ?? ""}); is the host up?\n`);
+        if (UNREACHABLE.has(err.code ?? "")) {
+            const where = asked ? `host "${asked.name}" (${asked.at})` : "the host";
+            io.stderr.write(`dropyard: cannot reach the Docker API of ${where}: ${err.code}; is the host up${err.code === "EACCES" ? ", and may this user use its socket" : ""}?\n`);
             return 1;
         }
         io.stderr.write(`dropyard: ${err.json?.message ?? err.message}\n`);

@@ -123,6 +123,22 @@ describe("dropyard errors before any host is asked", () => {
     });
 });
 
+describe("dropyard errors from the hosts", () => {
+    const withHost = (docker: { host?: string }) => ({ ...model, hosts: [{ name: "counter-host", docker }] });
+    const ps1 = async (m: typeof model) => { const { io: s, text } = io(); const code = await main(["ps"], s, m); return { code, err: text.err }; };
+
+    test("a Docker API that does not answer names the host and its address", async () => {
+        assert.deepEqual(await ps1(withHost({ host: "unix:///nonexistent/docker.sock" })),
+            { code: 1, err: `dropyard: cannot reach the Docker API of host "counter-host" (unix:///nonexistent/docker.sock): ENOENT; is the host up?\n` });
+        assert.deepEqual(await ps1(withHost({ host: "tcp://127.0.0.1:1" })),
+            { code: 1, err: `dropyard: cannot reach the Docker API of host "counter-host" (tcp://127.0.0.1:1): ECONNREFUSED; is the host up?\n` });
+    });
+
+    test("a container on a host the state does not describe", async () => {
+        assert.deepEqual(await ps1({ ...model, hosts: [] }), { code: 1, err: `dropyard: host "counter-host" is not in the state; the hosts are: none\n` });
+    });
+});
+
 describe("dropyard ps", () => {
     test("a table of every app's and database's containers, with the names of the app's variables only", async () => {
         const { ctx, out } = context(false);
