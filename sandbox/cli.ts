@@ -1,15 +1,18 @@
 // npm run sandbox -- up <stack dir> [--stack name] [--config key=value ...]
 // npm run sandbox -- down <stack dir> [--stack name] [--purge]
+// npm run sandbox -- export <stack dir> [--stack name]: the state as `pulumi stack export --show-secrets` prints it
 // Deploys a TypeScript Pulumi stack on the local Docker engine (see sandbox/index.ts) and prints a
 // JSON summary on stdout; progress goes to stderr. Secrets are never printed.
+import { exportStack } from "./export";
 import { down, up } from "./index";
 
 const USAGE = `usage: npm run sandbox -- up <stack dir> [--stack <name>] [--config key=value ...] [--quiet]
-       npm run sandbox -- down <stack dir> [--stack <name>] [--purge] [--quiet]`;
+       npm run sandbox -- down <stack dir> [--stack <name>] [--purge] [--quiet]
+       npm run sandbox -- export <stack dir> [--stack <name>]`;
 
 function parse(argv: string[]): { command: string; dir: string; stack?: string; config: Record<string, string>; purge: boolean; quiet: boolean } {
     const [command, dir, ...rest] = argv;
-    if (!["up", "down"].includes(command) || !dir || dir.startsWith("-")) throw new Error(USAGE);
+    if (!["up", "down", "export"].includes(command) || !dir || dir.startsWith("-")) throw new Error(USAGE);
     const config: Record<string, string> = {};
     let stack: string | undefined;
     let purge = false;
@@ -32,6 +35,10 @@ function parse(argv: string[]): { command: string; dir: string; stack?: string; 
 
 async function main(): Promise<void> {
     const a = parse(process.argv.slice(2));
+    if (a.command === "export") {
+        process.stdout.write(JSON.stringify(exportStack(a.dir, { stack: a.stack }), null, 4) + "\n");
+        return;
+    }
     const log = a.quiet ? false : undefined;
     const summary = a.command === "up"
         ? await up(a.dir, { stack: a.stack, config: a.config, log })

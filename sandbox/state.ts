@@ -39,7 +39,14 @@ export interface StackState {
     resources: StateResource[];
     /** Resources deleted from the stack with retainOnDelete: left on the engine; `down --purge` removes them. */
     retained: StateResource[];
+    /**
+     * Every resource of the last evaluation, components too, with its parent's key: what `export`
+     * needs to write URNs and parents as Pulumi's state has them. Absent in states of older sandboxes.
+     */
+    tree?: TreeNode[];
 }
+
+export interface TreeNode { key: string; type: string; name: string; custom: boolean; parent?: string }
 
 export function statePath(project: string, stack: string, dir: string): string {
     const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_");
