@@ -141,8 +141,10 @@ function dumpCommand(p: BackupPlan): string {
 /** Reads an archive on standard input and fails unless it is a whole dump (run on the host). */
 function verifyCommand(p: BackupPlan): string {
     if (p.engine === "postgres") {
-        // pg_restore --list reads the custom format's table of contents; a truncated archive fails.
-        return `docker exec -i ${shq(p.container)} pg_restore --list >/dev/null`;
+        // pg_restore without a database turns the whole archive into SQL (here thrown away): every data
+        // block is read, so a truncated or corrupt archive fails. Whatever it leaves unread is drained, so
+        // the snapshot's reader never meets a closed pipe.
+        return `docker exec -i ${shq(p.container)} sh -c 'pg_restore -f /dev/null; s=$?; cat >/dev/null; exit "$s"'`;
     }
     // mariadb-dump's last line says it completed; a cut-off dump lacks it.
     return `tail -c 300 | grep -q 'Dump completed'`;
