@@ -6,6 +6,7 @@ export { App, AppArgs, AppHealthcheck, AppLogs } from "./app/app";
 export { Database, isDatabase } from "./database/database";
 export { Postgres, PostgresArgs } from "./database/postgres";
 export { MariaDB, MariaDBArgs } from "./database/mariadb";
+export { BackupArgs, BackupBucket, BackupRetentionArgs } from "./database/backup";
 export { DnsOptions } from "./dns";
 export { Edge, EdgeArgs, EdgeOptions } from "./edge";
 export { NamedUpstream, NginxVhost, NginxVhostArgs, OwnCertificate, WebUpstream } from "./nginx-vhost";

@@ -10,6 +10,7 @@ import type { LetsEncryptArgs } from "./lets-encrypt";
 import type { MariaDBArgs } from "./database/mariadb";
 import type { NamedUpstream, NginxVhostArgs, OwnCertificate } from "./nginx-vhost";
 import type { PostgresArgs } from "./database/postgres";
+import type { BackupArgs, BackupBucket, BackupRetentionArgs } from "./database/backup";
 import { anyObject, anything, boolean, input, list, literal, number, object, present, record, required, Schema, string, union } from "./check";
 
 const dns = object<DnsOptions>("a DnsOptions object ({ zone, ttl? })", { zone: required(string), ttl: number });
@@ -47,7 +48,22 @@ export const BRIDGE_NET_ARGS = object<BridgeNetArgs>("a BridgeNetArgs object ({ 
 });
 
 const bridgeNets = list(present("a BridgeNet"), { expected: "a list of BridgeNets", fix: "pass an array of BridgeNet, e.g. networks: [frontnet]" });
-const SERVER = { host: required(present("a Host")), version: string, image: string, database: string, user: string, networks: bridgeNets };
+const BACKUP = object<BackupArgs>("a BackupArgs object ({ schedule?, retention?, directory?, bucket?, ... })", {
+    schedule: string,
+    retention: object<BackupRetentionArgs>("a retention object ({ daily?, weekly?, monthly? })", {
+        daily: number, weekly: number, monthly: number,
+    }),
+    directory: string,
+    bucket: object<BackupBucket>("a BackupBucket object ({ endpoint, region, bucket, accessKeyId, secretAccessKey, path? })", {
+        endpoint: required(string), region: required(string), bucket: required(string), path: string,
+        accessKeyId: required(input(string)), secretAccessKey: required(input(string)),
+    }),
+    passphrase: input(string), image: string, cron: boolean, networks: list(input(string)), caBundle: input(string),
+});
+const SERVER = {
+    host: required(present("a Host")), version: string, image: string, database: string, user: string, networks: bridgeNets,
+    backup: union("true or a BackupArgs object", literal(true), BACKUP),
+};
 export const POSTGRES_ARGS = object<PostgresArgs>("a PostgresArgs object ({ host, ... })", { ...SERVER, shmSize: number });
 export const MARIADB_ARGS = object<MariaDBArgs>("a MariaDBArgs object ({ host, ... })", SERVER);
 

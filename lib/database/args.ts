@@ -1,5 +1,6 @@
 import type { BridgeNet } from "../bridge-net";
 import type { Host } from "../host";
+import type { BackupArgs } from "./backup";
 
 /**
  * The arguments Postgres and MariaDB share. Each engine's own args extend these and state only
@@ -39,4 +40,13 @@ export interface DatabaseArgs {
      * @example networks: [frontnet]
      */
     readonly networks?: readonly BridgeNet[];
+    /**
+     * Back the database up with restic: a dump streamed from the running server on `schedule`,
+     * encrypted, verified after writing, kept by `retention`, to a directory on the host and/or an
+     * S3-compatible bucket (DigitalOcean Spaces); also taken before a new image replaces the container.
+     * `true` for the defaults. Restore with the script in `restoreScript`.
+     * @default - no backups
+     * @example backup: { bucket: { endpoint: "https://fra1.digitaloceanspaces.com", region: "fra1", bucket: "acme-backups", accessKeyId: cfg.requireSecret("spacesKey"), secretAccessKey: cfg.requireSecret("spacesSecret") } }
+     */
+    readonly backup?: BackupArgs | true;
 }

@@ -7,6 +7,7 @@ import { Host } from "../host";
 import type { DatabaseArgs } from "./args";
 import { checkArgs, Schema } from "../check";
 import { claim, scopeOf } from "../claims";
+import { BackupParts, BackupTarget, createBackup, createBackupBeforeChange, normalizeBackup } from "./backup";
 import { Database, DATABASE_BRAND } from "./database";
 import { connectionUrl, createServer, EngineFacts, NormalizedServer, normalizeServerArgs, ServerContainer, serverPassword } from "./server";
 
@@ -92,6 +93,17 @@ export abstract class DatabaseServer<A extends DatabaseArgs> extends pulumi.Comp
     readonly image: docker.RemoteImage;
     /** The database's own internal network; absent when `networks` was given. */
     readonly network?: docker.Network;
+    /**
+     * The passphrase the backups are encrypted with (secret), when `backup` is given. Export it and keep
+     * it somewhere else than the host: without it no backup can be read.
+     */
+    readonly backupPassphrase?: pulumi.Output<string>;
+    /**
+     * When `backup` is given: the scripts on the host (`backupScript` runs a backup now, `restoreScript
+     * --help` tells how to restore), the status file (`status.json`), the cron file and the command that
+     * installs them.
+     */
+    readonly backup?: BackupParts;
     /** The engine's other passwords by role (see `Engine.otherPasswords`). */
     protected readonly otherPasswords: Readonly<Record<string, pulumi.Output<string>>>;
 
@@ -101,6 +113,7 @@ export abstract class DatabaseServer<A extends DatabaseArgs> extends pulumi.Comp
         checkArgs(err, engine.schema, name, args);
         const server = normalizeServerArgs(err, name, args, engine);
         engine.check?.(err, args);
+        const backup = args.backup !== undefined ? normalizeBackup(err, name, server.host, args.backup) : undefined;
         claim(err, scopeOf(server.host), `${engine.component} "${name}"`, server.names);
         super(`dropyard:index:${engine.component}`, name, {}, opts);
 
@@ -108,7 +121,13 @@ export abstract class DatabaseServer<A extends DatabaseArgs> extends pulumi.Comp
         const otherPasswords = Object.fromEntries((engine.otherPasswords ?? [])
             .map(role => [role, serverPassword(this, `${name}-${role}-password`)]));
         const settings: ServerSettings<A> = { name, args, server, password, otherPasswords };
-        const parts = createServer(this, name, server, engine.container(settings));
+        const target: BackupTarget = {
+            name, host: server.host, engine: engine.engine as BackupTarget["engine"], component: engine.component,
+            database: server.database, user: server.user,
+        };
+        const backupParts = backup !== undefined ? createBackup(this, target, backup, args.backup!) : undefined;
+        const parts = createServer(this, name, server, engine.container(settings), backupParts === undefined ? undefined
+            : image => [createBackupBeforeChange(this, target, backupParts, image.imageId)]);
 
         this.engine = engine.engine;
         this.databaseName = name;
@@ -128,7 +147,11 @@ export abstract class DatabaseServer<A extends DatabaseArgs> extends pulumi.Comp
         this.volume = parts.volume;
         this.image = parts.image;
         this.network = parts.network;
+        this.backup = backupParts;
+        this.backupPassphrase = backupParts?.passphrase;
         this.registerOutputs({
+            backupPassphrase: this.backupPassphrase, backupScript: backupParts?.backupScript,
+            restoreScript: backupParts?.restoreScript, backupStatus: backupParts?.statusFile,
             url: this.url, password: this.password, env: this.env,
             ...Object.fromEntries(Object.entries(otherPasswords).map(([role, p]) => [`${role}Password`, p])),
             host: this.hostname, port: this.port, database: this.database, user: this.user,

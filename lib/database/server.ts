@@ -146,10 +146,13 @@ export const WAIT_TIMEOUT_SECONDS = 180;
 export const STOP_TIMEOUT_SECONDS = 60;
 
 /** Pulls the image and creates the data volume, the network (unless given) and the container. */
-export function createServer(parent: pulumi.Resource, name: string, n: NormalizedServer, c: ServerContainer): ServerParts {
+export function createServer(parent: pulumi.Resource, name: string, n: NormalizedServer, c: ServerContainer,
+    beforeContainer?: (image: docker.RemoteImage) => pulumi.Resource[]): ServerParts {
     const opts = { parent, provider: n.host.provider, dependsOn: n.host.ready };
 
     const image = new docker.RemoteImage(`${name}-image`, { name: n.image, keepLocally: true }, opts);
+    // What must finish before the container is (re)placed: the backup taken before a change.
+    const waitFor = beforeContainer?.(image) ?? [];
 
     // A separate resource with a fixed name, so replacing the container (new image, new settings)
     // mounts the same data. Kept on delete: removing the component or `pulumi destroy` leaves the
@@ -205,7 +208,7 @@ export function createServer(parent: pulumi.Resource, name: string, n: Normalize
         destroyGraceSeconds: STOP_TIMEOUT_SECONDS,
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
-    }, { ...opts, deleteBeforeReplace: true });
+    }, { ...opts, dependsOn: [...n.host.ready, ...waitFor], deleteBeforeReplace: true });
 
     return { image, volume, network, container, networkNames };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the sandbox's stand-in images from Debian trixie and tags them with the official images' names.
-#   build.sh [name...]      names: base postgres mariadb nginx certbot wordpress python node pebble machine (default: all)
+#   build.sh [name...]      names: base postgres mariadb nginx certbot wordpress python node pebble machine restic s3 (default: all)
 # Cached: each image carries the hash of its recipe (its folder's files, plus the base image for the others) in
 # the label dropyard.recipe; an image whose label matches is reused. FORCE=1 rebuilds the images named (all if
 # none are named; the base only when named or when none are), and so every image built on a rebuilt base.
@@ -13,13 +13,14 @@ declare -A TAG=(
     [postgres]=postgres:17 [mariadb]=mariadb:11 [nginx]=nginx:1.26 [certbot]=certbot/certbot:v4.0.0
     [wordpress]=wordpress:6.8-php8.4-apache [python]=python:3.13-slim [node]=node:20-slim
     [pebble]=dropyard-sandbox/pebble:2.6 [machine]=dropyard-sandbox/machine:trixie
+    [restic]=restic/restic:0.18.0 [s3]=dropyard-sandbox/s3:moto
 )
 # The Debian package whose upstream version the image stands for (label org.opencontainers.image.version).
 declare -A PKG=(
     [postgres]=postgresql-17 [mariadb]=mariadb-server [nginx]=nginx [certbot]=certbot [wordpress]=wordpress
-    [python]=python3.13 [node]=nodejs [pebble]=pebble [machine]=cloud-init
+    [python]=python3.13 [node]=nodejs [pebble]=pebble [machine]=cloud-init [restic]=restic [s3]=python3-moto
 )
-ALL=(postgres mariadb nginx certbot wordpress python node pebble machine)
+ALL=(postgres mariadb nginx certbot wordpress python node pebble machine restic s3)
 
 say() { echo "images: $*" >&2; }
 die() { say "$*"; exit 1; }
