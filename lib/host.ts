@@ -11,9 +11,11 @@ import { CreatedDroplet, createDroplet, DropletTarget, normalizeDroplet } from "
 import { createDockerTls, DockerTls, DockerTlsNames } from "./host-tls";
 import { DOCKER_TLS_PORT, renderBootstrap, renderRemoteCommand } from "./render/bootstrap";
 import { checkEdgeOptions, Edge, EdgeOptions } from "./edge";
+import { dependencies, HostCommandArgs } from "./host-command";
 import { labels } from "./labels";
 
 export { DropletTarget } from "./droplet";
+export { HostCommandArgs } from "./host-command";
 
 /** Run containers on the Docker engine of the machine running `pulumi up`. */
 export interface LocalTarget {
@@ -69,22 +71,6 @@ export interface HostArgs {
      * @default - nginx:1.26 on ports 80 and 443 (see EdgeOptions)
      */
     readonly edge?: EdgeOptions;
-}
-
-/** Scripts a host command runs; see `Host.command`. */
-export interface HostCommandArgs {
-    /** Runs when the command is created and, when `update` is absent, whenever an input changes. */
-    readonly create: pulumi.Input<string>;
-    /** Runs when an input changes. @default - `create` runs again */
-    readonly update?: pulumi.Input<string>;
-    /** Runs when the command is deleted. @default - nothing runs */
-    readonly delete?: pulumi.Input<string>;
-    /** Environment for the scripts; mark values secret and they stay secret. @default {} */
-    readonly environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-    /** Values whose change re-runs the command. @default [] */
-    readonly triggers?: pulumi.Input<any[]>;
-    /** Text fed to the script's standard input. */
-    readonly stdin?: pulumi.Input<string>;
 }
 
 export type HostTarget = "droplet" | "server" | "local";
@@ -244,7 +230,7 @@ export class Host extends pulumi.ComponentResource {
      * is a secret whenever an environment value is.
      */
     command(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResource {
-        const dependsOn = [...this.ready, ...toArray(opts.dependsOn)];
+        const dependsOn = [...this.ready, ...dependencies(opts.dependsOn)];
         if (this.remote === undefined) {
             // Point the docker CLI in scripts at the engine the provider uses. On a droplet or server
             // scripts run on the machine itself, where the CLI's default socket is that engine.
@@ -334,9 +320,4 @@ function normalizeServer(err: ErrorFactory, s: ServerTarget): Required<ServerTar
 /** `tcp://[2001:db8::1]:2376` needs brackets; IPv4 addresses and names do not. */
 function bracketIPv6(host: string): string {
     return isIP(host) === 6 ? `[${host}]` : host;
-}
-
-function toArray(d: pulumi.ResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
-    if (d === undefined) return [];
-    return Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>];
 }

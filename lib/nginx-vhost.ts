@@ -8,7 +8,6 @@ import { configErrors, ErrorFactory } from "./errors";
 import { Host } from "./host";
 import { LetsEncrypt } from "./lets-encrypt";
 import { EDGE_PATHS, Hsts, PLACEHOLDERS, renderVhost, templateProblems, VhostTls } from "./render/nginx";
-import { renderInstallScript, renderRemoveScript } from "./render/shell";
 import { checkPort, checkResourceName, isDomain } from "./validate";
 
 /**
@@ -170,40 +169,24 @@ export class NginxVhost extends pulumi.ComponentResource {
         let certFiles: pulumi.CustomResource | undefined;
         if (certificate !== undefined) {
             const pem = certificate === "self-signed" ? this.selfSigned(name, domains) : certificate;
-            certFiles = host.command(`${name}-tls`, {
-                create: pulumi.output(pem.cert).apply(cert => renderInstallScript({
-                    edge: edge.containerName,
-                    lockFile: edge.lockFile,
-                    dirs: [certDir],
-                    files: [
-                        { path: path.posix.join(certDir, "fullchain.pem"), content: cert },
-                        { path: path.posix.join(certDir, "privkey.pem"), content: { stdin: true }, mode: "0600" },
-                    ],
-                    whenEdgeStopped: "fail",
-                })),
-                stdin: pulumi.secret(pem.key),
-                delete: renderRemoveScript({
-                    edge: edge.containerName, lockFile: edge.lockFile,
-                    files: [path.posix.join(certDir, "fullchain.pem"), path.posix.join(certDir, "privkey.pem")],
-                    dirs: [certDir],
-                }),
-            }, { parent: this, dependsOn: [edge] });
+            certFiles = edge.files(`${name}-tls`, {
+                dirs: [certDir],
+                ownDirs: true,
+                files: [
+                    { path: path.posix.join(certDir, "fullchain.pem"), content: pem.cert },
+                    { path: path.posix.join(certDir, "privkey.pem"), content: pem.key, secret: true, mode: "0600" },
+                ],
+            }, { parent: this });
         }
 
-        this.install = host.command(`${name}-config`, {
-            create: renderInstallScript({
-                edge: edge.containerName,
-                lockFile: edge.lockFile,
-                dirs: [edge.confDir],
-                files: [{ path: this.configPath, content: this.config }],
-                whenEdgeStopped: "fail",
-            }),
-            delete: renderRemoveScript({ edge: edge.containerName, lockFile: edge.lockFile, files: [this.configPath] }),
+        this.install = edge.files(`${name}-config`, {
+            dirs: [edge.confDir],
+            files: [{ path: this.configPath, content: this.config }],
         }, {
             parent: this,
             // The certificate first, the edge before both: never the other way round. An App
             // upstream first too: its deploy step defines the variable the file proxies to.
-            dependsOn: [edge, ...(args.tls instanceof LetsEncrypt ? [args.tls] : []), ...(certFiles ? [certFiles] : []),
+            dependsOn: [...(args.tls instanceof LetsEncrypt ? [args.tls] : []), ...(certFiles ? [certFiles] : []),
                 ...(pulumi.Resource.isInstance(args.upstream) ? [args.upstream] : [])],
         });
 

@@ -12,7 +12,7 @@ import { LABEL, labels } from "../labels";
 import { DEPLOY_CONTAINERS, DEPLOY_UPSTREAM_MAP, renderDeployScript, renderUpstreamMap, upstreamVariable } from "../render/deploy";
 import { processCommand } from "../render/procfile";
 import { RELEASE_COMMAND, RELEASE_ENV_PREFIX, RELEASE_IMAGE, RELEASE_NETWORKS, releaseScript } from "../render/release";
-import { renderRemoveScript } from "../render/shell";
+import { renderEdgeScript } from "../render/edge-files";
 
 /** How Docker decides a web container is healthy. Times are in seconds. */
 export interface AppHealthcheck {
@@ -307,13 +307,13 @@ export class App extends pulumi.ComponentResource {
             create: renderDeployScript({
                 // Without a healthcheck there is nothing to wait for but "running".
                 waitSeconds: spec.healthcheck?.waitSeconds ?? 30,
-                edge: edge && mapFile ? { container: edge.containerName, lockFile: edge.lockFile, mapFile, drainSeconds: spec.grace } : undefined,
+                edge: edge && mapFile ? { ...edge.ref, mapFile, drainSeconds: spec.grace } : undefined,
             }),
             environment: names.apply(ns => ({
                 [DEPLOY_CONTAINERS]: ns.join(" "),
                 ...(edge ? { [DEPLOY_UPSTREAM_MAP]: renderUpstreamMap(name, ns[0]) } : {}),
             })),
-            delete: edge && mapFile ? renderRemoveScript({ edge: edge.containerName, lockFile: edge.lockFile, files: [mapFile] }) : undefined,
+            delete: edge && mapFile ? renderEdgeScript({ edge: edge.ref, remove: [mapFile], whenStopped: "skip" }) : undefined,
         }, { parent: this, dependsOn: [...web, ...(edge ? [edge] : [])] });
     }
 
