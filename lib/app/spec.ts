@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type * as docker from "@pulumi/docker";
-import type { AppArgs, AppHealthcheck, AppLogs } from "./app";
+import type { AppArgs, AppHealthcheck, AppLogs } from "./args";
 import { BridgeNet } from "../bridge-net";
 import { Database, isDatabase } from "../database/database";
 import { configErrors, ErrorFactory } from "../errors";
