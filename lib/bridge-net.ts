@@ -31,7 +31,7 @@ export class BridgeNet extends pulumi.ComponentResource {
 
     constructor(name: string, args: BridgeNetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dropyard:index:BridgeNet", name, {}, opts);
-        const err = configErrors("BridgeNet", name);
+        const err = configErrors("BridgeNet", name, this);
         const networkName = args.networkName ?? name;
         checkResourceName(err, args.networkName === undefined ? "name" : "networkName", networkName);
         if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host the network belongs on");

@@ -126,7 +126,7 @@ export class Edge extends pulumi.ComponentResource {
         super("dropyard:index:Edge", name, {}, opts);
         const host = args.host;
         // Host validates these before creating anything; repeated here for an Edge made directly.
-        checkEdgeOptions(configErrors("Host", host.hostName), args);
+        checkEdgeOptions(configErrors("Host", host.hostName, this), args);
 
         this.host = host;
         this.containerName = `${host.hostName}-nginx`;

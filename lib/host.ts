@@ -128,7 +128,7 @@ export class Host extends pulumi.ComponentResource {
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dropyard:index:Host", name, {}, opts);
-        const err = configErrors("Host", name);
+        const err = configErrors("Host", name, this);
         checkResourceName(err, "name", name);
         const targets = TARGETS.filter(t => args[t] !== undefined);
         if (targets.length !== 1) {

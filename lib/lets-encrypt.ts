@@ -96,7 +96,7 @@ export class LetsEncrypt extends pulumi.ComponentResource {
 
     constructor(name: string, args: LetsEncryptArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dropyard:index:LetsEncrypt", name, {}, opts);
-        const err = configErrors("LetsEncrypt", name);
+        const err = configErrors("LetsEncrypt", name, this);
         if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host whose edge serves the names");
         const host = args.host;
         checkDomains(err, args.domains);

@@ -120,7 +120,7 @@ export class NginxVhost extends pulumi.ComponentResource {
 
     constructor(name: string, args: NginxVhostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dropyard:index:NginxVhost", name, {}, opts);
-        const err = configErrors("NginxVhost", name);
+        const err = configErrors("NginxVhost", name, this);
         checkResourceName(err, "name", name);
         if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host whose edge serves this vhost");
         const host = args.host;

@@ -62,7 +62,7 @@ export class App extends pulumi.ComponentResource {
 
     constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dropyard:index:App", name, {}, opts);
-        const spec = normalizeAppArgs(name, args);
+        const spec = normalizeAppArgs(name, args, this);
         this.host = args.host;
         this.appName = name;
         this.alias = name;

@@ -49,8 +49,8 @@ export interface AppSpec {
 const MAX_PUBLIC_NAME = 63 - "-web-1-".length - 7;
 
 /** Checks every argument (throwing a ConfigError on the first bad one) and applies the defaults. */
-export function normalizeAppArgs(name: string, args: AppArgs): AppSpec {
-    const err = configErrors("App", name);
+export function normalizeAppArgs(name: string, args: AppArgs, resource?: pulumi.Resource): AppSpec {
+    const err = configErrors("App", name, resource);
     checkResourceName(err, "name", name);
     if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host the app runs on");
     const source = checkSource(err, args);

@@ -87,7 +87,7 @@ export abstract class DatabaseServer<A extends DatabaseArgs> extends pulumi.Comp
 
     protected constructor(engine: Engine<A>, name: string, args: A, opts?: pulumi.ComponentResourceOptions) {
         super(`dropyard:index:${engine.component}`, name, {}, opts);
-        const err = configErrors(engine.component, name);
+        const err = configErrors(engine.component, name, this);
         const server = normalizeServerArgs(err, name, args, engine);
         engine.check?.(err, args);
 
