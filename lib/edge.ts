@@ -95,7 +95,8 @@ export function checkEdgeOptions(err: ErrorFactory, o: EdgeOptions | undefined):
  * The host's nginx: one container publishing 80 and 443 on the host's edge network, reading its
  * config, certificates and ACME webroot from directories under the host's data dir. Its default
  * server answers ACME challenges for any name and refuses every name no vhost claims. Host creates
- * it; NginxVhost and LetsEncrypt add files to it.
+ * it; NginxVhost, App's deploy step and LetsEncrypt change its files, always by the edge's file
+ * protocol (docs/architecture.md#the-edges-file-protocol).
  */
 export class Edge extends pulumi.ComponentResource {
     readonly host: EdgeHost;

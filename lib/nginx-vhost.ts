@@ -11,7 +11,7 @@ import { EDGE_PATHS, Hsts, PLACEHOLDERS, renderVhost, templateProblems, VhostTls
 import { checkPort, checkResourceName, isDomain } from "./validate";
 
 /**
- * What a vhost needs from an App (structural, so this file does not depend on app.ts): its web
+ * What a vhost needs from an App (structural, so this file does not depend on lib/app/): its web
  * containers carry `alias` on the host's edge network and listen on `webPort`.
  */
 export interface WebUpstream {
@@ -99,9 +99,9 @@ const taken = new WeakMap<Host, Map<string, string>>();
 const CATCH_ALL = "";
 
 /**
- * One site on a host's edge: a server block rendered by a pure function, written into the edge's
- * conf.d by a host command that tests it with `nginx -t` in the edge and reloads, putting the old
- * file back when nginx rejects the new one. Deleting the vhost removes its file and reloads.
+ * One site on a host's edge: a server block rendered by a pure function, put into the edge's conf.d
+ * with `Edge.files` (tested with `nginx -t`, the old file back when nginx rejects the new one,
+ * reloaded: docs/architecture.md#the-edges-file-protocol). Deleting the vhost takes it out again.
  * Upstreams are resolved through Docker's DNS at request time, so nginx starts while an app is
  * missing and follows containers that were replaced.
  */

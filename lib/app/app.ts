@@ -17,15 +17,10 @@ import { AppSpec, normalizeAppArgs } from "./spec";
  * An application: an image built from a directory (or pulled), its release step, its web
  * containers behind the edge and its workers, the Heroku way.
  *
- * A deploy whose image digest or environment changed: (1) builds the image; (2) runs `release`
- * in a throwaway container of that exact digest — a failure stops here, old containers untouched;
- * (3) starts new web containers beside the old ones; (4) the deploy step waits until each passes its
- * healthcheck (a failure stops here with its healthcheck output and log lines, the edge still on the
- * old containers), then points the edge at the new generation with a graceful nginx reload and waits
- * for the requests in flight to the old ones (see lib/render/deploy.ts); (5) starts new workers (a
- * singleton's old container is stopped first); (6) prunes this app's untagged images; (7) Pulumi then
- * stops the old containers, giving each `stopGraceSeconds`. An unchanged digest and environment
- * change nothing.
+ * A changed image digest or environment redeploys: image, release, new web containers beside
+ * the old ones, the deploy step (health, the edge moved over, drain), workers, prune, and at the
+ * end of the run Pulumi stops the old containers — docs/architecture.md#the-deploy-sequence. An
+ * unchanged digest and environment change nothing.
  *
  * @example
  * const app = new App("counter", { host, build: "./app", link: [db], env: { ALLOWED_HOSTS: "counter.example.com" } });
@@ -184,7 +179,7 @@ export class App extends pulumi.ComponentResource {
     }
 
     /**
-     * The deploy step (see lib/render/deploy.ts). It runs whenever the web containers were replaced
+     * The deploy step (docs/architecture.md#the-deploy-sequence, step 4). It runs whenever the web containers were replaced
      * (their names are in its environment), after them and before Pulumi deletes the old ones.
      */
     private createDeploy(name: string, spec: AppSpec, web: docker.Container[]): pulumi.CustomResource {

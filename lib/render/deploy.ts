@@ -1,19 +1,6 @@
 // The deploy step's host script, run after an App's new web containers start and before Pulumi
-// removes the old ones (replaced resources go at the end of a run):
-//
-//   1. wait until every new web container passes its healthcheck; one that turns unhealthy, stops,
-//      or is not healthy in time fails the deploy with its healthcheck output and last log lines;
-//   2. point the edge at the new containers: an http-level nginx `map` in conf.d names the new
-//      generation's DNS name, checked with `nginx -t` (the old file comes back on failure) and loaded
-//      with a graceful reload. Fresh workers resolve only the new containers;
-//   3. wait until the nginx workers that were serving before the reload have finished their
-//      requests and exited, so no request is in flight to an old container when it is stopped.
-//
-// Why not leave the old containers under the app's alias until they stop? Docker's DNS keeps a
-// container under its alias until it exits, nginx caches answers for `valid=` seconds, and on
-// SIGTERM a server closes its socket: connections queued but not yet accepted are reset (a POST
-// cannot be retried), and for a few seconds nginx still dials an address that is gone. Disconnecting
-// the old container from the edge network first is worse: its in-flight connections hang.
+// removes the old ones: health, the edge moved to the new generation, drain. What each step does
+// and why: docs/architecture.md#the-deploy-sequence (step 4).
 
 import { EdgeRef, renderEdgeChange } from "./edge-files";
 

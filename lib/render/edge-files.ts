@@ -82,12 +82,9 @@ export const RELOAD_FUNCTION = [
 ].join("\n");
 
 /**
- * The change as bash lines, to embed in a script that runs under `set -euo pipefail`. Holding the
- * edge's lock (fd 9, until the script ends or closes it): make the directories; write each new
- * file aside (`<file>.new`); keep a copy of every file it replaces or removes (`<file>.old`); move
- * the new files into place and remove the others; then, when the edge runs, `nginx -t` in it —
- * on failure the old files come back and the script fails with nginx's message, so a bad config is
- * never left for the next reload or restart to trip over — and a graceful reload.
+ * The change as bash lines, to embed in a script that runs under `set -euo pipefail`: under the
+ * edge's lock (fd 9, held until the script ends or closes it), files written aside, the old ones
+ * kept, `nginx -t`, the old ones back on failure, a reload. The steps: docs/architecture.md#the-edges-file-protocol.
  */
 export function renderEdgeChange(c: EdgeChange): string {
     const put = c.put ?? [];
