@@ -46,9 +46,9 @@ export interface EdgeHost {
     command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): pulumi.CustomResource;
 }
 
-export interface EdgeArgs extends EdgeOptions {
+export interface EdgeArgs<H extends EdgeHost = EdgeHost> extends EdgeOptions {
     /** The host the edge serves. */
-    readonly host: EdgeHost;
+    readonly host: H;
 }
 
 /** A file for `Edge.files`. */
@@ -98,8 +98,8 @@ export function checkEdgeOptions(err: ErrorFactory, o: EdgeOptions | undefined):
  * it; NginxVhost, App's deploy step and LetsEncrypt change its files, always by the edge's file
  * protocol (docs/architecture.md#the-edges-file-protocol).
  */
-export class Edge extends pulumi.ComponentResource {
-    readonly host: EdgeHost;
+export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResource {
+    readonly host: H;
     /** The container's name, for `docker exec`. Fixed, because published ports are too (see below). */
     readonly containerName: string;
     /** Host directories, mounted in the container at the paths in EDGE_PATHS. */
@@ -123,7 +123,7 @@ export class Edge extends pulumi.ComponentResource {
     readonly setup: pulumi.CustomResource;
     readonly container: docker.Container;
 
-    constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: EdgeArgs<H>, opts?: pulumi.ComponentResourceOptions) {
         super("dropyard:index:Edge", name, {}, opts);
         const host = args.host;
         // Host validates these before creating anything; repeated here for an Edge made directly.

@@ -121,7 +121,7 @@ export class Host extends pulumi.ComponentResource {
     /** The network the edge nginx shares with every web container; apps join it under their alias. */
     readonly edgeNetwork: docker.Network;
     /** The host's nginx: publishes 80/443 and serves every NginxVhost and ACME challenge. */
-    readonly edge: Edge;
+    readonly edge: Edge<Host>;
 
     /** How to reach a droplet or server over SSH; undefined for `local`. */
     private readonly remote?: Remote;
