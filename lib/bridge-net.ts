@@ -36,7 +36,7 @@ export class BridgeNet extends pulumi.ComponentResource {
     readonly network: docker.Network;
 
     constructor(name: string, args: BridgeNetArgs, opts?: pulumi.ComponentResourceOptions) {
-        const err = configErrors("BridgeNet", name);
+        const err = configErrors("BridgeNet", name, opts?.parent);
         checkArgs(err, BRIDGE_NET_ARGS, name, args);
         checkResourceName(err, args.networkName === undefined ? "name" : "networkName", args.networkName ?? name);
         if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host the network belongs on");

@@ -76,6 +76,11 @@ export function bindHost(host: object, scope: HostScope): void {
     scopes.set(host, scope);
 }
 
+/** Whether `value` is a constructed Host (one whose names are bound), without importing Host. */
+export function isHost(value: unknown): boolean {
+    return typeof value === "object" && value !== null && scopes.has(value);
+}
+
 /** The scope of a constructed Host. */
 export function scopeOf(host: object): HostScope {
     const scope = scopes.get(host);

@@ -2,13 +2,13 @@ import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { configErrors, ErrorFactory } from "./errors";
-import { Host } from "./host";
+import { dependencies, HostCommandArgs } from "./host-command";
 import { checkArgs } from "./check";
-import { scopeOf } from "./claims";
+import { isHost, scopeOf } from "./claims";
 import { EDGE_ARGS } from "./schemas";
 import { labels } from "./labels";
+import { EdgeFile, EdgeRef, renderEdgeScript } from "./render/edge-files";
 import { EDGE_PATHS, renderEdgeDefault } from "./render/nginx";
-import { renderInstallScript } from "./render/shell";
 import { checkImageReference, checkPort } from "./validate";
 
 /** Settings for a host's edge nginx, given as `new Host(name, { ..., edge: {...} })`. */
@@ -34,9 +34,46 @@ export interface EdgeOptions {
     readonly bindAddresses?: string[];
 }
 
-export interface EdgeArgs extends EdgeOptions {
+/**
+ * What the edge needs from its host (a Host has all of it): where its files live, the engine its
+ * container runs on, the network it shares with web containers, and a way to run scripts there.
+ */
+export interface EdgeHost {
+    readonly hostName: string;
+    readonly target: "droplet" | "server" | "local";
+    readonly dataDir: string;
+    readonly provider: docker.Provider;
+    readonly ready: pulumi.Resource[];
+    readonly edgeNetwork: docker.Network;
+    command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): pulumi.CustomResource;
+}
+
+export interface EdgeArgs<H extends EdgeHost = EdgeHost> extends EdgeOptions {
     /** The host the edge serves. */
-    readonly host: Host;
+    readonly host: H;
+}
+
+/** A file for `Edge.files`. */
+export interface EdgeFileArgs {
+    /** Absolute path on the host, in one of the edge's directories. */
+    readonly path: string;
+    readonly content: pulumi.Input<string>;
+    /**
+     * Send the content on the command's standard input (as a secret), never in the script: for
+     * private keys. At most one file of a command. @default false
+     */
+    readonly secret?: boolean;
+    /** @default "0644" */
+    readonly mode?: "0600" | "0644";
+}
+
+/** Files `Edge.files` puts into the edge's directories. */
+export interface EdgeFilesArgs {
+    readonly files: readonly EdgeFileArgs[];
+    /** Directories to create first. @default [] */
+    readonly dirs?: readonly string[];
+    /** Whether `dirs` hold these files alone, so deleting the command removes them once empty. @default false */
+    readonly ownDirs?: boolean;
 }
 
 /** Checks edge options; Host calls it before creating anything, so errors name the Host's field. */
@@ -60,10 +97,11 @@ export function checkEdgeOptions(err: ErrorFactory, o: EdgeOptions | undefined):
  * The host's nginx: one container publishing 80 and 443 on the host's edge network, reading its
  * config, certificates and ACME webroot from directories under the host's data dir. Its default
  * server answers ACME challenges for any name and refuses every name no vhost claims. Host creates
- * it; NginxVhost and LetsEncrypt add files to it.
+ * it; NginxVhost, App's deploy step and LetsEncrypt change its files, always by the edge's file
+ * protocol (docs/architecture.md#the-edges-file-protocol).
  */
-export class Edge extends pulumi.ComponentResource {
-    readonly host: Host;
+export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResource {
+    readonly host: H;
     /** The container's name, for `docker exec`. Fixed, because published ports are too (see below). */
     readonly containerName: string;
     /** Host directories, mounted in the container at the paths in EDGE_PATHS. */
@@ -75,6 +113,8 @@ export class Edge extends pulumi.ComponentResource {
     readonly certbotDir: string;
     /** Lock file host commands hold while they change and test the edge's files. */
     readonly lockFile: string;
+    /** The container and the lock, as the scripts that change the edge's files take them. */
+    readonly ref: EdgeRef;
     /** Ports the world uses, for redirects and X-Forwarded-Port. */
     readonly httpPort: number;
     readonly httpsPort: number;
@@ -85,15 +125,16 @@ export class Edge extends pulumi.ComponentResource {
     readonly setup: pulumi.CustomResource;
     readonly container: docker.Container;
 
-    constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
-        const err = configErrors("Edge", name);
+    constructor(name: string, args: EdgeArgs<H>, opts?: pulumi.ComponentResourceOptions) {
+        const err = configErrors("Edge", name, opts?.parent);
         checkArgs(err, EDGE_ARGS, name, args);
         const host = args.host;
-        if (!(host instanceof Host)) throw err("host", "is not a Host", "pass the Host the edge serves");
+        if (!isHost(host)) throw err("host", "is not a Host", "pass the Host the edge serves");
         // Host makes its one edge (and claims its names); a second one would take the same container and files.
-        if ((host as { edge?: Edge }).edge !== undefined) throw err("host", `already has an edge (Edge "${host.edge.containerName}")`, "use host.edge");
+        const existing = (host as { edge?: Edge }).edge;
+        if (existing !== undefined) throw err("host", `already has an edge (Edge "${existing.containerName}")`, "use host.edge");
         // Host validates these before creating anything; repeated here for an Edge made directly.
-        checkEdgeOptions(configErrors("Host", host.hostName), args);
+        checkEdgeOptions(configErrors("Host", host.hostName, opts?.parent), args);
         const names = scopeOf(host).names.edge;
         super("dropyard:index:Edge", name, {}, opts);
 
@@ -106,6 +147,7 @@ export class Edge extends pulumi.ComponentResource {
         this.webrootDir = dir.webrootDir;
         this.certbotDir = dir.certbotDir;
         this.lockFile = dir.lockFile;
+        this.ref = { container: this.containerName, lockFile: this.lockFile };
         this.httpPort = args.httpPort ?? 80;
         this.httpsPort = args.httpsPort ?? 443;
         this.defaultConfig = renderEdgeDefault();
@@ -114,13 +156,12 @@ export class Edge extends pulumi.ComponentResource {
             { parent: this, provider: host.provider, dependsOn: host.ready });
 
         this.setup = host.command(`${name}-setup`, {
-            create: renderInstallScript({
-                edge: this.containerName,
-                lockFile: this.lockFile,
+            create: renderEdgeScript({
+                edge: this.ref,
                 dirs: [this.confDir, this.certsDir, this.letsencryptDir, this.webrootDir, this.certbotDir],
-                files: [{ path: names.defaultConfig.name, content: this.defaultConfig }],
+                put: [{ path: names.defaultConfig.name, content: this.defaultConfig }],
                 // First deploy: no container yet; it reads the file when it starts.
-                whenEdgeStopped: "skip",
+                whenStopped: "skip",
             }),
         }, { parent: this });
 
@@ -153,5 +194,28 @@ export class Edge extends pulumi.ComponentResource {
         });
 
         this.registerOutputs({ containerName: this.containerName });
+    }
+
+    /**
+     * A host command that puts `files` into the edge's directories by the edge's file protocol
+     * (docs/architecture.md#the-edges-file-protocol): written aside, `nginx -t`, the old files back
+     * on failure, reloaded. Deleting the command takes them out the same way. It runs after the edge
+     * exists; a stopped edge fails it. `opts.parent` should be the component the files belong to.
+     */
+    files(name: string, args: EdgeFilesArgs, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResource {
+        if (args.files.filter(f => f.secret).length > 1) throw new Error(`Edge.files "${name}": only one file can be secret`);
+        const secret = args.files.find(f => f.secret);
+        const paths = args.files.map(f => f.path);
+        const texts = pulumi.all(args.files.map(f => f.secret ? "" : f.content));
+        return this.host.command(name, {
+            create: texts.apply(t => renderEdgeScript({
+                edge: this.ref,
+                dirs: args.dirs,
+                put: args.files.map((f, i): EdgeFile => ({ path: f.path, content: f.secret ? { stdin: true } : t[i], mode: f.mode })),
+                whenStopped: "fail",
+            })),
+            stdin: secret !== undefined ? pulumi.secret(secret.content) : undefined,
+            delete: renderEdgeScript({ edge: this.ref, remove: paths, removeDirs: args.ownDirs ? args.dirs : [], whenStopped: "skip" }),
+        }, { ...opts, dependsOn: [this, ...dependencies(opts.dependsOn)] });
     }
 }

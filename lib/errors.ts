@@ -1,12 +1,19 @@
+import * as pulumi from "@pulumi/pulumi";
+
 /**
  * The one error dropyard throws for bad configuration. It is thrown while a component is being
  * constructed, before any of its resources exists, and its message always reads
  * `<Component> "<name>": <field> <problem>; <fix>` so a user can find the line to change.
  *
+ * It is a `pulumi.ResourceError` without a stack trace, so Pulumi reports it as a resource's error
+ * (`error: <message>` under its URN), not as a crash of the program. The resource is the component's
+ * parent (or none: the stack), never the component itself, which is not registered until every
+ * check has passed.
+ *
  * @example
  * // Postgres "db": version "9" is not supported; use one of 14, 15, 16, 17, 18
  */
-export class ConfigError extends Error {
+export class ConfigError extends pulumi.ResourceError {
     /** The component class, e.g. `"Postgres"`. */
     readonly component: string;
     /** The name the component was given in the stack program. */
@@ -14,10 +21,11 @@ export class ConfigError extends Error {
     /** The path of the offending argument, e.g. `"droplet.region"` or `"env.DATABASE_URL"`. */
     readonly field: string;
 
-    constructor(component: string, resourceName: string, field: string, problem: string, fix: string) {
+    constructor(component: string, resourceName: string, field: string, problem: string, fix: string,
+        resource?: pulumi.Resource) {
         // The name itself may be of the wrong type (an untyped stack program); show it without throwing.
         const name = typeof resourceName === "string" ? resourceName : printable(resourceName);
-        super(`${component} "${name}": ${field} ${problem}; ${fix}`);
+        super(`${component} "${name}": ${field} ${problem}; ${fix}`, resource, true);
         this.name = "ConfigError";
         this.component = component;
         this.resourceName = name;
@@ -33,9 +41,13 @@ function printable(value: unknown): string {
     }
 }
 
-/** Binds component and name once, so each check in a constructor only states field, problem and fix. */
-export function configErrors(component: string, resourceName: string) {
-    return (field: string, problem: string, fix: string) => new ConfigError(component, resourceName, field, problem, fix);
+/**
+ * Binds component, name and the resource the error is reported on (the component's parent) once, so
+ * each check in a constructor only states field, problem and fix.
+ */
+export function configErrors(component: string, resourceName: string, parent?: pulumi.Resource) {
+    return (field: string, problem: string, fix: string) =>
+        new ConfigError(component, resourceName, field, problem, fix, parent);
 }
 
 /** What `configErrors` returns: a factory for this component's errors. */

@@ -14,9 +14,11 @@ import { CreatedDroplet, createDroplet, DropletTarget, normalizeDroplet } from "
 import { createDockerTls, DockerTls, DockerTlsNames } from "./host-tls";
 import { DOCKER_TLS_PORT, renderBootstrap, renderRemoteCommand } from "./render/bootstrap";
 import { checkEdgeOptions, Edge, EdgeOptions } from "./edge";
+import { dependencies, HostCommandArgs } from "./host-command";
 import { labels } from "./labels";
 
 export { DropletTarget } from "./droplet";
+export { HostCommandArgs } from "./host-command";
 
 /** Run containers on the Docker engine of the machine running `pulumi up`. */
 export interface LocalTarget {
@@ -74,23 +76,6 @@ export interface HostArgs {
     readonly edge?: EdgeOptions;
 }
 
-/** Scripts a host command runs; see `Host.command`. */
-export interface HostCommandArgs {
-    /** Runs when the command is created and, when `update` is absent, whenever an input changes. */
-    readonly create: pulumi.Input<string>;
-    /** Runs when an input changes. @default - `create` runs again */
-    readonly update?: pulumi.Input<string>;
-    /** Runs when the command is deleted. @default - nothing runs */
-    readonly delete?: pulumi.Input<string>;
-    /** Environment for the scripts; mark values secret and they stay secret. @default {} */
-    readonly environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-    /** Values whose change re-runs the command. @default [] */
-    readonly triggers?: pulumi.Input<any[]>;
-    /** Text fed to the script's standard input. */
-    readonly stdin?: pulumi.Input<string>;
-}
-
-/** Which kind of machine a Host is: a new droplet, an existing server, or the local engine. */
 export type HostTarget = "droplet" | "server" | "local";
 
 const TARGETS = ["droplet", "server", "local"] as const;
@@ -139,14 +124,14 @@ export class Host extends pulumi.ComponentResource {
     /** The network the edge nginx shares with every web container; apps join it under their alias. */
     readonly edgeNetwork: docker.Network;
     /** The host's nginx: publishes 80/443 and serves every NginxVhost and ACME challenge. */
-    readonly edge: Edge;
+    readonly edge: Edge<Host>;
 
     /** How to reach a droplet or server over SSH; undefined for `local`. */
     private readonly remote?: Remote;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         // Every check, and the claim of the host's names, before the component itself exists.
-        const err = configErrors("Host", name);
+        const err = configErrors("Host", name, opts?.parent);
         checkArgs(err, HOST_ARGS, name, args);
         checkResourceName(err, "name", name);
         const targets = TARGETS.filter(t => args[t] !== undefined);
@@ -262,9 +247,9 @@ export class Host extends pulumi.ComponentResource {
      * is a secret whenever an environment value is.
      */
     command(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResource {
-        const hostErr = configErrors("Host", this.hostName);
+        const hostErr = configErrors("Host", this.hostName, this);
         checkArgs((field, problem, fix) => hostErr(`command(${JSON.stringify(name)}).${field}`, problem, fix), HOST_COMMAND_ARGS, name, args);
-        const dependsOn = [...this.ready, ...toArray(opts.dependsOn)];
+        const dependsOn = [...this.ready, ...dependencies(opts.dependsOn)];
         if (this.remote === undefined) {
             // Point the docker CLI in scripts at the engine the provider uses. On a droplet or server
             // scripts run on the machine itself, where the CLI's default socket is that engine.
@@ -355,9 +340,4 @@ function normalizeServer(err: ErrorFactory, s: ServerTarget): Required<ServerTar
 /** `tcp://[2001:db8::1]:2376` needs brackets; IPv4 addresses and names do not. */
 function bracketIPv6(host: string): string {
     return isIP(host) === 6 ? `[${host}]` : host;
-}
-
-function toArray(d: pulumi.ResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
-    if (d === undefined) return [];
-    return Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>];
 }

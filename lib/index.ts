@@ -2,7 +2,8 @@
 export { ConfigError } from "./errors";
 export { DropletTarget, Host, HostArgs, HostCommandArgs, HostTarget, LocalTarget, ServerTarget } from "./host";
 export { BridgeNet, BridgeNetArgs } from "./bridge-net";
-export { App, AppArgs, AppHealthcheck, AppLogs } from "./app/app";
+export { App } from "./app/app";
+export { AppArgs, AppHealthcheck, AppLogs } from "./app/args";
 export { Database, isDatabase } from "./database/database";
 export { Postgres, PostgresArgs } from "./database/postgres";
 export { MariaDB, MariaDBArgs } from "./database/mariadb";

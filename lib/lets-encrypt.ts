@@ -99,7 +99,7 @@ export class LetsEncrypt extends pulumi.ComponentResource {
     readonly renewal: pulumi.CustomResource;
 
     constructor(name: string, args: LetsEncryptArgs, opts?: pulumi.ComponentResourceOptions) {
-        const err = configErrors("LetsEncrypt", name);
+        const err = configErrors("LetsEncrypt", name, opts?.parent);
         checkArgs(err, LETS_ENCRYPT_ARGS, name, args);
         if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host whose edge serves the names");
         const host = args.host;

@@ -8,14 +8,13 @@ import { configErrors, ErrorFactory } from "./errors";
 import { Host } from "./host";
 import { LetsEncrypt } from "./lets-encrypt";
 import { EDGE_PATHS, Hsts, PLACEHOLDERS, renderVhost, templateProblems, VhostTls } from "./render/nginx";
-import { renderInstallScript, renderRemoveScript } from "./render/shell";
 import { checkPort, checkResourceName, isDomain } from "./validate";
 import { checkArgs } from "./check";
 import { claim, scopeOf, vhostNames } from "./claims";
 import { NGINX_VHOST_ARGS } from "./schemas";
 
 /**
- * What a vhost needs from an App (structural, so this file does not depend on app.ts): its web
+ * What a vhost needs from an App (structural, so this file does not depend on lib/app/): its web
  * containers carry `alias` on the host's edge network and listen on `webPort`.
  */
 export interface WebUpstream {
@@ -124,9 +123,9 @@ export interface NginxVhostArgs {
 }
 
 /**
- * One site on a host's edge: a server block rendered by a pure function, written into the edge's
- * conf.d by a host command that tests it with `nginx -t` in the edge and reloads, putting the old
- * file back when nginx rejects the new one. Deleting the vhost removes its file and reloads.
+ * One site on a host's edge: a server block rendered by a pure function, put into the edge's conf.d
+ * with `Edge.files` (tested with `nginx -t`, the old file back when nginx rejects the new one,
+ * reloaded: docs/architecture.md#the-edges-file-protocol). Deleting the vhost takes it out again.
  * Upstreams are resolved through Docker's DNS at request time, so nginx starts while an app is
  * missing and follows containers that were replaced.
  */
@@ -147,7 +146,7 @@ export class NginxVhost extends pulumi.ComponentResource {
     readonly install: pulumi.CustomResource;
 
     constructor(name: string, args: NginxVhostArgs, opts?: pulumi.ComponentResourceOptions) {
-        const err = configErrors("NginxVhost", name);
+        const err = configErrors("NginxVhost", name, opts?.parent);
         checkArgs(err, NGINX_VHOST_ARGS, name, args);
         checkResourceName(err, "name", name);
         if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host whose edge serves this vhost");
@@ -199,40 +198,24 @@ export class NginxVhost extends pulumi.ComponentResource {
         let certFiles: pulumi.CustomResource | undefined;
         if (certificate !== undefined) {
             const pem = certificate === "self-signed" ? this.selfSigned(name, domains) : certificate;
-            certFiles = host.command(`${name}-tls`, {
-                create: pulumi.output(pem.cert).apply(cert => renderInstallScript({
-                    edge: edge.containerName,
-                    lockFile: edge.lockFile,
-                    dirs: [certDir],
-                    files: [
-                        { path: path.posix.join(certDir, "fullchain.pem"), content: cert },
-                        { path: path.posix.join(certDir, "privkey.pem"), content: { stdin: true }, mode: "0600" },
-                    ],
-                    whenEdgeStopped: "fail",
-                })),
-                stdin: pulumi.secret(pem.key),
-                delete: renderRemoveScript({
-                    edge: edge.containerName, lockFile: edge.lockFile,
-                    files: [path.posix.join(certDir, "fullchain.pem"), path.posix.join(certDir, "privkey.pem")],
-                    dirs: [certDir],
-                }),
-            }, { parent: this, dependsOn: [edge] });
+            certFiles = edge.files(`${name}-tls`, {
+                dirs: [certDir],
+                ownDirs: true,
+                files: [
+                    { path: path.posix.join(certDir, "fullchain.pem"), content: pem.cert },
+                    { path: path.posix.join(certDir, "privkey.pem"), content: pem.key, secret: true, mode: "0600" },
+                ],
+            }, { parent: this });
         }
 
-        this.install = host.command(`${name}-config`, {
-            create: renderInstallScript({
-                edge: edge.containerName,
-                lockFile: edge.lockFile,
-                dirs: [edge.confDir],
-                files: [{ path: this.configPath, content: this.config }],
-                whenEdgeStopped: "fail",
-            }),
-            delete: renderRemoveScript({ edge: edge.containerName, lockFile: edge.lockFile, files: [this.configPath] }),
+        this.install = edge.files(`${name}-config`, {
+            dirs: [edge.confDir],
+            files: [{ path: this.configPath, content: this.config }],
         }, {
             parent: this,
             // The certificate first, the edge before both: never the other way round. An App
             // upstream first too: its deploy step defines the variable the file proxies to.
-            dependsOn: [edge, ...(args.tls instanceof LetsEncrypt ? [args.tls] : []), ...(certFiles ? [certFiles] : []),
+            dependsOn: [...(args.tls instanceof LetsEncrypt ? [args.tls] : []), ...(certFiles ? [certFiles] : []),
                 ...(pulumi.Resource.isInstance(args.upstream) ? [args.upstream] : [])],
         });
 

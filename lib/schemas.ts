@@ -1,7 +1,7 @@
 // One schema per public Args type (lib/index.ts): the runtime types `checkArgs` enforces before a
 // component's own checks run. `object<T>` makes the compiler hold each field list to its interface:
 // a field added to an Args interface without a schema here does not compile.
-import type { AppArgs, AppHealthcheck, AppLogs } from "./app/app";
+import type { AppArgs, AppHealthcheck, AppLogs } from "./app/args";
 import type { BridgeNetArgs } from "./bridge-net";
 import type { DnsOptions } from "./dns";
 import type { EdgeArgs, EdgeOptions } from "./edge";

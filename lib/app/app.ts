@@ -4,143 +4,25 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { AppSpec, normalizeAppArgs } from "./spec";
-import { BridgeNet } from "../bridge-net";
-import { Database } from "../database/database";
 import { Host } from "../host";
 import { LABEL, labels } from "../labels";
 import { DEPLOY_CONTAINERS, DEPLOY_UPSTREAM_MAP, renderDeployScript, renderUpstreamMap, upstreamVariable } from "../render/deploy";
 import { processCommand } from "../render/procfile";
 import { RELEASE_COMMAND, RELEASE_ENV_PREFIX, RELEASE_IMAGE, RELEASE_NETWORKS, releaseScript } from "../render/release";
-import { renderRemoveScript } from "../render/shell";
+import { renderEdgeScript } from "../render/edge-files";
+import type { AppArgs } from "./args";
 import { appNames, claim, scopeOf } from "../claims";
 import { configErrors } from "../errors";
-
-/** How Docker decides a web container is healthy. Times are in seconds. */
-export interface AppHealthcheck {
-    /**
-     * The check. A string runs with `/bin/sh -c` (Docker's `CMD-SHELL`); an array runs as is (`CMD`).
-     * @default - a TCP check that `port` accepts connections; see `tcpCheck` in lib/render/healthcheck.ts
-     * @example "curl -fsS http://127.0.0.1:$PORT/healthz"
-     */
-    readonly command?: string | readonly string[];
-    /** Seconds between checks. @default 5 */
-    readonly interval?: number;
-    /** Seconds one check may take. @default 5 */
-    readonly timeout?: number;
-    /** Failures in a row that make the container unhealthy. @default 3 */
-    readonly retries?: number;
-    /** Seconds the app may take to boot; failures in this time do not count. @default 60 */
-    readonly startPeriod?: number;
-}
-
-/** Log rotation for the containers' json-file logs. */
-export interface AppLogs {
-    /** Size at which a log file is rotated, e.g. `"10m"`, `"500k"`. @default "10m" */
-    readonly maxSize?: string;
-    /** Rotated files kept per container. @default 3 */
-    readonly maxFiles?: number;
-}
-
-/** Arguments of an {@link App}: where it runs, what it runs, and with what environment. */
-export interface AppArgs {
-    /** The host the app runs on. */
-    readonly host: Host;
-    /**
-     * A directory holding a `Dockerfile` (and usually a `Procfile`), built on the host's Docker
-     * engine into `dropyard/<host>-<app>:latest`. Excludes `image`.
-     * @example build: "./app"
-     */
-    readonly build?: string;
-    /**
-     * An existing image to pull and run, e.g. `"wordpress:6.8-php8.4-apache"`. Excludes `build`.
-     * Images pulled this way are kept on the host when the App goes (another component may use them).
-     */
-    readonly image?: string;
-    /**
-     * Process types and their commands, as a Procfile would give them; replaces the build
-     * directory's `Procfile` when given. `web` serves HTTP on `$PORT`, `release` runs once per
-     * deploy before the new containers start, every other type runs as a worker. Commands run with
-     * `/bin/sh -c`; a simple command is `exec`ed so it gets the stop signal (see `processCommand`).
-     * They replace the image's CMD; an ENTRYPOINT still runs first, as with `docker run IMAGE cmd`.
-     * @default - the build directory's `Procfile`; without one, the image's own command runs as `web`
-     * @example processes: { web: "gunicorn app:app", worker: "celery -A app worker", release: "flask db upgrade" }
-     */
-    readonly processes?: Readonly<Record<string, string>>;
-    /**
-     * Worker process types that must never run twice at once (a scheduler, a clock): on a redeploy
-     * the old container is stopped before the new one starts instead of after.
-     * @default []
-     * @example singletons: ["clock"]
-     */
-    readonly singletons?: readonly string[];
-    /**
-     * Whether the app serves HTTP through the edge. When true the process types must include
-     * `web` (an image without Procfile or `processes` runs its own command as `web`); set false for
-     * an app of workers only.
-     * @default true
-     */
-    readonly web?: boolean;
-    /**
-     * Whether web containers join the host's edge network, where the edge nginx (and any other
-     * public app) can reach them. Set false for an internal service that only the apps sharing one
-     * of its `networks` may call; a NginxVhost then refuses it as an upstream.
-     * @default true
-     */
-    readonly public?: boolean;
-    /** The port the web process listens on, given to it as `PORT`. @default 5000 */
-    readonly port?: number;
-    /** How many web containers run; the edge spreads requests over them. @default 1 */
-    readonly replicas?: number;
-    /** Plain environment variables for every process and the release step. @default {} */
-    readonly env?: Readonly<Record<string, pulumi.Input<string>>>;
-    /** Environment variables kept secret in the state and the recorded inputs. @default {} */
-    readonly secrets?: Readonly<Record<string, pulumi.Input<string>>>;
-    /**
-     * Databases whose `env` (e.g. `DATABASE_URL`) the app receives and whose networks it joins.
-     * The app's environment then becomes secret as a whole.
-     * @default []
-     */
-    readonly link?: readonly Database[];
-    /** Extra networks every container joins; web containers answer on them under the app's name. @default [] */
-    readonly networks?: readonly BridgeNet[];
-    /**
-     * Named volumes that survive redeploys: key → path in the container. The Docker volume is
-     * called `<app>-<key>`.
-     * @default {}
-     * @example volumes: { "wp-content": "/var/www/html/wp-content" }
-     */
-    readonly volumes?: Readonly<Record<string, string>>;
-    /**
-     * The web containers' healthcheck; a new container must pass it before the old one is removed.
-     * `false` turns it off (and with it the wait: replacements are then not checked).
-     * @default - every 5 s, timeout 5 s, 3 retries, 60 s to boot, checking that `port` accepts TCP connections
-     */
-    readonly healthcheck?: AppHealthcheck | false;
-    /** json-file log rotation. @default { maxSize: "10m", maxFiles: 3 } */
-    readonly logs?: AppLogs;
-    /**
-     * Seconds a stopping container gets to finish in-flight requests after SIGTERM before it is killed;
-     * also the longest a deploy waits, once the edge sends new requests to the new web containers, for
-     * the requests still in flight to the old ones (open websockets) before those are stopped.
-     * @default 30
-     */
-    readonly stopGraceSeconds?: number;
-}
+import { AppSpec, normalizeAppArgs } from "./spec";
 
 /**
  * An application: an image built from a directory (or pulled), its release step, its web
  * containers behind the edge and its workers, the Heroku way.
  *
- * A deploy whose image digest or environment changed: (1) builds the image; (2) runs `release`
- * in a throwaway container of that exact digest — a failure stops here, old containers untouched;
- * (3) starts new web containers beside the old ones; (4) the deploy step waits until each passes its
- * healthcheck (a failure stops here with its healthcheck output and log lines, the edge still on the
- * old containers), then points the edge at the new generation with a graceful nginx reload and waits
- * for the requests in flight to the old ones (see lib/render/deploy.ts); (5) starts new workers (a
- * singleton's old container is stopped first); (6) prunes this app's untagged images; (7) Pulumi then
- * stops the old containers, giving each `stopGraceSeconds`. An unchanged digest and environment
- * change nothing.
+ * A changed image digest or environment redeploys: image, release, new web containers beside
+ * the old ones, the deploy step (health, the edge moved over, drain), workers, prune, and at the
+ * end of the run Pulumi stops the old containers — docs/architecture.md#the-deploy-sequence. An
+ * unchanged digest and environment change nothing.
  *
  * @example
  * const app = new App("counter", { host, build: "./app", link: [db], env: { ALLOWED_HOSTS: "counter.example.com" } });
@@ -179,11 +61,11 @@ export class App extends pulumi.ComponentResource {
     private readonly names: ReturnType<typeof appNames>;
 
     constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
-        const spec = normalizeAppArgs(name, args);
+        const spec = normalizeAppArgs(name, args, opts?.parent);
         const names = appNames(scopeOf(args.host), name, {
             build: "build" in spec.source, volumeKeys: spec.volumes.map(([key]) => key), web: spec.web !== undefined, isPublic: spec.isPublic,
         });
-        claim(configErrors("App", name), scopeOf(args.host), `App "${name}"`, names);
+        claim(configErrors("App", name, opts?.parent), scopeOf(args.host), `App "${name}"`, names);
         super("dropyard:index:App", name, {}, opts);
         this.names = names;
         this.host = args.host;
@@ -307,7 +189,7 @@ export class App extends pulumi.ComponentResource {
     }
 
     /**
-     * The deploy step (see lib/render/deploy.ts). It runs whenever the web containers were replaced
+     * The deploy step (docs/architecture.md#the-deploy-sequence, step 4). It runs whenever the web containers were replaced
      * (their names are in its environment), after them and before Pulumi deletes the old ones.
      */
     private createDeploy(name: string, spec: AppSpec, web: docker.Container[]): pulumi.CustomResource {
@@ -318,13 +200,13 @@ export class App extends pulumi.ComponentResource {
             create: renderDeployScript({
                 // Without a healthcheck there is nothing to wait for but "running".
                 waitSeconds: spec.healthcheck?.waitSeconds ?? 30,
-                edge: edge && mapFile ? { container: edge.containerName, lockFile: edge.lockFile, mapFile, drainSeconds: spec.grace } : undefined,
+                edge: edge && mapFile ? { ...edge.ref, mapFile, drainSeconds: spec.grace } : undefined,
             }),
             environment: names.apply(ns => ({
                 [DEPLOY_CONTAINERS]: ns.join(" "),
                 ...(edge ? { [DEPLOY_UPSTREAM_MAP]: renderUpstreamMap(name, ns[0]) } : {}),
             })),
-            delete: edge && mapFile ? renderRemoveScript({ edge: edge.containerName, lockFile: edge.lockFile, files: [mapFile] }) : undefined,
+            delete: edge && mapFile ? renderEdgeScript({ edge: edge.ref, remove: [mapFile], whenStopped: "skip" }) : undefined,
         }, { parent: this, dependsOn: [...web, ...(edge ? [edge] : [])] });
     }
 

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type * as docker from "@pulumi/docker";
-import type { AppArgs, AppHealthcheck, AppLogs } from "./app";
+import type { AppArgs, AppHealthcheck, AppLogs } from "./args";
 import { BridgeNet } from "../bridge-net";
 import { Database, isDatabase } from "../database/database";
 import { configErrors, ErrorFactory } from "../errors";
@@ -51,8 +51,8 @@ export interface AppSpec {
 const MAX_PUBLIC_NAME = 63 - "-web-1-".length - 7;
 
 /** Checks every argument (throwing a ConfigError on the first bad one) and applies the defaults. */
-export function normalizeAppArgs(name: string, args: AppArgs): AppSpec {
-    const err = configErrors("App", name);
+export function normalizeAppArgs(name: string, args: AppArgs, parent?: pulumi.Resource): AppSpec {
+    const err = configErrors("App", name, parent);
     checkArgs(err, APP_ARGS, name, args);
     checkResourceName(err, "name", name);
     if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host the app runs on");

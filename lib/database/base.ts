@@ -109,7 +109,7 @@ export abstract class DatabaseServer<A extends DatabaseArgs> extends pulumi.Comp
 
     protected constructor(engine: Engine<A>, name: string, args: A, opts?: pulumi.ComponentResourceOptions) {
         // Every check, and the claim of its Docker names, before the component itself exists.
-        const err = configErrors(engine.component, name);
+        const err = configErrors(engine.component, name, opts?.parent);
         checkArgs(err, engine.schema, name, args);
         const server = normalizeServerArgs(err, name, args, engine);
         engine.check?.(err, args);

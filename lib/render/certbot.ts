@@ -7,7 +7,8 @@
 // in the certificate's state directory, and the host script reloads the edge when it finds one.
 import { createHash } from "node:crypto";
 import { EDGE_PATHS } from "./nginx";
-import { heredoc, lockPrelude, RELOAD_FUNCTION, shq } from "./shell";
+import { renderEdgeChange } from "./edge-files";
+import { heredoc, shq } from "./shell";
 
 /** The certificate's state directory (CA bundle, marker, renewal script) inside the certbot container. */
 export const CERTBOT_STATE_DIR = "/dropyard";
@@ -82,14 +83,9 @@ export function renderCertbotFunction(run: CertbotRun): string {
     ].join("\n");
 }
 
+/** After certbot wrote its files: `nginx -t` and a reload, by the edge's file protocol (nothing to put back). */
 function reloadEdge(edge: string, lockFile: string): string[] {
-    return [
-        lockPrelude(lockFile),
-        `edge=${shq(edge)}`,
-        `docker exec "$edge" nginx -t`,
-        RELOAD_FUNCTION,
-        "reload_edge",
-    ];
+    return [renderEdgeChange({ edge: { container: edge, lockFile }, whenStopped: "fail" })];
 }
 
 export interface IssueScript {

@@ -1,21 +1,8 @@
 // The deploy step's host script, run after an App's new web containers start and before Pulumi
-// removes the old ones (replaced resources go at the end of a run):
-//
-//   1. wait until every new web container passes its healthcheck; one that turns unhealthy, stops,
-//      or is not healthy in time fails the deploy with its healthcheck output and last log lines;
-//   2. point the edge at the new containers: an http-level nginx `map` in conf.d names the new
-//      generation's DNS name, checked with `nginx -t` (the old file comes back on failure) and loaded
-//      with a graceful reload. Fresh workers resolve only the new containers;
-//   3. wait until the nginx workers that were serving before the reload have finished their
-//      requests and exited, so no request is in flight to an old container when it is stopped.
-//
-// Why not leave the old containers under the app's alias until they stop? Docker's DNS keeps a
-// container under its alias until it exits, nginx caches answers for `valid=` seconds, and on
-// SIGTERM a server closes its socket: connections queued but not yet accepted are reset (a POST
-// cannot be retried), and for a few seconds nginx still dials an address that is gone. Disconnecting
-// the old container from the edge network first is worse: its in-flight connections hang.
+// removes the old ones: health, the edge moved to the new generation, drain. What each step does
+// and why: docs/architecture.md#the-deploy-sequence (step 4).
 
-import { RELOAD_FUNCTION, lockPrelude, shq } from "./shell";
+import { EdgeRef, renderEdgeChange } from "./edge-files";
 
 /** Space-separated names of the new web containers, set by the App. */
 export const DEPLOY_CONTAINERS = "DROPYARD_WEB_CONTAINERS";
@@ -49,10 +36,7 @@ export interface DeployScript {
     /** Seconds the new containers get to become healthy (all of them together). */
     readonly waitSeconds: number;
     /** The edge to move over; absent for an app that is not on the edge network. */
-    readonly edge?: {
-        /** The edge container's name, for `docker exec`. */
-        readonly container: string;
-        readonly lockFile: string;
+    readonly edge?: EdgeRef & {
         /** The App's upstream file on the host, in the edge's conf.d. */
         readonly mapFile: string;
         /** Longest wait, in seconds, for the previous nginx workers to finish (open websockets keep them). */
@@ -106,33 +90,18 @@ export function renderDeployScript(d: DeployScript): string {
     return [
         ...lines,
         "",
-        "# 2. Point the edge at them: write the map aside, test, put the old one back on failure, reload.",
-        `edge=${shq(e.container)}`,
-        `file=${shq(e.mapFile)}`,
-        lockPrelude(e.lockFile),
-        `mkdir -p ${shq(dir)}`,
-        "umask 022",
-        `printf '%s' "$${DEPLOY_UPSTREAM_MAP}" > "$file.new"`,
-        `rm -f "$file.old"`,
-        `if [ -e "$file" ]; then cp -p "$file" "$file.old"; fi`,
-        `mv -f "$file.new" "$file"`,
-        `restore() { if [ -e "$file.old" ]; then mv -f "$file.old" "$file"; else rm -f "$file"; fi; }`,
-        `running=$(docker inspect -f '{{.State.Running}}' "$edge" 2>/dev/null || true)`,
-        `if [ "$running" != true ]; then`,
-        "    restore",
-        `    echo "the edge nginx container $edge is not running; start it (docker start $edge) and deploy again" >&2`,
-        "    exit 1",
-        "fi",
-        `if ! out=$(docker exec "$edge" nginx -t 2>&1); then`,
-        "    restore",
-        `    printf '%s\\n' "nginx -t in $edge rejected the new upstream file; the previous one is back in place:" "$out" >&2`,
-        "    exit 1",
-        "fi",
-        `rm -f "$file.old"`,
-        "# The workers serving now; after the reload they finish their requests and exit.",
-        `old=$(docker exec "$edge" sh -c 'grep -ls "^nginx: worker process" /proc/[0-9]*/cmdline' 2>/dev/null || true)`,
-        RELOAD_FUNCTION,
-        "reload_edge",
+        "# 2. Point the edge at them: the map goes in by the edge's file protocol (nginx -t, the old one back on failure, reload).",
+        renderEdgeChange({
+            edge: e,
+            dirs: [dir],
+            put: [{ path: e.mapFile, content: { env: DEPLOY_UPSTREAM_MAP } }],
+            whenStopped: "fail",
+            wording: { rejected: "the new upstream file", restored: "the previous one is" },
+            beforeReload: [
+                "# The workers serving now; after the reload they finish their requests and exit.",
+                `old=$(docker exec "$edge" sh -c 'grep -ls "^nginx: worker process" /proc/[0-9]*/cmdline' 2>/dev/null || true)`,
+            ].join("\n"),
+        }),
         "exec 9>&- # release the edge lock: the wait below changes nothing",
         "",
         "# 3. Drain: the old containers are stopped only after Pulumi sees this step done.",

@@ -77,7 +77,7 @@ cp "\${@: -2:1}" ${JSON.stringify(cronDir)}/"$(basename "\${@: -1}")"
 `, { mode: 0o755 });
     return {
         env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, DROPYARD_RENEW_NOW: "1" },
-        // Without `docker top`, reload_edge has no workers to watch (its wait is tested in shell.test.ts).
+        // Without `docker top`, reload_edge has no workers to watch (its wait is tested in edge-files.test.ts).
         log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n").filter(l => !l.startsWith("top ")) : []),
         cronDir,
     };

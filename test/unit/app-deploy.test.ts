@@ -46,7 +46,7 @@ test("App deploy step runs after every web container and the edge, with their na
     assert.equal(step.inputs.environment.DROPYARD_UPSTREAM_MAP, renderUpstreamMap("counter", web1.outputs.name));
     assert.match(step.inputs.environment.DROPYARD_UPSTREAM_MAP, /map \$host \$dropyard_upstream_counter \{\n {4}default counter-web-1-[0-9a-f]{7};\n\}/);
     const script = step.inputs.create as string;
-    assert.match(script, /^file='\/srv\/dy\/nginx\/conf\.d\/upstream-counter\.conf'$/m);
+    assert.match(script, /^files=\('\/srv\/dy\/nginx\/conf\.d\/upstream-counter\.conf'\)$/m);
     assert.match(script, /^edge='box-nginx'$/m);
     assert.match(script, /end=\$\(\(SECONDS \+ 30\)\)/, "drains for up to stopGraceSeconds");
     assert.match(step.inputs.delete, /rm -f '\/srv\/dy\/nginx\/conf\.d\/upstream-counter\.conf'/);

@@ -34,7 +34,7 @@ test("LetsEncrypt issues with the official certbot image through the edge's webr
     assert.ok(g.waitsFor(issue, g.one(T.local, "box-edge-setup")));
     assert.ok(!g.waitsFor(g.one(T.container, "box-edge-nginx"), issue));
     // Afterwards the edge is tested and reloaded, so a changed certificate is served.
-    assert.match(script, /edge='box-nginx'\ndocker exec "\$edge" nginx -t\nreload_edge\(\) \{[\s\S]*\}\nreload_edge\n$/);
+    assert.match(script, /edge='box-nginx'\n[\s\S]*\nif ! out=\$\(docker exec "\$edge" nginx -t 2>&1\); then\n[^\n]*\n {4}exit 1\nfi\nreload_edge\(\) \{[\s\S]*\}\nreload_edge\n$/);
 });
 
 test("outputs the certificate and key paths as nginx in the edge sees them", async () => {
@@ -92,7 +92,7 @@ test("renewal with autoRenew: certbot renew twice a day with a random delay, dep
     assert.match(script, /as_root install -m 0644 -o root -g root "\$tmp" '\/etc\/cron\.d\/dropyard-box-counter-example-com'/);
     assert.match(script, /sleep \$\(\(RANDOM % 3600\)\)/);
     assert.match(script, /run_certbot renew --cert-name 'counter\.example\.com' --non-interactive --deploy-hook 'touch \/dropyard\/renewed' "\$@"/);
-    assert.match(script, /if \[ -e "\$marker" \]; then\n    rm -f "\$marker"\n[\s\S]*    edge='box-nginx'\n    docker exec "\$edge" nginx -t\n[\s\S]*    reload_edge\n/);
+    assert.match(script, /if \[ -e "\$marker" \]; then\n    rm -f "\$marker"\n[\s\S]*    edge='box-nginx'\n[\s\S]*    if ! out=\$\(docker exec "\$edge" nginx -t 2>&1\); then\n[\s\S]*    reload_edge\n/);
     // Removing the component removes the job (the certificate stays).
     assert.match(renewal.inputs.delete, /as_root rm -f '\/etc\/cron\.d\/dropyard-box-counter-example-com'\nrm -f '\/srv\/dy\/certbot\/counter\.example\.com\/renew\.sh'/);
     assert.doesNotMatch(renewal.inputs.delete, /letsencrypt/);

@@ -1,13 +1,14 @@
-// reload_edge (lib/render/shell.ts): after `nginx -s reload` it waits until every nginx worker accepting
+// reload_edge (lib/render/edge-files.ts): after `nginx -s reload` it waits until every nginx worker accepting
 // connections started after the signal, so a vhost written by a host command is served when the command
 // ends. Run by bash against a fake `docker` whose `docker top` shows the edge's processes call by call.
+// Below, the rest of the edge's file protocol.
 import { after, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { RELOAD_FUNCTION } from "../../lib/render/shell";
+import { EdgeChange, RELOAD_FUNCTION, renderEdgeScript } from "../../lib/render/edge-files";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-reload-"));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -58,4 +59,46 @@ test("reload_edge does not wait when docker top shows no workers (no ps on the h
     const r = reload([""]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.calls, ["top box-nginx -o pid,args", "exec box-nginx nginx -s reload"]);
+});
+
+// The rest of the protocol (renderEdgeChange): run against a fake `docker` whose edge runs, and
+// whose `nginx -t` fails when FAKE_NGINX_T is 1.
+const FAKE_EDGE = `#!/bin/bash
+printf '%s\\n' "$*" >> "$FAKE/calls"
+case "$1" in
+    inspect) echo true ;;
+    exec) if [ "$3 $4" = "nginx -t" ] && [ "\${FAKE_NGINX_T:-0}" = 1 ]; then echo "nginx: [emerg] broken"; exit 1; fi ;;
+esac
+`;
+
+function change(c: Omit<EdgeChange, "edge">, env: Record<string, string> = {}): { code: number | null; stderr: string; dir: string; calls: string[] } {
+    const dir = fs.mkdtempSync(path.join(work, "change-"));
+    fs.writeFileSync(path.join(dir, "docker"), FAKE_EDGE, { mode: 0o755 });
+    const script = renderEdgeScript({ edge: { container: "box-nginx", lockFile: path.join(dir, "edge.lock") }, ...c });
+    const r = spawnSync("/bin/bash", ["-c", script], { encoding: "utf8", env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, FAKE: dir, ...env } });
+    return { code: r.status, stderr: r.stderr, dir, calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") };
+}
+
+test("edge change: a file's content can come from an environment variable of the host command", () => {
+    const file = path.join(work, "from-env.conf");
+    const r = change({ put: [{ path: file, content: { env: "DROPYARD_TEST_FILE" } }], whenStopped: "fail" }, { DROPYARD_TEST_FILE: "map {}\n" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.readFileSync(file, "utf8"), "map {}\n");
+    assert.equal(fs.statSync(file).mode & 0o777, 0o644);
+    assert.deepEqual(r.calls.filter(c => c.startsWith("exec")), ["exec box-nginx nginx -t", "exec box-nginx nginx -s reload"]);
+});
+
+test("edge change: a removal nginx rejects puts the files back and fails without a reload", () => {
+    const dir = fs.mkdtempSync(path.join(work, "owned-"));
+    const file = path.join(dir, "vhost.conf");
+    fs.writeFileSync(file, "server {}\n");
+    const r = change({ remove: [file], removeDirs: [dir], whenStopped: "skip" }, { FAKE_NGINX_T: "1" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /nginx -t in box-nginx rejected the new configuration; the previous files are back in place:\nnginx: \[emerg\] broken/);
+    assert.equal(fs.readFileSync(file, "utf8"), "server {}\n");
+    assert.deepEqual(fs.readdirSync(dir), ["vhost.conf"], "no copies left behind");
+    assert.ok(!r.calls.includes("exec box-nginx nginx -s reload"));
+    // Accepted, the file goes and so does the directory it leaves empty.
+    assert.equal(change({ remove: [file], removeDirs: [dir], whenStopped: "skip" }).code, 0);
+    assert.ok(!fs.existsSync(dir));
 });

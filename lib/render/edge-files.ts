@@ -1,0 +1,169 @@
+// The edge's file protocol: the one way a host script changes what the edge nginx reads. Every
+// script that touches the edge renders its change here: NginxVhost's config and certificate files,
+// the edge's own default config, App's upstream file (its deploy step) and LetsEncrypt's reload
+// after certbot. The steps and why they are in that order: docs/architecture.md#the-edges-file-protocol.
+// Pure functions; test/render checks their output with bash -n, shellcheck and by running them
+// against a stand-in `docker`.
+import { heredoc, lockPrelude, shq } from "./shell";
+
+/** Which edge a script changes: the container, for `docker exec`, and the lock every change holds. */
+export interface EdgeRef {
+    readonly container: string;
+    readonly lockFile: string;
+}
+
+/**
+ * Where a file's text comes from: the script itself (plain text), its standard input (`stdin`:
+ * how secrets travel, never in the script), or an environment variable of the host command (`env`:
+ * values that change per run, such as the deploy step's upstream file).
+ */
+export type EdgeFileContent = string | { readonly stdin: true } | { readonly env: string };
+
+/** A file to put where the edge nginx reads it. */
+export interface EdgeFile {
+    /** Absolute path on the host. */
+    readonly path: string;
+    readonly content: EdgeFileContent;
+    /** `0600` for private keys. @default "0644" */
+    readonly mode?: "0600" | "0644";
+}
+
+/** A change to the edge's files, then `nginx -t` and a reload. */
+export interface EdgeChange {
+    readonly edge: EdgeRef;
+    /** Directories to create first. @default [] */
+    readonly dirs?: readonly string[];
+    /** Files to write (at most one from standard input). @default [] */
+    readonly put?: readonly EdgeFile[];
+    /** Files to take out. @default [] */
+    readonly remove?: readonly string[];
+    /** Directories to remove, once the change is in, when it left them empty. @default [] */
+    readonly removeDirs?: readonly string[];
+    /**
+     * What to do when the edge container is not running and there are files to change: `"skip"`
+     * leaves the change for nginx to read when it starts; `"fail"` puts the old files back and fails.
+     * With no files to change, a stopped edge fails at `nginx -t`.
+     */
+    readonly whenStopped: "skip" | "fail";
+    /** Lines run under the lock after `nginx -t` passed and just before the reload. @default - none */
+    readonly beforeReload?: string;
+    /** How a rejection names the change. @default - "the new configuration" and "the previous files are" */
+    readonly wording?: { readonly rejected: string; readonly restored: string };
+}
+
+/**
+ * Defines `reload_edge`: `nginx -s reload` in "$edge", retried for a few seconds because a
+ * container that has just started may not have written nginx's pid file yet. The signal only asks
+ * nginx's master to load the files and start new workers, and for a moment the old workers accept
+ * connections too: so it then waits (up to 10 s) until every worker accepting connections started
+ * after the signal, and the change is served when the script goes on. The workers come from
+ * `docker top` (ps on the host); without its output there is nothing to wait on.
+ */
+const WORKERS = `docker top "$edge" -o pid,args 2>/dev/null | awk '$2 == "nginx:" && $3 == "worker" && $4 == "process" && NF == 4 { printf "%s ", $1 }' || true`;
+export const RELOAD_FUNCTION = [
+    "reload_edge() {",
+    "    local i p before now stale",
+    `    before=$(${WORKERS})`,
+    `    for i in 1 2 3 4 5 6; do`,
+    `        if [ "$i" -eq 6 ]; then docker exec "$edge" nginx -s reload || return; break; fi`,
+    `        if docker exec "$edge" nginx -s reload 2>/dev/null; then break; fi`,
+    `        sleep "$i"`,
+    "    done",
+    `    if [ -z "$before" ]; then return 0; fi`,
+    "    for i in $(seq 100); do",
+    `        now=$(${WORKERS})`,
+    "        stale=0",
+    `        for p in $now; do case " $before" in *" $p "*) stale=1 ;; esac; done`,
+    `        if [ -n "$now" ] && [ "$stale" -eq 0 ]; then return 0; fi`,
+    "        sleep 0.1",
+    "    done",
+    `    echo "warning: nginx in $edge still has workers from before the reload after 10s" >&2`,
+    "}",
+].join("\n");
+
+/**
+ * The change as bash lines, to embed in a script that runs under `set -euo pipefail`: under the
+ * edge's lock (fd 9, held until the script ends or closes it), files written aside, the old ones
+ * kept, `nginx -t`, the old ones back on failure, a reload. The steps: docs/architecture.md#the-edges-file-protocol.
+ */
+export function renderEdgeChange(c: EdgeChange): string {
+    const put = c.put ?? [];
+    const remove = c.remove ?? [];
+    if (put.filter(f => typeof f.content === "object" && "stdin" in f.content).length > 1) {
+        throw new Error("renderEdgeChange: only one file can come from standard input");
+    }
+    const touched = [...put.map(f => f.path), ...remove];
+    const wording = c.wording ?? { rejected: "the new configuration", restored: "the previous files are" };
+    const lines = [
+        `edge=${shq(c.edge.container)}`,
+        lockPrelude(c.edge.lockFile),
+        ...((c.dirs ?? []).length > 0 ? [`mkdir -p ${c.dirs!.map(shq).join(" ")}`] : []),
+    ];
+    if (touched.length > 0) {
+        lines.push(
+            `files=(${touched.map(shq).join(" ")})`,
+            ...(put.length > 0 ? [`put=(${put.map(f => shq(f.path)).join(" ")})`] : []),
+            "",
+            "# Write the new files aside, keep a copy of what is there now, then put the new files in place and take the old ones out.",
+            "umask 077",
+            ...put.map(f => {
+                const aside = shq(`${f.path}.new`);
+                const write = typeof f.content === "string" ? heredoc(`cat > ${aside}`, f.content)
+                    : "stdin" in f.content ? `cat > ${aside}` : `printf '%s' "$${f.content.env}" > ${aside}`;
+                return `${write}\nchmod ${f.mode ?? "0644"} ${aside}`;
+            }),
+            `for f in "\${files[@]}"; do`,
+            `    rm -f "$f.old"`,
+            `    if [ -e "$f" ]; then cp -p "$f" "$f.old"; fi`,
+            "done",
+            ...(put.length > 0 ? [`for f in "\${put[@]}"; do mv -f "$f.new" "$f"; done`] : []),
+            ...(remove.length > 0 ? [`rm -f ${remove.map(shq).join(" ")}`] : []),
+            "",
+            "restore() {",
+            `    for f in "\${files[@]}"; do`,
+            `        if [ -e "$f.old" ]; then mv -f "$f.old" "$f"; else rm -f "$f"; fi`,
+            "    done",
+            "}",
+            "drop_copies() {",
+            `    for f in "\${files[@]}"; do rm -f "$f.old"; done`,
+            ...(c.removeDirs ?? []).map(d => `    rmdir ${shq(d)} 2>/dev/null || true`),
+            "}",
+            "",
+            `running=$(docker inspect -f '{{.State.Running}}' "$edge" 2>/dev/null || true)`,
+            `if [ "$running" != true ]; then`,
+            ...(c.whenStopped === "skip"
+                ? [
+                    "    drop_copies",
+                    `    echo "the edge ($edge) is not running; nginx reads its files as they are now when it starts"`,
+                    "    exit 0",
+                ]
+                : [
+                    "    restore",
+                    `    echo "the edge nginx container $edge is not running; start it (docker start $edge) and deploy again" >&2`,
+                    "    exit 1",
+                ]),
+            "fi",
+        );
+    }
+    lines.push(
+        `if ! out=$(docker exec "$edge" nginx -t 2>&1); then`,
+        ...(touched.length > 0
+            ? [
+                "    restore",
+                `    printf '%s\\n' "nginx -t in $edge rejected ${wording.rejected}; ${wording.restored} back in place:" "$out" >&2`,
+            ]
+            : [`    printf '%s\\n' "nginx -t in $edge fails, so it was not reloaded:" "$out" >&2`]),
+        "    exit 1",
+        "fi",
+        ...(touched.length > 0 ? ["drop_copies"] : []),
+        ...(c.beforeReload !== undefined ? [c.beforeReload] : []),
+        RELOAD_FUNCTION,
+        "reload_edge",
+    );
+    return lines.join("\n");
+}
+
+/** A whole host script that makes the change (see `renderEdgeChange`). */
+export function renderEdgeScript(c: EdgeChange): string {
+    return ["set -euo pipefail", renderEdgeChange(c), ""].join("\n");
+}
