@@ -22,7 +22,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { evaluate } from "../test/support/harness";
+import { evaluate } from "../sandbox/harness";
 import { down, up, UpSummary } from "../sandbox";
 import { ensureHey, HeyResult, runHey, startHey } from "./hey";
 import { addressOn, BENCH_DIR, copyExample, Example, EXAMPLES, nginxRssMb, REPO, waitForExamplesGone } from "./stacks";

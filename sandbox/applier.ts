@@ -4,7 +4,7 @@
 // its replacement is created, once what it depends on is done, its dependents first, as in Pulumi).
 // Resources gone from the program are deleted last, dependents first. Everything runs in
 // dependency order (a dependency on a component means on everything under it; on its provider too).
-import { Graph, RecordedResource, unwrapSecrets } from "../test/support/harness";
+import { Graph, RecordedResource, unwrapSecrets } from "./harness";
 import { resourceError, SandboxError } from "./lib/errors";
 import { checkSupported } from "./lib/fields";
 import { stringLeaves } from "./lib/secrets";

@@ -1,7 +1,7 @@
 // The sandbox's programmatic API, for end-to-end tests: `up` deploys a stack directory on the local
 // Docker engine and returns the same summary the CLI prints; `down` removes what `up` created.
 import { resolve } from "node:path";
-import type { Graph } from "../test/support/harness";
+import type { Graph } from "./harness";
 import { Action, applyPlan, deferred, deleteLeftovers, PENDING_OUTPUT, plan } from "./applier";
 import { Engine } from "./docker";
 import { SandboxError } from "./lib/errors";

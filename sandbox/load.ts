@@ -6,7 +6,7 @@ import Module from "node:module";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import { parse } from "yaml";
-import { evaluate, Graph, OutputFaker } from "../test/support/harness";
+import { evaluate, Graph, OutputFaker } from "./harness";
 import { SandboxError } from "./lib/errors";
 import { REPO_ROOT } from "./state";
 

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { unwrapSecrets, OutputFaker } from "../test/support/harness";
+import { unwrapSecrets, OutputFaker } from "./harness";
 import { changedFields, PENDING_OUTPUT } from "./applier";
 import { Engine } from "./docker";
 import { resourceError } from "./lib/errors";

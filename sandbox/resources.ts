@@ -1,7 +1,7 @@
 // How each supported resource type is created, updated and deleted on the engine (or, for random,
 // tls and providers, only recorded). The field-by-field container mapping lives in container-args.ts.
 import { resolve } from "node:path";
-import { RecordedResource, unwrapSecrets } from "../test/support/harness";
+import { RecordedResource, unwrapSecrets } from "./harness";
 import { containerSpec, endpoint, STATE_ONLY_FIELDS, UPDATABLE_FIELDS } from "./container-args";
 import { Engine } from "./docker";
 import { resourceError, SandboxError } from "./lib/errors";

@@ -1,7 +1,7 @@
 // Readers and assertions the unit tests share, on top of the harness (which knows nothing of dropyard).
 import * as assert from "node:assert/strict";
 import { ConfigError } from "../../lib";
-import { evaluate, RecordedResource } from "./harness";
+import { evaluate, RecordedResource } from "../../sandbox/harness";
 
 /** A recorded container's `envs` (`KEY=value` entries) as a map; values may themselves contain `=`. */
 export function envOf(container: RecordedResource): Record<string, string> {

@@ -1,7 +1,8 @@
-// The one mock harness every test uses. It runs a stack program under pulumi.runtime.setMocks and
-// records every resource: its type, name, the inputs the provider would receive (secrets still
-// marked), its parent and everything it depends on (explicitly, through Outputs, or through its
-// provider). Provider outputs are faked per type by `fakeOutputs`; the sandbox swaps in real ones.
+// The recording mock harness the sandbox, the bench and every test run on. It runs a stack program
+// under pulumi.runtime.setMocks and records every resource: its type, name, the inputs the provider
+// would receive (secrets still marked), its parent and everything it depends on (explicitly, through
+// Outputs, or through its provider). Provider outputs are faked per type by `fakeOutputs`; the
+// sandbox swaps in real ones. It lives here so that the sandbox never imports the tests.
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
