@@ -81,7 +81,7 @@ function applyContext(dir: string, state: StackState, log: (line: string) => voi
         dir, log,
         engineOf: provider => {
             const p = provider ? live(state, provider) : undefined;
-            return Engine.fromHost(p?.socket ? `unix://${p.socket}` : undefined);
+            return Engine.local(p?.socket ? `unix://${p.socket}` : undefined);
         },
     };
 }
@@ -193,7 +193,7 @@ async function containers(state: StackState): Promise<ContainerSummary[]> {
     const out: ContainerSummary[] = [];
     for (const r of state.resources) {
         if (r.type !== "docker:index/container:Container" || r.condemned || !r.engineId) continue;
-        const c = await Engine.fromHost(r.socket ? `unix://${r.socket}` : undefined).containerInspect(r.engineId);
+        const c = await Engine.local(r.socket ? `unix://${r.socket}` : undefined).containerInspect(r.engineId);
         if (!c) { out.push({ name: String(r.outputs.name), image: "", networks: [], ports: [], health: "missing" }); continue; }
         const ports: string[] = [];
         for (const [port, bindings] of Object.entries<any>(c.NetworkSettings?.Ports ?? {})) {

@@ -72,7 +72,7 @@ export function realOutputs(ctx: EvalContext): OutputFaker {
 function engineFor(ctx: EvalContext, provider: string | undefined): Engine {
     const parts = (provider ?? "").split("::");
     const at = parts.indexOf("pulumi:providers:docker");
-    return Engine.fromHost(at >= 0 ? ctx.providerHosts.get(parts[at + 1]) : undefined);
+    return Engine.local(at >= 0 ? ctx.providerHosts.get(parts[at + 1]) : undefined);
 }
 
 async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, key: string, i: Record<string, any>,
