@@ -4,31 +4,35 @@
 // docker network (from a container on it) and to loopback. Everything created is removed at the end.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { down, up, UpSummary } from "../../sandbox";
 import { goDurationNs } from "../../sandbox/lib/duration";
 import { randomOutputs } from "../../sandbox/lib/random-values";
 import { Scrubber } from "../../sandbox/lib/secrets";
 import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "../../sandbox/lib/tls-values";
+import { prepareEngine as engineAndImages } from "../../sandbox/prepare";
 import { statePath } from "../../sandbox/state";
+import { containersWhere, docker, engine, events as engineEvents, inspect, theContainer } from "../support/docker";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 
-const REPO = resolve(__dirname, "../..");
 const WEB = join(__dirname, "fixtures", "web-stack");
 const ODD = join(__dirname, "fixtures", "odd-stack");
 const BUSYBOX = "dropyard-sandbox/busybox:test";
 const LABEL = "label=dev.dropyard.test=applier";
 
-function docker(...args: string[]): string {
-    return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+/** Whether the engine has the object (`docker <kind> inspect` exits 0). */
+async function exists(inspectIt: () => Promise<unknown>): Promise<boolean> {
+    return "value" in await engine.attempt(inspectIt);
 }
 
-function dockerOk(...args: string[]): boolean {
-    return spawnSync("docker", args, { stdio: "ignore" }).status === 0;
+/** Names of the volumes carrying the test's label. */
+async function labelledVolumes(): Promise<string[]> {
+    const { Volumes } = await engine.docker.listVolumes({ filters: { label: [LABEL.slice("label=".length)] } });
+    return (Volumes ?? []).map(v => v.Name);
 }
 
 /** Lets a test be read as the run went: the summary's timings and the lines the sandbox logged. */
@@ -153,15 +157,9 @@ describe("sandbox helpers", () => {
 });
 
 /** Starts the engine when none answers, and makes the images the fixture needs. */
-function prepareEngine(): void {
-    if (!dockerOk("info")) {
-        const engine = join(REPO, "sandbox", "engine", "engine.sh");
-        assert.ok(existsSync(engine), "no Docker engine answers and sandbox/engine/engine.sh is missing");
-        execFileSync("bash", [engine, "start"], { stdio: "inherit" });
-    }
+async function prepareEngine(): Promise<void> {
+    await engineAndImages(["nginx:1.26"]); // the Host's edge runs the nginx stand-in
     execFileSync("bash", [join(__dirname, "fixtures", "busybox-image.sh"), BUSYBOX], { stdio: "inherit" });
-    // The Host's edge runs the nginx stand-in.
-    if (!dockerOk("image", "inspect", "nginx:1.26")) execFileSync("bash", [join(REPO, "sandbox", "images", "build.sh"), "nginx"], { stdio: "inherit" });
 }
 
 describe("stack loading and refusals", () => {
@@ -218,13 +216,13 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
     const summaries: UpSummary[] = [];
     let first: UpSummary;
 
-    const webContainer = () => docker("ps", "-q", "--filter", LABEL, "--filter", "name=^web-");
-    const tokenInContainer = () => docker("inspect", webContainer(), "--format", "{{range .Config.Env}}{{println .}}{{end}}")
-        .split("\n").find(l => l.startsWith("TOKEN="))!.slice("TOKEN=".length);
+    const webContainer = () => theContainer(LABEL, "name=^web-");
+    const tokenInContainer = async () => (await inspect(await webContainer())).Config.Env
+        .find(l => l.startsWith("TOKEN="))!.slice("TOKEN=".length);
     const fetchOnNetwork = (network: string) => docker("run", "--rm", "--network", network, BUSYBOX, "wget", "-q", "-O", "-", "http://web:8080/");
 
     before(async () => {
-        prepareEngine();
+        await prepareEngine();
         await down(WEB, { purge: true, log: false }); // leftovers of an interrupted run
     });
     after(async () => {
@@ -246,7 +244,7 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
     });
 
     test("the container answers HTTP over its docker network and on its loopback port", async () => {
-        assert.equal(fetchOnNetwork("dysbx-net"), "hello");
+        assert.equal(await fetchOnNetwork("dysbx-net"), "hello");
         const web = first.containers.find(c => c.name === first.outputs.container)!;
         const port = web.ports[0].match(/:(\d+)->/)![1];
         const res = await fetch(`http://127.0.0.1:${port}/`);
@@ -261,37 +259,36 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
     });
 
     test("a second up with no change changes nothing and keeps the password", async () => {
-        const token = tokenInContainer();
-        const containerId = webContainer();
+        const token = await tokenInContainer();
+        const containerId = await webContainer();
         const again = await up(WEB, { config: base, log: quiet(logs) });
         summaries.push(again);
         assert.deepEqual(again.resources.filter(r => r.action !== "same"), []);
         assert.equal(again.resources.length, first.resources.length);
         assert.equal(again.outputs.tokenDigest, first.outputs.tokenDigest);
-        assert.equal(webContainer(), containerId);
-        assert.equal(tokenInContainer(), token);
+        assert.equal(await webContainer(), containerId);
+        assert.equal(await tokenInContainer(), token);
         assert.equal(again.timings.passes, 1);
     });
 
     test("changing an env replaces the container create-before-delete: the new one is healthy before the old one goes", async () => {
-        const token = tokenInContainer();
-        const since = (Date.now() / 1000).toFixed(3);
+        const token = await tokenInContainer();
+        const since = Date.now();
         const changed = await up(WEB, { config: { ...base, greeting: "bonjour" }, log: quiet(logs) });
         summaries.push(changed);
-        const until = (Date.now() / 1000 + 0.5).toFixed(3);
+        const until = Date.now() + 500;
         assert.deepEqual(changed.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`), ["hello:update", "web:replace"]);
         const [oldName, newName] = [String(first.outputs.container), String(changed.outputs.container)];
         assert.notEqual(newName, oldName);
 
-        const events = docker("events", "--since", since, "--until", until, "--filter", LABEL, "--filter", "type=container",
-            "--format", "{{.Actor.Attributes.name}} {{.Action}}").split("\n");
+        const events = await engineEvents(since, until, { label: [LABEL.slice("label=".length)], type: ["container"] });
         const at = (line: string) => events.indexOf(line);
         assert.ok(at(`${newName} health_status: healthy`) >= 0, events.join("\n"));
         assert.ok(at(`${oldName} destroy`) >= 0, events.join("\n"));
         const oldStops = events.findIndex(e => e === `${oldName} kill` || e === `${oldName} stop` || e === `${oldName} die`);
         assert.ok(at(`${newName} health_status: healthy`) < oldStops, events.join("\n"));
-        assert.equal(fetchOnNetwork("dysbx-net"), "bonjour");
-        assert.equal(tokenInContainer(), token, "the password survives the replacement");
+        assert.equal(await fetchOnNetwork("dysbx-net"), "bonjour");
+        assert.equal(await tokenInContainer(), token, "the password survives the replacement");
         assert.equal(readFileSync(join(markerDir, "hello"), "utf8"), "bonjour\n", "the command's create ran again (it has no update)");
     });
 
@@ -299,59 +296,59 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
         const s = await up(WEB, { config: { ...base, greeting: "bonjour", internal: "true" }, log: quiet(logs) });
         summaries.push(s);
         assert.deepEqual(s.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`), ["dysbx-net-network:replace", "web:replace"]);
-        assert.equal(docker("network", "inspect", "dysbx-net", "--format", "{{.Internal}}"), "true");
+        assert.equal((await engine.docker.getNetwork("dysbx-net").inspect()).Internal, true);
         assert.equal(s.containers.find(c => c.name === s.outputs.container)!.health, "healthy");
-        assert.equal(fetchOnNetwork("dysbx-net"), "bonjour");
+        assert.equal(await fetchOnNetwork("dysbx-net"), "bonjour");
     });
 
     test("a field docker updates in place (restart) updates the container without replacing it", async () => {
         const cfg = { ...base, greeting: "bonjour", internal: "true" };
-        const before = webContainer();
+        const before = await webContainer();
         const changed = await up(WEB, { config: { ...cfg, restart: "always" }, log: quiet(logs) });
         summaries.push(changed);
         assert.deepEqual(changed.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`), ["web:update"]);
-        assert.equal(webContainer(), before);
-        assert.equal(docker("inspect", before, "--format", "{{.HostConfig.RestartPolicy.Name}}"), "always");
-        assert.equal(`/${changed.outputs.container}`, docker("inspect", before, "--format", "{{.Name}}"), "the auto-name is kept");
+        assert.equal(await webContainer(), before);
+        assert.equal((await inspect(before)).HostConfig.RestartPolicy?.Name, "always");
+        assert.equal(`/${changed.outputs.container}`, (await inspect(before)).Name, "the auto-name is kept");
         const back = await up(WEB, { config: cfg, log: quiet(logs) });
         assert.deepEqual(back.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`), ["web:update"]);
-        assert.equal(docker("inspect", before, "--format", "{{.HostConfig.RestartPolicy.Name}}"), "unless-stopped");
+        assert.equal((await inspect(before)).HostConfig.RestartPolicy?.Name, "unless-stopped");
     });
 
     test("an input field the applier does not support is an error naming type, resource and field; nothing changes", async () => {
-        const before = webContainer();
+        const before = await webContainer();
         await assert.rejects(up(WEB, { config: { ...base, greeting: "bonjour", internal: "true", unsupported: "true" }, log: quiet(logs) }),
             /^SandboxError: docker:index\/container:Container "web": field "gpus" is not supported by the sandbox applier; remove it or add it to sandbox\/lib\/fields\.ts and map it/);
-        assert.equal(webContainer(), before);
+        assert.equal(await webContainer(), before);
     });
 
     test("a failing command fails the up with its stderr (secrets masked) and what ran keeps running", async () => {
-        const token = tokenInContainer();
-        const before = webContainer();
+        const token = await tokenInContainer();
+        const before = await webContainer();
         const err = await up(WEB, { config: { ...base, greeting: "bonjour", internal: "true", failCommand: "true" }, log: quiet(logs) })
             .then(() => undefined, (e: Error) => e);
         assert.ok(err instanceof Error);
         assert.equal(err.message, 'command:local:Command "fails": create script failed (exit 3); fix the create script\n--- its stderr (last lines) ---\ntoken is [secret]\nboom');
         assert.ok(!err.message.includes(token));
-        assert.equal(webContainer(), before);
-        assert.equal(fetchOnNetwork("dysbx-net"), "bonjour");
+        assert.equal(await webContainer(), before);
+        assert.equal(await fetchOnNetwork("dysbx-net"), "bonjour");
     });
 
     test("a replacement that never gets healthy fails the up with its logs, and the old container keeps serving", async () => {
         const cfg = { ...base, greeting: "bonjour", internal: "true" };
-        const before = webContainer();
+        const before = await webContainer();
         const err = await up(WEB, { config: { ...cfg, brokenHealth: "true" }, log: quiet(logs) }).then(() => undefined, (e: Error) => e);
         assert.ok(err instanceof Error);
         assert.match(err.message, /^docker:index\/container:Container "web": wait is true and container "(web-[0-9a-f]{7})" is unhealthy; fix the healthcheck or the service, or raise waitTimeout\n--- last healthcheck output ---\nprobe says no\n--- last log lines of \1 ---\nserving bonjour$/);
-        assert.equal(webContainer(), before, "the failed new container was removed, the old one is untouched");
-        assert.equal(fetchOnNetwork("dysbx-net"), "bonjour");
+        assert.equal(await webContainer(), before, "the failed new container was removed, the old one is untouched");
+        assert.equal(await fetchOnNetwork("dysbx-net"), "bonjour");
         const again = await up(WEB, { config: cfg, log: quiet(logs) });
         summaries.push(again);
         assert.deepEqual(again.resources.filter(r => r.action !== "same"), [], "the old container is still the one in the state");
     });
 
-    test("secrets never appear in a summary or a progress line", () => {
-        const token = tokenInContainer();
+    test("secrets never appear in a summary or a progress line", async () => {
+        const token = await tokenInContainer();
         assert.ok(token.length >= 24);
         for (const s of summaries) {
             assert.equal(s.outputs.tokenPlain, "[secret]");
@@ -365,15 +362,15 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
         const d = await down(WEB, { log: quiet(logs) });
         assert.ok(d.resources.every(r => r.action === "delete"));
         assert.deepEqual(d.retained.map(r => r.name), ["data"]);
-        assert.equal(docker("ps", "-aq", "--filter", LABEL), "");
-        assert.equal(dockerOk("network", "inspect", "dysbx-net"), false);
-        assert.equal(dockerOk("container", "inspect", "dysbx-nginx"), false);
+        assert.deepEqual(await containersWhere(LABEL), []);
+        assert.equal(await exists(() => engine.docker.getNetwork("dysbx-net").inspect()), false);
+        assert.equal(await exists(() => engine.docker.getContainer("dysbx-nginx").inspect()), false);
         assert.equal(existsSync(join(markerDir, "hello")), false, "the command's delete script ran");
-        assert.equal(docker("volume", "ls", "-q", "--filter", LABEL).split("\n").filter(Boolean).length, 1);
+        assert.equal((await labelledVolumes()).length, 1);
 
         const purged = await down(WEB, { purge: true, log: quiet(logs) });
         assert.deepEqual(purged.resources.map(r => `${r.name}:${r.action}`), ["data:delete"]);
-        assert.equal(docker("volume", "ls", "-q", "--filter", LABEL), "");
+        assert.deepEqual(await labelledVolumes(), []);
         assert.equal(existsSync(statePath("sandbox-web", "dev", WEB)), false);
     });
 });

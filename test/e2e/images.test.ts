@@ -4,15 +4,14 @@
 // Traffic goes only to containers on the docker network these tests create. Everything made here is removed.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { docker, dockerResult, engine } from "../support/docker";
+import { fetchVia, Response } from "../support/http";
+import { until as poll } from "../support/until";
 
-const run = promisify(execFile);
 const P = `dyimg-${process.pid}`; // prefix of everything these tests create
 const NET = `${P}-net`;
 const made = { containers: [] as string[], volumes: [] as string[], images: [] as string[], dirs: [] as string[] };
@@ -20,20 +19,10 @@ const made = { containers: [] as string[], volumes: [] as string[], images: [] a
 const IMAGES = ["postgres:17", "mariadb:11", "nginx:1.26", "certbot/certbot:v4.0.0", "wordpress:6.8-php8.4-apache",
     "python:3.13-slim", "node:20-slim", "dropyard-sandbox/pebble:2.6"];
 
-/** docker CLI; resolves with stdout, rejects with stderr in the message. */
-async function docker(...args: string[]): Promise<string> {
-    try {
-        return (await run("docker", args, { maxBuffer: 64 << 20 })).stdout.trim();
-    } catch (e) {
-        const err = e as { stderr?: string; stdout?: string; code?: number };
-        throw new Error(`docker ${args.join(" ")} exited ${err.code}: ${err.stderr ?? ""}${err.stdout ?? ""}`);
-    }
-}
-
-/** docker CLI when failure is an expected answer: exit code and both streams. */
-function dockerResult(...args: string[]): { status: number | null; out: string } {
-    const r = spawnSync("docker", args, { encoding: "utf8" });
-    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+/** The docker CLI (the stand-ins are tested as `docker run` runs them) when failure is an answer: status, both streams. */
+async function result(...args: string[]): Promise<{ status: number; out: string }> {
+    const r = await dockerResult(...args);
+    return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
 async function start(name: string, args: string[]): Promise<string> {
@@ -56,39 +45,25 @@ async function ipOf(container: string): Promise<string> {
     return docker("inspect", "-f", `{{(index .NetworkSettings.Networks "${NET}").IPAddress}}`, container);
 }
 
-/** Polls until fn resolves truthy; fails with the last error (and the container's log) after `seconds`. */
+/** Polls every 500 ms until fn resolves truthy; a failure carries the container's last log lines. */
 async function until<T>(what: string, seconds: number, fn: () => Promise<T | undefined | false>, container?: string): Promise<T> {
-    const end = Date.now() + seconds * 1000;
-    let last: unknown = "never truthy";
-    while (Date.now() < end) {
-        try {
-            const v = await fn();
-            if (v) return v;
-        } catch (e) {
-            last = e;
-        }
-        await new Promise(r => setTimeout(r, 500));
-    }
-    const logs = container ? dockerResult("logs", "--tail", "30", container).out : "";
-    throw new Error(`${what}: not within ${seconds}s: ${String(last)}\n${logs}`);
+    return poll(what, seconds, fn, 500).catch(async (e: Error) => {
+        throw new Error(`${e.message}\n${container ? await engine.logs(container, 30) : ""}`);
+    });
 }
 
 async function exitsZero(...args: string[]): Promise<boolean> {
     return docker(...args).then(() => true, () => false);
 }
 
-/** HTTP(S) GET to a container on our network (node:http, since fetch may not set Host); https verifies against
- *  `ca` with `servername` as the name. Redirects are not followed. */
-function get(url: string, opts: { headers?: Record<string, string>; ca?: string; servername?: string } = {}):
-    Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-    const send = url.startsWith("https:") ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-        const req = send(url, { ca: opts.ca, servername: opts.servername, headers: opts.headers, timeout: 10_000 }, res => {
-            let body = "";
-            res.setEncoding("utf8").on("data", (c: string) => (body += c))
-                .on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        });
-        req.on("error", reject).on("timeout", () => req.destroy(new Error("timeout"))).end();
+/** GET to a container on our network (the kit's fetchVia); https verifies against `ca` with `servername` as the name. */
+function get(url: string, opts: { headers?: Record<string, string>; ca?: string; servername?: string } = {}): Promise<Response> {
+    const u = new URL(url);
+    const headers: Record<string, string> = { host: u.host };
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
+    return fetchVia({
+        scheme: u.protocol === "https:" ? "https" : "http", address: u.hostname, port: u.port ? Number(u.port) : undefined,
+        path: u.pathname + u.search, host: opts.servername ?? u.hostname, ca: opts.ca, headers,
     });
 }
 
@@ -101,18 +76,19 @@ function tempDir(): string {
 }
 
 before(async () => {
-    const info = dockerResult("info", "-f", "{{.ServerVersion}}");
+    const info = await result("info", "-f", "{{.ServerVersion}}");
     assert.equal(info.status, 0, `no Docker daemon answers; run sandbox/engine/engine.sh start\n${info.out}`);
-    const missing = IMAGES.filter(i => dockerResult("image", "inspect", i).status !== 0);
+    const missing: string[] = [];
+    for (const i of IMAGES) if (!(await engine.imageInspect(i))) missing.push(i);
     assert.deepEqual(missing, [], "stand-in images missing; run sandbox/images/build.sh");
     await docker("network", "create", NET);
 });
 
 after(async () => {
-    for (const c of made.containers) dockerResult("rm", "-f", "-v", c);
-    for (const v of made.volumes) dockerResult("volume", "rm", "-f", v);
-    for (const i of made.images) dockerResult("image", "rm", "-f", i);
-    dockerResult("network", "rm", NET);
+    for (const c of made.containers) await result("rm", "-f", "-v", c);
+    for (const v of made.volumes) await result("volume", "rm", "-f", v);
+    for (const i of made.images) await result("image", "rm", "-f", i);
+    await result("network", "rm", NET);
     for (const d of made.dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -153,8 +129,8 @@ describe("postgres:17", () => {
         assert.ok("/var/lib/postgresql/data" in cfg.Volumes);
     });
 
-    test("refuses to initialise without POSTGRES_PASSWORD", () => {
-        const r = dockerResult("run", "--rm", "postgres:17");
+    test("refuses to initialise without POSTGRES_PASSWORD", async () => {
+        const r = await result("run", "--rm", "postgres:17");
         assert.notEqual(r.status, 0);
         assert.match(r.out, /superuser password is not specified/);
     });
@@ -174,8 +150,8 @@ describe("postgres:17", () => {
         await psql(first, "first-pw", "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('row-1')");
         const hba = await docker("exec", first, "sh", "-c", "grep -v '^#' $PGDATA/pg_hba.conf | grep '^host all all all'");
         assert.match(hba, /^host all all all scram-sha-256$/);
-        assert.notEqual(dockerResult("run", "--rm", "--network", NET, "-e", "PGPASSWORD=wrong", "postgres:17",
-            "psql", "-h", first, "-U", "app", "-d", "appdb", "-c", "select 1").status, 0, "a wrong password must be refused");
+        assert.notEqual((await result("run", "--rm", "--network", NET, "-e", "PGPASSWORD=wrong", "postgres:17",
+            "psql", "-h", first, "-U", "app", "-d", "appdb", "-c", "select 1")).status, 0, "a wrong password must be refused");
 
         await remove(first);
         // A new container on the same data with another password: no initialisation, the old password still holds.
@@ -195,8 +171,8 @@ describe("mariadb:11", () => {
         "mariadb:11", "-h", host, "-u", "shop", "-pshop-pw", "--skip-ssl", "-N", "-B", "shop", "-e", stmt);
     const healthy = (c: string) => exitsZero("exec", c, "healthcheck.sh", "--connect", "--innodb_initialized");
 
-    test("refuses to initialise without a root password option", () => {
-        const r = dockerResult("run", "--rm", "mariadb:11");
+    test("refuses to initialise without a root password option", async () => {
+        const r = await result("run", "--rm", "mariadb:11");
         assert.notEqual(r.status, 0);
         assert.match(r.out, /Database is uninitialized and password option is not specified/);
     });
@@ -228,7 +204,7 @@ describe("mariadb:11", () => {
     });
 
     test("healthcheck.sh --connect fails when no server listens", async () => {
-        const r = dockerResult("run", "--rm", "--entrypoint", "healthcheck.sh", "mariadb:11", "--connect");
+        const r = await result("run", "--rm", "--entrypoint", "healthcheck.sh", "mariadb:11", "--connect");
         assert.equal(r.status, 1, r.out);
     });
 });
@@ -256,7 +232,7 @@ describe("nginx:1.26", () => {
     test("nginx -t fails on a broken conf.d file", async () => {
         const conf = tempDir();
         writeFileSync(join(conf, "bad.conf"), "server { listen 80; no_such_directive on; }\n");
-        const r = dockerResult("run", "--rm", "-v", `${conf}/bad.conf:/etc/nginx/conf.d/bad.conf:ro`, "nginx:1.26", "nginx", "-t");
+        const r = await result("run", "--rm", "-v", `${conf}/bad.conf:/etc/nginx/conf.d/bad.conf:ro`, "nginx:1.26", "nginx", "-t");
         assert.notEqual(r.status, 0);
         assert.match(r.out, /unknown directive "no_such_directive"/);
     });
@@ -310,18 +286,18 @@ describe("wordpress:6.8-php8.4-apache", () => {
 });
 
 describe("python:3.13-slim", () => {
-    const pip = (requirements: string) => dockerResult("run", "--rm", "python:3.13-slim", "sh", "-c",
+    const pip = (requirements: string) => result("run", "--rm", "python:3.13-slim", "sh", "-c",
         `printf '%s\\n' '${requirements}' > /tmp/r.txt && pip install -r /tmp/r.txt`);
 
-    test("has python, python3 and pip; requirements the Django example needs are satisfied", () => {
-        assert.match(dockerResult("run", "--rm", "python:3.13-slim", "python", "--version").out, /^Python 3\.13\.\d+/);
-        const r = pip("Django==4.2.*\ngunicorn\npsycopg2-binary>=2.9\nwhitenoise");
+    test("has python, python3 and pip; requirements the Django example needs are satisfied", async () => {
+        assert.match((await result("run", "--rm", "python:3.13-slim", "python", "--version")).out, /^Python 3\.13\.\d+/);
+        const r = await pip("Django==4.2.*\ngunicorn\npsycopg2-binary>=2.9\nwhitenoise");
         assert.equal(r.status, 0, r.out);
         assert.match(r.out, /Requirement already satisfied: Django==4\.2\.\*/);
     });
 
-    test("pip install fails for a requirement the image does not carry (no index)", () => {
-        const r = pip("Django==5.1");
+    test("pip install fails for a requirement the image does not carry (no index)", async () => {
+        const r = await pip("Django==5.1");
         assert.notEqual(r.status, 0);
         assert.match(r.out, /No matching distribution found for Django==5\.1/);
     });

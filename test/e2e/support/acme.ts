@@ -10,8 +10,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
-import { containersWhere, docker, dockerResult, until } from "./docker";
-import { fetchVia } from "./http";
+import { containersWhere, docker, engine, inspect } from "../../support/docker";
+import { fetchVia } from "../../support/http";
+import { until } from "../../support/until";
 
 const IMAGE = "dropyard-sandbox/pebble:2.6";
 const LABEL = "dev.dropyard.test=acme";
@@ -32,12 +33,12 @@ export interface Pebble {
     /** The root Pebble issues certificates under (generated at each start; from its management API). */
     root(): Promise<string>;
     /** Removes Pebble, challtestsrv and the minted files. */
-    stop(): void;
+    stop(): Promise<void>;
 }
 
 /** The default bridge's gateway: from `docker network inspect bridge`, else the address of its interface (docker0). */
-export function bridgeGateway(): string {
-    const bridge = JSON.parse(docker("network", "inspect", "bridge"))[0];
+export async function bridgeGateway(): Promise<string> {
+    const bridge = await engine.docker.getNetwork("bridge").inspect();
     const fromIpam = (bridge.IPAM?.Config ?? []).map((c: { Gateway?: string }) => c.Gateway).find((g: string | undefined) => g && !g.includes(":"));
     if (fromIpam) return fromIpam;
     // dockerd leaves Gateway out of the default bridge's IPAM config when it took the interface's address.
@@ -64,20 +65,20 @@ function mintListenerCertificate(dir: string, ips: string[]): void {
 }
 
 /** Removes Pebble containers an interrupted run left behind (only ours: they carry the test label). */
-export function removeLeftoverPebbles(): void {
-    for (const c of containersWhere(`label=${LABEL}`)) docker("rm", "-f", c);
+export async function removeLeftoverPebbles(): Promise<void> {
+    for (const c of await containersWhere(`label=${LABEL}`)) await engine.docker.getContainer(c).remove({ force: true });
 }
 
 export async function startPebble(): Promise<Pebble> {
-    const gateway = bridgeGateway();
+    const gateway = await bridgeGateway();
     const dir = mkdtempSync(join(tmpdir(), "dropyard-pebble-"));
     const names = [`dye2e-challtestsrv-${process.pid}`, `dye2e-pebble-${process.pid}`];
-    const stop = () => {
-        for (const n of names) dockerResult("rm", "-f", n);
+    const stop = async () => {
+        for (const n of names) await engine.attempt(() => engine.docker.getContainer(n).remove({ force: true }));
         rmSync(dir, { recursive: true, force: true });
     };
     try {
-        removeLeftoverPebbles();
+        await removeLeftoverPebbles();
         mintListenerCertificate(dir, [gateway, "127.0.0.1"]);
         writeFileSync(join(dir, "pebble-config.json"), JSON.stringify({
             pebble: {
@@ -93,18 +94,16 @@ export async function startPebble(): Promise<Pebble> {
             },
         }, null, 2));
         const common = ["run", "-d", "--label", LABEL, "--network", "host"];
-        docker(...common, "--name", names[0], IMAGE, "pebble-challtestsrv",
+        await docker(...common, "--name", names[0], IMAGE, "pebble-challtestsrv",
             "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dns01", DNS, "-management", CHALLTESTSRV_MANAGEMENT,
             "-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "");
-        docker(...common, "--name", names[1], "-v", `${dir}:/acme:ro`, IMAGE,
+        await docker(...common, "--name", names[1], "-v", `${dir}:/acme:ro`, IMAGE,
             "pebble", "-config", "/acme/pebble-config.json", "-dnsserver", DNS);
         const listenerCa = readFileSync(join(dir, "ca.pem"), "utf8");
         const directoryUrl = `https://${gateway}:${ACME_PORT}/dir`;
         await until("Pebble's ACME directory answers", 30, async () => {
             for (const n of names) {
-                if (docker("inspect", "-f", "{{.State.Running}}", n) !== "true") {
-                    throw new Error(`${n} exited: ${dockerResult("logs", "--tail", "20", n).stderr}`);
-                }
+                if (!(await inspect(n)).State.Running) throw new Error(`${n} exited: ${await engine.logs(n, 20)}`);
             }
             const r = await fetchVia({ host: gateway, address: gateway, port: ACME_PORT, path: "/dir", ca: listenerCa, timeoutMs: 2000 });
             return r.status === 200 && JSON.parse(r.body).newOrder !== undefined;
@@ -121,7 +120,7 @@ export async function startPebble(): Promise<Pebble> {
             stop,
         };
     } catch (e) {
-        stop();
+        await stop();
         throw e;
     }
 }
