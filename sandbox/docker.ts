@@ -139,9 +139,9 @@ export class Engine {
     }
 
     /** Runs the docker CLI against this engine (for `docker build`). */
-    cli(args: readonly string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<ExecResult> {
+    cli(args: readonly string[], opts: { env?: Record<string, string> } = {}): Promise<ExecResult> {
         const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, DOCKER_HOST: this.host };
-        return exec("docker", args, { env, cwd: opts.cwd });
+        return exec("docker", args, { env });
     }
 }
 

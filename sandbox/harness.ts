@@ -5,10 +5,7 @@
 // sandbox swaps in real ones. It lives here so that the sandbox never imports the tests.
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-
-/** The marker Pulumi's serializer puts on a secret value: `{ [SIG]: SECRET, value }`. */
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET = "1b47061264138c4ac30d75fd1eb44270";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 
 export interface RecordedResource {
     /** Pulumi type token, e.g. `docker:index/container:Container`. */
@@ -115,9 +112,9 @@ export function isSecretAt(resource: RecordedResource, path: string): boolean {
     return isSecretValue(node);
 }
 
-/** Whether `v` is a serialized Pulumi secret (`{ [SIG]: SECRET, value }`). */
-export function isSecretValue(v: unknown): boolean {
-    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG] === SECRET;
+/** Whether `v` is a serialized Pulumi secret: the marker Pulumi's serializer puts on one, `{ [sig]: secret, value }`. */
+export function isSecretValue(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[specialSigKey] === specialSecretSig;
 }
 
 /** Unwraps every secret marker, leaving plain values. */

@@ -120,7 +120,7 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
         // next pass, which evaluates the program again with the real output.
         for (;;) {
             if (++passes > 5) throw new SandboxError("command outputs did not settle after 5 passes (a cycle of commands feeding each other?)");
-            const ectx: EvalContext = { state, scrubber, dir: project.dir, errors: [], pendingCommands: new Set(), log, providerHosts: new Map() };
+            const ectx: EvalContext = { state, scrubber, dir: project.dir, errors: [], log, providerHosts: new Map() };
             const t = Date.now();
             graph = await evaluateStack(project, realOutputs(ectx));
             evalMs += Date.now() - t;

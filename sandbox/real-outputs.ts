@@ -29,8 +29,6 @@ export interface EvalContext {
     dir: string;
     /** Errors met while producing outputs; thrown after the evaluation (a throwing mock would hang it). */
     errors: Error[];
-    /** Commands whose output is not known yet (new or changed): they run during apply. */
-    pendingCommands: Set<string>;
     log: (line: string) => void;
     /** `host` of each docker provider seen so far, by provider name. */
     providerHosts: Map<string, string | undefined>;
@@ -58,7 +56,7 @@ export function realOutputs(ctx: EvalContext): OutputFaker {
             const kept = same || (prior !== undefined && args.type !== "command:local:Command"
                 && updatableInPlace(args.type, changedFields(unwrapSecrets(prior.rawInputs), inputs)));
             if (args.type === "pulumi:providers:docker") ctx.providerHosts.set(args.name, inputs.host);
-            const out = await produce(ctx, args, key, inputs, kept ? prior!.outputs : undefined);
+            const out = await produce(ctx, args, inputs, kept ? prior!.outputs : undefined);
             for (const field of SECRET_OUTPUTS[args.type] ?? []) ctx.scrubber.add(out[field]);
             return out;
         } catch (e) {
@@ -75,7 +73,7 @@ function engineFor(ctx: EvalContext, provider: string | undefined): Engine {
     return Engine.local(at >= 0 ? ctx.providerHosts.get(parts[at + 1]) : undefined);
 }
 
-async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, key: string, i: Record<string, any>,
+async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, i: Record<string, any>,
     prior: Record<string, any> | undefined): Promise<Record<string, any>> {
     const { type, name } = args;
     if (type.startsWith("random:index/")) return prior ?? randomOutputs(type, name, i);
@@ -90,7 +88,6 @@ async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, 
         case "command:local:Command":
             if (prior) return prior;
             // Output of a command exists only after it ran; resources that use it wait for a later pass.
-            ctx.pendingCommands.add(key);
             return { stdout: PENDING_OUTPUT, stderr: PENDING_OUTPUT };
         default:
             if (AUTONAMED.has(type)) {

@@ -6,8 +6,6 @@ export interface ExecOptions {
     input?: string;
     env?: NodeJS.ProcessEnv;
     cwd?: string;
-    /** Kill the process after this many milliseconds. */
-    timeoutMs?: number;
 }
 
 /** Runs a program without a shell and collects its output; never throws for a non-zero exit. */
@@ -16,13 +14,10 @@ export function exec(file: string, args: readonly string[], opts: ExecOptions = 
         const child = spawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
-        let timer: NodeJS.Timeout | undefined;
-        if (opts.timeoutMs) timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs);
         child.stdout.on("data", (d: Buffer) => out.push(d));
         child.stderr.on("data", (d: Buffer) => err.push(d));
-        child.on("error", e => { if (timer) clearTimeout(timer); reject(e); });
+        child.on("error", reject);
         child.on("close", (code, signal) => {
-            if (timer) clearTimeout(timer);
             resolve({
                 code: code ?? (signal ? 128 : 1),
                 stdout: Buffer.concat(out).toString("utf8"),
