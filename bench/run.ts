@@ -30,12 +30,14 @@ import { addressOn, BENCH_DIR, copyExample, Example, EXAMPLES, nginxRssMb, REPO,
 const DJANGO_HOST = "counter.localhost";
 
 const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
-const result = (name: string, value: number | string) => process.stdout.write(`${name}=${typeof value === "number" ? round(value) : value}\n`);
+const result = (name: string, value: number | string) =>
+    process.stdout.write(`${name}=${typeof value === "number" ? round(value) : value}\n`);
 const round = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 3 : 1));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function prepare(): Promise<void> {
-    const images = ["postgres:17", "mariadb:11", "nginx:1.26", "wordpress:6.8-php8.4-apache", "python:3.13-slim", "node:20-slim"];
+    const images = ["postgres:17", "mariadb:11", "nginx:1.26", "wordpress:6.8-php8.4-apache", "python:3.13-slim",
+        "node:20-slim"];
     await prepareEngine(images, { rebuildStale: true, stdio: ["ignore", 2, 2] });
     ensureHey();
 }
@@ -125,7 +127,8 @@ async function throughput(summary: UpSummary): Promise<void> {
     for (let round = 1; round <= 5; round++) {
         progress(`throughput: round ${round} of 5`);
         for (const [k, t] of Object.entries(targets) as [Target, typeof targets[Target]][]) {
-            const r = await runHey({ url: t.url, host: DJANGO_HOST, concurrency: 8, keepAlive: true, compression: t.compression, seconds: 6, timeout: 10 });
+            const r = await runHey({ url: t.url, host: DJANGO_HOST, concurrency: 8, keepAlive: true,
+                compression: t.compression, seconds: 6, timeout: 10 });
             rps[k].push(r.rps);
             failed += r.failed;
         }

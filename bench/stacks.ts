@@ -18,7 +18,8 @@ export function copyExample(name: Example): string {
     const dir = join(BENCH_DIR, name);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(BENCH_DIR, { recursive: true });
-    cpSync(join(REPO, "examples", name), dir, { recursive: true, filter: src => !src.split("/").includes("node_modules") });
+    cpSync(join(REPO, "examples", name), dir,
+        { recursive: true, filter: src => !src.split("/").includes("node_modules") });
     return dir;
 }
 
@@ -31,7 +32,8 @@ const EXAMPLE_CONTAINER = /^(counter|blog|wordpress|notes|userauth|db-notes|db-u
 export async function examplesInUse(): Promise<string[]> {
     const containers = (await engine.docker.listContainers({ all: true }))
         .map(c => c.Names[0].replace(/^\//, "")).filter(n => EXAMPLE_CONTAINER.test(n));
-    const tests = spawnSync("pgrep", ["-f", "test/e2e/examples/"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)
+    const pgrep = spawnSync("pgrep", ["-f", "test/e2e/examples/"], { encoding: "utf8" });
+    const tests = pgrep.stdout.split("\n").filter(Boolean)
         .map(pid => `test process ${pid}`);
     return [...containers, ...tests];
 }

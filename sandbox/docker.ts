@@ -21,12 +21,14 @@ export interface TlsMaterial { ca: string | Buffer; cert: string | Buffer; key: 
  * socket). For tcp://, TLS is on when `tls` is given or `env.DOCKER_TLS_VERIFY` is set, in which case the
  * files ca.pem, cert.pem and key.pem come from `env.DOCKER_CERT_PATH` (default ~/.docker), as the CLI has it.
  */
-export function dockerOptions(host?: string, tls?: TlsMaterial, env: NodeJS.ProcessEnv = process.env): Docker.DockerOptions {
+export function dockerOptions(host?: string, tls?: TlsMaterial,
+    env: NodeJS.ProcessEnv = process.env): Docker.DockerOptions {
     const endpoint = host || env.DOCKER_HOST || `unix://${DEFAULT_SOCKET}`;
     if (endpoint.startsWith("unix://")) return { socketPath: endpoint.slice("unix://".length) };
     const m = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]+)(?::(\d+))?\/?$/.exec(endpoint);
     if (!m) throw new SandboxError(`docker host "${endpoint}" is neither unix://<socket path> nor tcp://<host>:<port>`);
-    const material = tls ?? (env.DOCKER_TLS_VERIFY ? tlsFromDir(env.DOCKER_CERT_PATH || join(homedir(), ".docker")) : undefined);
+    const certs = env.DOCKER_CERT_PATH || join(homedir(), ".docker");
+    const material = tls ?? (env.DOCKER_TLS_VERIFY ? tlsFromDir(certs) : undefined);
     const address = m[1].replace(/^\[(.*)\]$/, "$1");
     const port = m[2] ? Number(m[2]) : material ? 2376 : 2375;
     if (!material) return { protocol: "http", host: address, port };
@@ -84,7 +86,8 @@ export class Engine {
                     + "start it with `bash sandbox/engine/engine.sh start`");
             }
             const body = err.json;
-            const message = typeof body === "object" && body?.message ? body.message : String(body ?? err.message ?? "").trim();
+            const message = typeof body === "object" && body?.message ? body.message
+                : String(body ?? err.message ?? "").trim();
             return { status: err.statusCode, message };
         }
     }
@@ -113,7 +116,8 @@ export class Engine {
 
     /** The last lines a container wrote: its stdout, then its stderr ("" when there is no such container). */
     async logs(idOrName: string, lines = 30): Promise<string> {
-        const r = await this.attempt(() => this.docker.getContainer(idOrName).logs({ stdout: true, stderr: true, tail: lines }));
+        const container = this.docker.getContainer(idOrName);
+        const r = await this.attempt(() => container.logs({ stdout: true, stderr: true, tail: lines }));
         if (!("value" in r)) return "";
         const { stdout, stderr } = demux(r.value);
         return (stdout + stderr).trim();
@@ -127,7 +131,11 @@ export class Engine {
         const out = collect(new PassThrough());
         const err = collect(new PassThrough());
         this.docker.modem.demuxStream(stream, out.stream, err.stream);
-        await new Promise<void>((done, fail) => { stream.on("end", done); stream.on("close", done); stream.on("error", fail); });
+        await new Promise<void>((done, fail) => {
+            stream.on("end", done);
+            stream.on("close", done);
+            stream.on("error", fail);
+        });
         out.stream.end();
         err.stream.end();
         let info = await run!.inspect();
@@ -160,7 +168,8 @@ export function demux(buf: Buffer): { stdout: string; stderr: string } {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     for (let at = 0; at < buf.length;) {
-        const framed = at + 8 <= buf.length && buf[at] <= 2 && buf[at + 1] === 0 && buf[at + 2] === 0 && buf[at + 3] === 0;
+        const framed = at + 8 <= buf.length && buf[at] <= 2 && buf[at + 1] === 0 && buf[at + 2] === 0
+            && buf[at + 3] === 0;
         if (!framed) return { stdout: buf.toString("utf8"), stderr: "" };
         const size = buf.readUInt32BE(at + 4);
         (buf[at] === 2 ? err : out).push(buf.subarray(at + 8, at + 8 + size));

@@ -25,7 +25,9 @@ export interface RecordedResource {
     /** Direct dependencies: explicit `dependsOn`, resources behind input Outputs, and the provider. */
     readonly deps: Set<string>;
     /** Resource options that matter to an applier: replaceOnChanges, deleteBeforeReplace, ... */
-    readonly options: { deleteBeforeReplace?: boolean; replaceOnChanges?: string[]; ignoreChanges?: string[]; retainOnDelete?: boolean };
+    readonly options: {
+        deleteBeforeReplace?: boolean; replaceOnChanges?: string[]; ignoreChanges?: string[]; retainOnDelete?: boolean;
+    };
 }
 
 export type OutputFaker = (args: pulumi.runtime.MockResourceArgs) => Promise<Record<string, any>> | Record<string, any>;
@@ -41,7 +43,8 @@ export interface EvaluateOptions {
 
 export class Graph {
     readonly byKey = new Map<string, RecordedResource>();
-    constructor(readonly resources: RecordedResource[], readonly outputs: Record<string, unknown>, readonly secretOutputs: Set<string>) {
+    constructor(readonly resources: RecordedResource[], readonly outputs: Record<string, unknown>,
+        readonly secretOutputs: Set<string>) {
         for (const r of resources) this.byKey.set(r.key, r);
     }
 
@@ -97,7 +100,8 @@ export class Graph {
         const ak = typeof a === "string" ? a : a.key;
         const bk = typeof b === "string" ? b : b.key;
         const deps = this.dependenciesOf(ak);
-        return deps.has(bk) || this.customResourcesUnder(bk).every(c => deps.has(c.key)) && this.customResourcesUnder(bk).length > 0;
+        return deps.has(bk) || this.customResourcesUnder(bk).every(c => deps.has(c.key))
+            && this.customResourcesUnder(bk).length > 0;
     }
 }
 
@@ -112,7 +116,9 @@ export function isSecretAt(resource: RecordedResource, path: string): boolean {
     return isSecretValue(node);
 }
 
-/** Whether `v` is a serialized Pulumi secret: the marker Pulumi's serializer puts on one, `{ [sig]: secret, value }`. */
+/**
+ * Whether `v` is a serialized Pulumi secret: the marker Pulumi's serializer puts on one, `{ [sig]: secret, value }`.
+ */
 export function isSecretValue(v: unknown): v is { value: unknown } {
     return typeof v === "object" && v !== null && (v as Record<string, unknown>)[specialSigKey] === specialSecretSig;
 }
@@ -143,7 +149,11 @@ export function fakeOutputs(args: pulumi.runtime.MockResourceArgs): Record<strin
         case "random:index/randomId:RandomId":
             return { hex: h, b64Url: h, dec: "1" };
         case "tls:index/privateKey:PrivateKey":
-            return { privateKeyPem: `-----BEGIN PRIVATE KEY-----\nfake-${args.name}\n-----END PRIVATE KEY-----\n`, privateKeyOpenssh: `fake-openssh-${args.name}`, publicKeyOpenssh: `ssh-ed25519 FAKE${h} ${args.name}`, publicKeyPem: `fake-pub-${args.name}` };
+            return {
+                privateKeyPem: `-----BEGIN PRIVATE KEY-----\nfake-${args.name}\n-----END PRIVATE KEY-----\n`,
+                privateKeyOpenssh: `fake-openssh-${args.name}`, publicKeyOpenssh: `ssh-ed25519 FAKE${h} ${args.name}`,
+                publicKeyPem: `fake-pub-${args.name}`,
+            };
         case "tls:index/selfSignedCert:SelfSignedCert":
         case "tls:index/locallySignedCert:LocallySignedCert":
             return { certPem: `-----BEGIN CERTIFICATE-----\nfake-${args.name}\n-----END CERTIFICATE-----\n` };
@@ -186,7 +196,11 @@ export async function evaluate(program: () => unknown, options: EvaluateOptions 
     pulumi.runtime.setAllConfig(config);
 
     const recorded: RecordedResource[] = [];
-    const registered = new Map<string, { parent?: pulumi.Resource; provider?: pulumi.ProviderResource; deps: Promise<Set<string>>; options: RecordedResource["options"] }>();
+    interface Registration {
+        parent?: pulumi.Resource; provider?: pulumi.ProviderResource; deps: Promise<Set<string>>;
+        options: RecordedResource["options"];
+    }
+    const registered = new Map<string, Registration>();
     const keyOf = new WeakMap<object, string>();
     const faker = options.outputs ?? fakeOutputs;
 
@@ -195,7 +209,8 @@ export async function evaluate(program: () => unknown, options: EvaluateOptions 
             const outputs = { ...unwrapSecrets(args.inputs), ...(await faker(args)) };
             recorded.push({
                 type: args.type, name: args.name, key: `${args.type}::${args.name}`, rawInputs: args.inputs,
-                inputs: unwrapSecrets(args.inputs), outputs, custom: args.custom !== false, deps: new Set(), options: {},
+                inputs: unwrapSecrets(args.inputs), outputs, custom: args.custom !== false, deps: new Set(),
+                options: {},
             });
             return { id: args.id || `${args.name}-id`, state: outputs };
         },
@@ -244,7 +259,8 @@ export async function evaluate(program: () => unknown, options: EvaluateOptions 
 }
 
 /** Every resource a new resource waits for: dependsOn, the resources behind its input Outputs. */
-async function collectDeps(props: unknown, opts: pulumi.ResourceOptions, keyOf: WeakMap<object, string>): Promise<Set<string>> {
+async function collectDeps(props: unknown, opts: pulumi.ResourceOptions,
+    keyOf: WeakMap<object, string>): Promise<Set<string>> {
     const found = new Set<pulumi.Resource>();
     const outputs: any[] = [];
     const walk = (v: unknown, depth: number) => {

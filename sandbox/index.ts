@@ -67,7 +67,8 @@ function seedScrubber(scrubber: Scrubber, state: StackState): void {
         scrubber.addSecretInputs(r.rawInputs);
         if (r.type === "random:index/randomPassword:RandomPassword") scrubber.add(r.outputs.result);
         if (r.type === "random:index/randomBytes:RandomBytes") scrubber.add(r.outputs.hex, r.outputs.base64);
-        if (r.type === "tls:index/privateKey:PrivateKey") scrubber.add(r.outputs.privateKeyPem, r.outputs.privateKeyPemPkcs8, r.outputs.privateKeyOpenssh);
+        if (r.type === "tls:index/privateKey:PrivateKey") scrubber.add(r.outputs.privateKeyPem,
+            r.outputs.privateKeyPemPkcs8, r.outputs.privateKeyOpenssh);
     }
 }
 
@@ -141,12 +142,14 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
     const g = graph!;
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(g.outputs)) {
-        if (v !== undefined) outputs[k] = g.secretOutputs.has(k) ? MASK : scrubber.scrubDeep(v); // Pulumi drops undefined outputs too
+        // Pulumi drops undefined outputs too.
+        if (v !== undefined) outputs[k] = g.secretOutputs.has(k) ? MASK : scrubber.scrubDeep(v);
     }
     return {
         stack: `${project.project}/${project.stack}`,
         resources: [
-            ...g.resources.filter(r => r.custom).map(r => ({ type: r.type, name: r.name, action: actions.get(r.key) ?? "same" as Action })),
+            ...g.resources.filter(r => r.custom).map(r => ({ type: r.type, name: r.name,
+                action: actions.get(r.key) ?? "same" as Action })),
             ...deleted.map(r => ({ type: r.type, name: r.name, action: "delete" as Action })),
         ],
         containers: await containers(state),
@@ -169,7 +172,8 @@ export async function down(dir: string, opts: DownOptions = {}): Promise<DownSum
     }
 }
 
-async function downLocked(abs: string, project: string, stack: string, opts: DownOptions, started: number): Promise<DownSummary> {
+async function downLocked(abs: string, project: string, stack: string, opts: DownOptions,
+    started: number): Promise<DownSummary> {
     const state = loadState(project, stack, abs);
     const scrubber = new Scrubber();
     seedScrubber(scrubber, state);
@@ -194,7 +198,10 @@ async function containers(state: StackState): Promise<ContainerSummary[]> {
     for (const r of state.resources) {
         if (r.type !== "docker:index/container:Container" || r.condemned || !r.engineId) continue;
         const c = await Engine.local(r.socket ? `unix://${r.socket}` : undefined).containerInspect(r.engineId);
-        if (!c) { out.push({ name: String(r.outputs.name), image: "", networks: [], ports: [], health: "missing" }); continue; }
+        if (!c) {
+            out.push({ name: String(r.outputs.name), image: "", networks: [], ports: [], health: "missing" });
+            continue;
+        }
         const ports: string[] = [];
         for (const [port, bindings] of Object.entries<any>(c.NetworkSettings?.Ports ?? {})) {
             for (const b of bindings ?? []) ports.push(`${b.HostIp}:${b.HostPort}->${port}`);

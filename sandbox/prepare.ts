@@ -29,7 +29,8 @@ export async function prepareEngine(images: readonly string[], o: PrepareOptions
     const unknown = images.filter(i => !STAND_INS[i]);
     if (unknown.length) throw new Error(`not stand-in images (sandbox/images): ${unknown.join(", ")}`);
     const wanted = o.rebuildStale ? images : await missingImages(engine, images);
-    if (wanted.length) execFileSync("bash", [join(REPO_ROOT, "sandbox", "images", "build.sh"), ...wanted.map(i => STAND_INS[i])], { stdio });
+    if (wanted.length) execFileSync("bash",
+        [join(REPO_ROOT, "sandbox", "images", "build.sh"), ...wanted.map(i => STAND_INS[i])], { stdio });
     return engine;
 }
 

@@ -18,7 +18,8 @@ import { checkSupported } from "./lib/fields";
 import { randomOutputs } from "./lib/random-values";
 import { Scrubber } from "./lib/secrets";
 import { inputsHash } from "./lib/stable";
-import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "./lib/tls-values";
+import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs,
+    selfSignedCertOutputs } from "./lib/tls-values";
 import { updatableInPlace } from "./resources";
 import { live, StackState } from "./state";
 
@@ -41,7 +42,8 @@ const SECRET_OUTPUTS: Record<string, string[]> = {
     "tls:index/privateKey:PrivateKey": ["privateKeyPem", "privateKeyPemPkcs8", "privateKeyOpenssh"],
 };
 
-const AUTONAMED = new Set(["docker:index/container:Container", "docker:index/network:Network", "docker:index/volume:Volume"]);
+const AUTONAMED = new Set(["docker:index/container:Container", "docker:index/network:Network",
+    "docker:index/volume:Volume"]);
 
 export function realOutputs(ctx: EvalContext): OutputFaker {
     return async (args: pulumi.runtime.MockResourceArgs) => {
@@ -92,13 +94,15 @@ async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, 
         default:
             if (AUTONAMED.has(type)) {
                 // Pulumi's auto-name: `<resource name>-<7 hex>`, kept while the resource is, new on replacement.
-                return { name: i.name ?? (prior?.name as string | undefined) ?? `${name}-${randomBytes(4).toString("hex").slice(0, 7)}` };
+                const auto = `${name}-${randomBytes(4).toString("hex").slice(0, 7)}`;
+                return { name: i.name ?? (prior?.name as string | undefined) ?? auto };
             }
             return {};
     }
 }
 
-async function remoteImage(engine: Engine, type: string, name: string, i: Record<string, any>): Promise<Record<string, any>> {
+async function remoteImage(engine: Engine, type: string, name: string,
+    i: Record<string, any>): Promise<Record<string, any>> {
     const image = await engine.imageInspect(i.name);
     if (!image) {
         throw resourceError(type, name, "name", `"${i.name}" is not on the local engine and the sandbox cannot pull`,
@@ -121,16 +125,20 @@ export function oneBuildAtATime<T>(build: () => Promise<T>): Promise<T> {
     return run;
 }
 
-async function buildImage(ctx: EvalContext, engine: Engine, type: string, name: string, i: Record<string, any>): Promise<Record<string, any>> {
-    if (i.skipPush !== true) throw resourceError(type, name, "skipPush", "is not true and the sandbox has no registry to push to", "set skipPush: true");
+async function buildImage(ctx: EvalContext, engine: Engine, type: string, name: string,
+    i: Record<string, any>): Promise<Record<string, any>> {
+    if (i.skipPush !== true) throw resourceError(type, name, "skipPush",
+        "is not true and the sandbox has no registry to push to", "set skipPush: true");
     const b = i.build ?? {};
     const context = resolve(ctx.dir, b.context ?? ".");
-    if (!existsSync(context)) throw resourceError(type, name, "build.context", `"${context}" does not exist`, "give the directory holding the Dockerfile");
+    if (!existsSync(context)) throw resourceError(type, name, "build.context", `"${context}" does not exist`,
+        "give the directory holding the Dockerfile");
     // A relative dockerfile is taken from the program's directory, else from the context.
     const dockerfile = b.dockerfile === undefined ? join(context, "Dockerfile")
         : isAbsolute(b.dockerfile) ? b.dockerfile
         : existsSync(resolve(ctx.dir, b.dockerfile)) ? resolve(ctx.dir, b.dockerfile) : resolve(context, b.dockerfile);
-    if (!existsSync(dockerfile)) throw resourceError(type, name, "build.dockerfile", `"${dockerfile}" does not exist`, "add a Dockerfile or point build.dockerfile at one");
+    if (!existsSync(dockerfile)) throw resourceError(type, name, "build.dockerfile", `"${dockerfile}" does not exist`,
+        "add a Dockerfile or point build.dockerfile at one");
 
     const tmp = mkdtempSync(join(tmpdir(), "dropyard-build-"));
     try {
@@ -145,12 +153,14 @@ async function buildImage(ctx: EvalContext, engine: Engine, type: string, name: 
         const started = Date.now();
         const r = await oneBuildAtATime(() => engine.cli(args, { env }));
         if (r.code !== 0) {
-            throw resourceError(type, name, "build", `failed (docker build exit ${r.code})`, "fix the Dockerfile or the build context",
+            throw resourceError(type, name, "build", `failed (docker build exit ${r.code})`,
+                "fix the Dockerfile or the build context",
                 { "docker build output (last lines)": lastLines(r.stderr || r.stdout, 20) });
         }
         const imageId = readFileSync(iidfile, "utf8").trim();
         ctx.log(`built ${i.imageName} = ${imageId.slice(0, 19)} in ${Date.now() - started} ms`);
-        return { imageName: i.imageName, repoDigest: imageId, context, dockerfile, registryServer: "", baseImageName: i.imageName };
+        return { imageName: i.imageName, repoDigest: imageId, context, dockerfile, registryServer: "",
+            baseImageName: i.imageName };
     } finally {
         rmSync(tmp, { recursive: true, force: true });
     }

@@ -40,18 +40,21 @@ export async function createResource(r: RecordedResource, ctx: ApplyContext): Pr
         case "docker:index/remoteImage:RemoteImage": {
             const engine = ctx.engineOf(r.provider);
             const image = await engine.imageInspect(i.name);
-            if (!image) throw resourceError(r.type, r.name, "name", `"${i.name}" is not on the local engine`, "build the stand-in images first (bash sandbox/images/build.sh)");
+            if (!image) throw resourceError(r.type, r.name, "name", `"${i.name}" is not on the local engine`,
+                "build the stand-in images first (bash sandbox/images/build.sh)");
             return { engineId: image.Id, socket: engine.socketPath };
         }
         case "docker:index/image:Image": {
             // Built during evaluation (its id is the repoDigest the program saw); here it gets its name.
             const engine = ctx.engineOf(r.provider);
             const { repo, tag } = splitReference(i.imageName);
-            await engine.must(`docker tag ${i.imageName}`, () => engine.docker.getImage(r.outputs.repoDigest).tag({ repo, tag }));
+            await engine.must(`docker tag ${i.imageName}`,
+                () => engine.docker.getImage(r.outputs.repoDigest).tag({ repo, tag }));
             return { engineId: r.outputs.repoDigest, socket: engine.socketPath };
         }
         case "docker:index/container:Container": return createContainer(r, ctx.engineOf(r.provider), ctx);
-        case "command:local:Command": return { outputs: await runScript(r.type, r.name, "create", i.create, i, ctx, undefined) };
+        case "command:local:Command": return { outputs: await runScript(r.type, r.name, "create", i.create, i,
+            ctx, undefined) };
         default:
             return {}; // random, tls, virtual providers: the values were made at evaluation and live in the state
     }
@@ -63,25 +66,31 @@ export function validateValues(r: RecordedResource): void {
         try {
             Engine.local(r.inputs.host);
         } catch {
-            throw resourceError(r.type, r.name, "host", `"${r.inputs.host}" is not the local engine`, "the sandbox runs the local target only: use a unix:// socket (Host { local: true })");
+            throw resourceError(r.type, r.name, "host", `"${r.inputs.host}" is not the local engine`,
+                "the sandbox runs the local target only: use a unix:// socket (Host { local: true })");
         }
     }
-    if (r.type === "docker:index/container:Container") containerSpec(r.name, String(r.outputs.name), r.inputs as Inputs);
+    if (r.type === "docker:index/container:Container") containerSpec(r.name, String(r.outputs.name),
+        r.inputs as Inputs);
 }
 
 /** In-place updates: commands run `update` (or `create`); containers get `docker update`. */
-export async function updateResource(r: RecordedResource, prior: StateResource, changed: string[], ctx: ApplyContext): Promise<Created> {
+export async function updateResource(r: RecordedResource, prior: StateResource, changed: string[],
+    ctx: ApplyContext): Promise<Created> {
     const i = r.inputs as Inputs;
     if (r.type === "command:local:Command") {
         const script = i.update ?? i.create;
-        return { outputs: await runScript(r.type, r.name, i.update ? "update" : "create", script, i, ctx, prior.outputs) };
+        return { outputs: await runScript(r.type, r.name, i.update ? "update" : "create", script, i, ctx,
+            prior.outputs) };
     }
     if (r.type === "docker:index/container:Container" && changed.some(f => UPDATABLE_FIELDS.includes(f))) {
         const spec = containerSpec(r.name, String(r.outputs.name), i);
         const h = spec.body.HostConfig;
         const engine = ctx.engineOf(r.provider);
-        await engine.must(`docker update ${spec.name}`, () => engine.docker.getContainer(String(prior.engineId)).update({
-            RestartPolicy: h.RestartPolicy, Memory: h.Memory ?? 0, MemorySwap: h.MemorySwap ?? 0, CpuShares: h.CpuShares ?? 0,
+        await engine.must(`docker update ${spec.name}`,
+            () => engine.docker.getContainer(String(prior.engineId)).update({
+            RestartPolicy: h.RestartPolicy, Memory: h.Memory ?? 0, MemorySwap: h.MemorySwap ?? 0,
+                CpuShares: h.CpuShares ?? 0,
             CpusetCpus: h.CpusetCpus ?? "",
         }));
     }
@@ -93,7 +102,8 @@ export function updatableInPlace(type: string, changed: string[], replaceOnChang
     if (changed.some(f => replaceOnChanges.includes(f) || replaceOnChanges.includes("*"))) return false;
     if (type.startsWith("pulumi:providers:")) return true;
     if (type === "command:local:Command") return !changed.includes("triggers");
-    if (type === "docker:index/container:Container") return changed.every(f => UPDATABLE_FIELDS.includes(f) || STATE_ONLY_FIELDS.includes(f));
+    if (type === "docker:index/container:Container") return changed.every(f => UPDATABLE_FIELDS.includes(f)
+        || STATE_ONLY_FIELDS.includes(f));
     return false;
 }
 
@@ -107,8 +117,10 @@ export async function deleteResource(s: StateResource, ctx: ApplyContext): Promi
             // The provider stops gracefully only when destroyGraceSeconds is set; otherwise it force-removes.
             const e = engine();
             const container = e.docker.getContainer(s.engineId);
-            if (grace > 0) await e.must(`docker stop ${s.outputs.name}`, () => container.stop({ t: grace }), [304, 404]);
-            await e.must(`docker rm ${s.outputs.name}`, () => container.remove({ force: true, v: i.removeVolumes ?? true }), [404]);
+            if (grace > 0) await e.must(`docker stop ${s.outputs.name}`,
+                () => container.stop({ t: grace }), [304, 404]);
+            await e.must(`docker rm ${s.outputs.name}`,
+                () => container.remove({ force: true, v: i.removeVolumes ?? true }), [404]);
             return;
         }
         case "docker:index/network:Network": {
@@ -119,7 +131,8 @@ export async function deleteResource(s: StateResource, ctx: ApplyContext): Promi
         }
         case "docker:index/volume:Volume": {
             const e = engine();
-            await e.must(`docker volume rm ${s.outputs.name}`, () => e.docker.getVolume(String(s.outputs.name)).remove(), [404]);
+            await e.must(`docker volume rm ${s.outputs.name}`,
+                () => e.docker.getVolume(String(s.outputs.name)).remove(), [404]);
             return;
         }
         case "command:local:Command":
@@ -142,7 +155,8 @@ async function createNetwork(r: RecordedResource, engine: Engine): Promise<Creat
     if (i.ipamDriver || i.ipamConfigs) {
         body.IPAM = {
             Driver: i.ipamDriver ?? "default",
-            Config: (i.ipamConfigs ?? []).map((c: Inputs) => ({ Subnet: c.subnet, Gateway: c.gateway, IPRange: c.ipRange })),
+            Config: (i.ipamConfigs ?? []).map((c: Inputs) => ({ Subnet: c.subnet, Gateway: c.gateway,
+                IPRange: c.ipRange })),
         };
     }
     const res = await engine.attempt(() => engine.docker.createNetwork(body as Docker.NetworkCreateOptions));
@@ -173,7 +187,8 @@ async function createContainer(r: RecordedResource, engine: Engine, ctx: ApplyCo
             "a fixed name cannot be replaced create-before-delete: leave name unset (auto-name) or set deleteBeforeReplace; remove leftovers with docker rm -f");
     }
     if (!("value" in res) && res.status === 404) {
-        throw resourceError(r.type, r.name, "image", `"${spec.body.Image}" is not on the local engine`, "build or tag it first");
+        throw resourceError(r.type, r.name, "image", `"${spec.body.Image}" is not on the local engine`,
+            "build or tag it first");
     }
     if (!("value" in res)) throw new SandboxError(`docker create ${spec.name} failed (${res.status}): ${res.message}`);
     const container = res.value;
@@ -200,25 +215,32 @@ async function checkRunning(r: RecordedResource, engine: Engine, id: string, nam
     await sleep(250); // the provider polls too: a container that exits at once is caught here
     const c = await engine.containerInspect(id);
     if (!c?.State?.Running) {
-        throw resourceError(r.type, r.name, "mustRun", `is true but container "${name}" is not running (exit code ${c?.State?.ExitCode})`,
-            "fix the command or image, or set mustRun: false", { [`last log lines of ${name}`]: await engine.logs(id, 20) });
+        throw resourceError(r.type, r.name, "mustRun",
+            `is true but container "${name}" is not running (exit code ${c?.State?.ExitCode})`,
+            "fix the command or image, or set mustRun: false",
+                { [`last log lines of ${name}`]: await engine.logs(id, 20) });
     }
 }
 
-async function waitHealthy(r: RecordedResource, engine: Engine, id: string, name: string, timeoutSeconds: number, ctx: ApplyContext): Promise<void> {
+async function waitHealthy(r: RecordedResource, engine: Engine, id: string, name: string, timeoutSeconds: number,
+    ctx: ApplyContext): Promise<void> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     ctx.log(`wait for ${name} to be healthy (up to ${timeoutSeconds}s)`);
     for (;;) {
         const c = await engine.containerInspect(id);
         const state: Partial<Docker.ContainerInspectInfo["State"]> = c?.State ?? {};
         const health: string | undefined = state.Health?.Status;
-        if (state.Running && (health === "healthy" || health === undefined)) return; // no healthcheck: running is all there is
+        if (state.Running
+            && (health === "healthy" || health === undefined)) return; // no healthcheck: running is all there is
         const exited = !state.Running && !state.Restarting;
         if (exited || health === "unhealthy" || Date.now() > deadline) {
             const probe = state.Health?.Log?.at(-1)?.Output?.trim();
-            const why = exited ? `exited (code ${state.ExitCode})` : health === "unhealthy" ? "is unhealthy" : `is not healthy after ${timeoutSeconds}s (${health})`;
-            throw resourceError(r.type, r.name, "wait", `is true and container "${name}" ${why}`, "fix the healthcheck or the service, or raise waitTimeout",
-                { "last healthcheck output": lastLines(probe ?? "", 5), [`last log lines of ${name}`]: await engine.logs(id, 20) });
+            const why = exited ? `exited (code ${state.ExitCode})`
+                : health === "unhealthy" ? "is unhealthy" : `is not healthy after ${timeoutSeconds}s (${health})`;
+            throw resourceError(r.type, r.name, "wait", `is true and container "${name}" ${why}`,
+                "fix the healthcheck or the service, or raise waitTimeout",
+                { "last healthcheck output": lastLines(probe ?? "", 5),
+                    [`last log lines of ${name}`]: await engine.logs(id, 20) });
         }
         await sleep(200);
     }
@@ -229,14 +251,19 @@ async function waitHealthy(r: RecordedResource, engine: Engine, id: string, name
  * the script, the process environment plus `environment`, `stdin`, in `dir` (default: the program's
  * directory). Update and delete see the previous output as PULUMI_COMMAND_STDOUT / _STDERR.
  */
-async function runScript(type: string, name: string, which: string, script: string | undefined, i: Inputs, ctx: ApplyContext,
+async function runScript(type: string, name: string, which: string, script: string | undefined, i: Inputs,
+    ctx: ApplyContext,
     previous: Record<string, unknown> | undefined): Promise<Record<string, string>> {
     if (!script) return { stdout: "", stderr: "" };
     const interpreter: string[] = i.interpreter ?? ["/bin/sh", "-c"];
     const env: NodeJS.ProcessEnv = { ...process.env, ...(i.environment ?? {}) };
-    if (previous) { env.PULUMI_COMMAND_STDOUT = String(previous.stdout ?? ""); env.PULUMI_COMMAND_STDERR = String(previous.stderr ?? ""); }
+    if (previous) {
+        env.PULUMI_COMMAND_STDOUT = String(previous.stdout ?? "");
+        env.PULUMI_COMMAND_STDERR = String(previous.stderr ?? "");
+    }
     ctx.log(`run ${which} of ${name}`);
-    const r = await exec(interpreter[0], [...interpreter.slice(1), script], { env, input: i.stdin, cwd: i.dir ? resolve(ctx.dir, i.dir) : ctx.dir });
+    const r = await exec(interpreter[0], [...interpreter.slice(1), script],
+        { env, input: i.stdin, cwd: i.dir ? resolve(ctx.dir, i.dir) : ctx.dir });
     if (r.code !== 0) {
         throw resourceError(type, name, which, `script failed (exit ${r.code})`, `fix the ${which} script`,
             { [`its ${r.stderr.trim() ? "stderr" : "output"} (last lines)`]: lastLines(r.stderr.trim() ? r.stderr : r.stdout, 20) });

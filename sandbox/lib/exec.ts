@@ -11,7 +11,8 @@ export interface ExecOptions {
 /** Runs a program without a shell and collects its output; never throws for a non-zero exit. */
 export function exec(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
+        const child = spawn(file, args,
+            { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         child.stdout.on("data", (d: Buffer) => out.push(d));

@@ -31,7 +31,8 @@ export class Scrubber {
     add(...values: unknown[]): this {
         for (const v of values.flatMap(x => stringLeaves(x))) {
             this.addOne(v);
-            if (v.includes("\n")) for (const line of v.split("\n")) if (line.trim().length >= 16) this.addOne(line.trim());
+            if (!v.includes("\n")) continue;
+            for (const line of v.split("\n")) if (line.trim().length >= 16) this.addOne(line.trim());
         }
         return this;
     }

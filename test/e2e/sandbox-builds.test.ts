@@ -36,7 +36,8 @@ describe("image builds in the sandbox", () => {
         const contexts = mkdtempSync(join(tmpdir(), "dropyard-twin-builds-"));
         before(async () => {
             await prepareEngine([]);
-            execFileSync("bash", [join(__dirname, "fixtures", "busybox-image.sh"), BUSYBOX], { stdio: "inherit" }); // once per machine
+            execFileSync("bash", [join(__dirname, "fixtures", "busybox-image.sh"), BUSYBOX],
+                { stdio: "inherit" }); // once per machine
             await down(FIXTURE, { purge: true, log: false });
             const nonce = randomBytes(8).toString("hex"); // a fresh first step: nothing of it is cached yet
             for (const name of ["a", "b"]) {

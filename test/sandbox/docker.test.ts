@@ -15,13 +15,17 @@ describe("docker endpoints", () => {
     });
 
     test("DOCKER_HOST is used when no host is given; a given host wins", () => {
-        assert.deepEqual(dockerOptions(undefined, undefined, { DOCKER_HOST: "unix:///run/other.sock" }), { socketPath: "/run/other.sock" });
-        assert.deepEqual(dockerOptions("unix:///a.sock", undefined, { DOCKER_HOST: "unix:///b.sock" }), { socketPath: "/a.sock" });
+        assert.deepEqual(dockerOptions(undefined, undefined, { DOCKER_HOST: "unix:///run/other.sock" }),
+            { socketPath: "/run/other.sock" });
+        assert.deepEqual(dockerOptions("unix:///a.sock", undefined, { DOCKER_HOST: "unix:///b.sock" }),
+            { socketPath: "/a.sock" });
     });
 
     test("tcp without TLS is plain http, port 2375 by default", () => {
-        assert.deepEqual(dockerOptions("tcp://10.0.0.5", undefined, {}), { protocol: "http", host: "10.0.0.5", port: 2375 });
-        assert.deepEqual(dockerOptions("tcp://[2001:db8::1]:2380", undefined, {}), { protocol: "http", host: "2001:db8::1", port: 2380 });
+        assert.deepEqual(dockerOptions("tcp://10.0.0.5", undefined, {}),
+            { protocol: "http", host: "10.0.0.5", port: 2375 });
+        assert.deepEqual(dockerOptions("tcp://[2001:db8::1]:2380", undefined, {}),
+            { protocol: "http", host: "2001:db8::1", port: 2380 });
     });
 
     test("tcp with a CA, a certificate and a key is mutual TLS, port 2376 by default", () => {
@@ -34,7 +38,8 @@ describe("docker endpoints", () => {
         const dir = mkdtempSync(join(tmpdir(), "docker-certs-"));
         try {
             for (const f of ["ca", "cert", "key"]) writeFileSync(join(dir, `${f}.pem`), `${f} pem`);
-            const o = dockerOptions(undefined, undefined, { DOCKER_HOST: "tcp://droplet.example:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: dir });
+            const o = dockerOptions(undefined, undefined,
+                { DOCKER_HOST: "tcp://droplet.example:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: dir });
             assert.equal(o.protocol, "https");
             assert.equal(o.host, "droplet.example");
             assert.equal(o.port, 2376);
@@ -50,7 +55,8 @@ describe("docker endpoints", () => {
     });
 
     test("the sandbox deploys to local sockets only", () => {
-        assert.throws(() => Engine.local("tcp://127.0.0.1:2376"), /is not the local engine; the sandbox runs the local target only/);
+        assert.throws(() => Engine.local("tcp://127.0.0.1:2376"),
+            /is not the local engine; the sandbox runs the local target only/);
         assert.equal(Engine.local("unix:///tmp/x.sock").socketPath, "/tmp/x.sock");
         assert.equal(Engine.connect("tcp://127.0.0.1:2376", { ca: "a", cert: "b", key: "c" }).socketPath, "");
     });

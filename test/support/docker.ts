@@ -67,7 +67,8 @@ export async function ipOn(container: string, network: string): Promise<string> 
 }
 
 /** Runs a command in a container (`docker exec`): its exit code and both streams. */
-export function execResult(container: string, ...command: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function execResult(container: string,
+    ...command: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return engine.exec(container, command);
 }
 
@@ -78,14 +79,17 @@ export async function exec(container: string, ...command: string[]): Promise<str
     return r.stdout.trim();
 }
 
-/** A query through psql inside a Postgres container, as the database's owner over its socket: unaligned, tuples only. */
+/**
+ * A query through psql inside a Postgres container, as the database's owner over its socket: unaligned, tuples only.
+ */
 export function psql(container: string, user: string, database: string, sql: string): Promise<string> {
     return exec(container, "psql", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql);
 }
 
 /** A query through the mariadb client inside a MariaDB container, as root (its password is in the container's env). */
 export function mariadb(container: string, database: string, sql: string): Promise<string> {
-    return exec(container, "sh", "-c", 'exec mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B "$0" -e "$1"', database, sql);
+    return exec(container, "sh", "-c", 'exec mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B "$0" -e "$1"',
+        database, sql);
 }
 
 /**
@@ -93,7 +97,8 @@ export function mariadb(container: string, database: string, sql: string): Promi
  * lines, in order (`docker events --since --until --format '{{.Actor.Attributes.name}} {{.Action}}'`).
  */
 export async function events(sinceMs: number, untilMs: number, filters: Record<string, string[]>): Promise<string[]> {
-    const stream = await engine.docker.getEvents({ since: sinceMs / 1000, until: untilMs / 1000, filters } as Docker.GetEventsOptions);
+    const stream = await engine.docker.getEvents({ since: sinceMs / 1000, until: untilMs / 1000,
+        filters } as Docker.GetEventsOptions);
     const chunks: Buffer[] = [];
     for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
     return Buffer.concat(chunks).toString("utf8").split("\n").filter(Boolean)

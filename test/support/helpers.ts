@@ -5,7 +5,8 @@ import { evaluate, RecordedResource } from "../../sandbox/harness";
 
 /** A recorded container's `envs` (`KEY=value` entries) as a map; values may themselves contain `=`. */
 export function envOf(container: RecordedResource): Record<string, string> {
-    return Object.fromEntries((container.inputs.envs as string[]).map(e => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+    return Object.fromEntries((container.inputs.envs as string[]).map(e => [e.slice(0, e.indexOf("=")),
+        e.slice(e.indexOf("=") + 1)]));
 }
 
 /** The names of the networks a recorded container joins, in order. */
@@ -19,7 +20,8 @@ export function networksOf(container: RecordedResource): string[] {
  * resource. Runs under the mocks, since what `make` builds first (a Host and its edge) registers
  * resources too.
  */
-export async function rejectsBeforeCreating(component: string, name: string, make: () => unknown, message: string): Promise<void> {
+export async function rejectsBeforeCreating(component: string, name: string, make: () => unknown,
+    message: string): Promise<void> {
     const g = await evaluate(() => {
         assert.throws(make, (e: unknown) => {
             assert.ok(e instanceof ConfigError, `not a ConfigError: ${String(e)}`);

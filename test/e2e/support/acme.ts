@@ -39,7 +39,8 @@ export interface Pebble {
 /** The default bridge's gateway: from `docker network inspect bridge`, else the address of its interface (docker0). */
 export async function bridgeGateway(): Promise<string> {
     const bridge = await engine.docker.getNetwork("bridge").inspect();
-    const fromIpam = (bridge.IPAM?.Config ?? []).map((c: { Gateway?: string }) => c.Gateway).find((g: string | undefined) => g && !g.includes(":"));
+    const fromIpam = (bridge.IPAM?.Config ?? []).map((c: { Gateway?: string }) => c.Gateway)
+        .find((g: string | undefined) => g && !g.includes(":"));
     if (fromIpam) return fromIpam;
     // dockerd leaves Gateway out of the default bridge's IPAM config when it took the interface's address.
     const ifname = bridge.Options?.["com.docker.network.bridge.name"] ?? "docker0";
@@ -50,7 +51,8 @@ export async function bridgeGateway(): Promise<string> {
 
 /** A CA and a server certificate for `ips`, made with openssl; PEM files in `dir`. */
 function mintListenerCertificate(dir: string, ips: string[]): void {
-    const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    const openssl = (...args: string[]) => execFileSync("openssl", args,
+        { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
         "-subj", "/CN=dropyard e2e pebble listener CA", "-addext", "basicConstraints=critical,CA:TRUE",
         "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", "ca.key", "-out", "ca.pem");
@@ -66,7 +68,9 @@ function mintListenerCertificate(dir: string, ips: string[]): void {
 
 /** Removes Pebble containers an interrupted run left behind (only ours: they carry the test label). */
 export async function removeLeftoverPebbles(): Promise<void> {
-    for (const c of await containersWhere(`label=${LABEL}`)) await engine.docker.getContainer(c).remove({ force: true });
+    for (const c of await containersWhere(`label=${LABEL}`)) {
+        await engine.docker.getContainer(c).remove({ force: true });
+    }
 }
 
 export async function startPebble(): Promise<Pebble> {
@@ -105,7 +109,8 @@ export async function startPebble(): Promise<Pebble> {
             for (const n of names) {
                 if (!(await inspect(n)).State.Running) throw new Error(`${n} exited: ${await engine.logs(n, 20)}`);
             }
-            const r = await fetchVia({ host: gateway, address: gateway, port: ACME_PORT, path: "/dir", ca: listenerCa, timeoutMs: 2000 });
+            const r = await fetchVia({ host: gateway, address: gateway, port: ACME_PORT, path: "/dir", ca: listenerCa,
+                timeoutMs: 2000 });
             return r.status === 200 && JSON.parse(r.body).newOrder !== undefined;
         });
         return {
@@ -114,7 +119,8 @@ export async function startPebble(): Promise<Pebble> {
             root: async () => {
                 const [host, port] = MANAGEMENT.split(":");
                 const r = await fetchVia({ host, address: host, port: Number(port), path: "/roots/0", ca: listenerCa });
-                if (r.status !== 200 || !r.body.includes("BEGIN CERTIFICATE")) throw new Error(`Pebble /roots/0 answered ${r.status}: ${r.body}`);
+                if (r.status !== 200
+                    || !r.body.includes("BEGIN CERTIFICATE")) throw new Error(`Pebble /roots/0 answered ${r.status}: ${r.body}`);
                 return r.body;
             },
             stop,

@@ -27,8 +27,10 @@ export async function edgePortsFree(seconds = 300): Promise<void> {
     const loopbackOrAny = new Set(["127.0.0.1", "0.0.0.0", "::", ""]);
     const holders = async () => (await containers({ status: ["running"] }))
         .filter(c => c.Ports.some(p => (p.PublicPort === 80 || p.PublicPort === 443) && loopbackOrAny.has(p.IP ?? "")))
-        .map(c => `${c.Names[0].replace(/^\//, "")} ${c.Ports.map(p => `${p.IP}:${p.PublicPort}->${p.PrivatePort}`).join(", ")}`);
-    await until("ports 80 and 443 on 127.0.0.1 free for the edge", seconds, async () => (await holders()).length === 0, 1000)
+        .map(c => `${c.Names[0].replace(/^\//,
+            "")} ${c.Ports.map(p => `${p.IP}:${p.PublicPort}->${p.PrivatePort}`).join(", ")}`);
+    await until("ports 80 and 443 on 127.0.0.1 free for the edge", seconds,
+        async () => (await holders()).length === 0, 1000)
         .catch(async e => { throw new Error(`${(e as Error).message}; held by: ${(await holders()).join("; ")}`); });
 }
 
@@ -43,7 +45,8 @@ export function hostDataDir(host: string): string {
  */
 export async function forgetHostFiles(host: string): Promise<void> {
     const live = await containersWhere(`label=dev.dropyard.host=${host}`);
-    assert.deepEqual(live, [], `host "${host}" still has containers (${live.join(", ")}): another stack of this example is deployed; remove it first (npm run sandbox -- down <dir>)`);
+    assert.deepEqual(live, [],
+        `host "${host}" still has containers (${live.join(", ")}): another stack of this example is deployed; remove it first (npm run sandbox -- down <dir>)`);
     rmSync(hostDataDir(host), { recursive: true, force: true });
 }
 
@@ -101,7 +104,8 @@ export function deployment(example: string, domain: string): Deployment {
             }
         },
         commandStdout(name) {
-            const state = JSON.parse(readFileSync(statePath(projectName(dir), STACK, dir), "utf8")) as { resources: { type: string; name: string; condemned?: boolean; outputs: { stdout?: string } }[] };
+            type Entry = { type: string; name: string; condemned?: boolean; outputs: { stdout?: string } };
+            const state = JSON.parse(readFileSync(statePath(projectName(dir), STACK, dir), "utf8")) as { resources: Entry[] };
             const r = state.resources.find(x => x.type === "command:local:Command" && x.name === name && !x.condemned);
             assert.ok(r, `no command "${name}" in the stack's state`);
             return String(r.outputs.stdout ?? "");
@@ -144,7 +148,8 @@ interface StateEntry { type: string; name: string; engineId?: string }
  * side for a moment. Returns 0 when every answer was right from the first, else the seconds it took.
  */
 async function settle(domain: string): Promise<number> {
-    const answers = () => fetchVia({ host: domain, timeoutMs: 2000 }).then(r => r.status >= 200 && r.status < 400, () => false);
+    const answers = () => fetchVia({ host: domain,
+        timeoutMs: 2000 }).then(r => r.status >= 200 && r.status < 400, () => false);
     const started = Date.now();
     let inARow = 0;
     let failed = false;
@@ -185,7 +190,8 @@ export async function lockEdge(seconds = 900): Promise<void> {
         }
     }, 1000).catch(e => { throw new Error(`${(e as Error).message}; held by process ${holder}`); });
     releaseEdge = () => {
-        if (existsSync(EDGE_LOCK) && readFileSync(EDGE_LOCK, "utf8") === String(process.pid)) rmSync(EDGE_LOCK, { force: true });
+        if (existsSync(EDGE_LOCK) && readFileSync(EDGE_LOCK, "utf8") === String(process.pid)) rmSync(EDGE_LOCK,
+            { force: true });
         releaseEdge = undefined;
     };
     process.once("exit", () => releaseEdge?.());
