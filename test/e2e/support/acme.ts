@@ -6,9 +6,9 @@
 // challtestsrv answers every name with 127.0.0.1 and is Pebble's only resolver. Pebble's own TLS
 // certificate is minted here, for the gateway address; its CA is what the examples get as `acmeCaBundle`.
 // Nothing listens beyond loopback and the docker0 gateway. `stop()` removes it all.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { networkInterfaces, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containersWhere, docker, engine, inspect } from "../../support/docker";
 import { fetchVia } from "../../support/http";
@@ -36,17 +36,32 @@ export interface Pebble {
     stop(): Promise<void>;
 }
 
-/** The default bridge's gateway: from `docker network inspect bridge`, else the address of its interface (docker0). */
+/**
+ * The default bridge's gateway: from `docker network inspect bridge`, else the address of its interface
+ * (docker0). dockerd leaves Gateway out of the default bridge's IPAM config when it took the interface's
+ * own address, and with no container on the bridge the interface has no carrier, so Node's
+ * `os.networkInterfaces()` leaves it out too; `ip` lists the address of a down interface. Last resort:
+ * the subnet's first address, which dockerd gives the bridge unless `bip` says otherwise. (As on main.)
+ */
 export async function bridgeGateway(): Promise<string> {
     const bridge = await engine.docker.getNetwork("bridge").inspect();
-    const fromIpam = (bridge.IPAM?.Config ?? []).map((c: { Gateway?: string }) => c.Gateway)
-        .find((g: string | undefined) => g && !g.includes(":"));
+    const ipv4 = (c: { Gateway?: string; Subnet?: string }) => c.Subnet !== undefined && !c.Subnet.includes(":");
+    const configs: { Gateway?: string; Subnet?: string }[] = (bridge.IPAM?.Config ?? []).filter(ipv4);
+    const fromIpam = configs.map(c => c.Gateway).find(Boolean);
     if (fromIpam) return fromIpam;
-    // dockerd leaves Gateway out of the default bridge's IPAM config when it took the interface's address.
     const ifname = bridge.Options?.["com.docker.network.bridge.name"] ?? "docker0";
-    const address = networkInterfaces()[ifname]?.find(a => a.family === "IPv4")?.address;
-    if (!address) throw new Error(`no IPv4 gateway for the default bridge (${ifname}) in \`docker network inspect bridge\` or on the interface`);
-    return address;
+    const ip = spawnSync("ip", ["-j", "-4", "addr", "show", "dev", ifname], { encoding: "utf8" });
+    if (ip.status === 0) {
+        const local = JSON.parse(ip.stdout)?.[0]?.addr_info?.find((a: { family: string }) => a.family === "inet")?.local;
+        if (local) return local;
+    }
+    const subnet = configs[0]?.Subnet;
+    if (subnet) {
+        const [a, b, c, d] = subnet.split("/")[0].split(".").map(Number);
+        return [a, b, c, d + 1].join(".");
+    }
+    throw new Error(`no IPv4 gateway for the default bridge (${ifname}): not in \`docker network inspect bridge\`, `
+        + `not on the interface (${ip.error?.message ?? ip.stderr.trim()}), and no IPv4 subnet`);
 }
 
 /** A CA and a server certificate for `ips`, made with openssl; PEM files in `dir`. */
