@@ -10,7 +10,8 @@ export const HEY = "/usr/bin/hey";
 export function ensureHey(): void {
     if (existsSync(HEY)) return;
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    const install = () => spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "hey"], { env, stdio: "ignore" }).status === 0;
+    const install = () => spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "hey"],
+        { env, stdio: "ignore" }).status === 0;
     if (!install()) {
         execFileSync("apt-get", ["update", "-qq"], { env, stdio: "ignore" });
         if (!install()) throw new Error("could not install Debian's hey (apt-get install hey)");
@@ -40,8 +41,10 @@ export function parseHey(text: string): HeyResult {
     for (const line of text.split("\n")) {
         if (/^\S/.test(line)) section = line.trim();
         let m: RegExpMatchArray | null;
-        if (section === "Status code distribution:" && (m = line.match(/^\s+\[(\d+)\]\s+(\d+) responses/))) statuses[m[1]] = Number(m[2]);
-        if (section === "Error distribution:" && (m = line.match(/^\s+\[(\d+)\]\s+(.*)$/))) errors[m[2]] = (errors[m[2]] ?? 0) + Number(m[1]);
+        if (section === "Status code distribution:"
+            && (m = line.match(/^\s+\[(\d+)\]\s+(\d+) responses/))) statuses[m[1]] = Number(m[2]);
+        if (section === "Error distribution:"
+            && (m = line.match(/^\s+\[(\d+)\]\s+(.*)$/))) errors[m[2]] = (errors[m[2]] ?? 0) + Number(m[1]);
     }
     const rps = Number(text.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? NaN);
     const count = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
@@ -78,7 +81,8 @@ export interface HeyRun {
 
 /** Starts hey in the background. */
 export function startHey(o: HeyOptions): HeyRun {
-    const args = ["-z", `${o.seconds}s`, "-c", String(o.concurrency), "-t", String(o.timeout ?? 10), "-disable-redirects"];
+    const args = ["-z", `${o.seconds}s`, "-c", String(o.concurrency), "-t", String(o.timeout ?? 10),
+        "-disable-redirects"];
     if (o.qps !== undefined) args.push("-q", String(o.qps));
     if (!o.keepAlive) args.push("-disable-keepalive");
     if (o.compression === false) args.push("-disable-compression");

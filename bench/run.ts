@@ -18,27 +18,27 @@
 //
 // It deploys the examples, whose container names and ports (80/443) are fixed: it first waits (bounded by
 // BENCH_WAIT_SECONDS, default 1800) until no other example container is on the engine.
-import { execFileSync, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { evaluate } from "../test/support/harness";
+import { evaluate } from "../sandbox/harness";
 import { down, up, UpSummary } from "../sandbox";
+import { prepareEngine } from "../sandbox/prepare";
 import { ensureHey, HeyResult, runHey, startHey } from "./hey";
 import { addressOn, BENCH_DIR, copyExample, Example, EXAMPLES, nginxRssMb, REPO, waitForExamplesGone } from "./stacks";
 
 const DJANGO_HOST = "counter.localhost";
 
 const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
-const result = (name: string, value: number | string) => process.stdout.write(`${name}=${typeof value === "number" ? round(value) : value}\n`);
+const result = (name: string, value: number | string) =>
+    process.stdout.write(`${name}=${typeof value === "number" ? round(value) : value}\n`);
 const round = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 3 : 1));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function prepare(): void {
-    if (spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0) {
-        execFileSync("bash", [join(REPO, "sandbox", "engine", "engine.sh"), "start"], { stdio: ["ignore", 2, 2] });
-    }
-    execFileSync("bash", [join(REPO, "sandbox", "images", "build.sh"), "postgres", "mariadb", "nginx", "wordpress", "python", "node"], { stdio: ["ignore", 2, 2] });
+async function prepare(): Promise<void> {
+    const images = ["postgres:17", "mariadb:11", "nginx:1.26", "wordpress:6.8-php8.4-apache", "python:3.13-slim",
+        "node:20-slim"];
+    await prepareEngine(images, { rebuildStale: true, stdio: ["ignore", 2, 2] });
     ensureHey();
 }
 
@@ -112,8 +112,8 @@ async function throughput(summary: UpSummary): Promise<void> {
     const web = summary.containers.find(c => c.name.startsWith("counter-web-1-"));
     if (!web) throw new Error("no counter-web-1 container in the summary");
     const network = "counter-host-edge";
-    const direct = `http://${addressOn(web.name, network)}:8000/`;
-    const edge = `https://${addressOn("counter-host-nginx", network)}:443/`;
+    const direct = `http://${await addressOn(web.name, network)}:8000/`;
+    const edge = `https://${await addressOn("counter-host-nginx", network)}:443/`;
     const targets = {
         direct: { url: direct, compression: false },
         edge: { url: edge, compression: false },
@@ -127,7 +127,8 @@ async function throughput(summary: UpSummary): Promise<void> {
     for (let round = 1; round <= 5; round++) {
         progress(`throughput: round ${round} of 5`);
         for (const [k, t] of Object.entries(targets) as [Target, typeof targets[Target]][]) {
-            const r = await runHey({ url: t.url, host: DJANGO_HOST, concurrency: 8, keepAlive: true, compression: t.compression, seconds: 6, timeout: 10 });
+            const r = await runHey({ url: t.url, host: DJANGO_HOST, concurrency: 8, keepAlive: true,
+                compression: t.compression, seconds: 6, timeout: 10 });
             rps[k].push(r.rps);
             failed += r.failed;
         }
@@ -142,7 +143,7 @@ async function throughput(summary: UpSummary): Promise<void> {
 }
 
 async function main(): Promise<void> {
-    prepare();
+    await prepare();
     // Leftovers of an interrupted bench run first (its copies live at fixed paths), then anyone else's.
     for (const name of EXAMPLES) await down(join(BENCH_DIR, name), { purge: true, log: false }).catch(() => undefined);
     await waitForExamplesGone(Number(process.env.BENCH_WAIT_SECONDS ?? 1800), progress);
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
         const current = await up(django.dir, { log: false });
         await throughput(current);
         await sleep(5000);
-        result("edge_idle_rss_mb", nginxRssMb("counter-host-nginx"));
+        result("edge_idle_rss_mb", await nginxRssMb("counter-host-nginx"));
     } finally {
         await down(django.dir, { purge: true, log: false });
     }

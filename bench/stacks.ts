@@ -1,9 +1,10 @@
 // What the benchmark needs around the sandbox: private copies of the examples (so a redeploy can change
 // a file, and the sandbox state is the bench's own), waiting until no one else's example containers are on
 // the engine (the examples deploy fixed names and ports), addresses on docker networks, the edge's memory.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { Engine } from "../sandbox/docker";
 
 export const REPO = resolve(__dirname, "..");
 export const EXAMPLES = ["django-postgres", "wordpress-mariadb", "notes-two-nets"] as const;
@@ -17,21 +18,22 @@ export function copyExample(name: Example): string {
     const dir = join(BENCH_DIR, name);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(BENCH_DIR, { recursive: true });
-    cpSync(join(REPO, "examples", name), dir, { recursive: true, filter: src => !src.split("/").includes("node_modules") });
+    cpSync(join(REPO, "examples", name), dir,
+        { recursive: true, filter: src => !src.split("/").includes("node_modules") });
     return dir;
 }
 
-export function docker(...args: string[]): string {
-    return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-}
+const engine = Engine.local();
 
 /** Container names the examples deploy (fixed names: two deployments of one example cannot share an engine). */
 const EXAMPLE_CONTAINER = /^(counter|blog|wordpress|notes|userauth|db-notes|db-userauth)(-|$)/;
 
 /** Example containers on the engine, and test runs of the examples in progress (they deploy between tests too). */
-export function examplesInUse(): string[] {
-    const containers = docker("ps", "-a", "--format", "{{.Names}}").split("\n").filter(n => EXAMPLE_CONTAINER.test(n));
-    const tests = spawnSync("pgrep", ["-f", "test/e2e/examples/"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)
+export async function examplesInUse(): Promise<string[]> {
+    const containers = (await engine.docker.listContainers({ all: true }))
+        .map(c => c.Names[0].replace(/^\//, "")).filter(n => EXAMPLE_CONTAINER.test(n));
+    const pgrep = spawnSync("pgrep", ["-f", "test/e2e/examples/"], { encoding: "utf8" });
+    const tests = pgrep.stdout.split("\n").filter(Boolean)
         .map(pid => `test process ${pid}`);
     return [...containers, ...tests];
 }
@@ -40,7 +42,7 @@ export function examplesInUse(): string[] {
 export async function waitForExamplesGone(seconds: number, log: (l: string) => void): Promise<void> {
     const deadline = Date.now() + seconds * 1000;
     for (let said = false; ; said = true) {
-        const left = examplesInUse();
+        const left = await examplesInUse();
         if (left.length === 0) return;
         if (Date.now() > deadline) throw new Error(`the examples are still in use after ${seconds}s (someone is running them): ${left.join(", ")}`);
         if (!said) log(`waiting for another run of the examples to end: ${left.join(", ")}`);
@@ -49,15 +51,15 @@ export async function waitForExamplesGone(seconds: number, log: (l: string) => v
 }
 
 /** A container's IPv4 address on a network. */
-export function addressOn(container: string, network: string): string {
-    const ip = docker("inspect", container, "--format", `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`);
+export async function addressOn(container: string, network: string): Promise<string> {
+    const ip = (await engine.containerInspect(container))?.NetworkSettings.Networks[network]?.IPAddress ?? "";
     if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new Error(`${container} has no address on ${network}`);
     return ip;
 }
 
 /** Resident memory of the nginx processes in a container, in MB (sum of VmRSS). */
-export function nginxRssMb(container: string): number {
-    const status = docker("exec", container, "sh", "-c", "cat /proc/[0-9]*/status 2>/dev/null");
+export async function nginxRssMb(container: string): Promise<number> {
+    const status = (await engine.exec(container, ["sh", "-c", "cat /proc/[0-9]*/status 2>/dev/null"])).stdout;
     let kb = 0;
     let name = "";
     for (const line of status.split("\n")) {

@@ -4,12 +4,13 @@
 // its replacement is created, once what it depends on is done, its dependents first, as in Pulumi).
 // Resources gone from the program are deleted last, dependents first. Everything runs in
 // dependency order (a dependency on a component means on everything under it; on its provider too).
-import { Graph, RecordedResource, unwrapSecrets } from "../test/support/harness";
+import { Graph, RecordedResource, unwrapSecrets } from "./harness";
 import { resourceError, SandboxError } from "./lib/errors";
 import { checkSupported } from "./lib/fields";
 import { stringLeaves } from "./lib/secrets";
 import { inputsHash, stableStringify } from "./lib/stable";
-import { ApplyContext, createResource, deleteResource, updatableInPlace, updateResource, validateValues } from "./resources";
+import { ApplyContext, createResource, deleteResource, updatableInPlace, updateResource,
+    validateValues } from "./resources";
 import { live, saveState, StackState, StateResource } from "./state";
 
 export type Action = "create" | "replace" | "update" | "same" | "delete";
@@ -38,7 +39,8 @@ export function changedFields(before: Record<string, unknown>, after: Record<str
 export function dependencyOrder(graph: Graph): RecordedResource[] {
     const custom = graph.resources.filter(r => r.custom);
     const keys = new Set(custom.map(r => r.key));
-    const deps = new Map(custom.map(r => [r.key, [...graph.dependenciesOf(r.key)].filter(k => keys.has(k) && k !== r.key)]));
+    const deps = new Map(custom.map(r => [r.key,
+        [...graph.dependenciesOf(r.key)].filter(k => keys.has(k) && k !== r.key)]));
     const done = new Set<string>();
     const out: RecordedResource[] = [];
     while (out.length < custom.length) {
@@ -56,15 +58,19 @@ export function plan(graph: Graph, state: StackState): Map<string, Step> {
         const after = [...graph.dependenciesOf(r.key)];
         checkSupported(r.type, r.name, r.inputs);
         if (r.options.ignoreChanges?.length) {
-            throw resourceError(r.type, r.name, "option ignoreChanges", "is not supported by the sandbox (its diff compares every input)", "remove the option for sandbox runs");
+            throw resourceError(r.type, r.name, "option ignoreChanges",
+                "is not supported by the sandbox (its diff compares every input)", "remove the option for sandbox runs");
         }
         validateValues(r);
         const prior = live(state, r.key);
-        if (!prior) { steps.set(r.key, { resource: r, action: "create", deleteFirst: false, changed: [], after }); continue; }
-        if (prior.hash === inputsHash(r.inputs)) { steps.set(r.key, { resource: r, action: "same", deleteFirst: false, changed: [], after }); continue; }
+        if (!prior || prior.hash === inputsHash(r.inputs)) {
+            steps.set(r.key, { resource: r, action: prior ? "same" : "create", deleteFirst: false, changed: [], after });
+            continue;
+        }
         const changed = changedFields(unwrapSecrets(prior.rawInputs), r.inputs);
         const inPlace = updatableInPlace(r.type, changed, r.options.replaceOnChanges);
-        steps.set(r.key, { resource: r, action: inPlace ? "update" : "replace", deleteFirst: !inPlace && r.options.deleteBeforeReplace === true, changed, after });
+        const deleteFirst = !inPlace && r.options.deleteBeforeReplace === true;
+        steps.set(r.key, { resource: r, action: inPlace ? "update" : "replace", deleteFirst, changed, after });
     }
     // Deleting a resource first means first deleting the engine objects that use it (a container on a
     // network, say), and creating them again after: Pulumi replaces such dependents too.
@@ -74,7 +80,8 @@ export function plan(graph: Graph, state: StackState): Map<string, Step> {
         for (const s of steps.values()) {
             if (!s.deleteFirst) continue;
             for (const d of steps.values()) {
-                if ((d.action === "same" || d.action === "update") && ENGINE_OBJECTS.has(d.resource.type) && uses(graph, d.resource, s.resource)) {
+                const kept = d.action === "same" || d.action === "update";
+                if (kept && ENGINE_OBJECTS.has(d.resource.type) && uses(graph, d.resource, s.resource)) {
                     d.action = "replace";
                     d.deleteFirst = true;
                     grew = true;
@@ -86,9 +93,13 @@ export function plan(graph: Graph, state: StackState): Map<string, Step> {
 }
 
 /** Docker objects whose inputs are fixed at creation: using a replaced resource means being replaced. */
-const ENGINE_OBJECTS = new Set(["docker:index/container:Container", "docker:index/network:Network", "docker:index/volume:Volume"]);
+const ENGINE_OBJECTS = new Set(["docker:index/container:Container", "docker:index/network:Network",
+    "docker:index/volume:Volume"]);
 
-/** Whether `user` depends directly on `used` and carries one of its identifying outputs (its name, id, …) in its inputs. */
+/**
+ * Whether `user` depends directly on `used` and carries one of its identifying outputs (its name, id, …) in its
+ * inputs.
+ */
 function uses(graph: Graph, user: RecordedResource, used: RecordedResource): boolean {
     const direct = [...user.deps].some(d => graph.customResourcesUnder(d).some(c => c.key === used.key));
     if (!direct) return false;
@@ -99,28 +110,35 @@ function uses(graph: Graph, user: RecordedResource, used: RecordedResource): boo
     return identities.some(id => text.some(t => t.includes(id)));
 }
 
-/** Resources that cannot be applied in this pass: their inputs carry a command output not known yet, or they wait for one that does. */
+/**
+ * Resources that cannot be applied in this pass: their inputs carry a command output not known yet, or they wait for
+ * one that does.
+ */
 export function deferred(graph: Graph): Set<string> {
     const out = new Set<string>();
     for (const r of dependencyOrder(graph)) {
-        if (JSON.stringify(r.rawInputs).includes(PENDING_OUTPUT) || [...graph.dependenciesOf(r.key)].some(d => out.has(d))) out.add(r.key);
+        if (JSON.stringify(r.rawInputs).includes(PENDING_OUTPUT)
+            || [...graph.dependenciesOf(r.key)].some(d => out.has(d))) out.add(r.key);
     }
     return out;
 }
 
-function entry(r: RecordedResource, after: string[], created: { engineId?: string; socket?: string; outputs?: Record<string, unknown> }): StateResource {
+function entry(r: RecordedResource, after: string[],
+    created: { engineId?: string; socket?: string; outputs?: Record<string, unknown> }): StateResource {
     const { id: _id, urn: _urn, ...outputs } = { ...r.outputs, ...created.outputs } as Record<string, unknown>;
     void _id; void _urn;
     return {
         key: r.key, type: r.type, name: r.name, hash: inputsHash(r.inputs), rawInputs: r.rawInputs,
         outputs,
         engineId: created.engineId, socket: created.socket, deps: after, provider: r.provider,
-        options: { deleteBeforeReplace: r.options.deleteBeforeReplace, retainOnDelete: r.options.retainOnDelete, replaceOnChanges: r.options.replaceOnChanges },
+        options: { deleteBeforeReplace: r.options.deleteBeforeReplace, retainOnDelete: r.options.retainOnDelete,
+            replaceOnChanges: r.options.replaceOnChanges },
     };
 }
 
 /** Applies one pass of a plan (skipping `skip`), saving the state after every step. Returns the actions taken. */
-export async function applyPlan(steps: Map<string, Step>, skip: Set<string>, state: StackState, ctx: ApplyContext): Promise<Map<string, Action>> {
+export async function applyPlan(steps: Map<string, Step>, skip: Set<string>, state: StackState,
+    ctx: ApplyContext): Promise<Map<string, Action>> {
     const taken = new Map<string, Action>();
     const todo = [...steps.values()].filter(s => !skip.has(s.resource.key));
 
@@ -131,7 +149,8 @@ export async function applyPlan(steps: Map<string, Step>, skip: Set<string>, sta
             // Delete-before-replace, now that what it depends on is done (a failure earlier in the run
             // leaves the old instance running): the old instance and the dependents replaced with it
             // go, dependents first (the newest first).
-            const going = new Set([r.key, ...todo.filter(d => d.action === "replace" && d.deleteFirst && d.after.includes(r.key)).map(d => d.resource.key)]);
+            const withIt = todo.filter(d => d.action === "replace" && d.deleteFirst && d.after.includes(r.key));
+            const going = new Set([r.key, ...withIt.map(d => d.resource.key)]);
             for (const old of [...state.resources].reverse()) {
                 if (old.condemned || !going.has(old.key)) continue;
                 ctx.log(`delete ${old.type} ${old.name} (before replacing it)`);
@@ -145,7 +164,10 @@ export async function applyPlan(steps: Map<string, Step>, skip: Set<string>, sta
             // Same inputs; outputs read from the engine (a RemoteImage's id) may still have moved on.
             if (prior) {
                 const fresh = entry(r, s.after, {});
-                Object.assign(prior, { rawInputs: r.rawInputs, outputs: { ...prior.outputs, ...fresh.outputs }, deps: fresh.deps, provider: r.provider, options: fresh.options });
+                Object.assign(prior, {
+                    rawInputs: r.rawInputs, outputs: { ...prior.outputs, ...fresh.outputs }, deps: fresh.deps,
+                    provider: r.provider, options: fresh.options,
+                });
             }
             continue;
         }
@@ -189,7 +211,8 @@ export function dependentsFirst(resources: StateResource[]): StateResource[] {
  * deleted, dependents first (see dependentsFirst).
  * retainOnDelete resources are left on the engine and remembered for `down --purge`.
  */
-export async function deleteLeftovers(graph: Graph | undefined, state: StackState, ctx: ApplyContext, purgeRetained = false): Promise<StateResource[]> {
+export async function deleteLeftovers(graph: Graph | undefined, state: StackState, ctx: ApplyContext,
+    purgeRetained = false): Promise<StateResource[]> {
     const wanted = new Set(graph ? graph.resources.filter(r => r.custom).map(r => r.key) : []);
     // A retained resource that a live one adopted again (same volume name, say) belongs to the live one now.
     const liveIds = new Set(state.resources.map(r => `${r.type} ${r.engineId}`));
@@ -199,7 +222,8 @@ export async function deleteLeftovers(graph: Graph | undefined, state: StackStat
         if (old.options.retainOnDelete && !purgeRetained) {
             ctx.log(`retain ${old.type} ${old.name} (retainOnDelete; \`down --purge\` removes it)`);
             state.retained.push(old);
-        } else if (old.condemned && old.engineId && state.resources.some(r => r !== old && r.type === old.type && r.engineId === old.engineId)) {
+        } else if (old.condemned && old.engineId
+            && state.resources.some(r => r !== old && r.type === old.type && r.engineId === old.engineId)) {
             // A fixed-name volume is adopted by its replacement (docker volume create is idempotent): keep it.
             ctx.log(`forget ${old.type} ${old.name} (replaced; its replacement uses the same ${old.engineId})`);
         } else {

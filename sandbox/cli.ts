@@ -3,38 +3,55 @@
 // npm run sandbox -- export <stack dir> [--stack name]: the state as `pulumi stack export --show-secrets` prints it
 // Deploys a TypeScript Pulumi stack on the local Docker engine (see sandbox/index.ts) and prints a
 // JSON summary on stdout; progress goes to stderr. Secrets are never printed.
+import { parseArgs } from "node:util";
 import { exportStack } from "./export";
 import { down, up } from "./index";
 
-const USAGE = `usage: npm run sandbox -- up <stack dir> [--stack <name>] [--config key=value ...] [--quiet]
+export const USAGE = `usage: npm run sandbox -- up <stack dir> [--stack <name>] [--config key=value ...] [--quiet]
        npm run sandbox -- down <stack dir> [--stack <name>] [--purge] [--quiet]
        npm run sandbox -- export <stack dir> [--stack <name>]`;
 
-function parse(argv: string[]): { command: string; dir: string; stack?: string; config: Record<string, string>; purge: boolean; quiet: boolean } {
-    const [command, dir, ...rest] = argv;
-    if (!["up", "down", "export"].includes(command) || !dir || dir.startsWith("-")) throw new Error(USAGE);
-    const config: Record<string, string> = {};
-    let stack: string | undefined;
-    let purge = false;
-    let quiet = false;
-    for (let k = 0; k < rest.length; k++) {
-        const a = rest[k];
-        const value = () => { const v = rest[++k]; if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`); return v; };
-        if (a === "--config" || a === "-c") {
-            const kv = value();
-            const eq = kv.indexOf("=");
-            if (eq <= 0) throw new Error(`--config takes key=value, got "${kv}"`);
-            config[kv.slice(0, eq)] = kv.slice(eq + 1);
-        } else if (a === "--stack" || a === "-s") stack = value();
-        else if (a === "--purge" && command === "down") purge = true;
-        else if (a === "--quiet" || a === "-q") quiet = true;
-        else throw new Error(`unknown argument "${a}"\n${USAGE}`);
+export interface CliArgs {
+    command: "up" | "down" | "export";
+    dir: string;
+    stack?: string;
+    config: Record<string, string>;
+    purge: boolean;
+    quiet: boolean;
+}
+
+/** The command line, checked: unknown flags, a missing value and `--purge` on `up` are errors with the usage. */
+export function parseCli(argv: string[]): CliArgs {
+    let parsed;
+    try {
+        parsed = parseArgs({
+            args: argv, allowPositionals: true, strict: true,
+            options: {
+                config: { type: "string", short: "c", multiple: true },
+                stack: { type: "string", short: "s" },
+                purge: { type: "boolean" },
+                quiet: { type: "boolean", short: "q" },
+            },
+        });
+    } catch (e) {
+        throw new Error(`${(e as Error).message}\n${USAGE}`);
     }
-    return { command, dir, stack, config, purge, quiet };
+    const { values, positionals } = parsed;
+    const [command, dir, ...extra] = positionals;
+    if ((command !== "up" && command !== "down" && command !== "export") || !dir) throw new Error(USAGE);
+    if (extra.length) throw new Error(`unknown argument "${extra[0]}"\n${USAGE}`);
+    if (values.purge && command === "up") throw new Error(`unknown argument "--purge" (it belongs to down)\n${USAGE}`);
+    const config: Record<string, string> = {};
+    for (const kv of values.config ?? []) {
+        const eq = kv.indexOf("=");
+        if (eq <= 0) throw new Error(`--config takes key=value, got "${kv}"`);
+        config[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    return { command, dir, stack: values.stack, config, purge: values.purge ?? false, quiet: values.quiet ?? false };
 }
 
 async function main(): Promise<void> {
-    const a = parse(process.argv.slice(2));
+    const a = parseCli(process.argv.slice(2));
     if (a.command === "export") {
         process.stdout.write(JSON.stringify(exportStack(a.dir, { stack: a.stack }), null, 4) + "\n");
         return;
@@ -46,7 +63,9 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
 }
 
-main().catch((e: Error) => {
-    process.stderr.write(`sandbox: ${e.message}\n`);
-    process.exitCode = 1;
-});
+if (require.main === module) {
+    main().catch((e: Error) => {
+        process.stderr.write(`sandbox: ${e.message}\n`);
+        process.exitCode = 1;
+    });
+}

@@ -4,7 +4,7 @@
 // written as Pulumi writes them under --show-secrets: `{ <sig>: <secret>, plaintext: "<JSON>" }`.
 import { resolve } from "node:path";
 import { SandboxError } from "./lib/errors";
-import { isSecretMarker } from "./lib/secrets";
+import { isSecretValue } from "./harness";
 import { projectFile } from "./load";
 import { loadState, statePath, StackState, TreeNode } from "./state";
 
@@ -30,14 +30,14 @@ export interface StackExport {
 
 /** A value with the sandbox's secret markers turned into Pulumi's exported (shown) envelopes. */
 function exportValue(v: unknown): unknown {
-    if (isSecretMarker(v)) return { [SIG]: SECRET, plaintext: JSON.stringify(plain(v.value)) };
+    if (isSecretValue(v)) return { [SIG]: SECRET, plaintext: JSON.stringify(plain(v.value)) };
     if (Array.isArray(v)) return v.map(exportValue);
     if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, exportValue(x)]));
     return v;
 }
 
 function plain(v: unknown): unknown {
-    if (isSecretMarker(v)) return plain(v.value);
+    if (isSecretValue(v)) return plain(v.value);
     if (Array.isArray(v)) return v.map(plain);
     if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
     return v;

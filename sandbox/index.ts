@@ -1,7 +1,7 @@
 // The sandbox's programmatic API, for end-to-end tests: `up` deploys a stack directory on the local
 // Docker engine and returns the same summary the CLI prints; `down` removes what `up` created.
 import { resolve } from "node:path";
-import type { Graph } from "../test/support/harness";
+import type { Graph } from "./harness";
 import { Action, applyPlan, deferred, deleteLeftovers, PENDING_OUTPUT, plan } from "./applier";
 import { Engine } from "./docker";
 import { SandboxError } from "./lib/errors";
@@ -67,7 +67,8 @@ function seedScrubber(scrubber: Scrubber, state: StackState): void {
         scrubber.addSecretInputs(r.rawInputs);
         if (r.type === "random:index/randomPassword:RandomPassword") scrubber.add(r.outputs.result);
         if (r.type === "random:index/randomBytes:RandomBytes") scrubber.add(r.outputs.hex, r.outputs.base64);
-        if (r.type === "tls:index/privateKey:PrivateKey") scrubber.add(r.outputs.privateKeyPem, r.outputs.privateKeyPemPkcs8, r.outputs.privateKeyOpenssh);
+        if (r.type === "tls:index/privateKey:PrivateKey") scrubber.add(r.outputs.privateKeyPem,
+            r.outputs.privateKeyPemPkcs8, r.outputs.privateKeyOpenssh);
     }
 }
 
@@ -81,7 +82,7 @@ function applyContext(dir: string, state: StackState, log: (line: string) => voi
         dir, log,
         engineOf: provider => {
             const p = provider ? live(state, provider) : undefined;
-            return Engine.fromHost(p?.socket ? `unix://${p.socket}` : undefined);
+            return Engine.local(p?.socket ? `unix://${p.socket}` : undefined);
         },
     };
 }
@@ -120,14 +121,16 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
         // next pass, which evaluates the program again with the real output.
         for (;;) {
             if (++passes > 5) throw new SandboxError("command outputs did not settle after 5 passes (a cycle of commands feeding each other?)");
-            const ectx: EvalContext = { state, scrubber, dir: project.dir, errors: [], pendingCommands: new Set(), log, providerHosts: new Map() };
+            const ectx: EvalContext = { state, scrubber, dir: project.dir, errors: [], log, providerHosts: new Map() };
             const t = Date.now();
             graph = await evaluateStack(project, realOutputs(ectx));
             evalMs += Date.now() - t;
             for (const r of graph.resources) scrubber.addSecretInputs(r.rawInputs);
             for (const k of graph.secretOutputs) scrubber.add(graph.outputs[k]);
             if (ectx.errors.length) throw new SandboxError(ectx.errors.map(e => e.message).join("\n"));
-            state.tree = graph.resources.map(r => ({ key: r.key, type: r.type, name: r.name, custom: r.custom, parent: r.parent }));
+            state.tree = graph.resources.map(r => ({
+                key: r.key, type: r.type, name: r.name, custom: r.custom, parent: r.parent,
+            }));
             log(`evaluated ${graph.resources.length} resources in ${Date.now() - t} ms (pass ${passes})`);
             const steps = plan(graph, state);
             const wait = deferred(graph);
@@ -142,12 +145,14 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
     const g = graph!;
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(g.outputs)) {
-        if (v !== undefined) outputs[k] = g.secretOutputs.has(k) ? MASK : scrubber.scrubDeep(v); // Pulumi drops undefined outputs too
+        // Pulumi drops undefined outputs too.
+        if (v !== undefined) outputs[k] = g.secretOutputs.has(k) ? MASK : scrubber.scrubDeep(v);
     }
     return {
         stack: `${project.project}/${project.stack}`,
         resources: [
-            ...g.resources.filter(r => r.custom).map(r => ({ type: r.type, name: r.name, action: actions.get(r.key) ?? "same" as Action })),
+            ...g.resources.filter(r => r.custom).map(r => ({ type: r.type, name: r.name,
+                action: actions.get(r.key) ?? "same" as Action })),
             ...deleted.map(r => ({ type: r.type, name: r.name, action: "delete" as Action })),
         ],
         containers: await containers(state),
@@ -170,7 +175,8 @@ export async function down(dir: string, opts: DownOptions = {}): Promise<DownSum
     }
 }
 
-async function downLocked(abs: string, project: string, stack: string, opts: DownOptions, started: number): Promise<DownSummary> {
+async function downLocked(abs: string, project: string, stack: string, opts: DownOptions,
+    started: number): Promise<DownSummary> {
     const state = loadState(project, stack, abs);
     const scrubber = new Scrubber();
     seedScrubber(scrubber, state);
@@ -194,8 +200,11 @@ async function containers(state: StackState): Promise<ContainerSummary[]> {
     const out: ContainerSummary[] = [];
     for (const r of state.resources) {
         if (r.type !== "docker:index/container:Container" || r.condemned || !r.engineId) continue;
-        const c = await Engine.fromHost(r.socket ? `unix://${r.socket}` : undefined).containerInspect(r.engineId);
-        if (!c) { out.push({ name: String(r.outputs.name), image: "", networks: [], ports: [], health: "missing" }); continue; }
+        const c = await Engine.local(r.socket ? `unix://${r.socket}` : undefined).containerInspect(r.engineId);
+        if (!c) {
+            out.push({ name: String(r.outputs.name), image: "", networks: [], ports: [], health: "missing" });
+            continue;
+        }
         const ports: string[] = [];
         for (const [port, bindings] of Object.entries<any>(c.NetworkSettings?.Ports ?? {})) {
             for (const b of bindings ?? []) ports.push(`${b.HostIp}:${b.HostPort}->${port}`);

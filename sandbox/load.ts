@@ -6,7 +6,7 @@ import Module from "node:module";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import { parse } from "yaml";
-import { evaluate, Graph, OutputFaker } from "../test/support/harness";
+import { evaluate, Graph, OutputFaker } from "./harness";
 import { SandboxError } from "./lib/errors";
 import { REPO_ROOT } from "./state";
 
@@ -67,7 +67,8 @@ export function loadProject(dirArg: string, opts: LoadOptions = {}): StackProjec
         if (v?.secret) secretKeys.add(ns(k));
     }
     for (const [k, v] of Object.entries<any>(y.config ?? {})) {
-        const isSchema = v !== null && typeof v === "object" && !Array.isArray(v) && ("default" in v || "value" in v || "type" in v);
+        const isSchema = v !== null && typeof v === "object" && !Array.isArray(v)
+            && ("default" in v || "value" in v || "type" in v);
         const value = isSchema ? v.value ?? v.default : v;
         if (value !== undefined) config[ns(k)] = configString(value);
         if (isSchema && v.secret) secretKeys.add(ns(k));
@@ -104,7 +105,8 @@ function entryFile(dir: string, main: unknown): string {
     const pkg = join(base, "package.json");
     if (existsSync(pkg)) {
         const m = JSON.parse(readFileSync(pkg, "utf8")).main;
-        if (typeof m === "string") for (const c of [m, `${m}.ts`, join(m, "index.ts")]) if (existsSync(join(base, c)) && statSync(join(base, c)).isFile()) return join(base, c);
+        const isFile = (c: string) => existsSync(join(base, c)) && statSync(join(base, c)).isFile();
+        if (typeof m === "string") for (const c of [m, `${m}.ts`, join(m, "index.ts")]) if (isFile(c)) return join(base, c);
     }
     for (const c of ["index.ts", "index.js"]) if (existsSync(join(base, c))) return join(base, c);
     throw new SandboxError(`${base}: no program found (index.ts, or main in Pulumi.yaml / package.json)`);
@@ -129,14 +131,16 @@ export async function evaluateStack(p: StackProject, outputs: OutputFaker): Prom
     M._resolveFilename = function (this: unknown, request: string, parent: unknown, ...rest: unknown[]) {
         if (request === "dropyard") return original.call(this, LIB_INDEX, parent, ...rest);
         if (request.startsWith("@pulumi/")) {
-            return original.call(this, request, { id: ROOT_MODULES, filename: join(REPO_ROOT, "index.js"), paths: [ROOT_MODULES] }, ...rest);
+            return original.call(this, request,
+                { id: ROOT_MODULES, filename: join(REPO_ROOT, "index.js"), paths: [ROOT_MODULES] }, ...rest);
         }
         return original.call(this, request, parent, ...rest);
     };
     // A fresh copy of the program and of dropyard for every evaluation: modules that create resources
     // when imported must run again. Everything under node_modules (the SDK above all) stays shared.
     for (const key of Object.keys(M._cache)) {
-        if ((key.startsWith(p.dir + sep) || key.startsWith(join(REPO_ROOT, "lib") + sep)) && !key.includes(`${sep}node_modules${sep}`)) delete M._cache[key];
+        const ours = key.startsWith(p.dir + sep) || key.startsWith(join(REPO_ROOT, "lib") + sep);
+        if (ours && !key.includes(`${sep}node_modules${sep}`)) delete M._cache[key];
     }
     const cwd = process.cwd();
     process.chdir(p.dir); // Pulumi runs a program in its project directory; relative paths mean that.
@@ -147,7 +151,8 @@ export async function evaluateStack(p: StackProject, outputs: OutputFaker): Prom
         const graph = await evaluate(async () => {
             try {
                 const mod = require(p.main);
-                const fn = typeof mod === "function" ? mod : typeof mod?.default === "function" ? mod.default : undefined;
+                const fn = typeof mod === "function" ? mod
+                    : typeof mod?.default === "function" ? mod.default : undefined;
                 if (fn) return await fn();
                 const { __esModule, default: _default, ...exportsOnly } = mod ?? {};
                 void __esModule; void _default;

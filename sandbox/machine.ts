@@ -73,7 +73,8 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
  * The NoCloud seed: user data as a droplet gets it (an SSH key, a sudo user), merged into `base` when given
  * (a `#cloud-config` document; its own `users` come first), and meta data with an instance id.
  */
-export function machineSeed(name: string, user: string, authorizedKey: string, base?: string): { userData: string; metaData: string } {
+export function machineSeed(name: string, user: string, authorizedKey: string, base?: string):
+    { userData: string; metaData: string } {
     const key = authorizedKey.trim();
     if (!/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+( [^\n]*)?$/.test(key)) throw new Error("authorizedKey is not one OpenSSH public key line");
     if (!/^[a-z_][a-z0-9_-]*$/.test(user)) throw new Error(`user "${user}" is not a valid user name`);

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { unwrapSecrets, OutputFaker } from "../test/support/harness";
+import { unwrapSecrets, OutputFaker } from "./harness";
 import { changedFields, PENDING_OUTPUT } from "./applier";
 import { Engine } from "./docker";
 import { resourceError } from "./lib/errors";
@@ -18,7 +18,8 @@ import { checkSupported } from "./lib/fields";
 import { randomOutputs } from "./lib/random-values";
 import { Scrubber } from "./lib/secrets";
 import { inputsHash } from "./lib/stable";
-import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "./lib/tls-values";
+import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs,
+    selfSignedCertOutputs } from "./lib/tls-values";
 import { updatableInPlace } from "./resources";
 import { live, StackState } from "./state";
 
@@ -29,8 +30,6 @@ export interface EvalContext {
     dir: string;
     /** Errors met while producing outputs; thrown after the evaluation (a throwing mock would hang it). */
     errors: Error[];
-    /** Commands whose output is not known yet (new or changed): they run during apply. */
-    pendingCommands: Set<string>;
     log: (line: string) => void;
     /** `host` of each docker provider seen so far, by provider name. */
     providerHosts: Map<string, string | undefined>;
@@ -43,7 +42,8 @@ const SECRET_OUTPUTS: Record<string, string[]> = {
     "tls:index/privateKey:PrivateKey": ["privateKeyPem", "privateKeyPemPkcs8", "privateKeyOpenssh"],
 };
 
-const AUTONAMED = new Set(["docker:index/container:Container", "docker:index/network:Network", "docker:index/volume:Volume"]);
+const AUTONAMED = new Set(["docker:index/container:Container", "docker:index/network:Network",
+    "docker:index/volume:Volume"]);
 
 export function realOutputs(ctx: EvalContext): OutputFaker {
     return async (args: pulumi.runtime.MockResourceArgs) => {
@@ -58,7 +58,7 @@ export function realOutputs(ctx: EvalContext): OutputFaker {
             const kept = same || (prior !== undefined && args.type !== "command:local:Command"
                 && updatableInPlace(args.type, changedFields(unwrapSecrets(prior.rawInputs), inputs)));
             if (args.type === "pulumi:providers:docker") ctx.providerHosts.set(args.name, inputs.host);
-            const out = await produce(ctx, args, key, inputs, kept ? prior!.outputs : undefined);
+            const out = await produce(ctx, args, inputs, kept ? prior!.outputs : undefined);
             for (const field of SECRET_OUTPUTS[args.type] ?? []) ctx.scrubber.add(out[field]);
             return out;
         } catch (e) {
@@ -72,10 +72,10 @@ export function realOutputs(ctx: EvalContext): OutputFaker {
 function engineFor(ctx: EvalContext, provider: string | undefined): Engine {
     const parts = (provider ?? "").split("::");
     const at = parts.indexOf("pulumi:providers:docker");
-    return Engine.fromHost(at >= 0 ? ctx.providerHosts.get(parts[at + 1]) : undefined);
+    return Engine.local(at >= 0 ? ctx.providerHosts.get(parts[at + 1]) : undefined);
 }
 
-async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, key: string, i: Record<string, any>,
+async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, i: Record<string, any>,
     prior: Record<string, any> | undefined): Promise<Record<string, any>> {
     const { type, name } = args;
     if (type.startsWith("random:index/")) return prior ?? randomOutputs(type, name, i);
@@ -90,18 +90,19 @@ async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, 
         case "command:local:Command":
             if (prior) return prior;
             // Output of a command exists only after it ran; resources that use it wait for a later pass.
-            ctx.pendingCommands.add(key);
             return { stdout: PENDING_OUTPUT, stderr: PENDING_OUTPUT };
         default:
             if (AUTONAMED.has(type)) {
                 // Pulumi's auto-name: `<resource name>-<7 hex>`, kept while the resource is, new on replacement.
-                return { name: i.name ?? (prior?.name as string | undefined) ?? `${name}-${randomBytes(4).toString("hex").slice(0, 7)}` };
+                const auto = `${name}-${randomBytes(4).toString("hex").slice(0, 7)}`;
+                return { name: i.name ?? (prior?.name as string | undefined) ?? auto };
             }
             return {};
     }
 }
 
-async function remoteImage(engine: Engine, type: string, name: string, i: Record<string, any>): Promise<Record<string, any>> {
+async function remoteImage(engine: Engine, type: string, name: string,
+    i: Record<string, any>): Promise<Record<string, any>> {
     const image = await engine.imageInspect(i.name);
     if (!image) {
         throw resourceError(type, name, "name", `"${i.name}" is not on the local engine and the sandbox cannot pull`,
@@ -124,16 +125,20 @@ export function oneBuildAtATime<T>(build: () => Promise<T>): Promise<T> {
     return run;
 }
 
-async function buildImage(ctx: EvalContext, engine: Engine, type: string, name: string, i: Record<string, any>): Promise<Record<string, any>> {
-    if (i.skipPush !== true) throw resourceError(type, name, "skipPush", "is not true and the sandbox has no registry to push to", "set skipPush: true");
+async function buildImage(ctx: EvalContext, engine: Engine, type: string, name: string,
+    i: Record<string, any>): Promise<Record<string, any>> {
+    if (i.skipPush !== true) throw resourceError(type, name, "skipPush",
+        "is not true and the sandbox has no registry to push to", "set skipPush: true");
     const b = i.build ?? {};
     const context = resolve(ctx.dir, b.context ?? ".");
-    if (!existsSync(context)) throw resourceError(type, name, "build.context", `"${context}" does not exist`, "give the directory holding the Dockerfile");
+    if (!existsSync(context)) throw resourceError(type, name, "build.context", `"${context}" does not exist`,
+        "give the directory holding the Dockerfile");
     // A relative dockerfile is taken from the program's directory, else from the context.
     const dockerfile = b.dockerfile === undefined ? join(context, "Dockerfile")
         : isAbsolute(b.dockerfile) ? b.dockerfile
         : existsSync(resolve(ctx.dir, b.dockerfile)) ? resolve(ctx.dir, b.dockerfile) : resolve(context, b.dockerfile);
-    if (!existsSync(dockerfile)) throw resourceError(type, name, "build.dockerfile", `"${dockerfile}" does not exist`, "add a Dockerfile or point build.dockerfile at one");
+    if (!existsSync(dockerfile)) throw resourceError(type, name, "build.dockerfile", `"${dockerfile}" does not exist`,
+        "add a Dockerfile or point build.dockerfile at one");
 
     const tmp = mkdtempSync(join(tmpdir(), "dropyard-build-"));
     try {
@@ -148,12 +153,14 @@ async function buildImage(ctx: EvalContext, engine: Engine, type: string, name: 
         const started = Date.now();
         const r = await oneBuildAtATime(() => engine.cli(args, { env }));
         if (r.code !== 0) {
-            throw resourceError(type, name, "build", `failed (docker build exit ${r.code})`, "fix the Dockerfile or the build context",
+            throw resourceError(type, name, "build", `failed (docker build exit ${r.code})`,
+                "fix the Dockerfile or the build context",
                 { "docker build output (last lines)": lastLines(r.stderr || r.stdout, 20) });
         }
         const imageId = readFileSync(iidfile, "utf8").trim();
         ctx.log(`built ${i.imageName} = ${imageId.slice(0, 19)} in ${Date.now() - started} ms`);
-        return { imageName: i.imageName, repoDigest: imageId, context, dockerfile, registryServer: "", baseImageName: i.imageName };
+        return { imageName: i.imageName, repoDigest: imageId, context, dockerfile, registryServer: "",
+            baseImageName: i.imageName };
     } finally {
         rmSync(tmp, { recursive: true, force: true });
     }

@@ -1,7 +1,8 @@
 // How each supported resource type is created, updated and deleted on the engine (or, for random,
 // tls and providers, only recorded). The field-by-field container mapping lives in container-args.ts.
 import { resolve } from "node:path";
-import { RecordedResource, unwrapSecrets } from "../test/support/harness";
+import type Docker from "dockerode";
+import { RecordedResource, unwrapSecrets } from "./harness";
 import { containerSpec, endpoint, STATE_ONLY_FIELDS, UPDATABLE_FIELDS } from "./container-args";
 import { Engine } from "./docker";
 import { resourceError, SandboxError } from "./lib/errors";
@@ -30,7 +31,7 @@ export async function createResource(r: RecordedResource, ctx: ApplyContext): Pr
     const i = r.inputs as Inputs;
     switch (r.type) {
         case "pulumi:providers:docker": {
-            const engine = Engine.fromHost(i.host);
+            const engine = Engine.local(i.host);
             await engine.ping();
             return { socket: engine.socketPath };
         }
@@ -39,17 +40,21 @@ export async function createResource(r: RecordedResource, ctx: ApplyContext): Pr
         case "docker:index/remoteImage:RemoteImage": {
             const engine = ctx.engineOf(r.provider);
             const image = await engine.imageInspect(i.name);
-            if (!image) throw resourceError(r.type, r.name, "name", `"${i.name}" is not on the local engine`, "build the stand-in images first (bash sandbox/images/build.sh)");
+            if (!image) throw resourceError(r.type, r.name, "name", `"${i.name}" is not on the local engine`,
+                "build the stand-in images first (bash sandbox/images/build.sh)");
             return { engineId: image.Id, socket: engine.socketPath };
         }
         case "docker:index/image:Image": {
             // Built during evaluation (its id is the repoDigest the program saw); here it gets its name.
             const engine = ctx.engineOf(r.provider);
-            await engine.cliOk(["tag", r.outputs.repoDigest, i.imageName], `docker tag ${i.imageName}`);
+            const { repo, tag } = splitReference(i.imageName);
+            await engine.must(`docker tag ${i.imageName}`,
+                () => engine.docker.getImage(r.outputs.repoDigest).tag({ repo, tag }));
             return { engineId: r.outputs.repoDigest, socket: engine.socketPath };
         }
         case "docker:index/container:Container": return createContainer(r, ctx.engineOf(r.provider), ctx);
-        case "command:local:Command": return { outputs: await runScript(r.type, r.name, "create", i.create, i, ctx, undefined) };
+        case "command:local:Command": return { outputs: await runScript(r.type, r.name, "create", i.create, i,
+            ctx, undefined) };
         default:
             return {}; // random, tls, virtual providers: the values were made at evaluation and live in the state
     }
@@ -59,27 +64,35 @@ export async function createResource(r: RecordedResource, ctx: ApplyContext): Pr
 export function validateValues(r: RecordedResource): void {
     if (r.type === "pulumi:providers:docker") {
         try {
-            Engine.fromHost(r.inputs.host);
+            Engine.local(r.inputs.host);
         } catch {
-            throw resourceError(r.type, r.name, "host", `"${r.inputs.host}" is not the local engine`, "the sandbox runs the local target only: use a unix:// socket (Host { local: true })");
+            throw resourceError(r.type, r.name, "host", `"${r.inputs.host}" is not the local engine`,
+                "the sandbox runs the local target only: use a unix:// socket (Host { local: true })");
         }
     }
-    if (r.type === "docker:index/container:Container") containerSpec(r.name, String(r.outputs.name), r.inputs as Inputs);
+    if (r.type === "docker:index/container:Container") containerSpec(r.name, String(r.outputs.name),
+        r.inputs as Inputs);
 }
 
 /** In-place updates: commands run `update` (or `create`); containers get `docker update`. */
-export async function updateResource(r: RecordedResource, prior: StateResource, changed: string[], ctx: ApplyContext): Promise<Created> {
+export async function updateResource(r: RecordedResource, prior: StateResource, changed: string[],
+    ctx: ApplyContext): Promise<Created> {
     const i = r.inputs as Inputs;
     if (r.type === "command:local:Command") {
         const script = i.update ?? i.create;
-        return { outputs: await runScript(r.type, r.name, i.update ? "update" : "create", script, i, ctx, prior.outputs) };
+        return { outputs: await runScript(r.type, r.name, i.update ? "update" : "create", script, i, ctx,
+            prior.outputs) };
     }
     if (r.type === "docker:index/container:Container" && changed.some(f => UPDATABLE_FIELDS.includes(f))) {
         const spec = containerSpec(r.name, String(r.outputs.name), i);
         const h = spec.body.HostConfig;
-        await ctx.engineOf(r.provider).apiOk("POST", `/containers/${prior.engineId}/update`, `docker update ${spec.name}`, {
-            RestartPolicy: h.RestartPolicy, Memory: h.Memory ?? 0, MemorySwap: h.MemorySwap ?? 0, CpuShares: h.CpuShares ?? 0, CpusetCpus: h.CpusetCpus ?? "",
-        });
+        const engine = ctx.engineOf(r.provider);
+        await engine.must(`docker update ${spec.name}`,
+            () => engine.docker.getContainer(String(prior.engineId)).update({
+            RestartPolicy: h.RestartPolicy, Memory: h.Memory ?? 0, MemorySwap: h.MemorySwap ?? 0,
+                CpuShares: h.CpuShares ?? 0,
+            CpusetCpus: h.CpusetCpus ?? "",
+        }));
     }
     return { engineId: prior.engineId, socket: prior.socket };
 }
@@ -89,30 +102,39 @@ export function updatableInPlace(type: string, changed: string[], replaceOnChang
     if (changed.some(f => replaceOnChanges.includes(f) || replaceOnChanges.includes("*"))) return false;
     if (type.startsWith("pulumi:providers:")) return true;
     if (type === "command:local:Command") return !changed.includes("triggers");
-    if (type === "docker:index/container:Container") return changed.every(f => UPDATABLE_FIELDS.includes(f) || STATE_ONLY_FIELDS.includes(f));
+    if (type === "docker:index/container:Container") return changed.every(f => UPDATABLE_FIELDS.includes(f)
+        || STATE_ONLY_FIELDS.includes(f));
     return false;
 }
 
 export async function deleteResource(s: StateResource, ctx: ApplyContext): Promise<void> {
     const i = unwrapSecrets(s.rawInputs) as Inputs;
-    const engine = () => (s.socket ? Engine.fromHost(`unix://${s.socket}`) : ctx.engineOf(s.provider));
+    const engine = () => (s.socket ? Engine.local(`unix://${s.socket}`) : ctx.engineOf(s.provider));
     switch (s.type) {
         case "docker:index/container:Container": {
             if (!s.engineId) return;
             const grace = i.destroyGraceSeconds ?? 0;
             // The provider stops gracefully only when destroyGraceSeconds is set; otherwise it force-removes.
-            if (grace > 0) await engine().apiOk("POST", `/containers/${s.engineId}/stop?t=${grace}`, `docker stop ${s.outputs.name}`, undefined, [304, 404]);
-            await engine().apiOk("DELETE", `/containers/${s.engineId}?force=1&v=${i.removeVolumes ?? true ? 1 : 0}`, `docker rm ${s.outputs.name}`, undefined, [404]);
+            const e = engine();
+            const container = e.docker.getContainer(s.engineId);
+            if (grace > 0) await e.must(`docker stop ${s.outputs.name}`,
+                () => container.stop({ t: grace }), [304, 404]);
+            await e.must(`docker rm ${s.outputs.name}`,
+                () => container.remove({ force: true, v: i.removeVolumes ?? true }), [404]);
             return;
         }
         case "docker:index/network:Network": {
-            const r = await engine().api("DELETE", `/networks/${s.engineId ?? s.outputs.name}`);
-            if (r.status === 404 || (r.status >= 200 && r.status < 300)) return;
-            throw new SandboxError(`docker network rm ${s.outputs.name} failed (${r.status}): ${r.body?.message ?? r.body}`);
-        }
-        case "docker:index/volume:Volume":
-            await engine().apiOk("DELETE", `/volumes/${encodeURIComponent(String(s.outputs.name))}`, `docker volume rm ${s.outputs.name}`, undefined, [404]);
+            const e = engine();
+            const network = e.docker.getNetwork(String(s.engineId ?? s.outputs.name));
+            await e.must(`docker network rm ${s.outputs.name}`, () => network.remove(), [404]);
             return;
+        }
+        case "docker:index/volume:Volume": {
+            const e = engine();
+            await e.must(`docker volume rm ${s.outputs.name}`,
+                () => e.docker.getVolume(String(s.outputs.name)).remove(), [404]);
+            return;
+        }
         case "command:local:Command":
             if (i.delete) await runScript(s.type, s.name, "delete", i.delete, i, ctx, s.outputs);
             return;
@@ -133,52 +155,57 @@ async function createNetwork(r: RecordedResource, engine: Engine): Promise<Creat
     if (i.ipamDriver || i.ipamConfigs) {
         body.IPAM = {
             Driver: i.ipamDriver ?? "default",
-            Config: (i.ipamConfigs ?? []).map((c: Inputs) => ({ Subnet: c.subnet, Gateway: c.gateway, IPRange: c.ipRange })),
+            Config: (i.ipamConfigs ?? []).map((c: Inputs) => ({ Subnet: c.subnet, Gateway: c.gateway,
+                IPRange: c.ipRange })),
         };
     }
-    const res = await engine.api("POST", "/networks/create", body);
+    const res = await engine.attempt(() => engine.docker.createNetwork(body as Docker.NetworkCreateOptions));
+    if ("value" in res) return { engineId: res.value.id, socket: engine.socketPath };
     if (res.status === 409) {
         throw resourceError(r.type, r.name, "name", `"${name}" is already taken by another network`,
             "a fixed name cannot be replaced create-before-delete (set deleteBeforeReplace or leave name unset); a leftover of an earlier run goes with `docker network rm`");
     }
-    if (res.status !== 201) throw new SandboxError(`docker network create ${name} failed (${res.status}): ${res.body?.message ?? res.body}`);
-    return { engineId: res.body.Id, socket: engine.socketPath };
+    throw new SandboxError(`docker network create ${name} failed (${res.status}): ${res.message}`);
 }
 
 async function createVolume(r: RecordedResource, engine: Engine): Promise<Created> {
     const i = r.inputs as Inputs;
     const name = String(r.outputs.name);
     // Like `docker volume create`, an existing volume of that name is adopted: that is how retained data comes back.
-    await engine.apiOk("POST", "/volumes/create", `docker volume create ${name}`, {
+    await engine.must(`docker volume create ${name}`, () => engine.docker.createVolume({
         Name: name, Driver: i.driver ?? "local", DriverOpts: i.driverOpts ?? {},
         Labels: Object.fromEntries((i.labels ?? []).map((l: Inputs) => [l.label, l.value])),
-    });
+    }));
     return { engineId: name, socket: engine.socketPath };
 }
 
 async function createContainer(r: RecordedResource, engine: Engine, ctx: ApplyContext): Promise<Created> {
     const spec = containerSpec(r.name, String(r.outputs.name), r.inputs as Inputs);
-    const res = await engine.api("POST", `/containers/create?name=${encodeURIComponent(spec.name)}`, spec.body);
-    if (res.status === 409) {
+    const res = await engine.attempt(() => engine.docker.createContainer({ ...spec.body, name: spec.name }));
+    if (!("value" in res) && res.status === 409) {
         throw resourceError(r.type, r.name, "name", `"${spec.name}" is already in use by another container`,
             "a fixed name cannot be replaced create-before-delete: leave name unset (auto-name) or set deleteBeforeReplace; remove leftovers with docker rm -f");
     }
-    if (res.status === 404) throw resourceError(r.type, r.name, "image", `"${spec.body.Image}" is not on the local engine`, "build or tag it first");
-    if (res.status !== 201) throw new SandboxError(`docker create ${spec.name} failed (${res.status}): ${res.body?.message ?? res.body}`);
-    const id: string = res.body.Id;
+    if (!("value" in res) && res.status === 404) {
+        throw resourceError(r.type, r.name, "image", `"${spec.body.Image}" is not on the local engine`,
+            "build or tag it first");
+    }
+    if (!("value" in res)) throw new SandboxError(`docker create ${spec.name} failed (${res.status}): ${res.message}`);
+    const container = res.value;
+    const id = container.id;
     try {
         for (const n of spec.connects) {
-            await engine.apiOk("POST", `/networks/${encodeURIComponent(n.network)}/connect`, `docker network connect ${n.network} ${spec.name}`,
-                { Container: id, EndpointConfig: endpoint(n) });
+            await engine.must(`docker network connect ${n.network} ${spec.name}`,
+                () => engine.docker.getNetwork(n.network).connect({ Container: id, EndpointConfig: endpoint(n) }));
         }
         if (spec.start) {
-            await engine.apiOk("POST", `/containers/${id}/start`, `docker start ${spec.name}`, undefined, [304]);
+            await engine.must(`docker start ${spec.name}`, () => container.start(), [304]);
             if (spec.wait) await waitHealthy(r, engine, id, spec.name, spec.waitTimeoutSeconds, ctx);
             else if (spec.mustRun) await checkRunning(r, engine, id, spec.name);
         }
     } catch (e) {
         // Like the provider: a container that failed to come up is removed, so it never takes traffic.
-        await engine.api("DELETE", `/containers/${id}?force=1&v=1`);
+        await engine.attempt(() => container.remove({ force: true, v: true })).catch(() => undefined);
         throw e;
     }
     return { engineId: id, socket: engine.socketPath };
@@ -188,25 +215,32 @@ async function checkRunning(r: RecordedResource, engine: Engine, id: string, nam
     await sleep(250); // the provider polls too: a container that exits at once is caught here
     const c = await engine.containerInspect(id);
     if (!c?.State?.Running) {
-        throw resourceError(r.type, r.name, "mustRun", `is true but container "${name}" is not running (exit code ${c?.State?.ExitCode})`,
-            "fix the command or image, or set mustRun: false", { [`last log lines of ${name}`]: await engine.logs(id, 20) });
+        throw resourceError(r.type, r.name, "mustRun",
+            `is true but container "${name}" is not running (exit code ${c?.State?.ExitCode})`,
+            "fix the command or image, or set mustRun: false",
+                { [`last log lines of ${name}`]: await engine.logs(id, 20) });
     }
 }
 
-async function waitHealthy(r: RecordedResource, engine: Engine, id: string, name: string, timeoutSeconds: number, ctx: ApplyContext): Promise<void> {
+async function waitHealthy(r: RecordedResource, engine: Engine, id: string, name: string, timeoutSeconds: number,
+    ctx: ApplyContext): Promise<void> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     ctx.log(`wait for ${name} to be healthy (up to ${timeoutSeconds}s)`);
     for (;;) {
         const c = await engine.containerInspect(id);
-        const state = c?.State ?? {};
+        const state: Partial<Docker.ContainerInspectInfo["State"]> = c?.State ?? {};
         const health: string | undefined = state.Health?.Status;
-        if (state.Running && (health === "healthy" || health === undefined)) return; // no healthcheck: running is all there is
+        if (state.Running
+            && (health === "healthy" || health === undefined)) return; // no healthcheck: running is all there is
         const exited = !state.Running && !state.Restarting;
         if (exited || health === "unhealthy" || Date.now() > deadline) {
             const probe = state.Health?.Log?.at(-1)?.Output?.trim();
-            const why = exited ? `exited (code ${state.ExitCode})` : health === "unhealthy" ? "is unhealthy" : `is not healthy after ${timeoutSeconds}s (${health})`;
-            throw resourceError(r.type, r.name, "wait", `is true and container "${name}" ${why}`, "fix the healthcheck or the service, or raise waitTimeout",
-                { "last healthcheck output": lastLines(probe ?? "", 5), [`last log lines of ${name}`]: await engine.logs(id, 20) });
+            const why = exited ? `exited (code ${state.ExitCode})`
+                : health === "unhealthy" ? "is unhealthy" : `is not healthy after ${timeoutSeconds}s (${health})`;
+            throw resourceError(r.type, r.name, "wait", `is true and container "${name}" ${why}`,
+                "fix the healthcheck or the service, or raise waitTimeout",
+                { "last healthcheck output": lastLines(probe ?? "", 5),
+                    [`last log lines of ${name}`]: await engine.logs(id, 20) });
         }
         await sleep(200);
     }
@@ -217,19 +251,31 @@ async function waitHealthy(r: RecordedResource, engine: Engine, id: string, name
  * the script, the process environment plus `environment`, `stdin`, in `dir` (default: the program's
  * directory). Update and delete see the previous output as PULUMI_COMMAND_STDOUT / _STDERR.
  */
-async function runScript(type: string, name: string, which: string, script: string | undefined, i: Inputs, ctx: ApplyContext,
+async function runScript(type: string, name: string, which: string, script: string | undefined, i: Inputs,
+    ctx: ApplyContext,
     previous: Record<string, unknown> | undefined): Promise<Record<string, string>> {
     if (!script) return { stdout: "", stderr: "" };
     const interpreter: string[] = i.interpreter ?? ["/bin/sh", "-c"];
     const env: NodeJS.ProcessEnv = { ...process.env, ...(i.environment ?? {}) };
-    if (previous) { env.PULUMI_COMMAND_STDOUT = String(previous.stdout ?? ""); env.PULUMI_COMMAND_STDERR = String(previous.stderr ?? ""); }
+    if (previous) {
+        env.PULUMI_COMMAND_STDOUT = String(previous.stdout ?? "");
+        env.PULUMI_COMMAND_STDERR = String(previous.stderr ?? "");
+    }
     ctx.log(`run ${which} of ${name}`);
-    const r = await exec(interpreter[0], [...interpreter.slice(1), script], { env, input: i.stdin, cwd: i.dir ? resolve(ctx.dir, i.dir) : ctx.dir });
+    const r = await exec(interpreter[0], [...interpreter.slice(1), script],
+        { env, input: i.stdin, cwd: i.dir ? resolve(ctx.dir, i.dir) : ctx.dir });
     if (r.code !== 0) {
         throw resourceError(type, name, which, `script failed (exit ${r.code})`, `fix the ${which} script`,
             { [`its ${r.stderr.trim() ? "stderr" : "output"} (last lines)`]: lastLines(r.stderr.trim() ? r.stderr : r.stdout, 20) });
     }
     return { stdout: r.stdout.replace(/\n$/, ""), stderr: r.stderr.replace(/\n$/, "") };
+}
+
+/** `name[:tag]` as `docker tag` splits it: the tag follows the last colon after the last slash (default latest). */
+export function splitReference(ref: string): { repo: string; tag: string } {
+    const colon = ref.lastIndexOf(":");
+    if (colon > ref.lastIndexOf("/")) return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+    return { repo: ref, tag: "latest" };
 }
 
 function sleep(ms: number): Promise<void> {

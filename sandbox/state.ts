@@ -1,7 +1,8 @@
 // The sandbox's record of what it created for one stack: <repo>/.sandbox/<project>-<stack>-<dir hash>.json
 // (gitignored, mode 0600: like Pulumi's state it holds secret values). Resources are kept in creation
 // order, so deleting in reverse order always deletes dependents before what they depend on.
-import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync,
+    writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { SandboxError } from "./lib/errors";
 import { sha256 } from "./lib/stable";

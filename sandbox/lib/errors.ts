@@ -15,6 +15,7 @@ export class SandboxError extends Error {
  */
 export function resourceError(type: string, name: string, field: string, problem: string, fix: string,
     details: Record<string, string> = {}): SandboxError {
-    const blocks = Object.entries(details).filter(([, text]) => text.trim() !== "").map(([title, text]) => `\n--- ${title} ---\n${text.trim()}`);
+    const blocks = Object.entries(details).filter(([, text]) => text.trim() !== "")
+        .map(([title, text]) => `\n--- ${title} ---\n${text.trim()}`);
     return new SandboxError(`${type} "${name}": ${field} ${problem}; ${fix}${blocks.join("")}`);
 }

@@ -3,7 +3,9 @@
 // a field, add it here AND map it where the type is applied (container-args.ts, resources.ts, ...).
 import { resourceError } from "./errors";
 
-/** `true`: any value (scalars, lists of scalars, maps). An object: the sub-fields of an object or of each list element. */
+/**
+ * `true`: any value (scalars, lists of scalars, maps). An object: the sub-fields of an object or of each list element.
+ */
 export type FieldSpec = true | { readonly [field: string]: FieldSpec };
 
 const labels = { label: true, value: true } as const;
@@ -21,7 +23,9 @@ export const SUPPORTED: Readonly<Record<string, { readonly [field: string]: Fiel
             bindOptions: { propagation: true }, tmpfsOptions: { sizeBytes: true, mode: true },
         },
         volumes: { volumeName: true, hostPath: true, containerPath: true, readOnly: true, fromContainer: true },
-        healthcheck: { tests: true, interval: true, timeout: true, retries: true, startPeriod: true, startInterval: true },
+        healthcheck: {
+            tests: true, interval: true, timeout: true, retries: true, startPeriod: true, startInterval: true,
+        },
         logDriver: true, logOpts: true, shmSize: true, memory: true, memorySwap: true, cpuShares: true, cpuSet: true,
         init: true, stopSignal: true, stopTimeout: true, destroyGraceSeconds: true, removeVolumes: true,
         wait: true, waitTimeout: true, mustRun: true, start: true,
@@ -34,14 +38,17 @@ export const SUPPORTED: Readonly<Record<string, { readonly [field: string]: Fiel
         ipamDriver: true, ipamConfigs: { subnet: true, gateway: true, ipRange: true },
     },
     "docker:index/volume:Volume": { name: true, driver: true, driverOpts: true, labels },
-    "docker:index/remoteImage:RemoteImage": { name: true, keepLocally: true, forceRemove: true, triggers: true, pullTriggers: true },
+    "docker:index/remoteImage:RemoteImage": {
+        name: true, keepLocally: true, forceRemove: true, triggers: true, pullTriggers: true,
+    },
     "docker:index/image:Image": {
         imageName: true, skipPush: true, buildOnPreview: true,
         build: { context: true, dockerfile: true, args: true, target: true, builderVersion: true },
     },
     "pulumi:providers:docker": { host: true, version: true },
     "command:local:Command": {
-        create: true, update: true, delete: true, interpreter: true, environment: true, stdin: true, dir: true, triggers: true,
+        create: true, update: true, delete: true, interpreter: true, environment: true, stdin: true, dir: true,
+        triggers: true,
     },
     "random:index/randomPassword:RandomPassword": randomString(),
     "random:index/randomString:RandomString": randomString(),
@@ -52,9 +59,11 @@ export const SUPPORTED: Readonly<Record<string, { readonly [field: string]: Fiel
     "tls:index/privateKey:PrivateKey": { algorithm: true, rsaBits: true, ecdsaCurve: true },
     "tls:index/selfSignedCert:SelfSignedCert": {
         privateKeyPem: true, subject: subject(), dnsNames: true, ipAddresses: true, uris: true, isCaCertificate: true,
-        allowedUses: true, validityPeriodHours: true, earlyRenewalHours: true, setSubjectKeyId: true, setAuthorityKeyId: true,
+        allowedUses: true, validityPeriodHours: true, earlyRenewalHours: true, setSubjectKeyId: true,
+        setAuthorityKeyId: true,
     },
-    "tls:index/certRequest:CertRequest": { privateKeyPem: true, subject: subject(), dnsNames: true, ipAddresses: true, uris: true },
+    "tls:index/certRequest:CertRequest": { privateKeyPem: true, subject: subject(), dnsNames: true,
+        ipAddresses: true, uris: true },
     "tls:index/locallySignedCert:LocallySignedCert": {
         certRequestPem: true, caPrivateKeyPem: true, caCertPem: true, isCaCertificate: true, allowedUses: true,
         validityPeriodHours: true, earlyRenewalHours: true, setSubjectKeyId: true,
@@ -62,7 +71,8 @@ export const SUPPORTED: Readonly<Record<string, { readonly [field: string]: Fiel
 };
 
 /** Providers that hold no engine state: anything goes, nothing is created. */
-export const VIRTUAL_PROVIDERS = new Set(["pulumi:providers:random", "pulumi:providers:tls", "pulumi:providers:command"]);
+export const VIRTUAL_PROVIDERS = new Set(["pulumi:providers:random", "pulumi:providers:tls",
+    "pulumi:providers:command"]);
 
 function randomString(): { [field: string]: FieldSpec } {
     return {
@@ -92,7 +102,8 @@ export function unsupportedFields(value: unknown, spec: FieldSpec, path = ""): s
 
 /** Throws when the type is unknown to the sandbox or an input field is not on THE LIST. */
 export function checkSupported(type: string, name: string, inputs: Record<string, unknown>): void {
-    if (type.startsWith("digitalocean:") || type.startsWith("command:remote:") || type === "pulumi:providers:digitalocean") {
+    if (type.startsWith("digitalocean:") || type.startsWith("command:remote:")
+        || type === "pulumi:providers:digitalocean") {
         throw resourceError(type, name, "type", "cannot run in the sandbox (the sandbox runs the local target only)",
             "use `new Host(name, { local: true })` for sandbox runs");
     }

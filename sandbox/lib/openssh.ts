@@ -28,7 +28,8 @@ interface SshKey { type: string; publicBlob: Buffer; privatePart: Buffer }
 /** `undefined` for keys OpenSSH cannot hold (ECDSA P-224), as the provider leaves those empty. */
 function sshKey(privateKey: KeyObject): SshKey | undefined {
     const curve = privateKey.asymmetricKeyDetails?.namedCurve;
-    if (privateKey.asymmetricKeyType === "ec" && curve !== "prime256v1" && curve !== "secp384r1" && curve !== "secp521r1") return undefined;
+    if (privateKey.asymmetricKeyType === "ec" && curve !== "prime256v1" && curve !== "secp384r1"
+        && curve !== "secp521r1") return undefined;
     const jwk = privateKey.export({ format: "jwk" }) as Record<string, string>;
     if (jwk.kty === "OKP" && jwk.crv === "Ed25519") {
         const pub = b64u(jwk.x);
@@ -67,7 +68,9 @@ export interface OpensshValues {
 
 export function opensshValues(privateKey: KeyObject): OpensshValues {
     const key = sshKey(privateKey);
-    if (!key) return { publicKeyOpenssh: "", privateKeyOpenssh: "", publicKeyFingerprintMd5: "", publicKeyFingerprintSha256: "" };
+    if (!key) {
+        return { publicKeyOpenssh: "", privateKeyOpenssh: "", publicKeyFingerprintMd5: "", publicKeyFingerprintSha256: "" };
+    }
     const check = randomBytes(4);
     let priv = Buffer.concat([check, check, key.privatePart, str("")]);
     const pad: number[] = [];

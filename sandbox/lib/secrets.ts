@@ -1,7 +1,7 @@
 // Secrets never leave the sandbox in clear text: every value the program marked secret (and every
 // value that is secret by nature: generated passwords, private keys) is collected, and all text the
 // sandbox prints (summary, progress, errors, script and container output) passes through `scrub`.
-import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+import { isSecretValue } from "../harness";
 
 export const MASK = "[secret]";
 /** Shorter values are not scrubbed: replacing every "a" or "on" would destroy the text around them. */
@@ -9,14 +9,10 @@ const MIN_LENGTH = 4;
 /** Environment variable names whose values are credentials. */
 const CREDENTIAL_NAME = /PASS|SECRET|TOKEN|KEY|PRIVATE|CREDENTIAL|AUTH|SALT|CERT|DSN|_URL$|^URL$/i;
 
-export function isSecretMarker(v: unknown): v is { value: unknown } {
-    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[specialSigKey] === specialSecretSig;
-}
-
 /** Every string leaf under a value. */
 export function stringLeaves(v: unknown, out: string[] = []): string[] {
     if (typeof v === "string") out.push(v);
-    else if (isSecretMarker(v)) stringLeaves(v.value, out);
+    else if (isSecretValue(v)) stringLeaves(v.value, out);
     else if (Array.isArray(v)) v.forEach(x => stringLeaves(x, out));
     else if (v && typeof v === "object") Object.values(v).forEach(x => stringLeaves(x, out));
     return out;
@@ -35,7 +31,8 @@ export class Scrubber {
     add(...values: unknown[]): this {
         for (const v of values.flatMap(x => stringLeaves(x))) {
             this.addOne(v);
-            if (v.includes("\n")) for (const line of v.split("\n")) if (line.trim().length >= 16) this.addOne(line.trim());
+            if (!v.includes("\n")) continue;
+            for (const line of v.split("\n")) if (line.trim().length >= 16) this.addOne(line.trim());
         }
         return this;
     }
@@ -49,7 +46,7 @@ export class Scrubber {
      */
     addSecretInputs(raw: unknown): this {
         const visit = (v: unknown, secret: boolean, key: string | undefined) => {
-            if (isSecretMarker(v)) return visit(v.value, true, key);
+            if (isSecretValue(v)) return visit(v.value, true, key);
             if (Array.isArray(v)) return v.forEach(x => visit(x, secret, undefined));
             if (v && typeof v === "object") return Object.entries(v).forEach(([k, x]) => visit(x, secret, k));
             if (!secret || typeof v !== "string") return;

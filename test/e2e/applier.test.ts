@@ -4,31 +4,36 @@
 // docker network (from a container on it) and to loopback. Everything created is removed at the end.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { down, up, UpSummary } from "../../sandbox";
 import { goDurationNs } from "../../sandbox/lib/duration";
 import { randomOutputs } from "../../sandbox/lib/random-values";
 import { Scrubber } from "../../sandbox/lib/secrets";
-import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "../../sandbox/lib/tls-values";
+import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs,
+    selfSignedCertOutputs } from "../../sandbox/lib/tls-values";
+import { prepareEngine as engineAndImages } from "../../sandbox/prepare";
 import { statePath } from "../../sandbox/state";
+import { containersWhere, docker, engine, events as engineEvents, inspect, theContainer } from "../support/docker";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 
-const REPO = resolve(__dirname, "../..");
 const WEB = join(__dirname, "fixtures", "web-stack");
 const ODD = join(__dirname, "fixtures", "odd-stack");
 const BUSYBOX = "dropyard-sandbox/busybox:test";
 const LABEL = "label=dev.dropyard.test=applier";
 
-function docker(...args: string[]): string {
-    return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+/** Whether the engine has the object (`docker <kind> inspect` exits 0). */
+async function exists(inspectIt: () => Promise<unknown>): Promise<boolean> {
+    return "value" in await engine.attempt(inspectIt);
 }
 
-function dockerOk(...args: string[]): boolean {
-    return spawnSync("docker", args, { stdio: "ignore" }).status === 0;
+/** Names of the volumes carrying the test's label. */
+async function labelledVolumes(): Promise<string[]> {
+    const { Volumes } = await engine.docker.listVolumes({ filters: { label: [LABEL.slice("label=".length)] } });
+    return (Volumes ?? []).map(v => v.Name);
 }
 
 /** Lets a test be read as the run went: the summary's timings and the lines the sandbox logged. */
@@ -40,7 +45,8 @@ describe("real values for random resources", () => {
     test("RandomPassword honours length, character classes, overrideSpecial and minimums", () => {
         for (let n = 0; n < 50; n++) {
             const { result } = randomOutputs("random:index/randomPassword:RandomPassword", "pw",
-                { length: 12, upper: false, overrideSpecial: "_%", minSpecial: 4, minNumeric: 3 }) as { result: string };
+                { length: 12, upper: false, overrideSpecial: "_%", minSpecial: 4,
+                    minNumeric: 3 }) as { result: string };
             assert.equal(result.length, 12);
             assert.match(result, /^[a-z0-9_%]{12}$/);
             assert.ok(result.replace(/[^_%]/g, "").length >= 4, result);
@@ -55,12 +61,14 @@ describe("real values for random resources", () => {
     });
 
     test("RandomPassword refuses minimums that do not fit its length", () => {
-        assert.throws(() => randomOutputs("random:index/randomPassword:RandomPassword", "pw", { length: 3, minUpper: 2, minNumeric: 2 }),
+        assert.throws(() => randomOutputs("random:index/randomPassword:RandomPassword", "pw",
+            { length: 3, minUpper: 2, minNumeric: 2 }),
             { message: 'random:index/randomPassword:RandomPassword "pw": length 3 is less than the sum of the min* fields (4); raise length or lower the minimums' });
     });
 
     test("RandomId gives the same bytes as hex, base64url and decimal, with the prefix", () => {
-        const id = randomOutputs("random:index/randomId:RandomId", "id", { byteLength: 8, prefix: "p-" }) as Record<string, string>;
+        const id = randomOutputs("random:index/randomId:RandomId", "id",
+            { byteLength: 8, prefix: "p-" }) as Record<string, string>;
         const hex = id.hex.slice(2);
         assert.match(id.hex, /^p-[0-9a-f]{16}$/);
         assert.equal(Buffer.from(id.b64Url.slice(2), "base64url").toString("hex"), hex);
@@ -70,14 +78,18 @@ describe("real values for random resources", () => {
 
 describe("real keys and certificates for tls resources", () => {
     test("a CA signs a server certificate that openssl verifies, with the request's names and the allowed uses", async () => {
-        const caKey = privateKeyOutputs("tls:index/privateKey:PrivateKey", "ca", { algorithm: "ECDSA", ecdsaCurve: "P256" }) as Record<string, string>;
+        const caKey = privateKeyOutputs("tls:index/privateKey:PrivateKey", "ca",
+            { algorithm: "ECDSA", ecdsaCurve: "P256" }) as Record<string, string>;
         const ca = await selfSignedCertOutputs("tls:index/selfSignedCert:SelfSignedCert", "ca", {
             privateKeyPem: caKey.privateKeyPem, subject: { commonName: "Sandbox CA", organization: "dropyard" },
-            isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"], validityPeriodHours: 48, setSubjectKeyId: true,
+            isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"], validityPeriodHours: 48,
+                setSubjectKeyId: true,
         }) as Record<string, string>;
-        const key = privateKeyOutputs("tls:index/privateKey:PrivateKey", "srv", { algorithm: "RSA", rsaBits: 2048 }) as Record<string, string>;
+        const key = privateKeyOutputs("tls:index/privateKey:PrivateKey", "srv",
+            { algorithm: "RSA", rsaBits: 2048 }) as Record<string, string>;
         const csr = await certRequestOutputs("tls:index/certRequest:CertRequest", "srv", {
-            privateKeyPem: key.privateKeyPem, subject: { commonName: "app.example.test" }, dnsNames: ["app.example.test"], ipAddresses: ["127.0.0.1"],
+            privateKeyPem: key.privateKeyPem, subject: { commonName: "app.example.test" },
+                dnsNames: ["app.example.test"], ipAddresses: ["127.0.0.1"],
         }) as Record<string, string>;
         const cert = await locallySignedCertOutputs("tls:index/locallySignedCert:LocallySignedCert", "srv", {
             certRequestPem: csr.certRequestPem, caPrivateKeyPem: caKey.privateKeyPem, caCertPem: ca.certPem,
@@ -88,8 +100,10 @@ describe("real keys and certificates for tls resources", () => {
         try {
             writeFileSync(join(dir, "ca.pem"), ca.certPem);
             writeFileSync(join(dir, "srv.pem"), cert.certPem);
-            assert.equal(execFileSync("openssl", ["verify", "-CAfile", "ca.pem", "srv.pem"], { cwd: dir, encoding: "utf8" }).trim(), "srv.pem: OK");
-            const text = execFileSync("openssl", ["x509", "-in", "srv.pem", "-noout", "-text"], { cwd: dir, encoding: "utf8" });
+            assert.equal(execFileSync("openssl", ["verify", "-CAfile", "ca.pem", "srv.pem"],
+                { cwd: dir, encoding: "utf8" }).trim(), "srv.pem: OK");
+            const text = execFileSync("openssl", ["x509", "-in", "srv.pem", "-noout", "-text"],
+                { cwd: dir, encoding: "utf8" });
             assert.match(text, /Key Usage: critical\s+Digital Signature, Key Encipherment/);
             assert.match(text, /Extended Key Usage:\s+TLS Web Server Authentication/);
             assert.match(text, /CA:FALSE/);
@@ -105,7 +119,8 @@ describe("real keys and certificates for tls resources", () => {
     });
 
     test("an ED25519 key comes in PKCS#8 PEM and in OpenSSH formats ssh-keygen reads", () => {
-        const k = privateKeyOutputs("tls:index/privateKey:PrivateKey", "ssh", { algorithm: "ED25519" }) as Record<string, string>;
+        const k = privateKeyOutputs("tls:index/privateKey:PrivateKey", "ssh",
+            { algorithm: "ED25519" }) as Record<string, string>;
         assert.match(k.privateKeyPem, /^-----BEGIN PRIVATE KEY-----\n/);
         assert.match(k.publicKeyOpenssh, /^ssh-ed25519 [A-Za-z0-9+/]+=*\n$/);
         const dir = mkdtempSync(join(tmpdir(), "applier-ssh-"));
@@ -121,7 +136,8 @@ describe("real keys and certificates for tls resources", () => {
     });
 
     test("an RSA key's privateKeyPem is PKCS#1, as the tls provider gives it", () => {
-        const k = privateKeyOutputs("tls:index/privateKey:PrivateKey", "rsa", { algorithm: "RSA" }) as Record<string, string>;
+        const k = privateKeyOutputs("tls:index/privateKey:PrivateKey", "rsa",
+            { algorithm: "RSA" }) as Record<string, string>;
         assert.match(k.privateKeyPem, /^-----BEGIN RSA PRIVATE KEY-----\n/);
         assert.match(k.privateKeyPemPkcs8, /^-----BEGIN PRIVATE KEY-----\n/);
         assert.match(k.publicKeyOpenssh, /^ssh-rsa /);
@@ -144,7 +160,9 @@ describe("sandbox helpers", () => {
     });
 
     test("in a secret env list, credentials are masked alone and plain entries only whole", () => {
-        const secretList = { [specialSigKey]: specialSecretSig, value: ["DB_PASSWORD=s3cr3t-value", "DB_USER=counter", "DATABASE=postgres://counter:pw-in-url@db:5432/counter"] };
+        const secretList = { [specialSigKey]: specialSecretSig,
+            value: ["DB_PASSWORD=s3cr3t-value", "DB_USER=counter",
+                "DATABASE=postgres://counter:pw-in-url@db:5432/counter"] };
         const s = new Scrubber().addSecretInputs({ envs: secretList });
         assert.equal(s.scrub("password s3cr3t-value, user counter, url postgres://counter:pw-in-url@db:5432/counter"),
             "password [secret], user counter, url [secret]");
@@ -153,15 +171,9 @@ describe("sandbox helpers", () => {
 });
 
 /** Starts the engine when none answers, and makes the images the fixture needs. */
-function prepareEngine(): void {
-    if (!dockerOk("info")) {
-        const engine = join(REPO, "sandbox", "engine", "engine.sh");
-        assert.ok(existsSync(engine), "no Docker engine answers and sandbox/engine/engine.sh is missing");
-        execFileSync("bash", [engine, "start"], { stdio: "inherit" });
-    }
+async function prepareEngine(): Promise<void> {
+    await engineAndImages(["nginx:1.26"]); // the Host's edge runs the nginx stand-in
     execFileSync("bash", [join(__dirname, "fixtures", "busybox-image.sh"), BUSYBOX], { stdio: "inherit" });
-    // The Host's edge runs the nginx stand-in.
-    if (!dockerOk("image", "inspect", "nginx:1.26")) execFileSync("bash", [join(REPO, "sandbox", "images", "build.sh"), "nginx"], { stdio: "inherit" });
 }
 
 describe("stack loading and refusals", () => {
@@ -207,7 +219,8 @@ describe("stack loading and refusals", () => {
     test("a docker provider that is not the local socket is an error before anything is created", async () => {
         await assert.rejects(up(ODD, { config: { case: "tcp-host" }, log: false }),
             { message: 'pulumi:providers:docker "engine": host "tcp://127.0.0.1:2376" is not the local engine; the sandbox runs the local target only: use a unix:// socket (Host { local: true })' });
-        assert.ok(!existsSync(statePath("sandbox-odd", "dev", ODD)) || !readFileSync(statePath("sandbox-odd", "dev", ODD), "utf8").includes('"net"'));
+        const state = statePath("sandbox-odd", "dev", ODD);
+        assert.ok(!existsSync(state) || !readFileSync(state, "utf8").includes('"net"'));
     });
 });
 
@@ -218,13 +231,14 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
     const summaries: UpSummary[] = [];
     let first: UpSummary;
 
-    const webContainer = () => docker("ps", "-q", "--filter", LABEL, "--filter", "name=^web-");
-    const tokenInContainer = () => docker("inspect", webContainer(), "--format", "{{range .Config.Env}}{{println .}}{{end}}")
-        .split("\n").find(l => l.startsWith("TOKEN="))!.slice("TOKEN=".length);
-    const fetchOnNetwork = (network: string) => docker("run", "--rm", "--network", network, BUSYBOX, "wget", "-q", "-O", "-", "http://web:8080/");
+    const webContainer = () => theContainer(LABEL, "name=^web-");
+    const tokenInContainer = async () => (await inspect(await webContainer())).Config.Env
+        .find(l => l.startsWith("TOKEN="))!.slice("TOKEN=".length);
+    const fetchOnNetwork = (network: string) =>
+        docker("run", "--rm", "--network", network, BUSYBOX, "wget", "-q", "-O", "-", "http://web:8080/");
 
     before(async () => {
-        prepareEngine();
+        await prepareEngine();
         await down(WEB, { purge: true, log: false }); // leftovers of an interrupted run
     });
     after(async () => {
@@ -246,7 +260,7 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
     });
 
     test("the container answers HTTP over its docker network and on its loopback port", async () => {
-        assert.equal(fetchOnNetwork("dysbx-net"), "hello");
+        assert.equal(await fetchOnNetwork("dysbx-net"), "hello");
         const web = first.containers.find(c => c.name === first.outputs.container)!;
         const port = web.ports[0].match(/:(\d+)->/)![1];
         const res = await fetch(`http://127.0.0.1:${port}/`);
@@ -261,97 +275,108 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
     });
 
     test("a second up with no change changes nothing and keeps the password", async () => {
-        const token = tokenInContainer();
-        const containerId = webContainer();
+        const token = await tokenInContainer();
+        const containerId = await webContainer();
         const again = await up(WEB, { config: base, log: quiet(logs) });
         summaries.push(again);
         assert.deepEqual(again.resources.filter(r => r.action !== "same"), []);
         assert.equal(again.resources.length, first.resources.length);
         assert.equal(again.outputs.tokenDigest, first.outputs.tokenDigest);
-        assert.equal(webContainer(), containerId);
-        assert.equal(tokenInContainer(), token);
+        assert.equal(await webContainer(), containerId);
+        assert.equal(await tokenInContainer(), token);
         assert.equal(again.timings.passes, 1);
     });
 
     test("changing an env replaces the container create-before-delete: the new one is healthy before the old one goes", async () => {
-        const token = tokenInContainer();
-        const since = (Date.now() / 1000).toFixed(3);
+        const token = await tokenInContainer();
+        const since = Date.now();
         const changed = await up(WEB, { config: { ...base, greeting: "bonjour" }, log: quiet(logs) });
         summaries.push(changed);
-        const until = (Date.now() / 1000 + 0.5).toFixed(3);
-        assert.deepEqual(changed.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`), ["hello:update", "web:replace"]);
+        const until = Date.now() + 500;
+        assert.deepEqual(changed.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`),
+            ["hello:update", "web:replace"]);
         const [oldName, newName] = [String(first.outputs.container), String(changed.outputs.container)];
         assert.notEqual(newName, oldName);
 
-        const events = docker("events", "--since", since, "--until", until, "--filter", LABEL, "--filter", "type=container",
-            "--format", "{{.Actor.Attributes.name}} {{.Action}}").split("\n");
+        const events = await engineEvents(since, until, { label: [LABEL.slice("label=".length)], type: ["container"] });
         const at = (line: string) => events.indexOf(line);
         assert.ok(at(`${newName} health_status: healthy`) >= 0, events.join("\n"));
         assert.ok(at(`${oldName} destroy`) >= 0, events.join("\n"));
-        const oldStops = events.findIndex(e => e === `${oldName} kill` || e === `${oldName} stop` || e === `${oldName} die`);
+        const oldStops = events.findIndex(e => e === `${oldName} kill` || e === `${oldName} stop`
+            || e === `${oldName} die`);
         assert.ok(at(`${newName} health_status: healthy`) < oldStops, events.join("\n"));
-        assert.equal(fetchOnNetwork("dysbx-net"), "bonjour");
-        assert.equal(tokenInContainer(), token, "the password survives the replacement");
-        assert.equal(readFileSync(join(markerDir, "hello"), "utf8"), "bonjour\n", "the command's create ran again (it has no update)");
+        assert.equal(await fetchOnNetwork("dysbx-net"), "bonjour");
+        assert.equal(await tokenInContainer(), token, "the password survives the replacement");
+        assert.equal(readFileSync(join(markerDir, "hello"), "utf8"), "bonjour\n",
+            "the command's create ran again (it has no update)");
     });
 
     test("a network replaced delete-before-replace takes its container down first and brings it back", async () => {
         const s = await up(WEB, { config: { ...base, greeting: "bonjour", internal: "true" }, log: quiet(logs) });
         summaries.push(s);
-        assert.deepEqual(s.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`), ["dysbx-net-network:replace", "web:replace"]);
-        assert.equal(docker("network", "inspect", "dysbx-net", "--format", "{{.Internal}}"), "true");
+        assert.deepEqual(s.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`),
+            ["dysbx-net-network:replace", "web:replace"]);
+        assert.equal((await engine.docker.getNetwork("dysbx-net").inspect()).Internal, true);
         assert.equal(s.containers.find(c => c.name === s.outputs.container)!.health, "healthy");
-        assert.equal(fetchOnNetwork("dysbx-net"), "bonjour");
+        assert.equal(await fetchOnNetwork("dysbx-net"), "bonjour");
     });
 
     test("a field docker updates in place (restart) updates the container without replacing it", async () => {
         const cfg = { ...base, greeting: "bonjour", internal: "true" };
-        const before = webContainer();
+        const before = await webContainer();
         const changed = await up(WEB, { config: { ...cfg, restart: "always" }, log: quiet(logs) });
         summaries.push(changed);
-        assert.deepEqual(changed.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`), ["web:update"]);
-        assert.equal(webContainer(), before);
-        assert.equal(docker("inspect", before, "--format", "{{.HostConfig.RestartPolicy.Name}}"), "always");
-        assert.equal(`/${changed.outputs.container}`, docker("inspect", before, "--format", "{{.Name}}"), "the auto-name is kept");
+        assert.deepEqual(changed.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`),
+            ["web:update"]);
+        assert.equal(await webContainer(), before);
+        assert.equal((await inspect(before)).HostConfig.RestartPolicy?.Name, "always");
+        assert.equal(`/${changed.outputs.container}`, (await inspect(before)).Name, "the auto-name is kept");
         const back = await up(WEB, { config: cfg, log: quiet(logs) });
-        assert.deepEqual(back.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`), ["web:update"]);
-        assert.equal(docker("inspect", before, "--format", "{{.HostConfig.RestartPolicy.Name}}"), "unless-stopped");
+        assert.deepEqual(back.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`),
+            ["web:update"]);
+        assert.equal((await inspect(before)).HostConfig.RestartPolicy?.Name, "unless-stopped");
     });
 
     test("an input field the applier does not support is an error naming type, resource and field; nothing changes", async () => {
-        const before = webContainer();
-        await assert.rejects(up(WEB, { config: { ...base, greeting: "bonjour", internal: "true", unsupported: "true" }, log: quiet(logs) }),
+        const before = await webContainer();
+        await assert.rejects(up(WEB,
+            { config: { ...base, greeting: "bonjour", internal: "true", unsupported: "true" }, log: quiet(logs) }),
             /^SandboxError: docker:index\/container:Container "web": field "gpus" is not supported by the sandbox applier; remove it or add it to sandbox\/lib\/fields\.ts and map it/);
-        assert.equal(webContainer(), before);
+        assert.equal(await webContainer(), before);
     });
 
     test("a failing command fails the up with its stderr (secrets masked) and what ran keeps running", async () => {
-        const token = tokenInContainer();
-        const before = webContainer();
-        const err = await up(WEB, { config: { ...base, greeting: "bonjour", internal: "true", failCommand: "true" }, log: quiet(logs) })
+        const token = await tokenInContainer();
+        const before = await webContainer();
+        const err = await up(WEB,
+            { config: { ...base, greeting: "bonjour", internal: "true", failCommand: "true" }, log: quiet(logs) })
             .then(() => undefined, (e: Error) => e);
         assert.ok(err instanceof Error);
-        assert.equal(err.message, 'command:local:Command "fails": create script failed (exit 3); fix the create script\n--- its stderr (last lines) ---\ntoken is [secret]\nboom');
+        assert.equal(err.message,
+            'command:local:Command "fails": create script failed (exit 3); fix the create script\n--- its stderr (last lines) ---\ntoken is [secret]\nboom');
         assert.ok(!err.message.includes(token));
-        assert.equal(webContainer(), before);
-        assert.equal(fetchOnNetwork("dysbx-net"), "bonjour");
+        assert.equal(await webContainer(), before);
+        assert.equal(await fetchOnNetwork("dysbx-net"), "bonjour");
     });
 
     test("a replacement that never gets healthy fails the up with its logs, and the old container keeps serving", async () => {
         const cfg = { ...base, greeting: "bonjour", internal: "true" };
-        const before = webContainer();
-        const err = await up(WEB, { config: { ...cfg, brokenHealth: "true" }, log: quiet(logs) }).then(() => undefined, (e: Error) => e);
+        const before = await webContainer();
+        const err = await up(WEB, { config: { ...cfg, brokenHealth: "true" }, log: quiet(logs) })
+            .then(() => undefined, (e: Error) => e);
         assert.ok(err instanceof Error);
-        assert.match(err.message, /^docker:index\/container:Container "web": wait is true and container "(web-[0-9a-f]{7})" is unhealthy; fix the healthcheck or the service, or raise waitTimeout\n--- last healthcheck output ---\nprobe says no\n--- last log lines of \1 ---\nserving bonjour$/);
-        assert.equal(webContainer(), before, "the failed new container was removed, the old one is untouched");
-        assert.equal(fetchOnNetwork("dysbx-net"), "bonjour");
+        assert.match(err.message,
+            /^docker:index\/container:Container "web": wait is true and container "(web-[0-9a-f]{7})" is unhealthy; fix the healthcheck or the service, or raise waitTimeout\n--- last healthcheck output ---\nprobe says no\n--- last log lines of \1 ---\nserving bonjour$/);
+        assert.equal(await webContainer(), before, "the failed new container was removed, the old one is untouched");
+        assert.equal(await fetchOnNetwork("dysbx-net"), "bonjour");
         const again = await up(WEB, { config: cfg, log: quiet(logs) });
         summaries.push(again);
-        assert.deepEqual(again.resources.filter(r => r.action !== "same"), [], "the old container is still the one in the state");
+        assert.deepEqual(again.resources.filter(r => r.action !== "same"), [],
+            "the old container is still the one in the state");
     });
 
-    test("secrets never appear in a summary or a progress line", () => {
-        const token = tokenInContainer();
+    test("secrets never appear in a summary or a progress line", async () => {
+        const token = await tokenInContainer();
         assert.ok(token.length >= 24);
         for (const s of summaries) {
             assert.equal(s.outputs.tokenPlain, "[secret]");
@@ -365,15 +390,15 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
         const d = await down(WEB, { log: quiet(logs) });
         assert.ok(d.resources.every(r => r.action === "delete"));
         assert.deepEqual(d.retained.map(r => r.name), ["data"]);
-        assert.equal(docker("ps", "-aq", "--filter", LABEL), "");
-        assert.equal(dockerOk("network", "inspect", "dysbx-net"), false);
-        assert.equal(dockerOk("container", "inspect", "dysbx-nginx"), false);
+        assert.deepEqual(await containersWhere(LABEL), []);
+        assert.equal(await exists(() => engine.docker.getNetwork("dysbx-net").inspect()), false);
+        assert.equal(await exists(() => engine.docker.getContainer("dysbx-nginx").inspect()), false);
         assert.equal(existsSync(join(markerDir, "hello")), false, "the command's delete script ran");
-        assert.equal(docker("volume", "ls", "-q", "--filter", LABEL).split("\n").filter(Boolean).length, 1);
+        assert.equal((await labelledVolumes()).length, 1);
 
         const purged = await down(WEB, { purge: true, log: quiet(logs) });
         assert.deepEqual(purged.resources.map(r => `${r.name}:${r.action}`), ["data:delete"]);
-        assert.equal(docker("volume", "ls", "-q", "--filter", LABEL), "");
+        assert.deepEqual(await labelledVolumes(), []);
         assert.equal(existsSync(statePath("sandbox-web", "dev", WEB)), false);
     });
 });

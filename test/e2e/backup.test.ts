@@ -12,7 +12,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { down, up } from "../../sandbox";
-import { docker, dockerOk, mariadb, psql, until } from "./support/docker";
+import { docker, dockerResult, mariadb, psql } from "../support/docker";
+import { until } from "../support/until";
+
+const dockerOk = async (...args: string[]) => (await dockerResult(...args)).status === 0;
 
 const FIXTURE = join(__dirname, "fixtures", "backup-stack");
 const STACK = "e2e";
@@ -33,13 +36,18 @@ function stateDir(db: string): string {
 }
 
 /** Runs a host script as cron would (no DOCKER_HOST: the engine's default socket). */
-function runScript(db: string, script: string, ...args: string[]): { status: number | null; stdout: string; stderr: string; seconds: number } {
+function runScript(db: string, script: string, ...args: string[]):
+    { status: number | null; stdout: string; stderr: string; seconds: number } {
     const t = Date.now();
     const r = spawnSync("bash", [join(stateDir(db), script), ...args], { encoding: "utf8" });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (Date.now() - t) / 1000 };
 }
 
-interface Status { destinations: Record<string, { lastSuccess: string | null; lastFailure: string | null; lastError: string | null; snapshot: string | null; bytes: number | null }> }
+interface Destination {
+    lastSuccess: string | null; lastFailure: string | null; lastError: string | null;
+    snapshot: string | null; bytes: number | null;
+}
+interface Status { destinations: Record<string, Destination> }
 function status(db: string): Status {
     return JSON.parse(readFileSync(join(stateDir(db), "status.json"), "utf8")) as Status;
 }
@@ -57,27 +65,28 @@ async function deploy(overrides: Record<string, string> = {}): Promise<number> {
 const PG_SUM = "SELECT md5(string_agg(t::text, ',' ORDER BY id)) || ':' || count(*) FROM items t";
 const MARIA_SUM = "SET SESSION group_concat_max_len = 1073741824; SELECT CONCAT(MD5(GROUP_CONCAT(CONCAT_WS('|', id, name, HEX(payload), made) ORDER BY id SEPARATOR ',')), ':', COUNT(*)) FROM items";
 
-function fill(): void {
-    psql(PG, "app", "bk_pg", "CREATE TABLE items (id int PRIMARY KEY, name text, payload bytea, made timestamptz);"
+async function fill(): Promise<void> {
+    await psql(PG, "app", "bk_pg", "CREATE TABLE items (id int PRIMARY KEY, name text, payload bytea, made timestamptz);"
         + "INSERT INTO items SELECT i, 'item ' || i || ' é', decode(md5(i::text) || md5((i * 7)::text), 'hex'), timestamptz '2026-01-01' + i * interval '1 minute' FROM generate_series(1, 20000) i");
-    mariadb(MARIA, "bk_maria", "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(100), payload VARBINARY(64), made DATETIME) CHARACTER SET utf8mb4;"
+    await mariadb(MARIA, "bk_maria", "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(100), payload VARBINARY(64), made DATETIME) CHARACTER SET utf8mb4;"
         + "INSERT INTO items SELECT seq, CONCAT('item ', seq, ' é'), UNHEX(CONCAT(MD5(seq), MD5(seq * 7))), TIMESTAMP('2026-01-01') + INTERVAL seq MINUTE FROM seq_1_to_20000");
 }
 
-function sums(): { pg: string; maria: string } {
-    return { pg: psql(PG, "app", "bk_pg", PG_SUM), maria: mariadb(MARIA, "bk_maria", MARIA_SUM) };
+async function sums(): Promise<{ pg: string; maria: string }> {
+    return { pg: await psql(PG, "app", "bk_pg", PG_SUM), maria: await mariadb(MARIA, "bk_maria", MARIA_SUM) };
 }
 
 describe("database backups with restic, to a host directory and an S3 bucket", { timeout: 900_000 }, () => {
     before(async () => {
-        const missing = IMAGES.filter(i => !dockerOk("image", "inspect", i));
+        const missing = [];
+        for (const i of IMAGES) if (!await dockerOk("image", "inspect", i)) missing.push(i);
         if (missing.length) execFileSync("bash", [join(__dirname, "..", "..", "sandbox", "images", "build.sh"), "postgres", "mariadb", "nginx", "restic", "s3"], { stdio: "inherit" });
         await down(FIXTURE, { stack: STACK, purge: true, log: false }).catch(() => undefined);
-        for (const v of [`${PG}-data`, `${MARIA}-data`]) if (dockerOk("volume", "inspect", v)) docker("volume", "rm", v);
-        if (dockerOk("container", "inspect", S3)) docker("rm", "-f", S3);
-        if (dockerOk("network", "inspect", NET)) docker("network", "rm", NET);
-        docker("network", "create", "--label", LABEL, NET);
-        docker("run", "-d", "--name", S3, "--label", LABEL, "--network", NET, "--network-alias", "spaces", "dropyard-sandbox/s3:moto");
+        for (const v of [`${PG}-data`, `${MARIA}-data`]) if (await dockerOk("volume", "inspect", v)) await docker("volume", "rm", v);
+        if (await dockerOk("container", "inspect", S3)) await docker("rm", "-f", S3);
+        if (await dockerOk("network", "inspect", NET)) await docker("network", "rm", NET);
+        await docker("network", "create", "--label", LABEL, NET);
+        await docker("run", "-d", "--name", S3, "--label", LABEL, "--network", NET, "--network-alias", "spaces", "dropyard-sandbox/s3:moto");
         const creds = await until("the S3 server's access key", 60, () => {
             const r = spawnSync("docker", ["exec", S3, "cat", "/run/s3/credentials"], { encoding: "utf8" });
             return r.status === 0 ? r.stdout : undefined;
@@ -86,7 +95,7 @@ describe("database backups with restic, to a host directory and an S3 bucket", {
         config = {
             dataDir, s3Network: NET, passphrase: "correct horse battery staple 2026",
             s3KeyId: key.AWS_ACCESS_KEY_ID, s3Secret: key.AWS_SECRET_ACCESS_KEY,
-            s3Ca: docker("exec", S3, "cat", "/etc/s3/certs/ca.pem"),
+            s3Ca: await docker("exec", S3, "cat", "/etc/s3/certs/ca.pem"),
         };
         figures.firstUpSeconds = await deploy();
     });
@@ -94,17 +103,17 @@ describe("database backups with restic, to a host directory and an S3 bucket", {
     after(async () => {
         console.log(`backup figures: ${JSON.stringify(figures)}`);
         await down(FIXTURE, { stack: STACK, purge: true, log: false }).catch(e => console.error(`down: ${(e as Error).message}`));
-        for (const v of [`${PG}-data`, `${MARIA}-data`]) if (dockerOk("volume", "inspect", v)) docker("volume", "rm", v);
-        if (dockerOk("container", "inspect", S3)) docker("rm", "-f", S3);
-        if (dockerOk("network", "inspect", NET)) docker("network", "rm", NET);
+        for (const v of [`${PG}-data`, `${MARIA}-data`]) if (await dockerOk("volume", "inspect", v)) await docker("volume", "rm", v);
+        if (await dockerOk("container", "inspect", S3)) await docker("rm", "-f", S3);
+        if (await dockerOk("network", "inspect", NET)) await docker("network", "rm", NET);
         rmSync(dataDir, { recursive: true, force: true });
     });
 
     let original: { pg: string; maria: string };
 
-    test("the scheduled job backs both databases up to the directory and the bucket, verified", () => {
-        fill();
-        original = sums();
+    test("the scheduled job backs both databases up to the directory and the bucket, verified", async () => {
+        await fill();
+        original = await sums();
         for (const db of [PG, MARIA]) {
             // What cron runs (the schedule, triggered): the job exits 0 only when every destination succeeded.
             const r = runScript(db, "backup.sh");
@@ -147,9 +156,9 @@ describe("database backups with restic, to a host directory and an S3 bucket", {
 
     test("after the volumes are destroyed, restore brings back the same rows", async () => {
         await down(FIXTURE, { stack: STACK, log: line => log.push(line) });
-        for (const v of [`${PG}-data`, `${MARIA}-data`]) docker("volume", "rm", v);
+        for (const v of [`${PG}-data`, `${MARIA}-data`]) await docker("volume", "rm", v);
         figures.redeploySeconds = await deploy();
-        assert.equal(psql(PG, "app", "bk_pg", "SELECT count(*) FROM pg_tables WHERE tablename = 'items'"), "0", "the volume was not fresh");
+        assert.equal(await psql(PG, "app", "bk_pg", "SELECT count(*) FROM pg_tables WHERE tablename = 'items'"), "0", "the volume was not fresh");
 
         const pg = runScript(PG, "restore.sh", "--from", "bucket");
         assert.equal(pg.status, 0, pg.stderr + pg.stdout);
@@ -157,17 +166,17 @@ describe("database backups with restic, to a host directory and an S3 bucket", {
         const maria = runScript(MARIA, "restore.sh");
         assert.equal(maria.status, 0, maria.stderr + maria.stdout);
         figures.mariaRestoreSeconds = maria.seconds;
-        assert.deepEqual(sums(), original);
+        assert.deepEqual(await sums(), original);
     });
 
     test("restore refuses a database other sessions are connected to", async () => {
         const holder = spawnSync("docker", ["exec", "-d", PG, "psql", "-U", "app", "-d", "bk_pg", "-c", "SELECT pg_sleep(30)"], { encoding: "utf8" });
         assert.equal(holder.status, 0, holder.stderr);
-        await until("a second session on bk_pg", 10, () =>
-            Number(psql(PG, "app", "bk_pg", "SELECT count(*) FROM pg_stat_activity WHERE datname = 'bk_pg' AND pid <> pg_backend_pid() AND backend_type = 'client backend'")) > 0, 200);
+        await until("a second session on bk_pg", 10, async () =>
+            Number(await psql(PG, "app", "bk_pg", "SELECT count(*) FROM pg_stat_activity WHERE datname = 'bk_pg' AND pid <> pg_backend_pid() AND backend_type = 'client backend'")) > 0, 200);
         const r = runScript(PG, "restore.sh");
         assert.equal(r.status, 1);
         assert.match(r.stderr, /serves traffic/);
-        psql(PG, "app", "bk_pg", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'bk_pg' AND pid <> pg_backend_pid()");
+        await psql(PG, "app", "bk_pg", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'bk_pg' AND pid <> pg_backend_pid()");
     });
 });

@@ -9,8 +9,8 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { containersWhere, docker } from "./support/docker";
-import { fetchVia } from "./support/http";
+import { containersWhere, docker } from "../support/docker";
+import { fetchVia } from "../support/http";
 import { deployment, prepare, REPO, STACK, teardown } from "./support/stack";
 
 const HOST = "counter-host";
@@ -30,16 +30,16 @@ function dropyard(...args: string[]): { status: number | null; stdout: string; s
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function webContainer(): string {
-    const names = docker("ps", "--filter", "label=dev.dropyard.app=counter", "--filter", "label=dev.dropyard.process=web", "--format", "{{.Names}}")
+async function webContainer(): Promise<string> {
+    const names = (await docker("ps", "--filter", "label=dev.dropyard.app=counter", "--filter", "label=dev.dropyard.process=web", "--format", "{{.Names}}"))
         .split("\n").filter(Boolean);
     assert.equal(names.length, 1, `counter web containers: ${names.join(", ")}`);
     return names[0];
 }
 
 /** The value of DATABASE_URL's password, read from the engine: what must never be printed. */
-function databasePassword(): string {
-    const env = docker("inspect", "-f", "{{json .Config.Env}}", webContainer());
+async function databasePassword(): Promise<string> {
+    const env = await docker("inspect", "-f", "{{json .Config.Env}}", await webContainer());
     const url = (JSON.parse(env) as string[]).find(e => e.startsWith("DATABASE_URL="))!;
     return decodeURIComponent(new URL(url.slice("DATABASE_URL=".length)).password);
 }
@@ -59,7 +59,7 @@ describe("dropyard against the django example on the sandbox", () => {
         await teardown(d, HOST);
     });
 
-    test("ps lists the web container healthy with the image it runs, the database, and variable names without values", () => {
+    test("ps lists the web container healthy with the image it runs, the database, and variable names without values", async () => {
         const r = dropyard("ps", "--json");
         assert.equal(r.status, 0, r.stderr);
         const ps = JSON.parse(r.stdout);
@@ -70,19 +70,20 @@ describe("dropyard against the django example on the sandbox", () => {
         const web = app.containers[0];
         assert.equal(web.name, webContainer());
         assert.equal(web.health, "healthy");
-        assert.equal(web.image, docker("inspect", "-f", "{{.Image}}", webContainer()));
+        assert.equal(web.image, await docker("inspect", "-f", "{{.Image}}", await webContainer()));
         assert.match(web.image, /^sha256:[0-9a-f]{64}$/);
         assert.equal(web.restarts, 0);
         assert.ok(web.uptimeSeconds >= 0);
         assert.ok(app.env.includes("DATABASE_URL") && app.env.includes("SECRET_KEY"), app.env.join(", "));
-        assert.deepEqual(ps.databases.map((db: { name: string; kind: string; containers: { health: string }[] }) => [db.name, db.kind, db.containers[0].health]),
+        type Db = { name: string; kind: string; containers: { health: string }[] };
+        assert.deepEqual(ps.databases.map((db: Db) => [db.name, db.kind, db.containers[0].health]),
             [["counter-db", "postgres", "healthy"]]);
 
         const table = dropyard("ps");
         assert.equal(table.status, 0, table.stderr);
         assert.match(table.stdout, new RegExp(`counter +web +${webContainer()} +healthy +${web.image.slice(7, 19)} `));
         assert.match(table.stdout, /counter env: .*DATABASE_URL/);
-        const password = databasePassword();
+        const password = await databasePassword();
         assert.ok(password.length >= 8);
         for (const out of [r.stdout, r.stderr, table.stdout, table.stderr]) assert.ok(!out.includes(password), "a secret value was printed");
     });
@@ -107,16 +108,17 @@ describe("dropyard against the django example on the sandbox", () => {
         }
     });
 
-    test("logs without -f: the app's recent lines in time order", () => {
+    test("logs without -f: the app's recent lines in time order", async () => {
         const r = dropyard("logs", "counter", "-n", "5", "--json");
         assert.equal(r.status, 0, r.stderr);
         const lines = r.stdout.trim().split("\n").map(l => JSON.parse(l) as { time: string; container: string; process: string });
         assert.ok(lines.length > 0 && lines.length <= 5);
         assert.deepEqual([...lines].sort((a, b) => a.time.localeCompare(b.time)), lines);
-        assert.ok(lines.every(l => l.container === webContainer() && l.process === "web"));
+        const web = await webContainer();
+        assert.ok(lines.every(l => l.container === web && l.process === "web"));
     });
 
-    test("run executes `python manage.py migrate --check` in a one-off container and returns its status", () => {
+    test("run executes `python manage.py migrate --check` in a one-off container and returns its status", async () => {
         const ok = dropyard("run", "counter", "python", "manage.py", "migrate", "--check");
         assert.equal(ok.status, 0, ok.stderr + ok.stdout);
         const failing = dropyard("run", "counter", "--", "sh", "-c", "echo to-stderr >&2; exit 3");
@@ -125,24 +127,24 @@ describe("dropyard against the django example on the sandbox", () => {
         // Not on the edge, and removed afterwards.
         const nets = dropyard("run", "counter", "--", "python", "-c", "import socket; print(socket.gethostbyname('counter-db'))");
         assert.equal(nets.status, 0, nets.stderr);
-        assert.deepEqual(containersWhere("label=dev.dropyard.role=run"), []);
-        assert.deepEqual(docker("ps", "-a", "--filter", "label=dev.dropyard.role=run", "--format", "{{.Names}}"), "");
+        assert.deepEqual(await containersWhere("label=dev.dropyard.role=run"), []);
+        assert.deepEqual(await docker("ps", "-a", "--filter", "label=dev.dropyard.role=run", "--format", "{{.Names}}"), "");
     });
 
-    test("run is attached to the terminal when there is one, and exits with the command's status", () => {
+    test("run is attached to the terminal when there is one, and exits with the command's status", async () => {
         // `script` gives the command a pseudo-terminal, as a user's shell would.
         const cmd = [process.execPath, "--import", "tsx", join(REPO, "lib/cli/main.ts"), "run", "--state", stateFile, "counter", "--", "sh", "-c", "tty; exit 5"]
             .map(a => `'${a}'`).join(" ");
         const r = spawnSync("script", ["-qec", cmd, "/dev/null"], { cwd: d.dir, encoding: "utf8", timeout: 120_000 });
         assert.equal(r.status, 5, r.stdout + r.stderr);
         assert.match(r.stdout, /\/dev\/pts\/\d+/);
-        assert.deepEqual(containersWhere("label=dev.dropyard.role=run"), []);
+        assert.deepEqual(await containersWhere("label=dev.dropyard.role=run"), []);
     });
 
-    test("exec reads a file from the running web container", () => {
+    test("exec reads a file from the running web container", async () => {
         const r = dropyard("exec", "counter", "-p", "web", "--", "cat", "/etc/hostname");
         assert.equal(r.status, 0, r.stderr);
-        assert.equal(r.stdout.trim(), docker("inspect", "-f", "{{.Config.Hostname}}", webContainer()));
+        assert.equal(r.stdout.trim(), await docker("inspect", "-f", "{{.Config.Hostname}}", await webContainer()));
         assert.equal(dropyard("exec", "counter", "--", "sh", "-c", "exit 4").status, 4);
     });
 

@@ -4,15 +4,14 @@
 // Traffic goes only to containers on the docker network these tests create. Everything made here is removed.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { docker, dockerResult, engine } from "../support/docker";
+import { fetchVia, Response } from "../support/http";
+import { until as poll } from "../support/until";
 
-const run = promisify(execFile);
 const P = `dyimg-${process.pid}`; // prefix of everything these tests create
 const NET = `${P}-net`;
 const made = { containers: [] as string[], volumes: [] as string[], images: [] as string[], dirs: [] as string[] };
@@ -20,20 +19,12 @@ const made = { containers: [] as string[], volumes: [] as string[], images: [] a
 const IMAGES = ["postgres:17", "mariadb:11", "nginx:1.26", "certbot/certbot:v4.0.0", "wordpress:6.8-php8.4-apache",
     "python:3.13-slim", "node:20-slim", "dropyard-sandbox/pebble:2.6"];
 
-/** docker CLI; resolves with stdout, rejects with stderr in the message. */
-async function docker(...args: string[]): Promise<string> {
-    try {
-        return (await run("docker", args, { maxBuffer: 64 << 20 })).stdout.trim();
-    } catch (e) {
-        const err = e as { stderr?: string; stdout?: string; code?: number };
-        throw new Error(`docker ${args.join(" ")} exited ${err.code}: ${err.stderr ?? ""}${err.stdout ?? ""}`);
-    }
-}
-
-/** docker CLI when failure is an expected answer: exit code and both streams. */
-function dockerResult(...args: string[]): { status: number | null; out: string } {
-    const r = spawnSync("docker", args, { encoding: "utf8" });
-    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+/**
+ * The docker CLI (the stand-ins are tested as `docker run` runs them) when failure is an answer: status, both streams.
+ */
+async function result(...args: string[]): Promise<{ status: number; out: string }> {
+    const r = await dockerResult(...args);
+    return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
 async function start(name: string, args: string[]): Promise<string> {
@@ -56,39 +47,30 @@ async function ipOf(container: string): Promise<string> {
     return docker("inspect", "-f", `{{(index .NetworkSettings.Networks "${NET}").IPAddress}}`, container);
 }
 
-/** Polls until fn resolves truthy; fails with the last error (and the container's log) after `seconds`. */
-async function until<T>(what: string, seconds: number, fn: () => Promise<T | undefined | false>, container?: string): Promise<T> {
-    const end = Date.now() + seconds * 1000;
-    let last: unknown = "never truthy";
-    while (Date.now() < end) {
-        try {
-            const v = await fn();
-            if (v) return v;
-        } catch (e) {
-            last = e;
-        }
-        await new Promise(r => setTimeout(r, 500));
-    }
-    const logs = container ? dockerResult("logs", "--tail", "30", container).out : "";
-    throw new Error(`${what}: not within ${seconds}s: ${String(last)}\n${logs}`);
+/** Polls every 500 ms until fn resolves truthy; a failure carries the container's last log lines. */
+async function until<T>(what: string, seconds: number, fn: () => Promise<T | undefined | false>,
+    container?: string): Promise<T> {
+    return poll(what, seconds, fn, 500).catch(async (e: Error) => {
+        throw new Error(`${e.message}\n${container ? await engine.logs(container, 30) : ""}`);
+    });
 }
 
 async function exitsZero(...args: string[]): Promise<boolean> {
     return docker(...args).then(() => true, () => false);
 }
 
-/** HTTP(S) GET to a container on our network (node:http, since fetch may not set Host); https verifies against
- *  `ca` with `servername` as the name. Redirects are not followed. */
-function get(url: string, opts: { headers?: Record<string, string>; ca?: string; servername?: string } = {}):
-    Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-    const send = url.startsWith("https:") ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-        const req = send(url, { ca: opts.ca, servername: opts.servername, headers: opts.headers, timeout: 10_000 }, res => {
-            let body = "";
-            res.setEncoding("utf8").on("data", (c: string) => (body += c))
-                .on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        });
-        req.on("error", reject).on("timeout", () => req.destroy(new Error("timeout"))).end();
+/**
+ * GET to a container on our network (the kit's fetchVia); https verifies against `ca` with `servername` as the name.
+ */
+function get(url: string,
+    opts: { headers?: Record<string, string>; ca?: string; servername?: string } = {}): Promise<Response> {
+    const u = new URL(url);
+    const headers: Record<string, string> = { host: u.host };
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
+    return fetchVia({
+        scheme: u.protocol === "https:" ? "https" : "http", address: u.hostname,
+            port: u.port ? Number(u.port) : undefined,
+        path: u.pathname + u.search, host: opts.servername ?? u.hostname, ca: opts.ca, headers,
     });
 }
 
@@ -101,18 +83,19 @@ function tempDir(): string {
 }
 
 before(async () => {
-    const info = dockerResult("info", "-f", "{{.ServerVersion}}");
+    const info = await result("info", "-f", "{{.ServerVersion}}");
     assert.equal(info.status, 0, `no Docker daemon answers; run sandbox/engine/engine.sh start\n${info.out}`);
-    const missing = IMAGES.filter(i => dockerResult("image", "inspect", i).status !== 0);
+    const missing: string[] = [];
+    for (const i of IMAGES) if (!(await engine.imageInspect(i))) missing.push(i);
     assert.deepEqual(missing, [], "stand-in images missing; run sandbox/images/build.sh");
     await docker("network", "create", NET);
 });
 
 after(async () => {
-    for (const c of made.containers) dockerResult("rm", "-f", "-v", c);
-    for (const v of made.volumes) dockerResult("volume", "rm", "-f", v);
-    for (const i of made.images) dockerResult("image", "rm", "-f", i);
-    dockerResult("network", "rm", NET);
+    for (const c of made.containers) await result("rm", "-f", "-v", c);
+    for (const v of made.volumes) await result("volume", "rm", "-f", v);
+    for (const i of made.images) await result("image", "rm", "-f", i);
+    await result("network", "rm", NET);
     for (const d of made.dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -121,10 +104,12 @@ describe("every stand-in", () => {
         const expected: Record<string, RegExp> = {
             "postgres:17": /^17\.\d+$/, "mariadb:11": /^11\.8\.\d+$/, "nginx:1.26": /^1\.26\.\d+$/,
             "certbot/certbot:v4.0.0": /^4\.0\.0$/, "wordpress:6.8-php8.4-apache": /^6\.8\.\d+$/,
-            "python:3.13-slim": /^3\.13\.\d+$/, "node:20-slim": /^20\.\d+\.\d+$/, "dropyard-sandbox/pebble:2.6": /^2\.6\.\d+$/,
+            "python:3.13-slim": /^3\.13\.\d+$/, "node:20-slim": /^20\.\d+\.\d+$/,
+                "dropyard-sandbox/pebble:2.6": /^2\.6\.\d+$/,
         };
         for (const image of IMAGES) {
-            const labels = JSON.parse(await docker("image", "inspect", "-f", "{{json .Config.Labels}}", image)) as Record<string, string>;
+            const labels = JSON.parse(await docker("image", "inspect", "-f", "{{json .Config.Labels}}",
+                image)) as Record<string, string>;
             assert.match(labels["org.opencontainers.image.version"], expected[image], image);
             assert.match(labels["dropyard.recipe"], /^[0-9a-f]{64}$/, image);
             assert.equal(labels["dropyard.stand-in"], image);
@@ -134,7 +119,8 @@ describe("every stand-in", () => {
     test("trusts the host's CA bundle", async () => {
         const out = await docker("run", "--rm", "--entrypoint", "sh", "python:3.13-slim", "-c",
             "cat /usr/local/share/ca-certificates/host-bundle.crt | sha256sum");
-        const host = spawnSync("sh", ["-c", "sha256sum < /etc/ssl/certs/ca-certificates.crt"], { encoding: "utf8" }).stdout.trim();
+        const host = spawnSync("sh", ["-c", "sha256sum < /etc/ssl/certs/ca-certificates.crt"],
+            { encoding: "utf8" }).stdout.trim();
         assert.equal(out, host);
     });
 });
@@ -153,8 +139,8 @@ describe("postgres:17", () => {
         assert.ok("/var/lib/postgresql/data" in cfg.Volumes);
     });
 
-    test("refuses to initialise without POSTGRES_PASSWORD", () => {
-        const r = dockerResult("run", "--rm", "postgres:17");
+    test("refuses to initialise without POSTGRES_PASSWORD", async () => {
+        const r = await result("run", "--rm", "postgres:17");
         assert.notEqual(r.status, 0);
         assert.match(r.out, /superuser password is not specified/);
     });
@@ -162,26 +148,35 @@ describe("postgres:17", () => {
     test("initialises from POSTGRES_*, answers pg_isready, and keeps data without re-initialising", { timeout: 120_000 }, async () => {
         const data = await volume("pgdata");
         const init = tempDir();
-        writeFileSync(join(init, "01-seed.sql"), "CREATE TABLE seeded (v text); INSERT INTO seeded VALUES ('from initdb.d');\n");
-        const first = await start("pg1", [...env, "-e", "POSTGRES_PASSWORD=first-pw", "-v", `${data}:/var/lib/postgresql/data`,
+        writeFileSync(join(init, "01-seed.sql"),
+            "CREATE TABLE seeded (v text); INSERT INTO seeded VALUES ('from initdb.d');\n");
+        const first = await start("pg1",
+            [...env, "-e", "POSTGRES_PASSWORD=first-pw", "-v", `${data}:/var/lib/postgresql/data`,
             "-v", `${init}:/docker-entrypoint-initdb.d:ro`, "postgres:17"]);
         // Over TCP: the temporary server of initialisation listens on the socket only.
-        await until("pg_isready over TCP", 60, () => exitsZero("exec", first, "pg_isready", "-h", "127.0.0.1", "-U", "app", "-d", "appdb"), first);
-        assert.equal(await docker("exec", first, "sh", "-c", "command -v pg_isready"), "/usr/lib/postgresql/17/bin/pg_isready");
+        await until("pg_isready over TCP", 60,
+            () => exitsZero("exec", first, "pg_isready", "-h", "127.0.0.1", "-U", "app", "-d", "appdb"), first);
+        assert.equal(await docker("exec", first, "sh", "-c", "command -v pg_isready"),
+            "/usr/lib/postgresql/17/bin/pg_isready");
         assert.equal(await docker("exec", first, "ps", "-o", "user=", "-p", "1"), "postgres");
 
-        assert.equal(await psql(first, "first-pw", "SELECT v FROM seeded"), "from initdb.d", "initdb.d ran in POSTGRES_DB");
+        assert.equal(await psql(first, "first-pw", "SELECT v FROM seeded"), "from initdb.d",
+            "initdb.d ran in POSTGRES_DB");
         await psql(first, "first-pw", "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('row-1')");
-        const hba = await docker("exec", first, "sh", "-c", "grep -v '^#' $PGDATA/pg_hba.conf | grep '^host all all all'");
+        const hba = await docker("exec", first, "sh", "-c",
+            "grep -v '^#' $PGDATA/pg_hba.conf | grep '^host all all all'");
         assert.match(hba, /^host all all all scram-sha-256$/);
-        assert.notEqual(dockerResult("run", "--rm", "--network", NET, "-e", "PGPASSWORD=wrong", "postgres:17",
-            "psql", "-h", first, "-U", "app", "-d", "appdb", "-c", "select 1").status, 0, "a wrong password must be refused");
+        assert.notEqual((await result("run", "--rm", "--network", NET, "-e", "PGPASSWORD=wrong", "postgres:17",
+            "psql", "-h", first, "-U", "app", "-d", "appdb", "-c", "select 1")).status, 0,
+                "a wrong password must be refused");
 
         await remove(first);
         // A new container on the same data with another password: no initialisation, the old password still holds.
-        const second = await start("pg2", [...env, "-e", "POSTGRES_PASSWORD=second-pw", "-v", `${data}:/var/lib/postgresql/data`,
+        const second = await start("pg2",
+            [...env, "-e", "POSTGRES_PASSWORD=second-pw", "-v", `${data}:/var/lib/postgresql/data`,
             "-v", `${init}:/docker-entrypoint-initdb.d:ro`, "postgres:17"]);
-        await until("pg_isready after restart", 60, () => exitsZero("exec", second, "pg_isready", "-h", "127.0.0.1"), second);
+        await until("pg_isready after restart", 60,
+            () => exitsZero("exec", second, "pg_isready", "-h", "127.0.0.1"), second);
         assert.match(await docker("logs", second), /appears to contain a database; Skipping initialization/);
         assert.equal(await psql(second, "first-pw", "SELECT v FROM kept"), "row-1");
         assert.equal(await psql(second, "first-pw", "SELECT count(*) FROM seeded"), "1", "initdb.d did not run again");
@@ -195,25 +190,29 @@ describe("mariadb:11", () => {
         "mariadb:11", "-h", host, "-u", "shop", "-pshop-pw", "--skip-ssl", "-N", "-B", "shop", "-e", stmt);
     const healthy = (c: string) => exitsZero("exec", c, "healthcheck.sh", "--connect", "--innodb_initialized");
 
-    test("refuses to initialise without a root password option", () => {
-        const r = dockerResult("run", "--rm", "mariadb:11");
+    test("refuses to initialise without a root password option", async () => {
+        const r = await result("run", "--rm", "mariadb:11");
         assert.notEqual(r.status, 0);
         assert.match(r.out, /Database is uninitialized and password option is not specified/);
     });
 
     test("initialises from MARIADB_*, passes extra args to mariadbd, is healthy, and keeps data", { timeout: 120_000 }, async () => {
         const data = await volume("mydata");
-        const first = await start("my1", [...env, "-e", "MARIADB_ROOT_PASSWORD=root-pw", "-v", `${data}:/var/lib/mysql`, "mariadb:11", ...args]);
+        const first = await start("my1",
+            [...env, "-e", "MARIADB_ROOT_PASSWORD=root-pw", "-v", `${data}:/var/lib/mysql`, "mariadb:11", ...args]);
         await until("healthcheck.sh --connect --innodb_initialized", 60, () => healthy(first), first);
-        assert.equal(await docker("exec", first, "sh", "-c", "test -s /var/lib/mysql/.my-healthcheck.cnf && echo ok"), "ok");
-        assert.equal(await sql(first, "SELECT CONCAT(@@character_set_server, ' ', @@collation_server)"), "utf8mb4 utf8mb4_unicode_ci");
+        assert.equal(await docker("exec", first, "sh", "-c",
+            "test -s /var/lib/mysql/.my-healthcheck.cnf && echo ok"), "ok");
+        assert.equal(await sql(first, "SELECT CONCAT(@@character_set_server, ' ', @@collation_server)"),
+            "utf8mb4 utf8mb4_unicode_ci");
         await sql(first, "CREATE TABLE kept (v VARCHAR(20)); INSERT INTO kept VALUES ('row-1')");
         const root = await docker("run", "--rm", "--network", NET, "--entrypoint", "mariadb", "mariadb:11",
             "-h", first, "-uroot", "-proot-pw", "--skip-ssl", "-N", "-B", "-e", "SELECT CURRENT_USER()");
         assert.equal(root, "root@%", "root reaches the server over the network with MARIADB_ROOT_PASSWORD");
 
         await remove(first);
-        const second = await start("my2", ["-e", "MARIADB_ROOT_PASSWORD=other", "-v", `${data}:/var/lib/mysql`, "mariadb:11", ...args]);
+        const second = await start("my2",
+            ["-e", "MARIADB_ROOT_PASSWORD=other", "-v", `${data}:/var/lib/mysql`, "mariadb:11", ...args]);
         await until("healthy after restart", 60, () => healthy(second), second);
         assert.match(await docker("logs", second), /holds a database; skipping initialisation/);
         assert.equal(await sql(second, "SELECT v FROM kept"), "row-1");
@@ -228,7 +227,7 @@ describe("mariadb:11", () => {
     });
 
     test("healthcheck.sh --connect fails when no server listens", async () => {
-        const r = dockerResult("run", "--rm", "--entrypoint", "healthcheck.sh", "mariadb:11", "--connect");
+        const r = await result("run", "--rm", "--entrypoint", "healthcheck.sh", "mariadb:11", "--connect");
         assert.equal(r.status, 1, r.out);
     });
 });
@@ -250,13 +249,15 @@ describe("nginx:1.26", () => {
         const cfg = JSON.parse(await docker("image", "inspect", "-f", "{{json .Config}}", "nginx:1.26"));
         assert.deepEqual(cfg.Cmd, ["nginx", "-g", "daemon off;"]);
         assert.equal(cfg.StopSignal, "SIGQUIT");
-        assert.match(await docker("exec", c, "cat", "/etc/nginx/nginx.conf"), /http \{[^]*include \/etc\/nginx\/conf\.d\/\*\.conf;/);
+        assert.match(await docker("exec", c, "cat", "/etc/nginx/nginx.conf"),
+            /http \{[^]*include \/etc\/nginx\/conf\.d\/\*\.conf;/);
     });
 
     test("nginx -t fails on a broken conf.d file", async () => {
         const conf = tempDir();
         writeFileSync(join(conf, "bad.conf"), "server { listen 80; no_such_directive on; }\n");
-        const r = dockerResult("run", "--rm", "-v", `${conf}/bad.conf:/etc/nginx/conf.d/bad.conf:ro`, "nginx:1.26", "nginx", "-t");
+        const r = await result("run", "--rm", "-v", `${conf}/bad.conf:/etc/nginx/conf.d/bad.conf:ro`, "nginx:1.26",
+            "nginx", "-t");
         assert.notEqual(r.status, 0);
         assert.match(r.out, /unknown directive "no_such_directive"/);
     });
@@ -277,8 +278,10 @@ describe("wordpress:6.8-php8.4-apache", () => {
             "-e", "MARIADB_USER=wp", "-e", "MARIADB_PASSWORD=wp-pw", "mariadb:11"]);
         const ini = tempDir();
         writeFileSync(join(ini, "uploads.ini"), "upload_max_filesize = 64M\npost_max_size = 64M\n");
-        const wp = await start("wp", ["-e", `WORDPRESS_DB_HOST=${db}`, "-e", "WORDPRESS_DB_USER=wp", "-e", "WORDPRESS_DB_PASSWORD=wp-pw",
-            "-e", "WORDPRESS_DB_NAME=wp", "-e", "WORDPRESS_TABLE_PREFIX=dy_", "-e", "WORDPRESS_CONFIG_EXTRA=define('DY_EXTRA', 'extra-ok');",
+        const wp = await start("wp",
+            ["-e", `WORDPRESS_DB_HOST=${db}`, "-e", "WORDPRESS_DB_USER=wp", "-e", "WORDPRESS_DB_PASSWORD=wp-pw",
+            "-e", "WORDPRESS_DB_NAME=wp", "-e", "WORDPRESS_TABLE_PREFIX=dy_", "-e",
+                "WORDPRESS_CONFIG_EXTRA=define('DY_EXTRA', 'extra-ok');",
             "-v", `${ini}/uploads.ini:/usr/local/etc/php/conf.d/uploads.ini:ro`, "wordpress:6.8-php8.4-apache"]);
         const ip = await ipOf(wp);
         const page = await until("install page", 90, async () => {
@@ -296,11 +299,13 @@ describe("wordpress:6.8-php8.4-apache", () => {
         const config = await docker("exec", wp, "cat", "/var/www/html/wp-config.php");
         assert.match(config, /getenv_docker\('WORDPRESS_DB_HOST', 'mysql'\)/);
         assert.doesNotMatch(config, /put your unique phrase here/, "salts are filled in");
-        assert.equal(await docker("exec", wp, "sh", "-c", "find /var/www/html -type l | wc -l"), "0", "a plain WordPress tree");
+        assert.equal(await docker("exec", wp, "sh", "-c", "find /var/www/html -type l | wc -l"), "0",
+            "a plain WordPress tree");
         const tables = await docker("exec", db, "sh", "-c", "mariadb -uwp -pwp-pw -N -B wp -e 'show tables' | head -1");
         assert.equal(tables, "", "nothing installed yet: only the install page");
 
-        // A probe page: WordPress loaded through wp-config.php (WP_INSTALLING keeps it from redirecting to the installer).
+        // A probe page: WordPress loaded through wp-config.php (WP_INSTALLING keeps it from redirecting to the
+        // installer).
         writeFileSync(join(ini, "probe.php"), "<?php define('WP_INSTALLING', true); require 'wp-load.php';\n" +
             "echo ini_get('upload_max_filesize'), ' ', DY_EXTRA, ' ', $table_prefix, ' ', DB_HOST;\n");
         await docker("cp", join(ini, "probe.php"), `${wp}:/var/www/html/probe.php`);
@@ -310,18 +315,19 @@ describe("wordpress:6.8-php8.4-apache", () => {
 });
 
 describe("python:3.13-slim", () => {
-    const pip = (requirements: string) => dockerResult("run", "--rm", "python:3.13-slim", "sh", "-c",
+    const pip = (requirements: string) => result("run", "--rm", "python:3.13-slim", "sh", "-c",
         `printf '%s\\n' '${requirements}' > /tmp/r.txt && pip install -r /tmp/r.txt`);
 
-    test("has python, python3 and pip; requirements the Django example needs are satisfied", () => {
-        assert.match(dockerResult("run", "--rm", "python:3.13-slim", "python", "--version").out, /^Python 3\.13\.\d+/);
-        const r = pip("Django==4.2.*\ngunicorn\npsycopg2-binary>=2.9\nwhitenoise");
+    test("has python, python3 and pip; requirements the Django example needs are satisfied", async () => {
+        assert.match((await result("run", "--rm", "python:3.13-slim", "python", "--version")).out,
+            /^Python 3\.13\.\d+/);
+        const r = await pip("Django==4.2.*\ngunicorn\npsycopg2-binary>=2.9\nwhitenoise");
         assert.equal(r.status, 0, r.out);
         assert.match(r.out, /Requirement already satisfied: Django==4\.2\.\*/);
     });
 
-    test("pip install fails for a requirement the image does not carry (no index)", () => {
-        const r = pip("Django==5.1");
+    test("pip install fails for a requirement the image does not carry (no index)", async () => {
+        const r = await pip("Django==5.1");
         assert.notEqual(r.status, 0);
         assert.match(r.out, /No matching distribution found for Django==5\.1/);
     });
@@ -330,7 +336,8 @@ describe("python:3.13-slim", () => {
 describe("node:20-slim", () => {
     test("npm install works inside a docker build", { timeout: 180_000 }, async () => {
         const ctx = tempDir();
-        writeFileSync(join(ctx, "package.json"), JSON.stringify({ name: "t", version: "1.0.0", private: true, dependencies: { ms: "2.1.3" } }));
+        writeFileSync(join(ctx, "package.json"),
+            JSON.stringify({ name: "t", version: "1.0.0", private: true, dependencies: { ms: "2.1.3" } }));
         writeFileSync(join(ctx, "Dockerfile"), "FROM node:20-slim\nWORKDIR /app\nCOPY package.json .\n" +
             "RUN npm install --no-audit --no-fund\nCMD [\"node\", \"-e\", \"console.log(require('ms')(60000))\"]\n");
         const tag = `${P}-npm:test`;
@@ -343,13 +350,16 @@ describe("node:20-slim", () => {
 
 describe("dropyard-sandbox/pebble:2.6", () => {
     test("Pebble answers on its directory URL and serves its root; challtestsrv takes DNS answers", { timeout: 60_000 }, async () => {
-        const cts = await start("cts", ["dropyard-sandbox/pebble:2.6", "pebble-challtestsrv", "-defaultIPv6", "", "-defaultIPv4", "10.0.0.1",
+        const cts = await start("cts",
+            ["dropyard-sandbox/pebble:2.6", "pebble-challtestsrv", "-defaultIPv6", "", "-defaultIPv4", "10.0.0.1",
             "-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", ""]);
         const ctsIp = await ipOf(cts);
         const peb = await start("pebble", ["dropyard-sandbox/pebble:2.6", "-dnsserver", `${ctsIp}:8053`]);
         const ip = await ipOf(peb);
-        const ca = await docker("run", "--rm", "dropyard-sandbox/pebble:2.6", "cat", "/etc/pebble/certs/pebble.minica.pem");
-        const dir = await until("directory", 20, () => get(`https://${ip}:14000/dir`, { ca, servername: "pebble" }), peb);
+        const ca = await docker("run", "--rm", "dropyard-sandbox/pebble:2.6", "cat",
+            "/etc/pebble/certs/pebble.minica.pem");
+        const dir = await until("directory", 20,
+            () => get(`https://${ip}:14000/dir`, { ca, servername: "pebble" }), peb);
         assert.equal(dir.status, 200);
         assert.equal(JSON.parse(dir.body).newOrder, `https://${ip}:14000/order-plz`);
         const root = await get(`https://${ip}:15000/roots/0`, { ca, servername: "pebble" });

@@ -10,9 +10,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { down, up } from "../../sandbox";
+import { prepareEngine } from "../../sandbox/prepare";
 import { oneBuildAtATime } from "../../sandbox/real-outputs";
-import { dockerResult } from "./support/docker";
-import { prepareEngine } from "./support/stack";
+import { engine } from "../support/docker";
 
 const FIXTURE = join(__dirname, "fixtures", "twin-builds");
 const BUSYBOX = "dropyard-sandbox/busybox:test";
@@ -35,8 +35,9 @@ describe("image builds in the sandbox", () => {
     describe("two images sharing their first steps, built cold", () => {
         const contexts = mkdtempSync(join(tmpdir(), "dropyard-twin-builds-"));
         before(async () => {
-            prepareEngine([]);
-            execFileSync("bash", [join(__dirname, "fixtures", "busybox-image.sh"), BUSYBOX], { stdio: "inherit" }); // once per machine
+            await prepareEngine([]);
+            execFileSync("bash", [join(__dirname, "fixtures", "busybox-image.sh"), BUSYBOX],
+                { stdio: "inherit" }); // once per machine
             await down(FIXTURE, { purge: true, log: false });
             const nonce = randomBytes(8).toString("hex"); // a fresh first step: nothing of it is cached yet
             for (const name of ["a", "b"]) {
@@ -48,7 +49,9 @@ describe("image builds in the sandbox", () => {
         });
         after(async () => {
             await down(FIXTURE, { purge: true, log: false });
-            dockerResult("rmi", "dropyard-sandbox/twin-a:e2e", "dropyard-sandbox/twin-b:e2e");
+            for (const image of ["dropyard-sandbox/twin-a:e2e", "dropyard-sandbox/twin-b:e2e"]) {
+                await engine.attempt(() => engine.docker.getImage(image).remove());
+            }
             rmSync(contexts, { recursive: true, force: true });
         });
 

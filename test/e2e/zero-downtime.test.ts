@@ -7,55 +7,37 @@
 // Traffic goes to loopback only. Everything created is removed at the end.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import * as http from "node:http";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ensureHey, HeyResult, startHey } from "../../bench/hey";
 import { down, up, UpSummary } from "../../sandbox";
+import { prepareEngine } from "../../sandbox/prepare";
+import { containers, events as engineEvents, inspect } from "../support/docker";
+import { fetchVia } from "../support/http";
 
-const REPO = resolve(__dirname, "../..");
 const FIXTURE = join(__dirname, "fixtures", "zd-app");
-const URL = "http://127.0.0.1:18180/";
+const PORT = 18180;
+const URL = `http://127.0.0.1:${PORT}/`;
 const HOST = "zd.localhost";
-const APP = "label=dev.dropyard.app=zd-web";
-
-function docker(...args: string[]): string {
-    return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-}
-
-/** Starts the engine when none answers; builds the python and nginx stand-ins when missing. */
-function prepareEngine(): void {
-    if (spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0) {
-        execFileSync("bash", [join(REPO, "sandbox", "engine", "engine.sh"), "start"], { stdio: "inherit" });
-    }
-    const missing = [["python", "python:3.13-slim"], ["nginx", "nginx:1.26"]]
-        .filter(([, tag]) => spawnSync("docker", ["image", "inspect", tag], { stdio: "ignore" }).status !== 0).map(([name]) => name);
-    if (missing.length > 0) execFileSync("bash", [join(REPO, "sandbox", "images", "build.sh"), ...missing], { stdio: "inherit" });
-}
+const APP_LABEL = "dev.dropyard.app=zd-web";
 
 /** The app's running containers: process type -> names (web-1, web-2 … in creation order). */
-function containersByProcess(): Record<string, string[]> {
+async function containersByProcess(): Promise<Record<string, string[]>> {
     const out: Record<string, string[]> = {};
-    const lines = docker("ps", "--filter", APP, "--format", '{{.Label "dev.dropyard.process"}} {{.Names}} {{.CreatedAt}}').split("\n").filter(Boolean);
-    for (const line of lines.sort((a, b) => a.split(" ").slice(2).join(" ").localeCompare(b.split(" ").slice(2).join(" ")))) {
-        const [process, name] = line.split(" ");
-        (out[process] ??= []).push(name);
+    const running = await containers({ label: [APP_LABEL], status: ["running"] });
+    for (const c of running.sort((a, b) => a.Created - b.Created)) {
+        (out[c.Labels["dev.dropyard.process"]] ??= []).push(c.Names[0].replace(/^\//, ""));
     }
     return out;
 }
 
-/** GET / through the edge with the vhost's Host header (fetch will not send one of its own). */
-function get(): Promise<string> {
-    return new Promise((done, fail) => {
-        http.get(URL, { headers: { Host: HOST } }, res => {
-            let body = "";
-            res.on("data", (d: Buffer) => { body += d.toString(); });
-            res.on("end", () => (res.statusCode === 200 ? done(body.trim()) : fail(new Error(`GET ${URL}: ${res.statusCode} ${body}`))));
-        }).on("error", fail);
-    });
+/** GET / through the edge with the vhost's Host header. */
+async function get(): Promise<string> {
+    const r = await fetchVia({ host: HOST, scheme: "http", port: PORT });
+    if (r.status !== 200) throw new Error(`GET ${URL}: ${r.status} ${r.body}`);
+    return r.body.trim();
 }
 
 interface Load { streams: Record<string, HeyResult>; failed: number; total: number; report: string }
@@ -73,7 +55,8 @@ async function underLoad<T>(during: () => Promise<T>): Promise<{ load: Load; val
     const runs = {
         "GET keep-alive": startHey({ ...common, concurrency: 2, qps: 15, keepAlive: true }),
         "GET new connections": startHey({ ...common, concurrency: 2, qps: 15, keepAlive: false }),
-        "POST new connections": startHey({ ...common, concurrency: 1, qps: 15, keepAlive: false, method: "POST", body: "n=1" }),
+        "POST new connections": startHey({ ...common, concurrency: 1, qps: 15, keepAlive: false, method: "POST",
+            body: "n=1" }),
     };
     await sleep(2000);
     let value: T | undefined;
@@ -93,9 +76,8 @@ async function underLoad<T>(during: () => Promise<T>): Promise<{ load: Load; val
 }
 
 /** Docker's events for the app's containers between two instants: `<name> <action>` lines. */
-function events(since: number, until: number): string[] {
-    return docker("events", "--since", (since / 1000).toFixed(3), "--until", (until / 1000 + 1).toFixed(3), "--filter", APP,
-        "--filter", "type=container", "--format", "{{.Actor.Attributes.name}} {{.Action}}").split("\n");
+function events(since: number, until: number): Promise<string[]> {
+    return engineEvents(since, until + 1000, { label: [APP_LABEL], type: ["container"] });
 }
 
 describe("zero-downtime redeploys (fixtures/zd-app)", () => {
@@ -116,7 +98,7 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
     }
 
     before(async () => {
-        prepareEngine();
+        await prepareEngine(["python:3.13-slim", "nginx:1.26"]);
         ensureHey();
         await down(dir, { purge: true, log: false });
     });
@@ -128,7 +110,8 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
     test("the first up serves the app through the edge on loopback", async () => {
         setVersion(1);
         const s = await up(dir, { config: base, log });
-        assert.ok(s.containers.some(c => c.name.startsWith("zd-web-web-1-") && c.health === "healthy"), JSON.stringify(s.containers));
+        assert.ok(s.containers.some(c => c.name.startsWith("zd-web-web-1-") && c.health === "healthy"),
+            JSON.stringify(s.containers));
         // The vhost's `nginx -s reload` returns before the new workers take over: allow it a moment.
         let body = "";
         for (let i = 0; i < 25 && !body; i++) body = await get().catch(() => sleep(200).then(() => ""));
@@ -136,25 +119,28 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
     });
 
     test("one web container: a redeploy under load drops no request; the new one is healthy before the old one is stopped", async () => {
-        const before = containersByProcess();
+        const before = await containersByProcess();
         const r = await redeploy(base);
         assert.equal(r.error, undefined, String(r.error));
         assert.equal(r.load.failed, 0, r.load.report);
         assert.ok(r.load.total >= 300, r.load.report);
         assert.match(await get(), /^version=2 /);
 
-        const after = containersByProcess();
-        const e = events(r.since, r.until);
+        const after = await containersByProcess();
+        const e = await events(r.since, r.until);
         const at = (line: string) => e.indexOf(line);
         const [oldWeb, newWeb] = [before.web[0], after.web[0]];
         assert.notEqual(oldWeb, newWeb);
         const stopped = e.findIndex(l => l === `${oldWeb} kill` || l === `${oldWeb} die`);
-        assert.ok(at(`${newWeb} health_status: healthy`) >= 0 && stopped > at(`${newWeb} health_status: healthy`), e.join("\n"));
+        assert.ok(at(`${newWeb} health_status: healthy`) >= 0 && stopped > at(`${newWeb} health_status: healthy`),
+            e.join("\n"));
         // The singleton clock: the old one is gone before the new one starts. The plain worker overlaps.
         const [oldClock, newClock] = [before.clock[0], after.clock[0]];
         assert.ok(at(`${oldClock} destroy`) >= 0 && at(`${oldClock} destroy`) < at(`${newClock} start`), e.join("\n"));
         const [oldWorker, newWorker] = [before.worker[0], after.worker[0]];
-        assert.ok(at(`${newWorker} start`) >= 0 && at(`${newWorker} start`) < e.findIndex(l => l === `${oldWorker} kill` || l === `${oldWorker} die`), e.join("\n"));
+        assert.ok(at(`${newWorker} start`) >= 0
+            && at(`${newWorker} start`) < e.findIndex(l => l === `${oldWorker} kill` || l === `${oldWorker} die`),
+                e.join("\n"));
     });
 
     test("a second up with no change changes nothing (the deploy step does not run)", async () => {
@@ -185,16 +171,17 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
 
     test("a replacement that fails its healthcheck fails the deploy with its healthcheck output and logs; the old ones serve throughout", async () => {
         const two = { ...base, replicas: "2" };
-        const before = containersByProcess();
+        const before = await containersByProcess();
         const r = await redeploy({ ...two, broken: "true" });
         assert.equal(r.load.failed, 0, r.load.report);
         const message = r.error instanceof Error ? r.error.message : String(r.error);
-        assert.match(message, /^command:local:Command "zd-web-deploy": create script failed \(exit 1\); fix the create script\n--- its stderr \(last lines\) ---\nweb container (zd-web-web-1-[0-9a-f]{7}) is unhealthy; the previous containers keep serving\n--- last healthcheck output ---\nhealthz answered 500: broken on purpose\n--- last 10 log lines of \1 ---\n/);
+        assert.match(message,
+            /^command:local:Command "zd-web-deploy": create script failed \(exit 1\); fix the create script\n--- its stderr \(last lines\) ---\nweb container (zd-web-web-1-[0-9a-f]{7}) is unhealthy; the previous containers keep serving\n--- last healthcheck output ---\nhealthz answered 500: broken on purpose\n--- last 10 log lines of \1 ---\n/);
         assert.match(message, /"GET \/healthz HTTP\/1\.1" 500/);
         assert.match(await get(), /^version=3 /, "the edge still sends requests to the previous containers");
-        const now = containersByProcess();
+        const now = await containersByProcess();
         for (const c of [...before.web, ...before.clock, ...before.worker]) {
-            assert.equal(docker("inspect", c, "--format", "{{.State.Status}}"), "running", `${c} was stopped`);
+            assert.equal((await inspect(c)).State.Status, "running", `${c} was stopped`);
         }
         assert.deepEqual(now.clock, before.clock, "workers change over only after the web containers pass");
 
@@ -203,12 +190,12 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
         assert.equal(fixed.error, undefined, String(fixed.error));
         assert.equal(fixed.load.failed, 0, fixed.load.report);
         assert.match(await get(), /^version=5 /);
-        assert.equal(containersByProcess().web.length, 2, "the failed and the old generations are gone");
+        assert.equal((await containersByProcess()).web.length, 2, "the failed and the old generations are gone");
     });
 
     test("a failing release fails the deploy with its output; the web containers and the singleton clock keep running", async () => {
         const two = { ...base, replicas: "2" };
-        const before = containersByProcess();
+        const before = await containersByProcess();
         const r = await redeploy({ ...two, releaseFail: "true" });
         assert.equal(r.load.failed, 0, r.load.report);
         assert.ok(r.error instanceof Error);
@@ -224,7 +211,7 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
             `release: migrating to version ${version}`,
             "release: simulated migration failure (RELEASE_FAIL is set)",
         ].sort(), r.error.message);
-        assert.deepEqual(containersByProcess(), before, "not one container changed");
+        assert.deepEqual(await containersByProcess(), before, "not one container changed");
         assert.match(await get(), /^version=5 /);
     });
 });
@@ -239,7 +226,8 @@ describe("the sandbox deletes dependents first (fixtures/zd-order)", () => {
     test("b depends on a; after a was replaced (so b is now the older), down still deletes b before a", async () => {
         await up(dir, { config: { log: deletes, generation: "1" }, log: false });
         const replaced = await up(dir, { config: { log: deletes, generation: "2" }, log: false });
-        assert.deepEqual(replaced.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`), ["a:replace"]);
+        assert.deepEqual(replaced.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`),
+            ["a:replace"]);
         assert.equal(readFileSync(deletes, "utf8"), "a\n", "the replaced a went at the end of the run");
         await down(dir, { log: false });
         assert.equal(readFileSync(deletes, "utf8"), "a\nb\na\n");

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { evaluate } from "../support/harness";
+import { evaluate } from "../../sandbox/harness";
 import { Host, MariaDB, Postgres } from "../../lib";
 import { BackupPlan, renderBackupScript, renderRestoreScript } from "../../lib/render/backup";
 

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { evaluate, Graph } from "../support/harness";
+import { evaluate, Graph } from "../../sandbox/harness";
 import { Host, LetsEncrypt, LetsEncryptArgs } from "../../lib";
 import { cronSchedule, renderRenewScript } from "../../lib/render/certbot";
 

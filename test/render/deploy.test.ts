@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { evaluate } from "../support/harness";
+import { evaluate } from "../../sandbox/harness";
 import { App, Host, NginxVhost } from "../../lib";
 import { DeployScript, renderDeployScript, renderUpstreamMap } from "../../lib/render/deploy";
 import { EDGE_PATHS } from "../../lib/render/nginx";

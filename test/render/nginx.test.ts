@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { evaluate, Graph } from "../support/harness";
+import { evaluate, Graph } from "../../sandbox/harness";
 import { defaultVhostTemplate, Host, LetsEncrypt, NginxVhost, NginxVhostArgs } from "../../lib";
 import { EDGE_PATHS } from "../../lib/render/nginx";
 

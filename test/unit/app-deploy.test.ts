@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { evaluate, Graph } from "../support/harness";
+import { evaluate, Graph } from "../../sandbox/harness";
 import { rejectsBeforeCreating } from "../support/helpers";
 import { App, AppArgs, BridgeNet, Host, NginxVhost } from "../../lib";
 import { renderUpstreamMap } from "../../lib/render/deploy";

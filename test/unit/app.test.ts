@@ -6,7 +6,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { evaluate, Graph, isSecretAt, RecordedResource } from "../support/harness";
+import { evaluate, Graph, isSecretAt, RecordedResource } from "../../sandbox/harness";
 import { envOf, rejectsBeforeCreating } from "../support/helpers";
 import { App, AppArgs, BridgeNet, Host } from "../../lib";
 import { Database, DATABASE_BRAND } from "../../lib/database/database";

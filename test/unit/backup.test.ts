@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { evaluate, Graph, isSecretAt } from "../support/harness";
+import { evaluate, Graph, isSecretAt } from "../../sandbox/harness";
 import { rejectsBeforeCreating } from "../support/helpers";
 import { BackupArgs, Host, MariaDB, Postgres } from "../../lib";
 import { cronProblem, isBucketName } from "../../lib/database/backup";

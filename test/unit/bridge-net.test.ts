@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { evaluate } from "../support/harness";
+import { evaluate } from "../../sandbox/harness";
 import { BridgeNet, ConfigError, Host } from "../../lib";
 
 test("BridgeNet creates a bridge network named after the component on the host's engine", async () => {

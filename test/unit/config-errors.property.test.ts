@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
-import { evaluate } from "../support/harness";
+import { evaluate } from "../../sandbox/harness";
 import { App, BridgeNet, ConfigError, Edge, Host, LetsEncrypt, MariaDB, NginxVhost, Postgres } from "../../lib";
 
 const SEED = Number(process.env.DROPYARD_PROPERTY_SEED ?? 20261201);

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { evaluate, Graph } from "../support/harness";
+import { evaluate, Graph } from "../../sandbox/harness";
 import { rejectsBeforeCreating } from "../support/helpers";
 import { App, BridgeNet, ConfigError, Host, LetsEncrypt, MariaDB, NginxVhost, Postgres } from "../../lib";
 import { claimedNames } from "../../lib/claims";

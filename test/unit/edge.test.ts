@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { evaluate } from "../support/harness";
+import { evaluate } from "../../sandbox/harness";
 import { ConfigError, Host, HostArgs } from "../../lib";
 
 const T = {

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { evaluate } from "../support/harness";
+import { evaluate } from "../../sandbox/harness";
 import { BridgeNet, ConfigError, Host, Postgres } from "../../lib";
 
 function thrown(make: () => unknown): ConfigError {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { evaluate, Graph, isSecretAt } from "../support/harness";
+import { evaluate, Graph, isSecretAt } from "../../sandbox/harness";
 import { envOf, networksOf } from "../support/helpers";
 
 const CONTAINER = "docker:index/container:Container";

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { evaluate, Graph, isSecretAt, isSecretValue } from "../support/harness";
+import { evaluate, Graph, isSecretAt, isSecretValue } from "../../sandbox/harness";
 import { ConfigError, Host, HostArgs } from "../../lib";
 import { renderCloudInit } from "../../lib/render/cloud-init";
 

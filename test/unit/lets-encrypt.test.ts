@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { evaluate, Graph } from "../support/harness";
+import { evaluate, Graph } from "../../sandbox/harness";
 import { rejectsBeforeCreating } from "../support/helpers";
 import { Host, LetsEncrypt, LetsEncryptArgs } from "../../lib";
 

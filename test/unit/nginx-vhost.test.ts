@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { evaluate, isSecretAt } from "../support/harness";
+import { evaluate, isSecretAt } from "../../sandbox/harness";
 import { rejectsBeforeCreating } from "../support/helpers";
 import { Host, LetsEncrypt, NginxVhost, NginxVhostArgs, WebUpstream } from "../../lib";
 

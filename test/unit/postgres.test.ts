@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { evaluate, Graph, isSecretAt, resolve } from "../support/harness";
+import { evaluate, Graph, isSecretAt, resolve } from "../../sandbox/harness";
 import { envOf, rejectsBeforeCreating } from "../support/helpers";
 import { BridgeNet, Host, isDatabase, Postgres, PostgresArgs } from "../../lib";
 

@@ -8,15 +8,17 @@ import * as assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { DetailedPeerCertificate } from "node:tls";
 import { startPebble, Pebble } from "../support/acme";
-import { crash, docker, psql, restartState, until } from "../support/docker";
-import { CookieJar, fetchVia } from "../support/http";
+import { crash, inspect, psql, restartState, theContainer } from "../../support/docker";
+import { CookieJar, fetchVia } from "../../support/http";
+import { until } from "../../support/until";
 import { actionOf, changes, deployment, prepare, teardown } from "../support/stack";
 
 const HOST = "counter-host";
 const DOMAIN = "counter.localhost";
 const DB = "counter-db";
 const EDGE = `${HOST}-nginx`;
-const IMAGES = ["postgres:17", "nginx:1.26", "python:3.13-slim", "certbot/certbot:v4.0.0", "dropyard-sandbox/pebble:2.6"];
+const IMAGES = ["postgres:17", "nginx:1.26", "python:3.13-slim", "certbot/certbot:v4.0.0",
+    "dropyard-sandbox/pebble:2.6"];
 
 const d = deployment("django-postgres", DOMAIN);
 let pebble: Pebble | undefined;
@@ -24,20 +26,18 @@ let root = "";
 let config: Record<string, string> = {};
 
 /** The one web container of the counter app (its name carries a hash that changes with each replacement). */
-function webContainer(): string {
-    const names = docker("ps", "--filter", "label=dev.dropyard.app=counter", "--filter", "label=dev.dropyard.process=web", "--format", "{{.Names}}")
-        .split("\n").filter(Boolean);
-    assert.equal(names.length, 1, `web containers: ${names.join(", ")}`);
-    return names[0];
+function webContainer(): Promise<string> {
+    return theContainer("label=dev.dropyard.app=counter", "label=dev.dropyard.process=web");
 }
 
-function containerId(name: string): string {
-    return docker("inspect", "-f", "{{.Id}}", name);
+async function containerId(name: string): Promise<string> {
+    return (await inspect(name)).Id;
 }
 
 /** The counter as Postgres itself holds it (0 before the first click: the row does not exist yet). */
-function countInPostgres(): number {
-    return Number(psql(DB, "app", "counter", "SELECT COALESCE((SELECT value FROM counter_counter WHERE name = 'clicks'), 0)"));
+async function countInPostgres(): Promise<number> {
+    return Number(await psql(DB, "app", "counter",
+        "SELECT COALESCE((SELECT value FROM counter_counter WHERE name = 'clicks'), 0)"));
 }
 
 /** The counter page through the edge, certificate checked against Pebble's root; returns the value shown. */
@@ -52,11 +52,11 @@ async function countOnPage(jar?: CookieJar): Promise<{ value: number; csrf: stri
 
 /** Crashes a container (SIGKILL of its main process) and returns the seconds until `serving` holds again. */
 async function secondsToRecover(container: string, serving: () => Promise<boolean> | boolean): Promise<number> {
-    const before = restartState(container).restarts;
+    const before = (await restartState(container)).restarts;
     const started = Date.now();
-    crash(container);
+    await crash(container);
     await until(`${container} restarted by the engine and serving`, 60, async () =>
-        restartState(container).restarts > before && await serving(), 100);
+        (await restartState(container)).restarts > before && await serving(), 100);
     return (Date.now() - started) / 1000;
 }
 
@@ -95,7 +95,7 @@ describe("django-postgres on the sandbox, certificate from Pebble", () => {
     test("a POST with the CSRF token and cookie increments the count, and Postgres holds the new value", async () => {
         const jar = new CookieJar();
         const page = await countOnPage(jar);
-        const before = countInPostgres();
+        const before = await countInPostgres();
         assert.equal(page.value, before);
         assert.ok(jar.cookies.has("csrftoken"), "Django set its CSRF cookie");
         const post = await fetchVia({
@@ -104,73 +104,75 @@ describe("django-postgres on the sandbox, certificate from Pebble", () => {
         });
         assert.equal(post.status, 302, post.body.slice(0, 500));
         assert.equal(post.headers.location, "/");
-        assert.equal(countInPostgres(), before + 1);
+        assert.equal(await countInPostgres(), before + 1);
         assert.equal((await countOnPage()).value, before + 1);
     });
 
     test("a POST without the CSRF token is refused and counts nothing", async () => {
-        const before = countInPostgres();
+        const before = await countInPostgres();
         const post = await fetchVia({ host: DOMAIN, ca: root, form: {}, headers: { origin: `https://${DOMAIN}` } });
         assert.equal(post.status, 403);
-        assert.equal(countInPostgres(), before);
+        assert.equal(await countInPostgres(), before);
     });
 
-    test("the release step ran the migrations, before the web container started", () => {
-        const applied = psql(DB, "app", "counter", "SELECT to_char(applied AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM django_migrations WHERE app = 'counter' AND name = '0001_initial'");
+    test("the release step ran the migrations, before the web container started", async () => {
+        const applied = await psql(DB, "app", "counter",
+            "SELECT to_char(applied AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM django_migrations WHERE app = 'counter' AND name = '0001_initial'");
         assert.match(applied, /^\d{4}-/, "django_migrations has counter's 0001_initial");
         // The release command's output, as the sandbox recorded it: migrate applied the migration there.
         assert.match(d.commandStdout("counter-release"), /Applying counter\.0001_initial\.\.\. OK/);
-        const webStarted = docker("inspect", "-f", "{{.State.StartedAt}}", webContainer());
+        const webStarted = (await inspect(await webContainer())).State.StartedAt;
         assert.ok(Date.parse(applied) < Date.parse(webStarted), `migrated ${applied}, web started ${webStarted}`);
     });
 
     test("a second up with no change changes nothing", async () => {
-        const web = containerId(webContainer());
+        const web = await containerId(await webContainer());
         const s = await d.up(config);
         assert.deepEqual(changes(s), []);
         assert.equal(s.resources.length, d.ups[0].summary.resources.length);
-        assert.equal(containerId(webContainer()), web);
+        assert.equal(await containerId(await webContainer()), web);
     });
 
     test("rows survive replacing the app container (a changed SECRET_KEY)", async () => {
-        const value = countInPostgres();
+        const value = await countInPostgres();
         assert.ok(value > 0);
-        const old = containerId(webContainer());
+        const old = await containerId(await webContainer());
         config = { ...config, secretKey: "e2e-secret-key-that-replaces-the-generated-one-0123" };
         const s = await d.up(config);
         assert.equal(actionOf(s, "counter-web-1"), "replace");
-        assert.notEqual(containerId(webContainer()), old);
-        assert.equal(countInPostgres(), value);
+        assert.notEqual(await containerId(await webContainer()), old);
+        assert.equal(await countInPostgres(), value);
         assert.equal((await countOnPage()).value, value);
     });
 
     test("rows survive replacing the database container with the same major (a changed dbShmSize)", async () => {
-        const value = countInPostgres();
-        const old = containerId(DB);
+        const value = await countInPostgres();
+        const old = await containerId(DB);
         config = { ...config, dbShmSize: "512" };
         const s = await d.up(config);
         assert.equal(actionOf(s, "counter-db-container"), "replace");
-        assert.notEqual(containerId(DB), old);
-        assert.equal(docker("inspect", "-f", "{{.HostConfig.ShmSize}}", DB), String(512 * 1024 * 1024));
-        assert.match(psql(DB, "app", "counter", "SHOW server_version"), /^17\./);
-        assert.equal(countInPostgres(), value);
+        assert.notEqual(await containerId(DB), old);
+        assert.equal((await inspect(DB)).HostConfig.ShmSize, 512 * 1024 * 1024);
+        assert.match(await psql(DB, "app", "counter", "SHOW server_version"), /^17\./);
+        assert.equal(await countInPostgres(), value);
         assert.equal((await countOnPage()).value, value);
     });
 
     test("after every up, the site answers as soon as up returns (the edge's reload has taken effect)", () => {
         assert.ok(d.ups.length >= 4);
-        assert.deepEqual(d.ups.map(u => u.waitedToServe), d.ups.map(() => 0), "seconds each up's site took to answer after up returned");
+        assert.deepEqual(d.ups.map(u => u.waitedToServe), d.ups.map(() => 0),
+            "seconds each up's site took to answer after up returned");
     });
 
     test("the app is back and serving within 10 s of a crash (SIGKILL of its main process)", async () => {
-        const web = webContainer();
+        const web = await webContainer();
         const seconds = await secondsToRecover(web, pageAnswers);
         assert.ok(seconds <= 10, `${web} served again after ${seconds} s`);
         console.log(`django-postgres: app serving again ${seconds.toFixed(1)} s after the crash`);
     });
 
     test("the database is back and answering queries within 10 s of a crash", async () => {
-        const seconds = await secondsToRecover(DB, () => psql(DB, "app", "counter", "SELECT 1") === "1");
+        const seconds = await secondsToRecover(DB, async () => await psql(DB, "app", "counter", "SELECT 1") === "1");
         assert.ok(seconds <= 10, `${DB} answered again after ${seconds} s`);
         console.log(`django-postgres: database answering again ${seconds.toFixed(1)} s after the crash`);
         await until("the counter page after the database came back", 20, pageAnswers);

@@ -6,8 +6,8 @@
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { docker, dockerResult, exec, mariadb } from "../support/docker";
-import { CookieJar, fetchVia } from "../support/http";
+import { containers, exec, execResult, inspect, ipOn, mariadb, theContainer } from "../../support/docker";
+import { CookieJar, fetchVia } from "../../support/http";
 import { changes, deployment, prepare, teardown } from "../support/stack";
 
 const HOST = "notes-host";
@@ -21,15 +21,12 @@ const SAME_SITE = { origin: `https://${DOMAIN}` };
 const d = deployment("notes-two-nets", DOMAIN);
 
 /** The one running container of an App (web process). */
-function appContainer(app: string): string {
-    const names = docker("ps", "--filter", `label=dev.dropyard.app=${app}`, "--filter", "label=dev.dropyard.process=web", "--format", "{{.Names}}")
-        .split("\n").filter(Boolean);
-    assert.equal(names.length, 1, `${app} containers: ${names.join(", ")}`);
-    return names[0];
+function appContainer(app: string): Promise<string> {
+    return theContainer(`label=dev.dropyard.app=${app}`, "label=dev.dropyard.process=web");
 }
 
 /** `node -e` inside a container: what a process of that service sees on its networks. */
-function nodeIn(container: string, script: string, ...args: string[]): string {
+function nodeIn(container: string, script: string, ...args: string[]): Promise<string> {
     return exec(container, "node", "-e", script, ...args);
 }
 
@@ -40,12 +37,6 @@ const CONNECT = `const s = require('net').connect({ host: process.argv[1], port:
 s.setTimeout(3000, () => { console.log('timeout'); s.destroy(); });
 s.on('connect', () => { console.log('connected'); s.destroy(); });
 s.on('error', e => console.log(e.code));`;
-
-function ipOn(container: string, network: string): string {
-    const ip = docker("inspect", "-f", `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container);
-    assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/, `${container} has no address on ${network}`);
-    return ip;
-}
 
 describe("notes-two-nets on the sandbox", () => {
     before(async () => {
@@ -61,70 +52,80 @@ describe("notes-two-nets on the sandbox", () => {
         assert.equal(anonymous.headers.location, "/signin");
         assert.equal((await fetchVia({ host: DOMAIN, path: "/signup" })).status, 200);
 
-        const signup = await fetchVia({ host: DOMAIN, path: "/signup", form: { username: USER, password: PASSWORD }, headers: SAME_SITE, jar: new CookieJar() });
+        const signup = await fetchVia({ host: DOMAIN, path: "/signup", form: { username: USER, password: PASSWORD },
+            headers: SAME_SITE, jar: new CookieJar() });
         assert.equal(signup.status, 303, signup.body.slice(0, 500));
-        assert.equal(mariadb("db-userauth", "userauth", `SELECT username FROM users WHERE username = '${USER}'`), USER, "userauth stored the user");
+        assert.equal(await mariadb("db-userauth", "userauth", `SELECT username FROM users WHERE username = '${USER}'`),
+            USER, "userauth stored the user");
 
-        const wrong = await fetchVia({ host: DOMAIN, path: "/signin", form: { username: USER, password: "not the password" }, headers: SAME_SITE });
+        const wrong = await fetchVia({ host: DOMAIN, path: "/signin",
+            form: { username: USER, password: "not the password" }, headers: SAME_SITE });
         assert.equal(wrong.status, 401);
 
         const jar = new CookieJar();
-        const signin = await fetchVia({ host: DOMAIN, path: "/signin", form: { username: USER, password: PASSWORD }, headers: SAME_SITE, jar });
+        const signin = await fetchVia({ host: DOMAIN, path: "/signin", form: { username: USER, password: PASSWORD },
+            headers: SAME_SITE, jar });
         assert.equal(signin.status, 303);
         assert.equal(signin.headers.location, "/");
         assert.ok(jar.cookies.has("notes_session"), "signed in: a session cookie");
 
         const title = `e2e note ${randomBytes(4).toString("hex")}`;
-        const add = await fetchVia({ host: DOMAIN, path: "/notes", form: { title, body: "written through the edge" }, headers: SAME_SITE, jar });
+        const add = await fetchVia({ host: DOMAIN, path: "/notes", form: { title, body: "written through the edge" },
+            headers: SAME_SITE, jar });
         assert.equal(add.status, 303);
         const list = await fetchVia({ host: DOMAIN, jar });
         assert.equal(list.status, 200);
         assert.ok(list.body.includes(`<h3>${title}</h3>written through the edge`), list.body.slice(0, 1000));
-        assert.equal(mariadb("db-notes", "notes", `SELECT owner FROM notes WHERE title = '${title}'`), USER);
+        assert.equal(await mariadb("db-notes", "notes", `SELECT owner FROM notes WHERE title = '${title}'`), USER);
     });
 
-    test("from inside notes, userauth resolves and db-userauth does not", () => {
-        const notes = appContainer("notes");
-        assert.match(docker("exec", notes, "getent", "hosts", "userauth"), /^\d+\.\d+\.\d+\.\d+\s+userauth/);
-        assert.match(nodeIn(notes, LOOKUP, "userauth"), /^\d+\.\d+\.\d+\.\d+$/);
-        const getent = dockerResult("exec", notes, "getent", "hosts", "db-userauth");
-        assert.equal(getent.status, 2, `getent hosts db-userauth in notes: ${getent.stdout}`); // 2: not found
-        assert.equal(nodeIn(notes, LOOKUP, "db-userauth"), "ENOTFOUND");
+    test("from inside notes, userauth resolves and db-userauth does not", async () => {
+        const notes = await appContainer("notes");
+        assert.match(await exec(notes, "getent", "hosts", "userauth"), /^\d+\.\d+\.\d+\.\d+\s+userauth/);
+        assert.match(await nodeIn(notes, LOOKUP, "userauth"), /^\d+\.\d+\.\d+\.\d+$/);
+        const getent = await execResult(notes, "getent", "hosts", "db-userauth");
+        assert.equal(getent.code, 2, `getent hosts db-userauth in notes: ${getent.stdout}`); // 2: not found
+        assert.equal(await nodeIn(notes, LOOKUP, "db-userauth"), "ENOTFOUND");
     });
 
-    test("from inside notes, db-userauth accepts no connection, by name or by its address on authnet", () => {
-        const notes = appContainer("notes");
-        const userauth = appContainer("userauth");
+    test("from inside notes, db-userauth accepts no connection, by name or by its address on authnet", async () => {
+        const notes = await appContainer("notes");
+        const userauth = await appContainer("userauth");
         const authnet = String((d.current.outputs.networks as Record<string, string>).authnet);
-        const dbIp = ipOn("db-userauth", authnet);
+        const dbIp = await ipOn("db-userauth", authnet);
         // The controls: the same probe connects where the networks allow it.
-        assert.equal(nodeIn(notes, CONNECT, "userauth", "3000"), "connected");
-        assert.equal(nodeIn(notes, CONNECT, "db-notes", "3306"), "connected");
-        assert.equal(nodeIn(userauth, CONNECT, dbIp, "3306"), "connected");
-        assert.equal(nodeIn(notes, CONNECT, "db-userauth", "3306"), "ENOTFOUND");
-        assert.match(nodeIn(notes, CONNECT, dbIp, "3306"), /^(timeout|EHOSTUNREACH|ENETUNREACH|ECONNREFUSED)$/);
-        assert.ok(!docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", notes).includes(`"${authnet}"`), "notes is not on authnet");
+        assert.equal(await nodeIn(notes, CONNECT, "userauth", "3000"), "connected");
+        assert.equal(await nodeIn(notes, CONNECT, "db-notes", "3306"), "connected");
+        assert.equal(await nodeIn(userauth, CONNECT, dbIp, "3306"), "connected");
+        assert.equal(await nodeIn(notes, CONNECT, "db-userauth", "3306"), "ENOTFOUND");
+        assert.match(await nodeIn(notes, CONNECT, dbIp, "3306"), /^(timeout|EHOSTUNREACH|ENETUNREACH|ECONNREFUSED)$/);
+        assert.ok(!(authnet in (await inspect(notes)).NetworkSettings.Networks), "notes is not on authnet");
     });
 
-    test("only the edge publishes host ports: in the up summary and in docker ps", () => {
+    test("only the edge publishes host ports: in the up summary and on the engine", async () => {
         const s = d.current;
         assert.equal(s.containers.length, 5, s.containers.map(c => c.name).join(", "));
         assert.deepEqual(s.containers.filter(c => c.ports.length > 0).map(c => c.name), [EDGE]);
-        assert.deepEqual(s.containers.find(c => c.name === EDGE)!.ports.sort(), ["127.0.0.1:443->443/tcp", "127.0.0.1:80->80/tcp"]);
+        assert.deepEqual(s.containers.find(c => c.name === EDGE)!.ports.sort(),
+            ["127.0.0.1:443->443/tcp", "127.0.0.1:80->80/tcp"]);
         for (const c of s.containers) {
-            const ports = docker("ps", "-a", "--filter", `name=^/${c.name}$`, "--format", "{{.Ports}}");
-            if (c.name === EDGE) assert.equal(ports, "127.0.0.1:80->80/tcp, 127.0.0.1:443->443/tcp");
-            else assert.ok(!ports.includes("->"), `${c.name} publishes ${ports}`);
-            const bindings = docker("inspect", "-f", "{{json .HostConfig.PortBindings}}", c.name);
-            if (c.name !== EDGE) assert.match(bindings, /^(null|\{\})$/, `${c.name}: ${bindings}`);
+            const [listed] = await containers({ name: [`^/${c.name}$`] });
+            const ports = listed.Ports.filter(p => p.PublicPort)
+                .map(p => `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`).sort();
+            if (c.name === EDGE) assert.deepEqual(ports, ["127.0.0.1:443->443/tcp", "127.0.0.1:80->80/tcp"]);
+            else assert.deepEqual(ports, [], `${c.name} publishes ${ports.join(", ")}`);
+            const bindings = (await inspect(c.name)).HostConfig.PortBindings as Record<string, unknown> | null;
+            if (c.name !== EDGE) assert.deepEqual(Object.keys(bindings ?? {}), [],
+                `${c.name}: ${JSON.stringify(bindings)}`);
         }
     });
 
     test("a second up with no change changes nothing", async () => {
-        const before = d.current.containers.map(c => docker("inspect", "-f", "{{.Id}}", c.name));
+        const ids = (names: string[]) => Promise.all(names.map(async n => (await inspect(n)).Id));
+        const before = await ids(d.current.containers.map(c => c.name));
         const s = await d.up({});
         assert.deepEqual(changes(s), []);
         assert.equal(s.resources.length, d.ups[0].summary.resources.length);
-        assert.deepEqual(s.containers.map(c => docker("inspect", "-f", "{{.Id}}", c.name)), before);
+        assert.deepEqual(await ids(s.containers.map(c => c.name)), before);
     });
 });

@@ -5,8 +5,8 @@
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { randomBytes, X509Certificate } from "node:crypto";
-import { docker, exec, mariadb } from "../support/docker";
-import { fetchVia } from "../support/http";
+import { containersWhere, exec, inspect, mariadb, theContainer } from "../../support/docker";
+import { fetchVia } from "../../support/http";
 import { actionOf, changes, deployment, prepare, teardown } from "../support/stack";
 
 const HOST = "wordpress-host";
@@ -23,11 +23,8 @@ const TOKEN = randomBytes(12).toString("hex");
 const d = deployment("wordpress-mariadb", DOMAIN);
 let config: Record<string, string> = {};
 
-function webContainer(): string {
-    const names = docker("ps", "--filter", "label=dev.dropyard.app=wordpress", "--filter", "label=dev.dropyard.process=web", "--format", "{{.Names}}")
-        .split("\n").filter(Boolean);
-    assert.equal(names.length, 1, `web containers: ${names.join(", ")}`);
-    return names[0];
+function webContainer(): Promise<string> {
+    return theContainer("label=dev.dropyard.app=wordpress", "label=dev.dropyard.process=web");
 }
 
 describe("wordpress-mariadb on the sandbox", () => {
@@ -53,7 +50,8 @@ describe("wordpress-mariadb on the sandbox", () => {
         const r = await fetchVia({
             host: DOMAIN, path: "/wp-admin/install.php?step=2",
             form: {
-                weblog_title: TITLE, user_name: ADMIN, admin_password: "e2e-Pass-1234", admin_password2: "e2e-Pass-1234",
+                weblog_title: TITLE, user_name: ADMIN, admin_password: "e2e-Pass-1234",
+                    admin_password2: "e2e-Pass-1234",
                 pw_weak: "on", admin_email: EMAIL, blog_public: "0", language: "",
             },
             headers: { origin: `https://${DOMAIN}`, referer: `https://${DOMAIN}/wp-admin/install.php` },
@@ -61,36 +59,41 @@ describe("wordpress-mariadb on the sandbox", () => {
         });
         assert.equal(r.status, 200);
         assert.match(r.body, /<h1>Success!<\/h1>/, r.body.slice(0, 1000));
-        assert.equal(mariadb(DB, "wordpress", "SELECT option_value FROM wp_options WHERE option_name = 'blogname'"), TITLE);
-        assert.equal(mariadb(DB, "wordpress", "SELECT option_value FROM wp_options WHERE option_name = 'siteurl'"), `https://${DOMAIN}`);
-        assert.equal(mariadb(DB, "wordpress", "SELECT CONCAT(user_login, ' ', user_email) FROM wp_users"), `${ADMIN} ${EMAIL}`);
+        assert.equal(await mariadb(DB, "wordpress",
+            "SELECT option_value FROM wp_options WHERE option_name = 'blogname'"), TITLE);
+        assert.equal(await mariadb(DB, "wordpress",
+            "SELECT option_value FROM wp_options WHERE option_name = 'siteurl'"), `https://${DOMAIN}`);
+        assert.equal(await mariadb(DB, "wordpress", "SELECT CONCAT(user_login, ' ', user_email) FROM wp_users"),
+            `${ADMIN} ${EMAIL}`);
         const home = await fetchVia({ host: DOMAIN });
         assert.equal(home.status, 200);
         assert.ok(home.body.includes(TITLE), "the home page shows the new site's title");
     });
 
     test("a second up with no change changes nothing", async () => {
-        const web = webContainer();
+        const web = await webContainer();
         const s = await d.up(config);
         assert.deepEqual(changes(s), []);
         assert.equal(s.resources.length, d.ups[0].summary.resources.length);
-        assert.equal(webContainer(), web);
+        assert.equal(await webContainer(), web);
     });
 
     test("a file put in wp-content survives replacing the WordPress container (a changed wpDebug)", async () => {
-        const old = webContainer();
-        const oldId = docker("inspect", "-f", "{{.Id}}", old);
-        exec(old, "sh", "-c", `mkdir -p "$(dirname "$1")" && printf %s "$2" > "$1"`, "-", `/var/www/html${MARKER}`, TOKEN);
+        const old = await webContainer();
+        const oldId = (await inspect(old)).Id;
+        await exec(old, "sh", "-c", `mkdir -p "$(dirname "$1")" && printf %s "$2" > "$1"`, "-",
+            `/var/www/html${MARKER}`, TOKEN);
         assert.equal((await fetchVia({ host: DOMAIN, path: MARKER })).body, TOKEN);
 
         config = { ...config, wpDebug: "true" };
         const s = await d.up(config);
         assert.equal(actionOf(s, "wordpress-web-1"), "replace");
-        const web = webContainer();
-        assert.notEqual(docker("inspect", "-f", "{{.Id}}", web), oldId);
-        assert.equal(docker("ps", "-aq", "--filter", `id=${oldId}`), "", "the old container is gone");
-        assert.ok(exec(web, "env").split("\n").includes("WORDPRESS_DEBUG=1"), "the new container runs with the changed environment");
-        assert.equal(exec(web, "cat", `/var/www/html${MARKER}`), TOKEN);
+        const web = await webContainer();
+        assert.notEqual((await inspect(web)).Id, oldId);
+        assert.deepEqual(await containersWhere(`id=${oldId}`), [], "the old container is gone");
+        assert.ok((await exec(web, "env")).split("\n").includes("WORDPRESS_DEBUG=1"),
+            "the new container runs with the changed environment");
+        assert.equal(await exec(web, "cat", `/var/www/html${MARKER}`), TOKEN);
         const served = await fetchVia({ host: DOMAIN, path: MARKER });
         assert.equal(served.status, 200);
         assert.equal(served.body, TOKEN);

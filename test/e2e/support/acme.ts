@@ -10,8 +10,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { containersWhere, docker, dockerResult, until } from "./docker";
-import { fetchVia } from "./http";
+import { containersWhere, docker, engine, inspect } from "../../support/docker";
+import { fetchVia } from "../../support/http";
+import { until } from "../../support/until";
 
 const IMAGE = "dropyard-sandbox/pebble:2.6";
 const LABEL = "dev.dropyard.test=acme";
@@ -32,18 +33,18 @@ export interface Pebble {
     /** The root Pebble issues certificates under (generated at each start; from its management API). */
     root(): Promise<string>;
     /** Removes Pebble, challtestsrv and the minted files. */
-    stop(): void;
+    stop(): Promise<void>;
 }
 
 /**
- * The default bridge's gateway. dockerd leaves `Gateway` out of the default bridge's IPAM config when it
- * took the interface's own address, and with no container on the bridge the interface (docker0) has no
- * carrier, so Node's `os.networkInterfaces()` leaves it out too; `ip` lists the address of a down
- * interface. Last resort: the subnet's first address, which dockerd gives the bridge unless `bip` says
- * otherwise.
+ * The default bridge's gateway: from `docker network inspect bridge`, else the address of its interface
+ * (docker0). dockerd leaves Gateway out of the default bridge's IPAM config when it took the interface's
+ * own address, and with no container on the bridge the interface has no carrier, so Node's
+ * `os.networkInterfaces()` leaves it out too; `ip` lists the address of a down interface. Last resort:
+ * the subnet's first address, which dockerd gives the bridge unless `bip` says otherwise. (As on main.)
  */
-export function bridgeGateway(): string {
-    const bridge = JSON.parse(docker("network", "inspect", "bridge"))[0];
+export async function bridgeGateway(): Promise<string> {
+    const bridge = await engine.docker.getNetwork("bridge").inspect();
     const ipv4 = (c: { Gateway?: string; Subnet?: string }) => c.Subnet !== undefined && !c.Subnet.includes(":");
     const configs: { Gateway?: string; Subnet?: string }[] = (bridge.IPAM?.Config ?? []).filter(ipv4);
     const fromIpam = configs.map(c => c.Gateway).find(Boolean);
@@ -59,13 +60,14 @@ export function bridgeGateway(): string {
         const [a, b, c, d] = subnet.split("/")[0].split(".").map(Number);
         return [a, b, c, d + 1].join(".");
     }
-    throw new Error(`no IPv4 gateway for the default bridge (${ifname}): not in \`docker network inspect bridge\`, ` +
-        `not on the interface (${ip.error?.message ?? ip.stderr.trim()}), and no IPv4 subnet`);
+    throw new Error(`no IPv4 gateway for the default bridge (${ifname}): not in \`docker network inspect bridge\`, `
+        + `not on the interface (${ip.error?.message ?? ip.stderr.trim()}), and no IPv4 subnet`);
 }
 
 /** A CA and a server certificate for `ips`, made with openssl; PEM files in `dir`. */
 function mintListenerCertificate(dir: string, ips: string[]): void {
-    const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    const openssl = (...args: string[]) => execFileSync("openssl", args,
+        { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
         "-subj", "/CN=dropyard e2e pebble listener CA", "-addext", "basicConstraints=critical,CA:TRUE",
         "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", "ca.key", "-out", "ca.pem");
@@ -80,20 +82,22 @@ function mintListenerCertificate(dir: string, ips: string[]): void {
 }
 
 /** Removes Pebble containers an interrupted run left behind (only ours: they carry the test label). */
-export function removeLeftoverPebbles(): void {
-    for (const c of containersWhere(`label=${LABEL}`)) docker("rm", "-f", c);
+export async function removeLeftoverPebbles(): Promise<void> {
+    for (const c of await containersWhere(`label=${LABEL}`)) {
+        await engine.docker.getContainer(c).remove({ force: true });
+    }
 }
 
 export async function startPebble(): Promise<Pebble> {
-    const gateway = bridgeGateway();
+    const gateway = await bridgeGateway();
     const dir = mkdtempSync(join(tmpdir(), "dropyard-pebble-"));
     const names = [`dye2e-challtestsrv-${process.pid}`, `dye2e-pebble-${process.pid}`];
-    const stop = () => {
-        for (const n of names) dockerResult("rm", "-f", n);
+    const stop = async () => {
+        for (const n of names) await engine.attempt(() => engine.docker.getContainer(n).remove({ force: true }));
         rmSync(dir, { recursive: true, force: true });
     };
     try {
-        removeLeftoverPebbles();
+        await removeLeftoverPebbles();
         mintListenerCertificate(dir, [gateway, "127.0.0.1"]);
         writeFileSync(join(dir, "pebble-config.json"), JSON.stringify({
             pebble: {
@@ -109,20 +113,19 @@ export async function startPebble(): Promise<Pebble> {
             },
         }, null, 2));
         const common = ["run", "-d", "--label", LABEL, "--network", "host"];
-        docker(...common, "--name", names[0], IMAGE, "pebble-challtestsrv",
+        await docker(...common, "--name", names[0], IMAGE, "pebble-challtestsrv",
             "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dns01", DNS, "-management", CHALLTESTSRV_MANAGEMENT,
             "-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "");
-        docker(...common, "--name", names[1], "-v", `${dir}:/acme:ro`, IMAGE,
+        await docker(...common, "--name", names[1], "-v", `${dir}:/acme:ro`, IMAGE,
             "pebble", "-config", "/acme/pebble-config.json", "-dnsserver", DNS);
         const listenerCa = readFileSync(join(dir, "ca.pem"), "utf8");
         const directoryUrl = `https://${gateway}:${ACME_PORT}/dir`;
         await until("Pebble's ACME directory answers", 30, async () => {
             for (const n of names) {
-                if (docker("inspect", "-f", "{{.State.Running}}", n) !== "true") {
-                    throw new Error(`${n} exited: ${dockerResult("logs", "--tail", "20", n).stderr}`);
-                }
+                if (!(await inspect(n)).State.Running) throw new Error(`${n} exited: ${await engine.logs(n, 20)}`);
             }
-            const r = await fetchVia({ host: gateway, address: gateway, port: ACME_PORT, path: "/dir", ca: listenerCa, timeoutMs: 2000 });
+            const r = await fetchVia({ host: gateway, address: gateway, port: ACME_PORT, path: "/dir", ca: listenerCa,
+                timeoutMs: 2000 });
             return r.status === 200 && JSON.parse(r.body).newOrder !== undefined;
         });
         return {
@@ -131,13 +134,14 @@ export async function startPebble(): Promise<Pebble> {
             root: async () => {
                 const [host, port] = MANAGEMENT.split(":");
                 const r = await fetchVia({ host, address: host, port: Number(port), path: "/roots/0", ca: listenerCa });
-                if (r.status !== 200 || !r.body.includes("BEGIN CERTIFICATE")) throw new Error(`Pebble /roots/0 answered ${r.status}: ${r.body}`);
+                if (r.status !== 200
+                    || !r.body.includes("BEGIN CERTIFICATE")) throw new Error(`Pebble /roots/0 answered ${r.status}: ${r.body}`);
                 return r.body;
             },
             stop,
         };
     } catch (e) {
-        stop();
+        await stop();
         throw e;
     }
 }

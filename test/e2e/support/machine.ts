@@ -49,13 +49,17 @@ export async function makeDockerTls(name: string, ipAddresses: string[]): Promis
     };
     const server = await leaf("server", { ipAddresses: [...ipAddresses, "127.0.0.1"], dnsNames: [] }, ["server_auth"]);
     const client = await leaf("client", {}, ["client_auth"]);
-    return { caCertPem: ca, serverCertPem: server.cert, serverKeyPem: server.key, clientCertPem: client.cert, clientKeyPem: client.key };
+    return {
+        caCertPem: ca, serverCertPem: server.cert, serverKeyPem: server.key,
+        clientCertPem: client.cert, clientKeyPem: client.key,
+    };
 }
 
 export interface SshResult { code: number | null; signal?: string; stdout: string; stderr: string }
 
 /** Runs one command over SSH with `stdin` on its standard input, as remote.Command does; bounded in time. */
-export function sshRun(host: string, user: string, privateKey: string, command: string, stdin: string, timeoutMs: number): Promise<SshResult> {
+export function sshRun(host: string, user: string, privateKey: string, command: string, stdin: string,
+    timeoutMs: number): Promise<SshResult> {
     return new Promise((resolve, reject) => {
         const conn = new Client();
         const timer = setTimeout(() => { conn.end(); reject(new Error(`ssh ${user}@${host} "${command}" took over ${timeoutMs / 1000}s`)); }, timeoutMs);
@@ -80,9 +84,12 @@ export function sshRun(host: string, user: string, privateKey: string, command: 
 }
 
 /** GET https://host:port/path, resolving with the status and body, rejecting on any TLS or socket error. */
-export function httpsGet(host: string, port: number, path: string, tls: { ca: string; cert?: string; key?: string }, timeoutMs = 15_000): Promise<{ status: number; body: string }> {
+export function httpsGet(host: string, port: number, path: string, tls: { ca: string; cert?: string; key?: string },
+    timeoutMs = 15_000): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-        const req = https.get({ host, port, path, ca: tls.ca, cert: tls.cert, key: tls.key, agent: false, timeout: timeoutMs }, res => {
+        const options = { host, port, path, ca: tls.ca, cert: tls.cert, key: tls.key, agent: false,
+            timeout: timeoutMs };
+        const req = https.get(options, res => {
             let body = "";
             res.on("data", (d: Buffer) => { body += d.toString("utf8"); });
             res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));

@@ -3,26 +3,20 @@
 // earlier run in the way, and a record of every `up` (its summary, its log, its time). Teardown always
 // leaves the engine clear for the next file, by force when `down` fails.
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { down, up, UpSummary } from "../../../sandbox";
+import { prepareEngine } from "../../../sandbox/prepare";
 import { statePath } from "../../../sandbox/state";
-import { containersWhere, docker, dockerOk, dockerResult, until } from "./docker";
-import { fetchVia } from "./http";
+import { containers, containersWhere, engine } from "../../support/docker";
+import { fetchVia } from "../../support/http";
+import { until } from "../../support/until";
 
 export const REPO = resolve(__dirname, "../../..");
 export const EXAMPLES = join(REPO, "examples");
 /** The sandbox stack the example tests deploy (another name than a developer's `dev`). */
 export const STACK = "e2e";
-
-/** Starts the engine when none answers and builds the stand-in images that are missing (cached). */
-export function prepareEngine(images: string[]): void {
-    if (!dockerOk("info")) execFileSync("bash", [join(REPO, "sandbox", "engine", "engine.sh"), "start"], { stdio: "inherit" });
-    const missing = images.filter(i => !dockerOk("image", "inspect", i));
-    if (missing.length) execFileSync("bash", [join(REPO, "sandbox", "images", "build.sh")], { stdio: "inherit" });
-}
 
 /**
  * The edge of every local Host publishes 127.0.0.1:80 and :443, so only one such stack can run. Waits
@@ -30,10 +24,14 @@ export function prepareEngine(images: string[]): void {
  * containers that hold the ports.
  */
 export async function edgePortsFree(seconds = 300): Promise<void> {
-    const holders = () => docker("ps", "--format", "{{.Names}} {{.Ports}}").split("\n")
-        .filter(l => /(^|[ ,])(127\.0\.0\.1|0\.0\.0\.0|\[?::\]?):(80|443)->/.test(l));
-    await until("ports 80 and 443 on 127.0.0.1 free for the edge", seconds, () => holders().length === 0, 1000)
-        .catch(e => { throw new Error(`${(e as Error).message}; held by: ${holders().join("; ")}`); });
+    const loopbackOrAny = new Set(["127.0.0.1", "0.0.0.0", "::", ""]);
+    const holders = async () => (await containers({ status: ["running"] }))
+        .filter(c => c.Ports.some(p => (p.PublicPort === 80 || p.PublicPort === 443) && loopbackOrAny.has(p.IP ?? "")))
+        .map(c => `${c.Names[0].replace(/^\//,
+            "")} ${c.Ports.map(p => `${p.IP}:${p.PublicPort}->${p.PrivatePort}`).join(", ")}`);
+    await until("ports 80 and 443 on 127.0.0.1 free for the edge", seconds,
+        async () => (await holders()).length === 0, 1000)
+        .catch(async e => { throw new Error(`${(e as Error).message}; held by: ${(await holders()).join("; ")}`); });
 }
 
 /** The local Host's data directory (edge config, certificates): `~/.dropyard/<host>`, as Host defaults it. */
@@ -45,9 +43,10 @@ export function hostDataDir(host: string): string {
  * Removes a host's data directory when no container of that host exists: certificates and certbot
  * accounts of an earlier run were issued by an earlier Pebble, and certbot would keep them.
  */
-export function forgetHostFiles(host: string): void {
-    const live = containersWhere(`label=dev.dropyard.host=${host}`);
-    assert.deepEqual(live, [], `host "${host}" still has containers (${live.join(", ")}): another stack of this example is deployed; remove it first (npm run sandbox -- down <dir>)`);
+export async function forgetHostFiles(host: string): Promise<void> {
+    const live = await containersWhere(`label=dev.dropyard.host=${host}`);
+    assert.deepEqual(live, [],
+        `host "${host}" still has containers (${live.join(", ")}): another stack of this example is deployed; remove it first (npm run sandbox -- down <dir>)`);
     rmSync(hostDataDir(host), { recursive: true, force: true });
 }
 
@@ -100,12 +99,13 @@ export function deployment(example: string, domain: string): Deployment {
                 await down(dir, { stack: STACK, purge: true, log: line => log.push(line) });
             } catch (e) {
                 // The failure stays this file's; the engine is cleared for the next file all the same.
-                const removed = forceTeardown(statePath(projectName(dir), STACK, dir));
+                const removed = await forceTeardown(statePath(projectName(dir), STACK, dir));
                 throw new Error(`down failed (${(e as Error).message}); removed from the engine by force: ${removed.join(", ") || "nothing"}`);
             }
         },
         commandStdout(name) {
-            const state = JSON.parse(readFileSync(statePath(projectName(dir), STACK, dir), "utf8")) as { resources: { type: string; name: string; condemned?: boolean; outputs: { stdout?: string } }[] };
+            type Entry = { type: string; name: string; condemned?: boolean; outputs: { stdout?: string } };
+            const state = JSON.parse(readFileSync(statePath(projectName(dir), STACK, dir), "utf8")) as { resources: Entry[] };
             const r = state.resources.find(x => x.type === "command:local:Command" && x.name === name && !x.condemned);
             assert.ok(r, `no command "${name}" in the stack's state`);
             return String(r.outputs.stdout ?? "");
@@ -118,20 +118,22 @@ export function deployment(example: string, domain: string): Deployment {
  * stack's state records, newest first, and then the state itself. Only what the sandbox made for this
  * stack: the engine ids come from its state file. Returns what it removed.
  */
-export function forceTeardown(stateFile: string): string[] {
+export async function forceTeardown(stateFile: string): Promise<string[]> {
     if (!existsSync(stateFile)) return [];
     const state = JSON.parse(readFileSync(stateFile, "utf8")) as { resources: StateEntry[]; retained: StateEntry[] };
     const removed: string[] = [];
-    const kinds: Record<string, string[]> = {
-        "docker:index/container:Container": ["rm", "-f", "-v"],
-        "docker:index/network:Network": ["network", "rm"],
-        "docker:index/volume:Volume": ["volume", "rm", "-f"],
+    const d = engine.docker;
+    const kinds: Record<string, (id: string) => Promise<unknown>> = {
+        "docker:index/container:Container": id => d.getContainer(id).remove({ force: true, v: true }),
+        "docker:index/network:Network": id => d.getNetwork(id).remove(),
+        "docker:index/volume:Volume": id => d.getVolume(id).remove({ force: true }),
     };
     // Containers first (they hold networks and volumes), each kind newest first.
     for (const type of Object.keys(kinds)) {
         for (const r of [...state.resources, ...state.retained].reverse()) {
             if (r.type !== type || !r.engineId) continue;
-            if (dockerResult(...kinds[type], r.engineId).status === 0) removed.push(`${r.name}`);
+            const engineId = r.engineId;
+            if ("value" in await engine.attempt(() => kinds[type](engineId))) removed.push(`${r.name}`);
         }
     }
     rmSync(stateFile, { force: true });
@@ -146,7 +148,8 @@ interface StateEntry { type: string; name: string; engineId?: string }
  * side for a moment. Returns 0 when every answer was right from the first, else the seconds it took.
  */
 async function settle(domain: string): Promise<number> {
-    const answers = () => fetchVia({ host: domain, timeoutMs: 2000 }).then(r => r.status >= 200 && r.status < 400, () => false);
+    const answers = () => fetchVia({ host: domain,
+        timeoutMs: 2000 }).then(r => r.status >= 200 && r.status < 400, () => false);
     const started = Date.now();
     let inARow = 0;
     let failed = false;
@@ -187,7 +190,8 @@ export async function lockEdge(seconds = 900): Promise<void> {
         }
     }, 1000).catch(e => { throw new Error(`${(e as Error).message}; held by process ${holder}`); });
     releaseEdge = () => {
-        if (existsSync(EDGE_LOCK) && readFileSync(EDGE_LOCK, "utf8") === String(process.pid)) rmSync(EDGE_LOCK, { force: true });
+        if (existsSync(EDGE_LOCK) && readFileSync(EDGE_LOCK, "utf8") === String(process.pid)) rmSync(EDGE_LOCK,
+            { force: true });
         releaseEdge = undefined;
     };
     process.once("exit", () => releaseEdge?.());
@@ -214,17 +218,17 @@ function alive(pid: number): boolean {
  */
 export async function prepare(d: Deployment, host: string, images: string[]): Promise<void> {
     await lockEdge();
-    prepareEngine(images);
+    await prepareEngine(images);
     await d.down().catch(e => console.log(`leftovers of an earlier run: ${(e as Error).message}`));
     await edgePortsFree();
-    forgetHostFiles(host);
+    await forgetHostFiles(host);
 }
 
 /**
  * The end of a test file: `down --purge` (by force if it fails), `also` (Pebble, say), the host's
  * files, and the times of the ups on the output. Every step runs; the first failure is rethrown.
  */
-export async function teardown(d: Deployment, host: string, also: () => void = () => undefined): Promise<void> {
+export async function teardown(d: Deployment, host: string, also: () => unknown = () => undefined): Promise<void> {
     if (d.ups.length) console.log(timingNote(basename(d.dir), d));
     let failure: unknown;
     for (const step of [() => d.down(), also, () => forgetHostFiles(host), unlockEdge]) {

@@ -1,13 +1,11 @@
-// The one mock harness every test uses. It runs a stack program under pulumi.runtime.setMocks and
-// records every resource: its type, name, the inputs the provider would receive (secrets still
-// marked), its parent and everything it depends on (explicitly, through Outputs, or through its
-// provider). Provider outputs are faked per type by `fakeOutputs`; the sandbox swaps in real ones.
+// The recording mock harness the sandbox, the bench and every test run on. It runs a stack program
+// under pulumi.runtime.setMocks and records every resource: its type, name, the inputs the provider
+// would receive (secrets still marked), its parent and everything it depends on (explicitly, through
+// Outputs, or through its provider). Provider outputs are faked per type by `fakeOutputs`; the
+// sandbox swaps in real ones. It lives here so that the sandbox never imports the tests.
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-
-/** The marker Pulumi's serializer puts on a secret value: `{ [SIG]: SECRET, value }`. */
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET = "1b47061264138c4ac30d75fd1eb44270";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 
 export interface RecordedResource {
     /** Pulumi type token, e.g. `docker:index/container:Container`. */
@@ -27,7 +25,9 @@ export interface RecordedResource {
     /** Direct dependencies: explicit `dependsOn`, resources behind input Outputs, and the provider. */
     readonly deps: Set<string>;
     /** Resource options that matter to an applier: replaceOnChanges, deleteBeforeReplace, ... */
-    readonly options: { deleteBeforeReplace?: boolean; replaceOnChanges?: string[]; ignoreChanges?: string[]; retainOnDelete?: boolean };
+    readonly options: {
+        deleteBeforeReplace?: boolean; replaceOnChanges?: string[]; ignoreChanges?: string[]; retainOnDelete?: boolean;
+    };
 }
 
 export type OutputFaker = (args: pulumi.runtime.MockResourceArgs) => Promise<Record<string, any>> | Record<string, any>;
@@ -43,7 +43,8 @@ export interface EvaluateOptions {
 
 export class Graph {
     readonly byKey = new Map<string, RecordedResource>();
-    constructor(readonly resources: RecordedResource[], readonly outputs: Record<string, unknown>, readonly secretOutputs: Set<string>) {
+    constructor(readonly resources: RecordedResource[], readonly outputs: Record<string, unknown>,
+        readonly secretOutputs: Set<string>) {
         for (const r of resources) this.byKey.set(r.key, r);
     }
 
@@ -99,7 +100,8 @@ export class Graph {
         const ak = typeof a === "string" ? a : a.key;
         const bk = typeof b === "string" ? b : b.key;
         const deps = this.dependenciesOf(ak);
-        return deps.has(bk) || this.customResourcesUnder(bk).every(c => deps.has(c.key)) && this.customResourcesUnder(bk).length > 0;
+        return deps.has(bk) || this.customResourcesUnder(bk).every(c => deps.has(c.key))
+            && this.customResourcesUnder(bk).length > 0;
     }
 }
 
@@ -114,9 +116,11 @@ export function isSecretAt(resource: RecordedResource, path: string): boolean {
     return isSecretValue(node);
 }
 
-/** Whether `v` is a serialized Pulumi secret (`{ [SIG]: SECRET, value }`). */
-export function isSecretValue(v: unknown): boolean {
-    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG] === SECRET;
+/**
+ * Whether `v` is a serialized Pulumi secret: the marker Pulumi's serializer puts on one, `{ [sig]: secret, value }`.
+ */
+export function isSecretValue(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[specialSigKey] === specialSecretSig;
 }
 
 /** Unwraps every secret marker, leaving plain values. */
@@ -145,7 +149,11 @@ export function fakeOutputs(args: pulumi.runtime.MockResourceArgs): Record<strin
         case "random:index/randomId:RandomId":
             return { hex: h, b64Url: h, dec: "1" };
         case "tls:index/privateKey:PrivateKey":
-            return { privateKeyPem: `-----BEGIN PRIVATE KEY-----\nfake-${args.name}\n-----END PRIVATE KEY-----\n`, privateKeyOpenssh: `fake-openssh-${args.name}`, publicKeyOpenssh: `ssh-ed25519 FAKE${h} ${args.name}`, publicKeyPem: `fake-pub-${args.name}` };
+            return {
+                privateKeyPem: `-----BEGIN PRIVATE KEY-----\nfake-${args.name}\n-----END PRIVATE KEY-----\n`,
+                privateKeyOpenssh: `fake-openssh-${args.name}`, publicKeyOpenssh: `ssh-ed25519 FAKE${h} ${args.name}`,
+                publicKeyPem: `fake-pub-${args.name}`,
+            };
         case "tls:index/selfSignedCert:SelfSignedCert":
         case "tls:index/locallySignedCert:LocallySignedCert":
             return { certPem: `-----BEGIN CERTIFICATE-----\nfake-${args.name}\n-----END CERTIFICATE-----\n` };
@@ -188,7 +196,11 @@ export async function evaluate(program: () => unknown, options: EvaluateOptions 
     pulumi.runtime.setAllConfig(config);
 
     const recorded: RecordedResource[] = [];
-    const registered = new Map<string, { parent?: pulumi.Resource; provider?: pulumi.ProviderResource; deps: Promise<Set<string>>; options: RecordedResource["options"] }>();
+    interface Registration {
+        parent?: pulumi.Resource; provider?: pulumi.ProviderResource; deps: Promise<Set<string>>;
+        options: RecordedResource["options"];
+    }
+    const registered = new Map<string, Registration>();
     const keyOf = new WeakMap<object, string>();
     const faker = options.outputs ?? fakeOutputs;
 
@@ -197,7 +209,8 @@ export async function evaluate(program: () => unknown, options: EvaluateOptions 
             const outputs = { ...unwrapSecrets(args.inputs), ...(await faker(args)) };
             recorded.push({
                 type: args.type, name: args.name, key: `${args.type}::${args.name}`, rawInputs: args.inputs,
-                inputs: unwrapSecrets(args.inputs), outputs, custom: args.custom !== false, deps: new Set(), options: {},
+                inputs: unwrapSecrets(args.inputs), outputs, custom: args.custom !== false, deps: new Set(),
+                options: {},
             });
             return { id: args.id || `${args.name}-id`, state: outputs };
         },
@@ -246,7 +259,8 @@ export async function evaluate(program: () => unknown, options: EvaluateOptions 
 }
 
 /** Every resource a new resource waits for: dependsOn, the resources behind its input Outputs. */
-async function collectDeps(props: unknown, opts: pulumi.ResourceOptions, keyOf: WeakMap<object, string>): Promise<Set<string>> {
+async function collectDeps(props: unknown, opts: pulumi.ResourceOptions,
+    keyOf: WeakMap<object, string>): Promise<Set<string>> {
     const found = new Set<pulumi.Resource>();
     const outputs: any[] = [];
     const walk = (v: unknown, depth: number) => {
