@@ -39,12 +39,19 @@ export interface EdgeOptions {
  * container runs on, the network it shares with web containers, and a way to run scripts there.
  */
 export interface EdgeHost {
+    /** The host's name: the edge container is `<hostName>-nginx`. */
     readonly hostName: string;
+    /** Which kind of machine the host is. */
     readonly target: "droplet" | "server" | "local";
+    /** Where the edge's directories live on the host. */
     readonly dataDir: string;
+    /** The host's Docker provider. */
     readonly provider: docker.Provider;
+    /** What must finish before anything runs on the host. */
     readonly ready: pulumi.Resource[];
+    /** The network the edge shares with every public web container. */
     readonly edgeNetwork: docker.Network;
+    /** Runs scripts on the host (see `Host.command`). */
     command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): pulumi.CustomResource;
 }
 
@@ -57,6 +64,7 @@ export interface EdgeArgs<H extends EdgeHost = EdgeHost> extends EdgeOptions {
 export interface EdgeFileArgs {
     /** Absolute path on the host, in one of the edge's directories. */
     readonly path: string;
+    /** The file's text. */
     readonly content: pulumi.Input<string>;
     /**
      * Send the content on the command's standard input (as a secret), never in the script: for
@@ -69,6 +77,7 @@ export interface EdgeFileArgs {
 
 /** Files `Edge.files` puts into the edge's directories. */
 export interface EdgeFilesArgs {
+    /** The files to put into the edge's directories. */
     readonly files: readonly EdgeFileArgs[];
     /** Directories to create first. @default [] */
     readonly dirs?: readonly string[];
@@ -101,13 +110,17 @@ export function checkEdgeOptions(err: ErrorFactory, o: EdgeOptions | undefined):
  * protocol (docs/architecture.md#the-edges-file-protocol).
  */
 export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResource {
+    /** The host the edge serves. */
     readonly host: H;
     /** The container's name, for `docker exec`. Fixed, because published ports are too (see below). */
     readonly containerName: string;
     /** Host directories, mounted in the container at the paths in EDGE_PATHS. */
     readonly confDir: string;
+    /** Certificates of vhosts that bring their own or are self-signed. */
     readonly certsDir: string;
+    /** certbot's configuration and issued certificates (Let's Encrypt lineages). */
     readonly letsencryptDir: string;
+    /** The ACME HTTP-01 webroot the edge answers `/.well-known/acme-challenge/` from. */
     readonly webrootDir: string;
     /** Per-certificate certbot state (CA bundle, renewal script). Not mounted in the edge. */
     readonly certbotDir: string;
@@ -117,12 +130,15 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
     readonly ref: EdgeRef;
     /** Ports the world uses, for redirects and X-Forwarded-Port. */
     readonly httpPort: number;
+    /** The port HTTPS is published on. */
     readonly httpsPort: number;
     /** The edge's own file in conf.d, as written. */
     readonly defaultConfig: string;
+    /** The nginx image, pulled on the host. */
     readonly image: docker.RemoteImage;
     /** Creates the directories and writes the default config before the container starts. */
     readonly setup: pulumi.CustomResource;
+    /** The edge nginx container. */
     readonly container: docker.Container;
 
     constructor(name: string, args: EdgeArgs<H>, opts?: pulumi.ComponentResourceOptions) {

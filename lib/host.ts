@@ -76,6 +76,7 @@ export interface HostArgs {
     readonly edge?: EdgeOptions;
 }
 
+/** Which kind of machine a Host is: a new droplet, an existing server, or the local engine. */
 export type HostTarget = "droplet" | "server" | "local";
 
 const TARGETS = ["droplet", "server", "local"] as const;

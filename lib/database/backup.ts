@@ -232,10 +232,15 @@ export interface BackupTarget {
 
 /** The children made for `backup`, and what the component outputs. */
 export interface BackupParts {
+    /** The passphrase the backups are encrypted with (secret): keep it, no backup restores without it. */
     readonly passphrase: pulumi.Output<string>;
+    /** The script that takes a backup now, on the host. */
     readonly backupScript: string;
+    /** The script that restores one; `--help` tells how. */
     readonly restoreScript: string;
+    /** JSON with each destination's last success and last failure. */
     readonly statusFile: string;
+    /** The cron entry, when the schedule is installed. */
     readonly cronFile?: string;
     /** Writes the scripts, the secrets and the cron entry. */
     readonly install: pulumi.CustomResource;

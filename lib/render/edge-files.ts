@@ -8,7 +8,9 @@ import { heredoc, lockPrelude, shq } from "./shell";
 
 /** Which edge a script changes: the container, for `docker exec`, and the lock every change holds. */
 export interface EdgeRef {
+    /** The edge container's name. */
     readonly container: string;
+    /** The lock file every change of the edge's files holds. */
     readonly lockFile: string;
 }
 
