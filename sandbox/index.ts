@@ -128,9 +128,6 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
             for (const r of graph.resources) scrubber.addSecretInputs(r.rawInputs);
             for (const k of graph.secretOutputs) scrubber.add(graph.outputs[k]);
             if (ectx.errors.length) throw new SandboxError(ectx.errors.map(e => e.message).join("\n"));
-            state.tree = graph.resources.map(r => ({
-                key: r.key, type: r.type, name: r.name, custom: r.custom, parent: r.parent,
-            }));
             log(`evaluated ${graph.resources.length} resources in ${Date.now() - t} ms (pass ${passes})`);
             const steps = plan(graph, state);
             const wait = deferred(graph);
@@ -138,6 +135,12 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
             if (wait.size === 0 && !JSON.stringify(graph.outputs).includes(PENDING_OUTPUT)) break;
         }
         deleted = await deleteLeftovers(graph, state, actx);
+        // The resource tree `sandbox export` prints: recorded only once an up has been applied, as Pulumi's
+        // state would hold it.
+        state.tree = graph!.resources.map(r => ({
+            key: r.key, type: r.type, name: r.name, custom: r.custom, parent: r.parent,
+        }));
+        saveState(state);
     } catch (e) {
         saveState(state);
         throw scrubbed(e, scrubber);

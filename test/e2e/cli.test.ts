@@ -68,7 +68,7 @@ describe("dropyard against the django example on the sandbox", () => {
         assert.deepEqual(app.processes, ["web"]);
         assert.equal(app.containers.length, 1);
         const web = app.containers[0];
-        assert.equal(web.name, webContainer());
+        assert.equal(web.name, await webContainer());
         assert.equal(web.health, "healthy");
         assert.equal(web.image, await docker("inspect", "-f", "{{.Image}}", await webContainer()));
         assert.match(web.image, /^sha256:[0-9a-f]{64}$/);
@@ -81,7 +81,7 @@ describe("dropyard against the django example on the sandbox", () => {
 
         const table = dropyard("ps");
         assert.equal(table.status, 0, table.stderr);
-        assert.match(table.stdout, new RegExp(`counter +web +${webContainer()} +healthy +${web.image.slice(7, 19)} `));
+        assert.match(table.stdout, new RegExp(`counter +web +${await webContainer()} +healthy +${web.image.slice(7, 19)} `));
         assert.match(table.stdout, /counter env: .*DATABASE_URL/);
         const password = await databasePassword();
         assert.ok(password.length >= 8);
@@ -90,6 +90,7 @@ describe("dropyard against the django example on the sandbox", () => {
 
     test("logs -f shows a request made through the edge within 2 s, prefixed by its container", async () => {
         const marker = `/?probe=${randomUUID()}`;
+        const web = await webContainer();
         const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "lib/cli/main.ts"), "logs", "counter", "-f", "-n", "0", "--state", stateFile],
             { cwd: d.dir, stdio: ["ignore", "pipe", "pipe"] });
         let out = "";
@@ -102,7 +103,7 @@ describe("dropyard against the django example on the sandbox", () => {
             while (!out.includes(marker) && Date.now() - sent < 2000) await new Promise(r => setTimeout(r, 50));
             assert.ok(out.includes(marker), `not in the logs within 2 s: ${out.slice(-2000)}`);
             const line = out.split("\n").find(l => l.includes(marker))!;
-            assert.match(line, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ web\\[${webContainer()}\\]: .*GET ${marker.replace(/[?]/g, "\\?")}`));
+            assert.match(line, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ web\\[${web}\\]: .*GET ${marker.replace(/[?]/g, "\\?")}`));
         } finally {
             child.kill();
         }
