@@ -7,6 +7,7 @@
 // `restic backup --stdin`: no plain-text copy touches the disk. Secrets (restic's passphrase, the bucket's
 // keys) live in `<stateDir>/env` (0600), written from the installing command's standard input.
 import { createHash } from "node:crypto";
+import { cronInstallLines, cronRemoveLines } from "./cron";
 import { heredoc, shq } from "./shell";
 
 /** A restic repository the backup writes to. */
@@ -381,12 +382,6 @@ export interface BackupInstall {
     readonly cron?: { readonly file: string; readonly schedule: string };
 }
 
-const AS_ROOT = [
-    "as_root() {",
-    `    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi`,
-    "}",
-].join("\n");
-
 /**
  * Writes the env file from standard input (0600; restic's passphrase and the bucket's keys), the scripts,
  * the CA bundle, the directory destinations, and the cron entry.
@@ -414,26 +409,10 @@ export function renderBackupInstallScript(s: BackupInstall): string {
     ];
     if (s.cron) {
         const command = `/bin/bash ${shq(paths.backupScript)} 2>&1 | logger -t dropyard-backup`;
-        lines.push(
-            AS_ROOT,
-            "user=$(id -un)",
-            "tmp=$(mktemp)",
-            "{",
-            `    echo ${shq(`# dropyard: backs up ${p.owner}.`)}`,
-            "    echo 'SHELL=/bin/bash'",
-            "    echo 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'",
-            `    printf '%s %s %s\\n' ${shq(s.cron.schedule)} "$user" ${shq(command)}`,
-            `} > "$tmp"`,
-            `if ! as_root install -m 0644 -o root -g root "$tmp" ${shq(s.cron.file)}; then`,
-            `    rm -f "$tmp"`,
-            `    echo ${shq(`writing ${s.cron.file} needs root or passwordless sudo; run as root, or set backup.cron: false and run ${paths.backupScript} from your own scheduler`)} >&2`,
-            "    exit 1",
-            "fi",
-            `rm -f "$tmp"`,
-            "if ! command -v cron >/dev/null 2>&1 && ! command -v crond >/dev/null 2>&1 && [ ! -x /usr/sbin/cron ] && [ ! -x /usr/sbin/crond ]; then",
-            `    echo ${shq(`warning: no cron daemon found; ${s.cron.file} will not run until one is installed`)} >&2`,
-            "fi",
-        );
+        lines.push(...cronInstallLines({
+            file: s.cron.file, schedule: s.cron.schedule, command, comment: `backs up ${p.owner}.`,
+            withoutRoot: `run as root, or set backup.cron: false and run ${paths.backupScript} from your own scheduler`,
+        }));
     }
     lines.push("");
     return lines.join("\n");
@@ -444,7 +423,7 @@ export function renderBackupRemoveScript(s: { readonly stateDir: string; readonl
     const paths = backupPaths(s.stateDir);
     return [
         "set -euo pipefail",
-        ...(s.cronFile !== undefined ? [AS_ROOT, `as_root rm -f ${shq(s.cronFile)}`] : []),
+        ...(s.cronFile !== undefined ? cronRemoveLines(s.cronFile) : []),
         `rm -f ${[paths.backupScript, paths.restoreScript, paths.envFile, paths.caFile].map(shq).join(" ")}`,
         "",
     ].join("\n");

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { EDGE_PATHS } from "./nginx";
 import { renderEdgeChange } from "./edge-files";
+import { cronInstallLines, cronRemoveLines } from "./cron";
 import { heredoc, shq } from "./shell";
 
 /** The certificate's state directory (CA bundle, marker, renewal script) inside the certbot container. */
@@ -166,12 +167,6 @@ export interface RenewalInstall {
     readonly cron?: { readonly file: string; readonly schedule: string; readonly owner: string };
 }
 
-const AS_ROOT = [
-    "as_root() {",
-    `    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi`,
-    "}",
-].join("\n");
-
 /** Writes the renewal script and, when asked, the /etc/cron.d entry that runs it as this user. */
 export function renderRenewalInstallScript(s: RenewalInstall): string {
     const lines = [
@@ -183,27 +178,11 @@ export function renderRenewalInstallScript(s: RenewalInstall): string {
     ];
     if (s.cron) {
         const command = `/bin/bash ${shq(s.scriptPath)} 2>&1 | logger -t dropyard-renew`;
-        lines.push(
-            AS_ROOT,
-            // cron runs the job as the user installing it: the one whose files certbot keeps.
-            "user=$(id -un)",
-            "tmp=$(mktemp)",
-            "{",
-            `    echo ${shq(`# dropyard: ${s.cron.owner}. Renews twice a day; the script adds a random delay.`)}`,
-            "    echo 'SHELL=/bin/bash'",
-            "    echo 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'",
-            `    printf '%s %s %s\\n' ${shq(s.cron.schedule)} "$user" ${shq(command)}`,
-            `} > "$tmp"`,
-            `if ! as_root install -m 0644 -o root -g root "$tmp" ${shq(s.cron.file)}; then`,
-            `    rm -f "$tmp"`,
-            `    echo ${shq(`writing ${s.cron.file} needs root or passwordless sudo; run the installing user as root, or set autoRenew: false and run ${s.scriptPath} yourself`)} >&2`,
-            "    exit 1",
-            "fi",
-            `rm -f "$tmp"`,
-            "if ! command -v cron >/dev/null 2>&1 && ! command -v crond >/dev/null 2>&1 && [ ! -x /usr/sbin/cron ] && [ ! -x /usr/sbin/crond ]; then",
-            `    echo ${shq(`warning: no cron daemon found; ${s.cron.file} will not run until one is installed`)} >&2`,
-            "fi",
-        );
+        lines.push(...cronInstallLines({
+            file: s.cron.file, schedule: s.cron.schedule, command,
+            comment: `${s.cron.owner}. Renews twice a day; the script adds a random delay.`,
+            withoutRoot: `run the installing user as root, or set autoRenew: false and run ${s.scriptPath} yourself`,
+        }));
     }
     lines.push("");
     return lines.join("\n");
@@ -213,7 +192,7 @@ export function renderRenewalInstallScript(s: RenewalInstall): string {
 export function renderRenewalRemoveScript(s: { readonly scriptPath: string; readonly cronFile?: string }): string {
     return [
         "set -euo pipefail",
-        ...(s.cronFile !== undefined ? [AS_ROOT, `as_root rm -f ${shq(s.cronFile)}`] : []),
+        ...(s.cronFile !== undefined ? cronRemoveLines(s.cronFile) : []),
         `rm -f ${shq(s.scriptPath)}`,
         "",
     ].join("\n");
