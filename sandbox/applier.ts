@@ -1,9 +1,5 @@
-// Plan and apply, with Pulumi's semantics: unchanged inputs -> nothing; changed -> update where the
-// provider updates in place, else replace, create-before-delete (old instances are deleted at the END
-// of the run) unless the resource says deleteBeforeReplace (then the old instance goes right before
-// its replacement is created, once what it depends on is done, its dependents first, as in Pulumi).
-// Resources gone from the program are deleted last, dependents first. Everything runs in
-// dependency order (a dependency on a component means on everything under it; on its provider too).
+// Plan and apply a recorded program with Pulumi's semantics; the model (create-before-delete, deleteBeforeReplace,
+// leftovers last, dependency order) is told once in docs/architecture.md, "The sandbox's apply model".
 import { Graph, RecordedResource, unwrapSecrets } from "./harness";
 import { resourceError, SandboxError } from "./lib/errors";
 import { checkSupported } from "./lib/fields";

@@ -2,27 +2,20 @@
 // backup.sh run for real against a stand-in `docker` (a fake pg_dump and a fake restic that keeps what it is
 // given): a good run records success and the snapshot; a dump that fails, or a repository that refuses,
 // exits non-zero and records the failure with its message and no success.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { assertShellClean } from "../support/shellcheck";
 import { evaluate } from "../../sandbox/harness";
-import { Host, MariaDB, Postgres } from "../../lib";
+import { MariaDB, Postgres } from "../../lib";
 import { BackupPlan, renderBackupScript, renderRestoreScript } from "../../lib/render/backup";
+import { tempDir, localHost } from "../support/fixtures";
+import { LOCAL_COMMAND } from "../support/types";
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-backup-"));
-after(() => fs.rmSync(work, { recursive: true, force: true }));
-
-function shellcheck(name: string, script: string): void {
-    const file = path.join(work, `${name}.sh`);
-    fs.writeFileSync(file, script);
-    execFileSync("bash", ["-n", file]);
-    const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", file], { encoding: "utf8" });
-    assert.equal(r.status, 0, `${name}:\n${r.stdout}`);
-}
+const work = tempDir("dropyard-backup-");
 
 const bucket = {
     endpoint: "https://fra1.digitaloceanspaces.com", region: "fra1", bucket: "acme-backups",
@@ -36,15 +29,15 @@ test("every backup script passes bash -n and shellcheck", async () => {
         both: { bucket, directory: "/srv/backups/db", networks: ["s3net"], caBundle: "PEM", retention: { daily: 3, weekly: 2, monthly: 6 } },
     })) {
         const g = await evaluate(() => {
-            const host = new Host("box", { local: true, dataDir: "/var/lib/dropyard" });
+            const host = localHost("box", { dataDir: "/var/lib/dropyard" });
             new Postgres("pg", { host, backup });
             new MariaDB("maria", { host, backup });
         });
         for (const db of ["pg", "maria"]) {
-            const c = g.one("command:local:Command", `${db}-backup`).inputs;
-            shellcheck(`${variant}-${db}-install`, c.create);
-            shellcheck(`${variant}-${db}-remove`, c.delete);
-            shellcheck(`${variant}-${db}-before-change`, g.one("command:local:Command", `${db}-backup-before-change`).inputs.create);
+            const c = g.one(LOCAL_COMMAND, `${db}-backup`).inputs;
+            assertShellClean(`${variant}-${db}-install`, c.create);
+            assertShellClean(`${variant}-${db}-remove`, c.delete);
+            assertShellClean(`${variant}-${db}-before-change`, g.one(LOCAL_COMMAND, `${db}-backup-before-change`).inputs.create);
         }
     }
 });

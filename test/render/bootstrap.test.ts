@@ -2,11 +2,12 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assertShellClean } from "../support/shellcheck";
+import { tempDir } from "../support/fixtures";
 import { BootstrapInput, DROP_IN, renderBootstrap, renderRemoteCommand, TLS_DIR } from "../../lib/render/bootstrap";
 
-const dir = mkdtempSync(join(tmpdir(), "dropyard-bootstrap-"));
+const dir = tempDir("dropyard-bootstrap-");
 
 const pem = (label: string, body: string) => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 const input = (over: Partial<BootstrapInput> = {}): BootstrapInput => ({
@@ -26,18 +27,12 @@ function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.P
 }
 
 test("the bootstrap script passes bash -n and shellcheck", () => {
-    const file = join(dir, "bootstrap.sh");
-    writeFileSync(file, renderBootstrap(input()));
-    const syntax = run("bash", ["-n", file]);
-    assert.equal(syntax.status, 0, syntax.out);
-    const lint = run("shellcheck", ["--shell=bash", "--severity=style", file]);
-    assert.equal(lint.status, 0, lint.out);
+    assertShellClean("bootstrap", renderBootstrap(input()));
 });
 
 test("shellcheck catches a broken script, so the check above can fail", () => {
-    const file = join(dir, "broken.sh");
-    writeFileSync(file, renderBootstrap(input()).replace('cat >"$tmp"', "cat >$tmp"));
-    assert.notEqual(run("shellcheck", ["--shell=bash", file]).status, 0);
+    assert.throws(() => assertShellClean("broken", renderBootstrap(input()).replace('cat >"$tmp"', "cat >$tmp")),
+        /SC2086/);
 });
 
 test("the bootstrap waits for cloud-init, clears the packaged ExecStart and serves 2376 with --tlsverify", () => {

@@ -1,36 +1,29 @@
 // The certbot scripts, as LetsEncrypt renders them: bash -n and shellcheck for every variant, then
 // run for real against stand-in `docker` and `install` commands that log what they are asked to do
 // (no certbot, no CA and nothing under /etc is touched).
-import { after, test } from "node:test";
+import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import { assertShellClean } from "../support/shellcheck";
 import { evaluate, Graph } from "../../sandbox/harness";
-import { Host, LetsEncrypt, LetsEncryptArgs } from "../../lib";
+import { LetsEncrypt, LetsEncryptArgs } from "../../lib";
 import { cronSchedule, renderRenewScript } from "../../lib/render/certbot";
+import { tempDir, localHost } from "../support/fixtures";
+import { LOCAL_COMMAND } from "../support/types";
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-certbot-"));
-after(() => fs.rmSync(work, { recursive: true, force: true }));
+const work = tempDir("dropyard-certbot-");
 
 const CA = "-----BEGIN CERTIFICATE-----\npebble-minica\n-----END CERTIFICATE-----\n";
 
 async function cert(dataDir: string, args: Partial<LetsEncryptArgs> = {}): Promise<Graph> {
     return evaluate(() => {
-        const host = new Host("box", { local: true, dataDir });
+        const host = localHost("box", { dataDir });
         new LetsEncrypt("cert", { host, domains: ["counter.example.com", "www.counter.example.com"], email: "ops@example.com", ...args });
     });
 }
-const cmd = (g: Graph, name: string) => g.one("command:local:Command", name).inputs;
-
-function shellcheck(name: string, script: string): void {
-    const file = path.join(work, `${name}.sh`);
-    fs.writeFileSync(file, script);
-    execFileSync("bash", ["-n", file]);
-    const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", file], { encoding: "utf8" });
-    assert.equal(r.status, 0, `${name}:\n${r.stdout}`);
-}
+const cmd = (g: Graph, name: string) => g.one(LOCAL_COMMAND, name).inputs;
 
 test("every certbot script passes bash -n and shellcheck", async () => {
     const variants: Record<string, Partial<LetsEncryptArgs>> = {
@@ -40,12 +33,12 @@ test("every certbot script passes bash -n and shellcheck", async () => {
     };
     for (const [variant, args] of Object.entries(variants)) {
         const g = await cert("/var/lib/dropyard", args);
-        shellcheck(`${variant}-issue`, cmd(g, "cert-issue").create);
-        shellcheck(`${variant}-renewal-install`, cmd(g, "cert-renewal").create);
-        shellcheck(`${variant}-renewal-remove`, cmd(g, "cert-renewal").delete);
+        assertShellClean(`${variant}-issue`, cmd(g, "cert-issue").create);
+        assertShellClean(`${variant}-renewal-install`, cmd(g, "cert-renewal").create);
+        assertShellClean(`${variant}-renewal-remove`, cmd(g, "cert-renewal").delete);
     }
     for (const networks of [[], ["pebble-net"]]) {
-        shellcheck(`renew-${networks.length}`, renderRenewScript({
+        assertShellClean(`renew-${networks.length}`, renderRenewScript({
             run: { image: "certbot/certbot:v4.0.0", letsencryptDir: "/d/le", webrootDir: "/d/acme", stateDir: "/d/certbot/x", networks, caBundle: networks.length > 0 },
             certName: "x.example.com", edge: "box-nginx", lockFile: "/d/edge.lock", owner: "test",
         }));

@@ -1,13 +1,13 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { renderCloudInit, USER_DATA_LIMIT } from "../../lib/render/cloud-init";
+import { tempDir } from "../support/fixtures";
 
-const dir = mkdtempSync(join(tmpdir(), "dropyard-cloud-init-"));
+const dir = tempDir("dropyard-cloud-init-");
 
 /** Runs Debian's `cloud-init schema` on `text`; returns its exit code and output. */
 function schema(text: string, file: string): { status: number | null; output: string } {

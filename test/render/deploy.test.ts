@@ -2,19 +2,19 @@
 // fake `docker` that plays the new web containers and the edge, so each branch is seen doing what it
 // says (and the order of health, nginx -t, reload and drain). Last, the App's upstream file and a vhost
 // proxying through its variable go through a real `nginx -t` (Debian's nginx, from scripts/test-tools.sh).
-import { after, test } from "node:test";
+import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import { assertShellClean } from "../support/shellcheck";
 import { evaluate } from "../../sandbox/harness";
 import { App, Host, NginxVhost } from "../../lib";
 import { DeployScript, renderDeployScript, renderUpstreamMap } from "../../lib/render/deploy";
 import { EDGE_PATHS } from "../../lib/render/nginx";
+import { tempDir, localHost } from "../support/fixtures";
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-deploy-"));
-after(() => fs.rmSync(work, { recursive: true, force: true }));
+const work = tempDir("dropyard-deploy-");
 
 // Container states come from "$FAKE/state-<name>", one line per `docker inspect`, the last one repeating.
 const FAKE_DOCKER = `#!/bin/bash
@@ -74,11 +74,7 @@ const at = (calls: string[], prefix: string) => calls.findIndex(c => c.startsWit
 
 test("renderDeployScript passes bash -n and shellcheck, with and without the edge", () => {
     for (const d of [{ waitSeconds: 5 }, { waitSeconds: 110, edge: { ...EDGE, lockFile: "/srv/dy/edge.lock", mapFile: "/srv/dy/nginx/conf.d/upstream-counter.conf" } }]) {
-        const file = path.join(work, "deploy.sh");
-        fs.writeFileSync(file, renderDeployScript(d));
-        execFileSync("bash", ["-n", file]);
-        const sc = spawnSync("shellcheck", ["-s", "bash", file], { encoding: "utf8" });
-        assert.equal(sc.status, 0, sc.stdout);
+        assertShellClean(`deploy-${d.waitSeconds}`, renderDeployScript(d));
     }
 });
 
@@ -163,7 +159,7 @@ test("the App's upstream file and a vhost proxying through its variable pass a r
     let host: Host | undefined;
     let vhost: NginxVhost | undefined;
     await evaluate(() => {
-        host = new Host("box", { local: true, dataDir: path.join(work, "data") });
+        host = localHost("box", { dataDir: path.join(work, "data") });
         const app = new App("my-app", { host, build, port: 8000 });
         vhost = new NginxVhost("site", { host, domains: ["app.example.com"], upstream: app, tls: "self-signed" });
     });

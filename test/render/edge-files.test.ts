@@ -2,16 +2,15 @@
 // connections started after the signal, so a vhost written by a host command is served when the command
 // ends. Run by bash against a fake `docker` whose `docker top` shows the edge's processes call by call.
 // Below, the rest of the edge's file protocol.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { EdgeChange, RELOAD_FUNCTION, renderEdgeScript } from "../../lib/render/edge-files";
+import { tempDir } from "../support/fixtures";
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-reload-"));
-after(() => fs.rmSync(work, { recursive: true, force: true }));
+const work = tempDir("dropyard-reload-");
 
 // `docker top` prints "$FAKE/top.<n>" on its n-th call (the last one again once they run out).
 const FAKE_DOCKER = `#!/bin/bash

@@ -3,19 +3,20 @@
 // stands in for the edge container's filesystem: container paths in the configs are mapped into
 // it, stub certificates are made with openssl, and nginx runs with -p/-c/-e so nothing under / is
 // touched. The scripts that install those files are run for real against a stand-in `docker`.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import { assertShellClean } from "../support/shellcheck";
 import { evaluate, Graph } from "../../sandbox/harness";
 import { defaultVhostTemplate, Host, LetsEncrypt, NginxVhost, NginxVhostArgs } from "../../lib";
 import { EDGE_PATHS } from "../../lib/render/nginx";
+import { tempDir, localHost } from "../support/fixtures";
+import { LOCAL_COMMAND } from "../support/types";
 
 const NGINX = "/usr/sbin/nginx";
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-nginx-"));
-after(() => fs.rmSync(work, { recursive: true, force: true }));
+const work = tempDir("dropyard-nginx-");
 
 /** A fresh fake container root with nginx.conf as the official image lays it out. */
 function makeRoot(): string {
@@ -62,7 +63,7 @@ async function build(make: (host: Host) => NginxVhost[], hostArgs: Partial<Const
     let host: Host | undefined;
     let vhosts: NginxVhost[] = [];
     const graph = await evaluate(() => {
-        host = new Host("box", { local: true, dataDir: path.join(work, "data"), ...hostArgs });
+        host = localHost("box", { dataDir: path.join(work, "data"), ...hostArgs });
         vhosts = make(host);
     });
     return { host: host!, vhosts, graph };
@@ -225,9 +226,9 @@ function runScript(script: string, env: NodeJS.ProcessEnv, stdin = ""): { status
 }
 
 async function scripts(dataDir: string, make: (host: Host) => void): Promise<Graph> {
-    return evaluate(() => make(new Host("box", { local: true, dataDir })));
+    return evaluate(() => make(localHost("box", { dataDir })));
 }
-const cmd = (g: Graph, name: string) => g.one("command:local:Command", name).inputs;
+const cmd = (g: Graph, name: string) => g.one(LOCAL_COMMAND, name).inputs;
 
 test("install scripts: edge setup before the container, then a vhost written, tested, reloaded, and removed", async () => {
     const { root, dataDir } = scriptRoot();
@@ -326,11 +327,7 @@ test("install scripts pass bash -n and shellcheck", async () => {
         for (const phase of ["create", "delete"] as const) {
             const script = cmd(g, name)[phase];
             if (script === undefined) continue;
-            const file = path.join(work, `${name}-${phase}.sh`);
-            fs.writeFileSync(file, script);
-            execFileSync("bash", ["-n", file]);
-            const sc = spawnSync("shellcheck", ["--shell=bash", "--severity=style", file], { encoding: "utf8" });
-            assert.equal(sc.status, 0, `${name} ${phase}:\n${sc.stdout}`);
+            assertShellClean(`${name}-${phase}`, script);
         }
     }
 });

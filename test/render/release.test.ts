@@ -3,10 +3,11 @@
 // what a real client would send and that no secret is ever on a command line.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { assertShellClean } from "../support/shellcheck";
 import { promisify } from "node:util";
 import { releaseScript } from "../../lib/render/release";
 
@@ -58,10 +59,7 @@ const BASE = {
 
 test("releaseScript passes bash -n and shellcheck, with and without variables", () => {
     for (const keys of [[], ["DATABASE_URL", "SECRET_KEY"]]) {
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-release-")), "release.sh");
-        fs.writeFileSync(file, releaseScript("counter", keys));
-        execFileSync("bash", ["-n", file]);
-        execFileSync("shellcheck", ["--shell=bash", "--severity=style", file]);
+        assertShellClean(`release-${keys.length}`, releaseScript("counter", keys));
     }
 });
 

@@ -2,35 +2,24 @@
 // generation of web containers), the generation's DNS name on the edge network, the vhost proxying
 // through the App's nginx variable, and workers changing over only after the web containers passed.
 // The script itself is tested in test/render/deploy.test.ts, the behaviour in test/e2e/zero-downtime.test.ts.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { evaluate, Graph } from "../../sandbox/harness";
 import { rejectsBeforeCreating } from "../support/helpers";
-import { App, AppArgs, BridgeNet, Host, NginxVhost } from "../../lib";
+import { App, AppArgs, BridgeNet, NginxVhost } from "../../lib";
 import { renderUpstreamMap } from "../../lib/render/deploy";
+import { CONTAINER, LOCAL_COMMAND } from "../support/types";
+import { appDir, localHost } from "../support/fixtures";
 
-const CONTAINER = "docker:index/container:Container";
-const COMMAND = "command:local:Command";
 
-const made: string[] = [];
-after(() => made.forEach(dir => fs.rmSync(dir, { recursive: true, force: true })));
-
-function appDir(): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-app-deploy-test-"));
-    made.push(dir);
-    fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM python:3.13-slim\nCOPY . /app\n");
-    fs.writeFileSync(path.join(dir, "Procfile"), "web: gunicorn app:app\nclock: python clock.py\nworker: python worker.py\n");
-    return dir;
-}
+/** A build directory with a web process and two workers. */
+const workersDir = () => appDir({ Procfile: "web: gunicorn app:app\nclock: python clock.py\nworker: python worker.py\n" });
 
 /** App "counter" on host "box" (data dir /srv/dy), with a vhost for it unless `vhost` is false. */
 function deploy(extra: Partial<AppArgs> = {}, vhost = true): Promise<Graph> {
-    const build = appDir();
+    const build = workersDir();
     return evaluate(() => {
-        const host = new Host("box", { local: true, dataDir: "/srv/dy" });
+        const host = localHost("box", { dataDir: "/srv/dy" });
         const app = new App("counter", { host, build, ...extra });
         if (vhost) new NginxVhost("counter", { host, domains: ["counter.example.com"], upstream: app });
     });
@@ -38,7 +27,7 @@ function deploy(extra: Partial<AppArgs> = {}, vhost = true): Promise<Graph> {
 
 test("App deploy step runs after every web container and the edge, with their names and the upstream file naming web-1", async () => {
     const g = await deploy({ replicas: 2 });
-    const step = g.one(COMMAND, "counter-deploy");
+    const step = g.one(LOCAL_COMMAND, "counter-deploy");
     assert.equal(step.parent, "dropyard:index:App::counter");
     const [web1, web2] = [g.one(CONTAINER, "counter-web-1"), g.one(CONTAINER, "counter-web-2")];
     for (const c of [web1, web2, g.one(CONTAINER, "box-edge-nginx")]) assert.ok(g.waitsFor(step, c), `deploy does not wait for ${c.name}`);
@@ -55,9 +44,9 @@ test("App deploy step runs after every web container and the edge, with their na
 
 test("App web-2..N answer to web-1's name on the edge network only; web-1 to the app's alias alone", async () => {
     const g = await evaluate(() => {
-        const host = new Host("box", { local: true });
+        const host = localHost();
         const frontnet = new BridgeNet("frontnet", { host });
-        new App("counter", { host, build: appDir(), networks: [frontnet], replicas: 3 });
+        new App("counter", { host, build: workersDir(), networks: [frontnet], replicas: 3 });
     });
     const first = g.one(CONTAINER, "counter-web-1");
     assert.deepEqual(first.inputs.networksAdvanced, [{ name: "box-edge", aliases: ["counter"] }, { name: "frontnet", aliases: ["counter"] }]);
@@ -72,18 +61,18 @@ test("App exposes its nginx variable as edgeHost, and a vhost proxies through it
     let app: App | undefined;
     let vhost: NginxVhost | undefined;
     const g = await evaluate(() => {
-        const host = new Host("box", { local: true });
-        app = new App("my-app", { host, build: appDir(), port: 8000 });
+        const host = localHost();
+        app = new App("my-app", { host, build: workersDir(), port: 8000 });
         vhost = new NginxVhost("site", { host, domains: ["app.example.com"], upstream: app });
     });
     assert.equal(app!.edgeHost, "$dropyard_upstream_my_app");
     assert.match(vhost!.config, /set \$upstream http:\/\/\$dropyard_upstream_my_app:8000;/);
-    assert.ok(g.waitsFor(g.one(COMMAND, "site-config"), g.one(COMMAND, "my-app-deploy")), "nginx -t needs the App's map first");
+    assert.ok(g.waitsFor(g.one(LOCAL_COMMAND, "site-config"), g.one(LOCAL_COMMAND, "my-app-deploy")), "nginx -t needs the App's map first");
 });
 
 test("App workers change over only after the deploy step passed; the singleton still goes before its replacement", async () => {
     const g = await deploy({ singletons: ["clock"] }, false);
-    const step = g.one(COMMAND, "counter-deploy");
+    const step = g.one(LOCAL_COMMAND, "counter-deploy");
     for (const w of ["counter-clock", "counter-worker"]) assert.ok(g.waitsFor(g.one(CONTAINER, w), step), `${w} does not wait for the deploy step`);
     assert.equal(g.one(CONTAINER, "counter-clock").options.deleteBeforeReplace, true);
     assert.equal(g.one(CONTAINER, "counter-worker").options.deleteBeforeReplace, false);
@@ -92,10 +81,10 @@ test("App workers change over only after the deploy step passed; the singleton s
 test("App public: false has a deploy step that only waits for health: no edge file, no edgeHost", async () => {
     let app: App | undefined;
     const g = await evaluate(() => {
-        const host = new Host("box", { local: true });
-        app = new App("userauth", { host, build: appDir(), networks: [new BridgeNet("authnet", { host })], public: false });
+        const host = localHost();
+        app = new App("userauth", { host, build: workersDir(), networks: [new BridgeNet("authnet", { host })], public: false });
     });
-    const step = g.one(COMMAND, "userauth-deploy");
+    const step = g.one(LOCAL_COMMAND, "userauth-deploy");
     assert.deepEqual(Object.keys(step.inputs.environment).sort(), ["DOCKER_HOST", "DROPYARD_WEB_CONTAINERS"]);
     assert.doesNotMatch(step.inputs.create, /nginx/);
     assert.equal(step.inputs.delete, undefined);
@@ -104,27 +93,27 @@ test("App public: false has a deploy step that only waits for health: no edge fi
 
 test("App web: false has no deploy step", async () => {
     const g = await evaluate(() => {
-        new App("jobs", { host: new Host("box", { local: true }), build: appDir(), web: false, processes: { worker: "python worker.py" } });
+        new App("jobs", { host: localHost(), build: workersDir(), web: false, processes: { worker: "python worker.py" } });
     });
-    assert.equal(g.ofType(COMMAND).filter(c => c.name === "jobs-deploy").length, 0);
+    assert.equal(g.ofType(LOCAL_COMMAND).filter(c => c.name === "jobs-deploy").length, 0);
 });
 
 test("App without a healthcheck still waits for its web containers to run, 30 s at most", async () => {
     const g = await deploy({ healthcheck: false }, false);
-    assert.match(g.one(COMMAND, "counter-deploy").inputs.create, /deadline=\$\(\(SECONDS \+ 30\)\)/);
+    assert.match(g.one(LOCAL_COMMAND, "counter-deploy").inputs.create, /deadline=\$\(\(SECONDS \+ 30\)\)/);
 });
 
 test("App rejects a public web app whose name is too long for its web containers' DNS name", () => {
     const name = "a".repeat(50);
-    return rejectsBeforeCreating("App", name, () => new App(name, { host: new Host("box", { local: true }), build: appDir() }),
+    return rejectsBeforeCreating("App", name, () => new App(name, { host: localHost(), build: workersDir() }),
         `App "${name}": name is 50 characters, too long for its web containers' DNS name on the edge network; use at most 49 characters`);
 });
 
 test("App accepts a 49-character name on the edge, and a longer one off it", async () => {
     const g = await evaluate(() => {
-        const host = new Host("box", { local: true });
-        new App("b".repeat(49), { host, build: appDir() });
-        new App("c".repeat(63), { host, build: appDir(), public: false, networks: [new BridgeNet("net", { host })] });
+        const host = localHost();
+        new App("b".repeat(49), { host, build: workersDir() });
+        new App("c".repeat(63), { host, build: workersDir(), public: false, networks: [new BridgeNet("net", { host })] });
     });
-    assert.equal(g.ofType(COMMAND).filter(c => c.name.endsWith("-deploy")).length, 2);
+    assert.equal(g.ofType(LOCAL_COMMAND).filter(c => c.name.endsWith("-deploy")).length, 2);
 });

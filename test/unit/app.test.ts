@@ -1,4 +1,4 @@
-import { after, test } from "node:test";
+import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -11,26 +11,10 @@ import { envOf, rejectsBeforeCreating } from "../support/helpers";
 import { App, AppArgs, BridgeNet, Host } from "../../lib";
 import { Database, DATABASE_BRAND } from "../../lib/database/database";
 import { tcpCheck } from "../../lib/render/healthcheck";
+import { CONTAINER, IMAGE, LOCAL_COMMAND, NETWORK, REMOTE_IMAGE, VOLUME } from "../support/types";
+import { appDir, localHost, tempDir } from "../support/fixtures";
 
-const IMAGE = "docker:index/image:Image";
-const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
-const CONTAINER = "docker:index/container:Container";
-const VOLUME = "docker:index/volume:Volume";
-const COMMAND = "command:local:Command";
 
-const PROCFILE = "web: gunicorn app:app --bind 0.0.0.0:$PORT\nworker: python worker.py\nrelease: python manage.py migrate\n";
-
-const made: string[] = [];
-after(() => made.forEach(dir => fs.rmSync(dir, { recursive: true, force: true })));
-
-/** A real build directory: a Dockerfile plus whatever else is given (e.g. a Procfile). */
-function appDir(files: Record<string, string> = { Procfile: PROCFILE }): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-app-test-"));
-    made.push(dir);
-    fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM python:3.13-slim\nCOPY . /app\n");
-    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-    return dir;
-}
 
 /** Stands in for Postgres/MariaDB: implements the Database contract with a network and a password. */
 class FakeDb extends pulumi.ComponentResource implements Database {
@@ -62,7 +46,7 @@ class FakeDb extends pulumi.ComponentResource implements Database {
 function app(extra: Partial<AppArgs> = {}, dir?: string): Promise<Graph> {
     const build = dir ?? appDir();
     return evaluate(() => {
-        const host = new Host("box", { local: true });
+        const host = localHost();
         const a = new App("counter", { host, ...(extra.image ? {} : { build }), ...extra });
         return { digest: a.imageDigest };
     });
@@ -78,7 +62,7 @@ function mine(g: Graph, type: string): RecordedResource[] {
  * created under the App. Runs under the mocks, since a Host and its edge are resources too.
  */
 function rejects(args: (host: Host) => AppArgs, message: string, name = "counter"): Promise<void> {
-    return rejectsBeforeCreating("App", name, () => new App(name, args(new Host("box", { local: true }))), message);
+    return rejectsBeforeCreating("App", name, () => new App(name, args(localHost())), message);
 }
 
 // --- the image ---
@@ -103,7 +87,7 @@ test("App containers run the image digest, not its tag, so only a rebuilt image 
     assert.match(digest, /^sha256:/);
     assert.equal(g.outputs.digest, digest);
     for (const c of mine(g, CONTAINER)) assert.equal(c.inputs.image, digest, c.name);
-    assert.equal(g.one(COMMAND, "counter-release").inputs.environment.DROPYARD_IMAGE, digest);
+    assert.equal(g.one(LOCAL_COMMAND, "counter-release").inputs.environment.DROPYARD_IMAGE, digest);
 });
 
 test("App image pulls an existing image, keeps it on the host, and runs the image's own command as web", async () => {
@@ -115,7 +99,7 @@ test("App image pulls an existing image, keeps it on the host, and runs the imag
     assert.equal(web.inputs.image, image.outputs.imageId);
     assert.equal(web.inputs.command, undefined);
     assert.equal(mine(g, IMAGE).length, 0);
-    assert.deepEqual(mine(g, COMMAND).map(c => c.name), ["counter-deploy"], "no release and no prune for a pulled image");
+    assert.deepEqual(mine(g, LOCAL_COMMAND).map(c => c.name), ["counter-deploy"], "no release and no prune for a pulled image");
 });
 
 // --- processes ---
@@ -133,12 +117,12 @@ test("App runs the Procfile's web and worker processes through /bin/sh, exec'ing
 test("App processes given in code replace the Procfile", async () => {
     const g = await app({ processes: { web: "node server.js", mailer: "node mailer.js" } });
     assert.deepEqual(mine(g, CONTAINER).map(c => c.name).sort(), ["counter-mailer", "counter-web-1"]);
-    assert.equal(mine(g, COMMAND).filter(c => c.name === "counter-release").length, 0);
+    assert.equal(mine(g, LOCAL_COMMAND).filter(c => c.name === "counter-release").length, 0);
 });
 
 test("App exposes what the edge needs: alias, web port, hasWeb, processes", async () => {
     let a: App | undefined;
-    await evaluate(() => { a = new App("counter", { host: new Host("box", { local: true }), build: appDir(), port: 8000 }); });
+    await evaluate(() => { a = new App("counter", { host: localHost(), build: appDir(), port: 8000 }); });
     if (!a) throw new Error("not constructed");
     assert.equal(a.appName, "counter");
     assert.equal(a.alias, "counter");
@@ -175,7 +159,7 @@ test("App secrets make the containers' env secret", async () => {
 
 test("App link merges the database's env as a secret, joins its network and waits for it", async () => {
     const g = await evaluate(() => {
-        const host = new Host("box", { local: true });
+        const host = localHost();
         const db = new FakeDb("counter-db", host);
         new App("counter", { host, build: appDir(), link: [db] });
     });
@@ -184,7 +168,7 @@ test("App link merges the database's env as a secret, joins its network and wait
     assert.ok(isSecretAt(web, "envs"));
     assert.deepEqual(web.inputs.networksAdvanced, [{ name: "box-edge", aliases: ["counter"] }, { name: "counter-db-net" }]);
     assert.deepEqual(g.one(CONTAINER, "counter-worker").inputs.networksAdvanced, [{ name: "counter-db-net" }]);
-    const release = g.one(COMMAND, "counter-release");
+    const release = g.one(LOCAL_COMMAND, "counter-release");
     assert.equal(release.inputs.environment.DROPYARD_NETWORKS, "counter-db-net");
     const server = g.one(CONTAINER, "counter-db-container");
     for (const r of [release, web, g.one(CONTAINER, "counter-worker")]) assert.ok(g.waitsFor(r, server), `${r.name} does not wait for the database`);
@@ -194,7 +178,7 @@ test("App link merges the database's env as a secret, joins its network and wait
 
 test("App release runs the image with the app's env by name only, and web and workers wait for it", async () => {
     const g = await app({ env: { DEBUG: "0" }, secrets: { SECRET_KEY: "s3cr3t" } });
-    const release = g.one(COMMAND, "counter-release");
+    const release = g.one(LOCAL_COMMAND, "counter-release");
     assert.equal(release.parent, "dropyard:index:App::counter");
     const script = release.inputs.create as string;
     assert.match(script, / -e DEBUG -e SECRET_KEY "\$DROPYARD_IMAGE" \/bin\/sh -c "\$DROPYARD_RELEASE"/);
@@ -212,7 +196,7 @@ test("App release runs the image with the app's env by name only, and web and wo
 
 test("App release environment is plain when the app has no secrets or links", async () => {
     const g = await app({ env: { DEBUG: "0" } });
-    assert.equal(isSecretAt(g.one(COMMAND, "counter-release"), "environment"), false);
+    assert.equal(isSecretAt(g.one(LOCAL_COMMAND, "counter-release"), "environment"), false);
 });
 
 // --- web containers ---
@@ -230,20 +214,20 @@ test("App web containers have no fixed name and no published port, and replicas 
 
 test("App web containers join the edge and the app's networks under the app's name", async () => {
     const g = await evaluate(() => {
-        const host = new Host("box", { local: true });
+        const host = localHost();
         const frontnet = new BridgeNet("frontnet", { host });
         new App("counter", { host, build: appDir(), networks: [frontnet] });
     });
     const web = g.one(CONTAINER, "counter-web-1");
     assert.deepEqual(web.inputs.networksAdvanced, [{ name: "box-edge", aliases: ["counter"] }, { name: "frontnet", aliases: ["counter"] }]);
-    assert.ok(g.waitsFor(web, g.one("docker:index/network:Network", "box-edge")));
+    assert.ok(g.waitsFor(web, g.one(NETWORK, "box-edge")));
     // Workers are reachable by nobody: they join the app's networks without the alias.
     assert.deepEqual(g.one(CONTAINER, "counter-worker").inputs.networksAdvanced, [{ name: "frontnet" }]);
 });
 
 test("App public: false keeps web containers off the edge network, reachable only on the app's networks", async () => {
     const g = await evaluate(() => {
-        const host = new Host("box", { local: true });
+        const host = localHost();
         const frontnet = new BridgeNet("frontnet", { host });
         new App("counter", { host, build: appDir(), networks: [frontnet], public: false });
     });
@@ -261,7 +245,7 @@ test("App web containers must pass the default TCP healthcheck before the old on
     });
     // The deploy step waits (and reports the healthcheck output and logs), not the provider.
     assert.equal(web.inputs.wait, false);
-    assert.match(g.one(COMMAND, "counter-deploy").inputs.create, new RegExp(`deadline=\\$\\(\\(SECONDS \\+ ${60 + 4 * 10 + 10}\\)\\)`));
+    assert.match(g.one(LOCAL_COMMAND, "counter-deploy").inputs.create, new RegExp(`deadline=\\$\\(\\(SECONDS \\+ ${60 + 4 * 10 + 10}\\)\\)`));
     const worker = g.one(CONTAINER, "counter-worker");
     assert.equal(worker.inputs.healthcheck, undefined);
     assert.ok(!worker.inputs.wait, "a worker without healthcheck cannot be waited for");
@@ -312,7 +296,7 @@ test("App volumes are named <app>-<key> and mounted in the app's containers", as
 
 test("App prunes its own untagged images after the new containers run", async () => {
     const g = await app({ replicas: 2 });
-    const prune = g.one(COMMAND, "counter-prune");
+    const prune = g.one(LOCAL_COMMAND, "counter-prune");
     assert.equal(prune.inputs.create, "docker image prune --force --filter label=dev.dropyard.app=counter");
     assert.deepEqual(prune.inputs.triggers, [g.one(IMAGE).outputs.repoDigest]);
     for (const c of mine(g, CONTAINER)) assert.ok(g.waitsFor(prune, c), `prune does not wait for ${c.name}`);
@@ -345,8 +329,7 @@ test("App rejects a build directory that does not exist", () => {
 });
 
 test("App rejects a build directory without a Dockerfile", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-app-test-"));
-    made.push(dir);
+    const dir = tempDir("dropyard-app-test-");
     return rejects(host => ({ host, build: dir }),
         `App "counter": build directory "${dir}" has no Dockerfile; add a Dockerfile there or use image to run an existing image`);
 });

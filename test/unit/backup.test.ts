@@ -6,9 +6,9 @@ import { rejectsBeforeCreating } from "../support/helpers";
 import { BackupArgs, Host, MariaDB, Postgres } from "../../lib";
 import { cronProblem, isBucketName } from "../../lib/database/backup";
 import { backupSchedule } from "../../lib/render/backup";
+import { CONTAINER, LOCAL_COMMAND, REMOTE_COMMAND, REMOTE_IMAGE } from "../support/types";
+import { localHost } from "../support/fixtures";
 
-const CMD = "command:local:Command";
-const CONTAINER = "docker:index/container:Container";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 
 const bucket = {
@@ -18,20 +18,20 @@ const bucket = {
 
 function pg(backup: BackupArgs | true | undefined): Promise<Graph> {
     return evaluate(() => {
-        const db = new Postgres("db", { host: new Host("box", { local: true, dataDir: "/srv/dy" }), backup });
+        const db = new Postgres("db", { host: localHost("box", { dataDir: "/srv/dy" }), backup });
         return { passphrase: db.backupPassphrase };
     });
 }
 
 test("without backup, a database has no backup children", async () => {
     const g = await pg(undefined);
-    assert.deepEqual(g.ofType(CMD).filter(c => c.name.startsWith("db-")).map(c => c.name), []);
+    assert.deepEqual(g.ofType(LOCAL_COMMAND).filter(c => c.name.startsWith("db-")).map(c => c.name), []);
     assert.equal(g.ofType(PASSWORD).filter(p => p.name.includes("backup")).length, 0);
 });
 
 test("backup: true writes the scripts under <dataDir>/backups/<name>, to a directory there, with a random passphrase output as a secret", async () => {
     const g = await pg(true);
-    const install = g.one(CMD, "db-backup");
+    const install = g.one(LOCAL_COMMAND, "db-backup");
     assert.match(install.inputs.create, /cat > '\/srv\/dy\/backups\/db\/backup\.sh\.new'/);
     assert.match(install.inputs.create, /'\/srv\/dy\/backups\/db\/repository'/);
     assert.doesNotMatch(install.inputs.create, /cron\.d/, "no cron entry on a local host by default");
@@ -46,29 +46,29 @@ test("backup: true writes the scripts under <dataDir>/backups/<name>, to a direc
 
 test("the container waits for the backup taken before a change, which re-runs when the image changes", async () => {
     const g = await pg(true);
-    const before = g.one(CMD, "db-backup-before-change");
+    const before = g.one(LOCAL_COMMAND, "db-backup-before-change");
     assert.equal(before.inputs.create, "bash '/srv/dy/backups/db/backup.sh' --before-change");
     assert.ok(g.waitsFor(g.one(CONTAINER, "db-container"), before));
-    assert.ok(g.waitsFor(before, g.one(CMD, "db-backup")));
-    assert.deepEqual(before.inputs.triggers, [g.one("docker:index/remoteImage:RemoteImage", "db-image").outputs.imageId]);
+    assert.ok(g.waitsFor(before, g.one(LOCAL_COMMAND, "db-backup")));
+    assert.deepEqual(before.inputs.triggers, [g.one(REMOTE_IMAGE, "db-image").outputs.imageId]);
 });
 
 test("a bucket goes into the repository URL and its keys into the secret env; the directory is then only written when given", async () => {
     const g = await pg({ bucket, retention: { daily: 3, weekly: 2, monthly: 6 } });
-    const install = g.one(CMD, "db-backup");
+    const install = g.one(LOCAL_COMMAND, "db-backup");
     assert.match(install.inputs.create, /'s3:https:\/\/fra1\.digitaloceanspaces\.com\/acme-backups\/db'/);
     assert.doesNotMatch(install.inputs.create, /repository'/);
     assert.match(install.inputs.create, /--keep-daily 3 --keep-weekly 2 --keep-monthly 6 --prune/);
     assert.match(install.inputs.stdin, /AWS_ACCESS_KEY_ID=DO00KEY\nAWS_SECRET_ACCESS_KEY=s3cr3t\nAWS_DEFAULT_REGION=fra1\n/);
     assert.ok(isSecretAt(install, "stdin"));
     const both = await pg({ bucket, directory: "/mnt/backups/db" });
-    assert.match(both.one(CMD, "db-backup").inputs.create, /'\/mnt\/backups\/db'/);
+    assert.match(both.one(LOCAL_COMMAND, "db-backup").inputs.create, /'\/mnt\/backups\/db'/);
 });
 
 test("a given passphrase is used (as a secret) instead of a random one", async () => {
     const g = await pg({ passphrase: pulumi.secret("keep me") });
     assert.equal(g.ofType(PASSWORD).filter(p => p.name.includes("backup")).length, 0);
-    assert.match(g.one(CMD, "db-backup").inputs.stdin, /^RESTIC_PASSWORD=keep me\n/);
+    assert.match(g.one(LOCAL_COMMAND, "db-backup").inputs.stdin, /^RESTIC_PASSWORD=keep me\n/);
 });
 
 test("a droplet or server gets a cron entry on the schedule; MariaDB dumps with --single-transaction", async () => {
@@ -76,7 +76,7 @@ test("a droplet or server gets a cron entry on the schedule; MariaDB dumps with 
         const host = new Host("prod", { server: { address: "203.0.113.10", privateKey: pulumi.secret("KEY") } });
         new MariaDB("wp-db", { host, backup: { schedule: "30 2 * * *" } });
     });
-    const install = g.one("command:remote:Command", "wp-db-backup");
+    const install = g.one(REMOTE_COMMAND, "wp-db-backup");
     assert.match(String(install.inputs.create), /'\/etc\/cron\.d\/dropyard-prod-backup-wp-db'/);
     assert.match(String(install.inputs.create), /'30 2 \* \* \*'/);
     assert.match(String(install.inputs.create), /mariadb-dump -uroot --single-transaction/);
@@ -105,6 +105,6 @@ test("bad backup arguments are ConfigErrors naming the field, before anything is
         [{ passphrase: "hunter2" }, `backup.passphrase is a plain string; pass it as a secret, e.g. config.requireSecret("backupPassphrase"), or leave it out for a random one`],
     ];
     for (const [backup, message] of cases) {
-        await rejectsBeforeCreating("Postgres", "db", () => new Postgres("db", { host: new Host("box", { local: true }), backup }), `Postgres "db": ${message}`);
+        await rejectsBeforeCreating("Postgres", "db", () => new Postgres("db", { host: localHost(), backup }), `Postgres "db": ${message}`);
     }
 });

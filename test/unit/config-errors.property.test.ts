@@ -5,27 +5,16 @@
 // prints the seed and the shrunk counterexample.
 import { after, test } from "node:test";
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate } from "../../sandbox/harness";
 import { App, BridgeNet, ConfigError, Edge, Host, LetsEncrypt, MariaDB, NginxVhost, Postgres } from "../../lib";
+import { appDir, FAKE_SSH_KEY } from "../support/fixtures";
 
 const SEED = Number(process.env.DROPYARD_PROPERTY_SEED ?? 20261201);
 const RUNS = Number(process.env.DROPYARD_PROPERTY_RUNS ?? 60);
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 
-const made: string[] = [];
-after(() => made.forEach(dir => fs.rmSync(dir, { recursive: true, force: true })));
-const buildDir = (() => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-property-"));
-    made.push(dir);
-    fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM node:22-slim\n");
-    fs.writeFileSync(path.join(dir, "Procfile"), "web: node server.js\nworker: node worker.js\nrelease: node migrate.js\n");
-    return dir;
-})();
+const buildDir = appDir({ Procfile: "web: node server.js\nworker: node worker.js\nrelease: node migrate.js\n" });
 
 /** What a case may refer to: a host and components on it, made before the construction under test. */
 interface World { readonly host: Host; readonly db: Postgres; readonly net: BridgeNet; readonly app: App; readonly cert: LetsEncrypt }
@@ -39,7 +28,7 @@ const SUBJECTS: Record<string, Subject> = {
         good: (_w, i) => [
             { local: { dockerHost: `unix:///run/h${i}.sock` }, dataDir: `/srv/h${i}`, edge: { image: "nginx:1.26", httpPort: 8080, httpsPort: 8443, bindAddresses: ["127.0.0.1"] } },
             { droplet: { region: "fra1", size: "s-1vcpu-1gb", image: "ubuntu-24-04-x64", tags: ["web"], monitoring: true, backups: false, ipv6: true, allowSsh: ["203.0.113.7/32"], allowDocker: ["0.0.0.0/0"], swapMiB: 512 } },
-            { server: { address: `203.0.113.${i % 250}`, user: "ubuntu", port: 2222, privateKey: KEY }, dataDir: "/opt/dy" },
+            { server: { address: `203.0.113.${i % 250}`, user: "ubuntu", port: 2222, privateKey: FAKE_SSH_KEY }, dataDir: "/opt/dy" },
         ][i % 3],
         make: (name, args) => new Host(anyArgs(name), anyArgs(args)),
     },
@@ -74,7 +63,7 @@ const SUBJECTS: Record<string, Subject> = {
         good: (w, i) => i % 2 === 0
             ? { host: w.host, domains: [`s${i}.example.com`, `www.s${i}.example.com`], upstream: w.app, tls: "self-signed", hsts: { maxAge: 600, includeSubDomains: true, preload: false },
                 clientMaxBodySize: "10m", proxyTimeouts: { connect: 5, send: 30, read: 30 }, websockets: true, gzip: false, extraConfig: "add_header X-A b;" }
-            : { host: w.host, domains: [`s${i}.example.com`], upstream: { name: "web", port: 80 }, tls: { cert: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n", key: pulumi.secret(KEY) } },
+            : { host: w.host, domains: [`s${i}.example.com`], upstream: { name: "web", port: 80 }, tls: { cert: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n", key: pulumi.secret(FAKE_SSH_KEY) } },
         make: (name, args) => new NginxVhost(anyArgs(name), anyArgs(args)),
     },
     LetsEncrypt: {

@@ -1,30 +1,20 @@
 // Every bad argument is a ConfigError at construction, before anything is registered: wrong
 // runtime types (JavaScript stacks, `as any`, config values), paths and addresses, and names two
 // components would both create on one host. One test per case, each asserting the exact message.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate, Graph } from "../../sandbox/harness";
 import { rejectsBeforeCreating } from "../support/helpers";
 import { App, BridgeNet, ConfigError, Host, LetsEncrypt, MariaDB, NginxVhost, Postgres } from "../../lib";
 import { claimedNames } from "../../lib/claims";
+import { CONTAINER, IMAGE, NETWORK, VOLUME } from "../support/types";
+import { FAKE_SSH_KEY, appDir, localHost } from "../support/fixtures";
 
-const made: string[] = [];
-after(() => made.forEach(dir => fs.rmSync(dir, { recursive: true, force: true })));
+const webDir = (files: Record<string, string> = {}) => appDir({ Procfile: "web: node server.js\n", ...files });
 
-function appDir(files: Record<string, string> = { Procfile: "web: node server.js\n" }): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-config-errors-"));
-    made.push(dir);
-    fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM node:22-slim\n");
-    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-    return dir;
-}
-
-const box = () => new Host("box", { local: true, dataDir: "/srv/dy" });
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+const box = () => localHost("box", { dataDir: "/srv/dy" });
 /** Untyped, as a JavaScript stack or a config value would give it. */
 const loose = (v: unknown) => v as any;
 
@@ -166,7 +156,7 @@ test("types: a host command's script as a number", async () => {
 // --- paths and addresses -------------------------------------------------------------------------
 
 test("paths: build naming a file rather than a directory", () => {
-    const file = path.join(appDir(), "Dockerfile");
+    const file = path.join(webDir(), "Dockerfile");
     return rejects("App", "web", h => new App("web", { host: h, build: file }),
         `App "web": build "${file}" is a file, not a directory; point build at the directory holding the Dockerfile, not at a file in it`);
 });
@@ -204,7 +194,7 @@ test("addresses: a server key given as a path", () =>
         'Host "box": server.privateKey is not a private key (it has no -----BEGIN ... PRIVATE KEY----- block); give the private key file\'s whole text (OpenSSH or PEM), not a path, a public key or a fingerprint'));
 
 test("addresses: a real-looking key passes", async () => {
-    await evaluate(() => new Host("box", { server: { address: "203.0.113.20", privateKey: KEY } }));
+    await evaluate(() => new Host("box", { server: { address: "203.0.113.20", privateKey: FAKE_SSH_KEY } }));
 });
 
 // --- messages that say what is wrong ---------------------------------------------------------------
@@ -214,7 +204,7 @@ test("processes: none at all is not 'only a release process'", () =>
         'App "web": processes has no process types; add the processes to run, e.g. worker: <command>'));
 
 test("Procfile: only comments is not 'only a release process'", () => {
-    const dir = appDir({ Procfile: "# nothing yet\n" });
+    const dir = webDir({ Procfile: "# nothing yet\n" });
     return rejects("App", "web", h => new App("web", { host: h, build: dir, web: false }),
         'App "web": Procfile has no process types; add the processes to run, e.g. worker: <command>');
 });
@@ -250,7 +240,7 @@ test("collision: a BridgeNet on the host's edge network", () =>
         'BridgeNet "edge": networkName would create Docker network "box-edge", which Host "box" already uses; pick another networkName'));
 
 test("collision: two Apps of one name build one image", () => {
-    const dir = appDir();
+    const dir = webDir();
     let h: Host;
     return secondAddsNothing(() => { h = box(); new App("web", { host: h, build: dir }); }, () => new App("web", { host: h, build: dir }),
         'App "web": build would create Docker image "dropyard/box-web:latest", which App "web" already uses; pick another name');
@@ -277,31 +267,31 @@ test("collision: two certificates whose cron files would be one", () =>
     }, 'LetsEncrypt "b": domains[0] would create file "/etc/cron.d/dropyard-box-a-example-com", which LetsEncrypt "a" already uses; put all the names on one certificate, or start this one with a different name, or set autoRenew: false'));
 
 test("collision: two hosts of one name", () =>
-    secondAddsNothing(() => new Host("prod", { local: true }), () => new Host("prod", { droplet: true }),
+    secondAddsNothing(() => localHost("prod"), () => new Host("prod", { droplet: true }),
         'Host "prod": name would create host "prod", which Host "prod" already uses; give each host its own name'));
 
 test("collision: two local hosts on one data directory", () =>
-    rejectsBeforeCreating("Host", "b", () => { new Host("a", { local: true, dataDir: "/srv/dy" }); new Host("b", { local: true, dataDir: "/srv/dy/" }); },
+    rejectsBeforeCreating("Host", "b", () => { localHost("a", { dataDir: "/srv/dy" }); localHost("b", { dataDir: "/srv/dy/" }); },
         'Host "b": dataDir would use data directory "/srv/dy", which Host "a" already uses; give each host on one machine its own dataDir'));
 
 test("collision: two hosts on one Docker engine share its names", () => {
     let b: Host;
     return secondAddsNothing(() => {
         const a = new Host("a", { local: true, dataDir: "/srv/a", edge: { httpPort: 8080, httpsPort: 8443 } });
-        b = new Host("b", { local: true, dataDir: "/srv/b" });
+        b = localHost("b", { dataDir: "/srv/b" });
         new App("web", { host: a, image: "nginx:1.26", volumes: { data: "/data" } });
     }, () => new App("web", { host: b, image: "nginx:1.26", volumes: { data: "/data" } }),
     'App "web": volumes.data would create Docker volume "web-data", which App "web" already uses; pick another key or name');
 });
 
 test("collision: two hosts on one Docker engine publishing their edges on the same port", () =>
-    rejectsBeforeCreating("Host", "b", () => { new Host("a", { local: true }); new Host("b", { local: true, edge: { httpsPort: 8443 } }); },
+    rejectsBeforeCreating("Host", "b", () => { localHost("a"); new Host("b", { local: true, edge: { httpsPort: 8443 } }); },
         'Host "b": edge.httpPort would publish host port "127.0.0.1:80", which Host "a" already publishes; publish this host\'s edge on other ports or addresses (edge.httpPort, edge.httpsPort, edge.bindAddresses)'));
 
 test("collision: hosts on different engines keep separate names", async () => {
     await evaluate(() => {
-        const a = new Host("a", { local: true });
-        const b = new Host("b", { server: { address: "203.0.113.20", privateKey: KEY } });
+        const a = localHost("a");
+        const b = new Host("b", { server: { address: "203.0.113.20", privateKey: FAKE_SSH_KEY } });
         new Postgres("db", { host: a });
         new Postgres("db-b", { host: b });
         new App("web", { host: a, image: "nginx:1.26", volumes: { data: "/data" } });
@@ -324,7 +314,7 @@ test("claims cover every fixed Docker name the components create", async () => {
     let host: Host | undefined;
     const dir = appDir({ Procfile: "web: node server.js\nworker: node worker.js\nrelease: node migrate.js\n" });
     const g = await evaluate(() => {
-        const h = host = new Host("box", { local: true, dataDir: "/srv/dy" });
+        const h = host = localHost("box", { dataDir: "/srv/dy" });
         const front = new BridgeNet("front", { host: h });
         const pg = new Postgres("pg", { host: h });
         new MariaDB("maria", { host: h, networks: [front] });
@@ -335,10 +325,10 @@ test("claims cover every fixed Docker name the components create", async () => {
     });
     const claimed = new Set(claimedNames(host!).map(c => `${c.kind} ${c.name}`));
     const fixed = [
-        ...g.ofType("docker:index/container:Container").filter(r => r.inputs.name !== undefined).map(r => `container ${r.inputs.name}`),
-        ...g.ofType("docker:index/volume:Volume").map(r => `volume ${r.inputs.name}`),
-        ...g.ofType("docker:index/network:Network").map(r => `network ${r.inputs.name}`),
-        ...g.ofType("docker:index/image:Image").map(r => `image ${r.inputs.imageName}`),
+        ...g.ofType(CONTAINER).filter(r => r.inputs.name !== undefined).map(r => `container ${r.inputs.name}`),
+        ...g.ofType(VOLUME).map(r => `volume ${r.inputs.name}`),
+        ...g.ofType(NETWORK).map(r => `network ${r.inputs.name}`),
+        ...g.ofType(IMAGE).map(r => `image ${r.inputs.imageName}`),
     ];
     assert.ok(fixed.length >= 8, fixed.join(", "));
     for (const f of fixed) assert.ok(claimed.has(f), `${f} is created but not claimed`);

@@ -2,26 +2,20 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { evaluate } from "../../sandbox/harness";
 import { ConfigError, Host, HostArgs } from "../../lib";
+import { CONTAINER, LOCAL_COMMAND, NETWORK, REMOTE_COMMAND, REMOTE_IMAGE } from "../support/types";
+import { localHost } from "../support/fixtures";
 
-const T = {
-    image: "docker:index/remoteImage:RemoteImage",
-    container: "docker:index/container:Container",
-    command: "command:local:Command",
-    remote: "command:remote:Command",
-    network: "docker:index/network:Network",
-};
-
-const local = (args: Partial<HostArgs> = {}) => evaluate(() => { new Host("box", { local: true, dataDir: "/srv/dy", ...args }); });
+const local = (args: Partial<HostArgs> = {}) => evaluate(() => { localHost("box", { dataDir: "/srv/dy", ...args }); });
 
 test("Host creates its edge: one nginx:1.26 container on the edge network, restarting, logs rotated", async () => {
     const g = await local();
-    assert.equal(g.one(T.image, "box-edge-image").inputs.name, "nginx:1.26");
-    const c = g.one(T.container, "box-edge-nginx");
+    assert.equal(g.one(REMOTE_IMAGE, "box-edge-image").inputs.name, "nginx:1.26");
+    const c = g.one(CONTAINER, "box-edge-nginx");
     assert.equal(c.inputs.name, "box-nginx");
-    assert.equal(c.inputs.image, g.one(T.image).outputs.imageId);
+    assert.equal(c.inputs.image, g.one(REMOTE_IMAGE).outputs.imageId);
     assert.equal(c.inputs.restart, "unless-stopped");
     assert.deepEqual(c.inputs.networksAdvanced, [{ name: "box-edge" }]);
-    assert.ok(g.waitsFor(c, g.one(T.network, "box-edge")));
+    assert.ok(g.waitsFor(c, g.one(NETWORK, "box-edge")));
     assert.equal(c.inputs.logDriver, "json-file");
     assert.deepEqual(c.inputs.logOpts, { "max-size": "10m", "max-file": "3" });
     assert.equal(c.provider, "pulumi:providers:docker::box-docker");
@@ -30,7 +24,7 @@ test("Host creates its edge: one nginx:1.26 container on the edge network, resta
 });
 
 test("edge publishes 80 and 443, on loopback only for a local host", async () => {
-    const c = (await local()).one(T.container).inputs;
+    const c = (await local()).one(CONTAINER).inputs;
     assert.deepEqual(c.ports, [
         { internal: 80, external: 80, ip: "127.0.0.1" },
         { internal: 443, external: 443, ip: "127.0.0.1" },
@@ -39,15 +33,15 @@ test("edge publishes 80 and 443, on loopback only for a local host", async () =>
 
 test("edge ports, addresses and image can be chosen", async () => {
     const g = await local({ edge: { httpPort: 8080, httpsPort: 8443, bindAddresses: ["0.0.0.0", "::"], image: "nginx:1.27" } });
-    assert.equal(g.one(T.image).inputs.name, "nginx:1.27");
-    assert.deepEqual(g.one(T.container).inputs.ports, [
+    assert.equal(g.one(REMOTE_IMAGE).inputs.name, "nginx:1.27");
+    assert.deepEqual(g.one(CONTAINER).inputs.ports, [
         { internal: 80, external: 8080, ip: "0.0.0.0" }, { internal: 443, external: 8443, ip: "0.0.0.0" },
         { internal: 80, external: 8080, ip: "::" }, { internal: 443, external: 8443, ip: "::" },
     ]);
 });
 
 test("edge bind-mounts conf.d, certificates, letsencrypt (read-only) and the ACME webroot from the data dir", async () => {
-    const c = (await local()).one(T.container).inputs;
+    const c = (await local()).one(CONTAINER).inputs;
     assert.deepEqual(c.volumes, [
         { hostPath: "/srv/dy/nginx/conf.d", containerPath: "/etc/nginx/conf.d", readOnly: true },
         { hostPath: "/srv/dy/certs", containerPath: "/etc/dropyard/certs", readOnly: true },
@@ -58,19 +52,19 @@ test("edge bind-mounts conf.d, certificates, letsencrypt (read-only) and the ACM
 
 test("edge: a host command makes the directories and writes the default server before the container starts", async () => {
     const g = await local();
-    const setup = g.one(T.command, "box-edge-setup");
+    const setup = g.one(LOCAL_COMMAND, "box-edge-setup");
     const script: string = setup.inputs.create;
     assert.match(script, /mkdir -p '\/srv\/dy\/nginx\/conf\.d' '\/srv\/dy\/certs' '\/srv\/dy\/letsencrypt' '\/srv\/dy\/acme' '\/srv\/dy\/certbot'/);
     assert.match(script, /cat > '\/srv\/dy\/nginx\/conf\.d\/00-dropyard\.conf\.new' <<'DROPYARD_EOF'\n# dropyard: the edge's defaults/);
-    assert.ok(g.waitsFor(g.one(T.container), setup));
-    assert.ok(!g.waitsFor(setup, g.one(T.container)));
+    assert.ok(g.waitsFor(g.one(CONTAINER), setup));
+    assert.ok(!g.waitsFor(setup, g.one(CONTAINER)));
     // The local CLI talks to the engine the provider uses.
     assert.deepEqual(setup.inputs.environment, { DOCKER_HOST: "unix:///var/run/docker.sock" });
 });
 
 test("edge default server: ACME challenges for every name on 80, 444 otherwise, TLS handshakes refused on 443", async () => {
     const g = await local();
-    const conf: string = g.one(T.command, "box-edge-setup").inputs.create;
+    const conf: string = g.one(LOCAL_COMMAND, "box-edge-setup").inputs.create;
     assert.match(conf, /listen 80 default_server;\n    server_name _;\n\n    location \^~ \/\.well-known\/acme-challenge\/ \{\n        root \/var\/www\/acme;/);
     assert.match(conf, /location \/ \{\n        return 444;/);
     assert.match(conf, /listen 443 ssl default_server;\n    server_name _;\n    ssl_reject_handshake on;/);
@@ -79,22 +73,22 @@ test("edge default server: ACME challenges for every name on 80, 444 otherwise, 
 });
 
 test("edge: fixed name and published ports, so a replacement deletes the old container first", async () => {
-    const c = (await local()).one(T.container);
+    const c = (await local()).one(CONTAINER);
     assert.equal(c.options.deleteBeforeReplace, true);
 });
 
 test("edge on a droplet: published on every address, setup runs over SSH after the bootstrap", async () => {
     const g = await evaluate(() => { new Host("prod", { droplet: {} }); });
-    const c = g.one(T.container, "prod-edge-nginx");
+    const c = g.one(CONTAINER, "prod-edge-nginx");
     assert.deepEqual(c.inputs.ports.map((p: { ip: string }) => p.ip), ["0.0.0.0", "0.0.0.0", "::", "::"]);
     assert.deepEqual(c.inputs.volumes[0], { hostPath: "/var/lib/dropyard/nginx/conf.d", containerPath: "/etc/nginx/conf.d", readOnly: true });
-    const setup = g.one(T.remote, "prod-edge-setup");
-    assert.ok(g.waitsFor(setup, g.one(T.remote, "prod-bootstrap")));
+    const setup = g.one(REMOTE_COMMAND, "prod-edge-setup");
+    assert.ok(g.waitsFor(setup, g.one(REMOTE_COMMAND, "prod-bootstrap")));
     assert.doesNotMatch(setup.inputs.create, /DOCKER_HOST/);
 });
 
 const rejects = (args: Partial<HostArgs>, message: string) => assert.throws(
-    () => new Host("box", { local: true, ...args }),
+    () => localHost("box", { ...args }),
     (e: unknown) => e instanceof ConfigError && e.message === message);
 
 test("edge: a port out of range is rejected by the Host before anything is made", () => {

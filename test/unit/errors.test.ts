@@ -5,7 +5,8 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate } from "../../sandbox/harness";
-import { BridgeNet, ConfigError, Host, Postgres } from "../../lib";
+import { BridgeNet, ConfigError, Postgres } from "../../lib";
+import { localHost } from "../support/fixtures";
 
 function thrown(make: () => unknown): ConfigError {
     let error: unknown;
@@ -16,7 +17,7 @@ function thrown(make: () => unknown): ConfigError {
 
 test("a ConfigError is a pulumi.ResourceError on the component's parent, with its stack hidden", async () => {
     await evaluate(() => {
-        const host = new Host("box", { local: true });
+        const host = localHost();
         const e = thrown(() => new BridgeNet("front_net", { host }, { parent: host }));
         assert.ok(pulumi.ResourceError.isInstance(e));
         assert.equal(e.resource, host);
@@ -29,7 +30,7 @@ test("a ConfigError is a pulumi.ResourceError on the component's parent, with it
 
 test("without a parent the error is the stack's: the component itself was never registered", async () => {
     await evaluate(() => {
-        const host = new Host("box", { local: true });
+        const host = localHost();
         const e = thrown(() => new Postgres("db", { host, version: "9" }));
         assert.equal(e.resource, undefined);
         assert.equal(e.message, 'Postgres "db": version "9" is not supported; use one of 14, 15, 16, 17, 18');

@@ -5,8 +5,8 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { evaluate, Graph, isSecretAt } from "../../sandbox/harness";
 import { envOf, networksOf } from "../support/helpers";
+import { CONTAINER, LOCAL_COMMAND, NETWORK, VOLUME } from "../support/types";
 
-const CONTAINER = "docker:index/container:Container";
 const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 
 /** Evaluates examples/<name>/index.ts as its own project, reloading it so each run is fresh. */
@@ -26,7 +26,7 @@ function assertOnlyEdgePublishes(g: Graph, hostName: string): void {
 
 /** The nginx server block a vhost installs (it travels in its config command's script). */
 function vhostConfig(g: Graph, vhost: string): string {
-    return g.one("command:local:Command", `${vhost}-config`).inputs.create as string;
+    return g.one(LOCAL_COMMAND, `${vhost}-config`).inputs.create as string;
 }
 
 test("django-postgres: DATABASE_URL reaches the web container as a secret; the release step migrates", async () => {
@@ -39,7 +39,7 @@ test("django-postgres: DATABASE_URL reaches the web container as a secret; the r
     assert.ok(env.SECRET_KEY.length >= 50);
     assert.equal(env.PORT, "8000");
 
-    const release = g.one("command:local:Command", "counter-release");
+    const release = g.one(LOCAL_COMMAND, "counter-release");
     assert.match(JSON.stringify(release.inputs.environment), /python manage\.py migrate --noinput/);
     assert.ok(g.waitsFor(web, release), "web waits for the migrations");
     assert.ok(isSecretAt(release, "environment"));
@@ -51,7 +51,7 @@ test("django-postgres: the database publishes nothing and sits on its own intern
     const db = g.one(CONTAINER, "counter-db-container");
     assert.equal(db.inputs.ports, undefined);
     assert.deepEqual(networksOf(db), ["counter-db-net"]);
-    assert.equal(g.one("docker:index/network:Network", "counter-db-net").inputs.internal, true);
+    assert.equal(g.one(NETWORK, "counter-db-net").inputs.internal, true);
     assert.deepEqual(networksOf(g.one(CONTAINER, "counter-web-1")).sort(), ["counter-db-net", "counter-host-edge"]);
 });
 
@@ -69,9 +69,9 @@ test("django-postgres: acmeServer asks that CA through LetsEncrypt, with a priva
     const g = await example("django-postgres", {
         acmeServer: "https://pebble.test:14000/dir", acmeEmail: "ops@example.com", acmeCaBundle: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
     });
-    const issue = g.one("command:local:Command", "counter-cert-issue");
+    const issue = g.one(LOCAL_COMMAND, "counter-cert-issue");
     assert.match(issue.inputs.create, /'--server' 'https:\/\/pebble\.test:14000\/dir'/);
-    assert.ok(g.waitsFor(g.one("command:local:Command", "counter-config"), issue), "the vhost waits for its certificate");
+    assert.ok(g.waitsFor(g.one(LOCAL_COMMAND, "counter-config"), issue), "the vhost waits for its certificate");
 });
 
 test("wordpress-mariadb: WORDPRESS_DB_* come from the linked MariaDB, the password secret; wp-content on a volume", async () => {
@@ -86,7 +86,7 @@ test("wordpress-mariadb: WORDPRESS_DB_* come from the linked MariaDB, the passwo
     assert.ok(isSecretAt(web, "envs"));
     assert.match(env.WORDPRESS_CONFIG_EXTRA, /HTTP_X_FORWARDED_PROTO/);
 
-    const volume = g.one("docker:index/volume:Volume", "wordpress-volume-wp-content");
+    const volume = g.one(VOLUME, "wordpress-volume-wp-content");
     assert.match(JSON.stringify(web.inputs.volumes ?? web.inputs.mounts), /\/var\/www\/html\/wp-content/);
     assert.match(JSON.stringify(web.inputs.volumes ?? web.inputs.mounts), new RegExp(volume.inputs.name));
     assertOnlyEdgePublishes(g, "wordpress-host");

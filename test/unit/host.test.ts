@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { evaluate, Graph, isSecretAt, isSecretValue } from "../../sandbox/harness";
 import { ConfigError, Host, HostArgs } from "../../lib";
 import { renderCloudInit } from "../../lib/render/cloud-init";
+import { LOCAL_COMMAND, NETWORK, REMOTE_COMMAND } from "../support/types";
+import { localHost } from "../support/fixtures";
 
 const T = {
     privateKey: "tls:index/privateKey:PrivateKey",
@@ -13,10 +15,10 @@ const T = {
     doKey: "digitalocean:index/sshKey:SshKey",
     droplet: "digitalocean:index/droplet:Droplet",
     firewall: "digitalocean:index/firewall:Firewall",
-    remote: "command:remote:Command",
-    local: "command:local:Command",
+    remote: REMOTE_COMMAND,
+    local: LOCAL_COMMAND,
     provider: "pulumi:providers:docker",
-    network: "docker:index/network:Network",
+    network: NETWORK,
 };
 const ANYWHERE = ["0.0.0.0/0", "::/0"];
 
@@ -187,7 +189,7 @@ test("server: an IPv6 address is bracketed in the Docker URL", async () => {
 
 test("local: the local engine, no SSH, no TLS, no DigitalOcean", async () => {
     const g = await evaluate(() => {
-        const host = new Host("dev", { local: true });
+        const host = localHost("dev");
         host.command("dev-hello", { create: "echo hi" });
     });
     assert.equal(g.one(T.provider, "dev-docker").inputs.host, "unix:///var/run/docker.sock");

@@ -3,15 +3,17 @@ import * as assert from "node:assert/strict";
 import { evaluate, Graph } from "../../sandbox/harness";
 import { rejectsBeforeCreating } from "../support/helpers";
 import { Host, LetsEncrypt, LetsEncryptArgs } from "../../lib";
+import { CONTAINER, LOCAL_COMMAND, REMOTE_COMMAND, REMOTE_IMAGE } from "../support/types";
+import { localHost } from "../support/fixtures";
 
 const T = {
-    local: "command:local:Command",
-    remote: "command:remote:Command",
-    image: "docker:index/remoteImage:RemoteImage",
-    container: "docker:index/container:Container",
+    local: LOCAL_COMMAND,
+    remote: REMOTE_COMMAND,
+    image: REMOTE_IMAGE,
+    container: CONTAINER,
     dns: "digitalocean:index/dnsRecord:DnsRecord",
 };
-const box = () => new Host("box", { local: true, dataDir: "/srv/dy" });
+const box = () => localHost("box", { dataDir: "/srv/dy" });
 const base: Omit<LetsEncryptArgs, "host"> = { domains: ["counter.example.com", "www.counter.example.com"], email: "ops@example.com" };
 
 async function cert(args: Partial<LetsEncryptArgs> = {}, host: () => Host = box): Promise<{ g: Graph; c: LetsEncrypt }> {

@@ -3,24 +3,22 @@ import * as assert from "node:assert/strict";
 import { evaluate, Graph, isSecretAt, resolve } from "../../sandbox/harness";
 import { envOf, rejectsBeforeCreating } from "../support/helpers";
 import { BridgeNet, Host, isDatabase, MariaDB, MariaDBArgs } from "../../lib";
+import { CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME } from "../support/types";
+import { localHost } from "../support/fixtures";
 
-const CONTAINER = "docker:index/container:Container";
-const IMAGE = "docker:index/remoteImage:RemoteImage";
-const VOLUME = "docker:index/volume:Volume";
-const NETWORK = "docker:index/network:Network";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 
 /** Evaluates one MariaDB named `db-notes` on a local host, with `extra` args. */
 function maria(extra: Partial<MariaDBArgs> = {}): Promise<Graph> {
     return evaluate(() => {
-        const db = new MariaDB("db-notes", { host: new Host("box", { local: true }), ...extra });
+        const db = new MariaDB("db-notes", { host: localHost(), ...extra });
         return { url: db.url, password: db.password, rootPassword: db.rootPassword, env: db.env };
     });
 }
 
 test("MariaDB pulls mariadb:11 by default on the host, and the container runs that image", async () => {
     const g = await maria();
-    const image = g.one(IMAGE, "db-notes-image");
+    const image = g.one(REMOTE_IMAGE, "db-notes-image");
     assert.equal(image.inputs.name, "mariadb:11");
     assert.equal(image.inputs.keepLocally, true);
     const c = g.one(CONTAINER, "db-notes-container");
@@ -31,14 +29,14 @@ test("MariaDB pulls mariadb:11 by default on the host, and the container runs th
 test("MariaDB pins the image to each supported version and keeps data at /var/lib/mysql", async () => {
     for (const version of ["10.6", "10.11", "11"]) {
         const g = await maria({ version });
-        assert.equal(g.one(IMAGE, "db-notes-image").inputs.name, `mariadb:${version}`);
+        assert.equal(g.one(REMOTE_IMAGE, "db-notes-image").inputs.name, `mariadb:${version}`);
         assert.deepEqual(g.one(CONTAINER, "db-notes-container").inputs.volumes, [{ volumeName: "db-notes-data", containerPath: "/var/lib/mysql" }]);
     }
 });
 
 test("MariaDB image override replaces the official image", async () => {
     const g = await maria({ image: "mirror.example.com/library/mariadb:11" });
-    assert.equal(g.one(IMAGE, "db-notes-image").inputs.name, "mirror.example.com/library/mariadb:11");
+    assert.equal(g.one(REMOTE_IMAGE, "db-notes-image").inputs.name, "mirror.example.com/library/mariadb:11");
 });
 
 test("MariaDB data volume has a stable name, is kept on delete, and outlives the container", async () => {
@@ -97,7 +95,7 @@ test("MariaDB env carries DATABASE_URL (mysql://) and DB_HOST, DB_PORT, DB_NAME,
 test("MariaDB is a Database an App can link, with envKeys matching env", async () => {
     let db!: MariaDB;
     await evaluate(async () => {
-        const host = new Host("box", { local: true });
+        const host = localHost();
         db = new MariaDB("db-notes", { host });
         assert.ok(isDatabase(db));
         assert.equal(db.host, host);
@@ -155,7 +153,7 @@ test("MariaDB gets its own internal network by default and is reachable there by
 
 test("MariaDB with networks joins exactly those, under its name, and makes no network of its own", async () => {
     const g = await evaluate(() => {
-        const host = new Host("box", { local: true });
+        const host = localHost();
         new MariaDB("db-notes", { host, networks: [new BridgeNet("frontnet", { host })] });
     });
     assert.equal(g.ofType(NETWORK).filter(n => n.parent === "dropyard:index:MariaDB::db-notes").length, 0);
@@ -171,7 +169,7 @@ test("MariaDB container has a fixed name, so it is replaced delete-before-replac
 test("every docker resource of MariaDB uses the host's provider", async () => {
     const g = await maria();
     const docker = g.customResourcesUnder("dropyard:index:MariaDB::db-notes").filter(r => r.type.startsWith("docker:"));
-    assert.deepEqual(docker.map(r => r.type).sort(), [CONTAINER, NETWORK, IMAGE, VOLUME].sort());
+    assert.deepEqual(docker.map(r => r.type).sort(), [CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME].sort());
     for (const r of docker) assert.equal(r.provider, "pulumi:providers:docker::box-docker", r.key);
 });
 
@@ -184,7 +182,7 @@ test("MariaDB evaluated twice records identical inputs", async () => {
 
 /** `make` throws exactly `message`, and nothing was created under the MariaDB. */
 function throwsBeforeCreating(make: (host: Host) => unknown, message: string, name = "db-notes"): Promise<void> {
-    return rejectsBeforeCreating("MariaDB", name, () => make(new Host("box", { local: true })), message);
+    return rejectsBeforeCreating("MariaDB", name, () => make(localHost()), message);
 }
 
 function rejects(args: Omit<Partial<MariaDBArgs>, "host"> & { host?: unknown }, message: string, name = "db-notes"): Promise<void> {

@@ -3,16 +3,18 @@ import * as assert from "node:assert/strict";
 import { evaluate, isSecretAt } from "../../sandbox/harness";
 import { rejectsBeforeCreating } from "../support/helpers";
 import { Host, LetsEncrypt, NginxVhost, NginxVhostArgs, WebUpstream } from "../../lib";
+import { CONTAINER, LOCAL_COMMAND } from "../support/types";
+import { localHost } from "../support/fixtures";
 
 const T = {
-    command: "command:local:Command",
-    container: "docker:index/container:Container",
+    command: LOCAL_COMMAND,
+    container: CONTAINER,
     key: "tls:index/privateKey:PrivateKey",
     cert: "tls:index/selfSignedCert:SelfSignedCert",
     dns: "digitalocean:index/dnsRecord:DnsRecord",
 };
 const web = { name: "counter-web", port: 5000 };
-const box = () => new Host("box", { local: true, dataDir: "/srv/dy" });
+const box = () => localHost("box", { dataDir: "/srv/dy" });
 const site = (host: Host, args: Partial<NginxVhostArgs> = {}, name = "site") =>
     new NginxVhost(name, { host, domains: ["counter.example.com"], upstream: web, ...args });
 

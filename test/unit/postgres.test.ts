@@ -3,23 +3,21 @@ import * as assert from "node:assert/strict";
 import { evaluate, Graph, isSecretAt, resolve } from "../../sandbox/harness";
 import { envOf, rejectsBeforeCreating } from "../support/helpers";
 import { BridgeNet, Host, isDatabase, Postgres, PostgresArgs } from "../../lib";
+import { CONTAINER, NETWORK, REMOTE_COMMAND, REMOTE_IMAGE, VOLUME } from "../support/types";
+import { localHost } from "../support/fixtures";
 
-const CONTAINER = "docker:index/container:Container";
-const IMAGE = "docker:index/remoteImage:RemoteImage";
-const VOLUME = "docker:index/volume:Volume";
-const NETWORK = "docker:index/network:Network";
 
 /** Evaluates one Postgres named `counter-db` on a local host, with `extra` args. */
 function pg(extra: Partial<PostgresArgs> = {}): Promise<Graph> {
     return evaluate(() => {
-        const db = new Postgres("counter-db", { host: new Host("box", { local: true }), ...extra });
+        const db = new Postgres("counter-db", { host: localHost(), ...extra });
         return { url: db.url, password: db.password, env: db.env };
     });
 }
 
 test("Postgres pulls postgres:17 by default on the host, and the container runs that image", async () => {
     const g = await pg();
-    const image = g.one(IMAGE, "counter-db-image");
+    const image = g.one(REMOTE_IMAGE, "counter-db-image");
     assert.equal(image.inputs.name, "postgres:17");
     assert.equal(image.inputs.keepLocally, true);
     const c = g.one(CONTAINER, "counter-db-container");
@@ -30,13 +28,13 @@ test("Postgres pulls postgres:17 by default on the host, and the container runs 
 test("Postgres pins the image to each supported major version", async () => {
     for (const version of ["14", "15", "16", "17", "18"]) {
         const g = await pg({ version });
-        assert.equal(g.one(IMAGE, "counter-db-image").inputs.name, `postgres:${version}`);
+        assert.equal(g.one(REMOTE_IMAGE, "counter-db-image").inputs.name, `postgres:${version}`);
     }
 });
 
 test("Postgres image override replaces the image but keeps the version's data path", async () => {
     const g = await pg({ image: "mirror.example.com/library/postgres:18", version: "18" });
-    assert.equal(g.one(IMAGE, "counter-db-image").inputs.name, "mirror.example.com/library/postgres:18");
+    assert.equal(g.one(REMOTE_IMAGE, "counter-db-image").inputs.name, "mirror.example.com/library/postgres:18");
     assert.deepEqual(g.one(CONTAINER, "counter-db-container").inputs.volumes[0].containerPath, "/var/lib/postgresql");
 });
 
@@ -94,7 +92,7 @@ test("Postgres password has no characters that need escaping, and the url surviv
 test("Postgres outputs read directly are secret or plain as documented", async () => {
     let db!: Postgres;
     await evaluate(async () => {
-        db = new Postgres("counter-db", { host: new Host("box", { local: true }) });
+        db = new Postgres("counter-db", { host: localHost() });
         for (const out of [db.url, db.password, db.env]) assert.equal((await resolve<unknown>(out)).secret, true);
         assert.deepEqual((await resolve(db.networkNames[0])).value, "counter-db-net");
     });
@@ -110,13 +108,13 @@ test("Postgres database name defaults from the component name; database and user
     assert.equal(env.POSTGRES_DB, "counter");
     assert.equal(env.POSTGRES_USER, "django");
     assert.match(g.outputs.url as string, /^postgres:\/\/django:[^@]+@counter-db:5432\/counter$/);
-    const digits = await evaluate(() => new Postgres("9db", { host: new Host("box", { local: true }) }));
+    const digits = await evaluate(() => new Postgres("9db", { host: localHost() }));
     assert.equal(envOf(digits.one(CONTAINER, "9db-container")).POSTGRES_DB, "db_9db");
 });
 
 test("Postgres is a Database an App can link", async () => {
     await evaluate(async () => {
-        const host = new Host("box", { local: true });
+        const host = localHost();
         const db = new Postgres("counter-db", { host });
         assert.ok(isDatabase(db));
         assert.equal(db.engine, "postgres");
@@ -169,7 +167,7 @@ test("Postgres gets its own internal network by default and is reachable there b
 test("Postgres with networks joins exactly those, under its name, and makes no network of its own", async () => {
     let names: string[] = [];
     const g = await evaluate(async () => {
-        const host = new Host("box", { local: true });
+        const host = localHost();
         const frontnet = new BridgeNet("frontnet", { host });
         const backnet = new BridgeNet("backnet", { host, internal: true });
         const db = new Postgres("counter-db", { host, networks: [frontnet, backnet] });
@@ -192,13 +190,13 @@ test("Postgres container has a fixed name, so it is replaced delete-before-repla
 test("every docker resource of Postgres uses the host's provider", async () => {
     const g = await pg();
     const docker = g.customResourcesUnder("dropyard:index:Postgres::counter-db").filter(r => r.type.startsWith("docker:"));
-    assert.deepEqual(docker.map(r => r.type).sort(), [CONTAINER, NETWORK, IMAGE, VOLUME].sort());
+    assert.deepEqual(docker.map(r => r.type).sort(), [CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME].sort());
     for (const r of docker) assert.equal(r.provider, "pulumi:providers:docker::box-docker", r.key);
 });
 
 test("Postgres on a droplet pulls, stores and runs only after the host's bootstrap", async () => {
     const g = await evaluate(() => new Postgres("counter-db", { host: new Host("box", { droplet: {} }) }));
-    const bootstrap = g.one("command:remote:Command", "box-bootstrap");
+    const bootstrap = g.one(REMOTE_COMMAND, "box-bootstrap");
     for (const r of g.customResourcesUnder("dropyard:index:Postgres::counter-db").filter(r => r.type.startsWith("docker:"))) {
         assert.ok(g.waitsFor(r, bootstrap), `${r.key} does not wait for the bootstrap`);
     }
@@ -213,7 +211,7 @@ test("Postgres evaluated twice records identical inputs", async () => {
 
 /** `make` throws exactly `message`, and nothing was created under the Postgres. */
 function throwsBeforeCreating(make: (host: Host) => unknown, message: string, name = "counter-db"): Promise<void> {
-    return rejectsBeforeCreating("Postgres", name, () => make(new Host("box", { local: true })), message);
+    return rejectsBeforeCreating("Postgres", name, () => make(localHost()), message);
 }
 
 function rejects(args: Omit<Partial<PostgresArgs>, "host"> & { host?: unknown }, message: string, name = "counter-db"): Promise<void> {
