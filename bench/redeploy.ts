@@ -7,7 +7,7 @@
 // The foreign methods run copies of dropyard's web container (its image, command and environment) on the
 // same networks under an alias of their own, and the edge's map is pointed at that alias for their turn.
 import { execFile } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setPriority as setNice } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -21,8 +21,32 @@ import { between, Bucket, failureKinds, Sample, series, windowFigures, WindowFig
 import { startAttack } from "./vegeta";
 
 const run = promisify(execFile);
-/** This process's scheduling priority (root may raise it back). */
-const setPriority = (nice: number) => setNice(process.pid, nice);
+/**
+ * Sets the priority of every thread of this process and of its descendants (the esbuild service, the
+ * docker CLI, the deploy step's shell), except the processes in `keep` and theirs. Root may raise it back.
+ */
+function renice(nice: number, keep: number[]): void {
+    const parent = new Map<number, number>();
+    for (const p of readdirSync("/proc").filter(d => /^\d+$/.test(d))) {
+        try {
+            // pid (comm) state ppid …: comm may hold spaces, so read after its closing parenthesis.
+            const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+            parent.set(Number(p), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+        } catch { /* the process ended meanwhile */ }
+    }
+    const inTree = (pid: number): boolean => {
+        for (let p = pid; p > 1; p = parent.get(p) ?? 0) {
+            if (keep.includes(p)) return false;
+            if (p === process.pid) return true;
+        }
+        return false;
+    };
+    for (const pid of [...parent.keys()].filter(inTree)) {
+        for (const tid of (() => { try { return readdirSync(`/proc/${pid}/task`); } catch { return []; } })()) {
+            try { setNice(Number(tid), nice); } catch { /* ended meanwhile */ }
+        }
+    }
+}
 const engine = Engine.local();
 
 /** Where the App's requests go: the edge, its network, the app's file in its conf.d. */
@@ -84,7 +108,7 @@ export async function measure(method: Method, target: Target, plan: LoadPlan, ge
         // The deploying tool (the sandbox's Pulumi engine, docker-compose, the docker CLI) runs beside the app here;
         // on a real host it runs on the developer's machine. Lowest priority keeps it from starving the app,
         // alike for every method; the load generators started above keep theirs.
-        setPriority(19);
+        renice(19, attacks.map(a => a.pid));
         await sleep(plan.steadySeconds * 1000);
         const watch = watchEngine(method.watch, target.network, target.port);
         progress(`${method.name}: redeploy under ${Math.round(plan.rate)} req/s`);
@@ -108,7 +132,7 @@ export async function measure(method: Method, target: Target, plan: LoadPlan, ge
             failures: failureKinds(samples),
         };
     } finally {
-        setPriority(0);
+        renice(0, []);
         await method.cleanup();
     }
 }

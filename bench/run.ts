@@ -189,7 +189,9 @@ async function main(): Promise<void> {
         try {
             if (wanted.has("redeploy")) await redeploySection(dir, stamp);
             if (wanted.has("edge")) {
-                await edgeOverhead(await djangoTarget(), results.section("edge"), n => results.note("edge", n), progress);
+                // A failed section is recorded as such; the others' figures are still written.
+                await edgeOverhead(await djangoTarget(), results.section("edge"), n => results.note("edge", n), progress)
+                    .catch((e: Error) => { progress(`edge: ${e.stack}`); results.note("edge", `the section failed: ${e.message}`); });
             }
         } finally {
             await down(dir, { purge: true, log: false });

@@ -17,8 +17,9 @@ export interface Sample {
 export type Failure = "connection" | "5xx";
 
 export function failureOf(s: Sample): Failure | undefined {
-    if (s.error || s.status === 0) return "connection";
-    return s.status >= 500 ? "5xx" : undefined;
+    // vegeta reports a 5xx with its status line as the error too: the status decides.
+    if (s.status >= 500) return "5xx";
+    return s.error || s.status === 0 ? "connection" : undefined;
 }
 
 /** The p-th percentile (0..100) by nearest rank; NaN for no values. */

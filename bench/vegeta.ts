@@ -30,6 +30,8 @@ export interface AttackOptions {
 }
 
 export interface Attack {
+    /** The generator's process id. */
+    readonly pid: number;
     /** Ends the attack (SIGINT: vegeta writes what it has) and reads every request's record. */
     stop(): Promise<Sample[]>;
 }
@@ -79,6 +81,7 @@ export function startAttack(o: AttackOptions): Attack {
         child.on("close", code => (code === 0 || code === null ? resolve() : reject(new Error(`vegeta exited ${code}: ${err}`))));
     });
     return {
+        pid: child.pid ?? -1,
         stop: async () => {
             if (child.exitCode === null) child.kill("SIGINT");
             await ended;

@@ -28,6 +28,7 @@ test("percentile is the nearest rank; no values give NaN; out-of-range p throws"
 test("failures are told apart: no response is a connection failure, 5xx is the server's, 4xx is not a failure", () => {
     assert.equal(failureOf({ sentMs: 0, latencyMs: 1, status: 0, error: "connection refused" }), "connection");
     assert.equal(failureOf({ sentMs: 0, latencyMs: 1, status: 502 }), "5xx");
+    assert.equal(failureOf({ sentMs: 0, latencyMs: 1, status: 502, error: "502 Bad Gateway" }), "5xx");
     assert.equal(failureOf({ sentMs: 0, latencyMs: 1, status: 404 }), undefined);
     const w = windowFigures([ok(0, 10), ok(1, 20), { sentMs: 2, latencyMs: 3, status: 502 },
         { sentMs: 3, latencyMs: 10_000, status: 0, error: "timeout" }]);
