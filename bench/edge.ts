@@ -81,8 +81,10 @@ export async function edgeOverhead(t: Target, put: (k: string, v: Figure) => voi
         const staticIp = await nginxContainer(t, "counter-static", STATIC_CONF);
         restore = await pointEdge(t, "counter-static");
         const { cert, key } = await edgeCertificate(t.edge);
+        // Only the directories that hold the certificate and key: the edge's conf.d would bring dropyard's config.
+        const certMounts = edgeMounts.filter(m => [cert, key].some(p => p.startsWith(`${m.Destination}/`)));
         const plainIp = await nginxContainer(t, "counter-plain-tls", plainTlsConf(cert, key, "counter-static"),
-            edgeMounts.map(m => `${m.Source}:${m.Destination}:ro`));
+            certMounts.map(m => `${m.Source}:${m.Destination}:ro`));
         await sleep(1000);
         const direct = { url: `http://${staticIp}:8000/`, host: t.host };
         const edge = { url: `https://${t.edgeIp}/`, host: t.host };
