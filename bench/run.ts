@@ -14,7 +14,7 @@
 // It deploys django-postgres, whose container names and ports (80/443) are fixed: it first waits (bounded
 // by BENCH_WAIT_SECONDS, default 1800) until no other example container is on the engine.
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { evaluate } from "../sandbox/harness";
@@ -194,6 +194,8 @@ async function main(): Promise<void> {
                     .catch((e: Error) => { progress(`edge: ${e.stack}`); results.note("edge", `the section failed: ${e.message}`); });
             }
         } finally {
+            // The scratch directory holds a copy of the app's environment (its secrets) for compose and stop-start.
+            rmSync(join(BENCH_DIR, "scratch"), { recursive: true, force: true });
             await down(dir, { purge: true, log: false });
         }
     }
