@@ -29,6 +29,9 @@ export interface HeyResult {
     failed: number;
     /** hey's `Requests/sec`. */
     rps: number;
+    /** The 50th and 99th percentiles of hey's latency distribution, in ms (NaN when it printed none). */
+    p50Ms: number;
+    p99Ms: number;
     /** hey's summary as printed. */
     text: string;
 }
@@ -47,9 +50,11 @@ export function parseHey(text: string): HeyResult {
             && (m = line.match(/^\s+\[(\d+)\]\s+(.*)$/))) errors[m[2]] = (errors[m[2]] ?? 0) + Number(m[1]);
     }
     const rps = Number(text.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? NaN);
+    const pct = (p: number) => Number(text.match(new RegExp(`^\\s+${p}%+ in ([\\d.]+) secs`, "m"))?.[1] ?? NaN) * 1000;
     const count = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
     const fivexx = Object.entries(statuses).filter(([s]) => s.startsWith("5")).reduce((a, [, n]) => a + n, 0);
-    return { total: count(statuses) + count(errors), statuses, errors, failed: count(errors) + fivexx, rps, text };
+    return { total: count(statuses) + count(errors), statuses, errors, failed: count(errors) + fivexx, rps,
+        p50Ms: pct(50), p99Ms: pct(99), text };
 }
 
 export interface HeyOptions {
@@ -70,6 +75,8 @@ export interface HeyOptions {
     timeout?: number;
     /** Longest run in seconds; `stop()` ends it sooner. */
     seconds: number;
+    /** A CPU list for taskset (e.g. "1"): where hey may run. @default - any */
+    cpus?: string;
 }
 
 export interface HeyRun {
@@ -90,7 +97,8 @@ export function startHey(o: HeyOptions): HeyRun {
     if (o.method) args.push("-m", o.method);
     if (o.body !== undefined) args.push("-d", o.body, "-T", "application/x-www-form-urlencoded");
     args.push(o.url);
-    const child: ChildProcess = spawn(HEY, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const [cmd, argv] = o.cpus ? ["taskset", ["-c", o.cpus, HEY, ...args]] : [HEY, args];
+    const child: ChildProcess = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
     child.stderr!.on("data", (d: Buffer) => { out += d.toString(); });

@@ -1,45 +1,66 @@
-// npm run bench: dropyard's numbers, measured on the sandbox (the local Docker engine) with Debian's hey.
-// Prints one `name=value` per line on standard output; progress goes to standard error.
+// npm run bench: dropyard's numbers beside the ways one would otherwise deploy, measured on the sandbox
+// (the local Docker engine). Prints one `name=value` per line on standard output (progress on standard
+// error), writes every figure to bench/results/<date>.json and the redeploy chart to
+// bench/results/<date>-redeploy.svg. Sections (BENCH_SECTIONS=examples,redeploy,edge; all by default):
 //
-//   eval_ms_<example>            the example's program under the unit tests' mocks (median of 5)
-//   cold_up_seconds_<example>    first `up` of a private copy: no state, containers or volumes (the engine's
-//                                image and build caches stay as they are)
-//   warm_up_seconds_<example>    the second `up`, nothing changed
-//   noop_up_changes_<example>    resources that second `up` touched (target 0)
-//   redeploy_*                   steady GET load through the edge to django-postgres (keep-alive and new
-//                                connections) while it is redeployed with a changed image; failed = error,
-//                                timeout or 5xx (target 0)
-//   proxy_throughput_ratio       requests/s through the edge (https to the edge container's address on the
-//                                edge network) / requests/s straight to the web container (its address on
-//                                that network), hey at full speed, in turns, medians (target >= 0.9);
-//                                _loopback: through the published port on 127.0.0.1 (docker-proxy);
-//                                _gzip: a client accepting gzip, which the edge then compresses
-//   edge_idle_rss_mb             the edge nginx's resident memory when idle
+//   examples   eval_ms_<example>, cold_up_seconds_<example>, warm_up_seconds_<example>, noop_up_changes_<example>
+//   redeploy   the app's saturation throughput through the edge, then a redeploy under load at 80% of it,
+//              by dropyard, docker-compose, stop-then-start (and Kamal's proxy when it builds): requests,
+//              failures (connection errors and 5xx), p50/p99 steady and during the deploy, and where the
+//              deploy's wall time went (bench/phases.ts)
+//   edge       the edge's own cost against a fast static upstream: throughput ratio edge/direct, added
+//              latency, new TLS 1.3 connections/s against the same nginx with TLS and no dropyard config
 //
-// It deploys the examples, whose container names and ports (80/443) are fixed: it first waits (bounded by
-// BENCH_WAIT_SECONDS, default 1800) until no other example container is on the engine.
-import { writeFileSync } from "node:fs";
+// It deploys django-postgres, whose container names and ports (80/443) are fixed: it first waits (bounded
+// by BENCH_WAIT_SECONDS, default 1800) until no other example container is on the engine.
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { evaluate } from "../sandbox/harness";
-import { down, up, UpSummary } from "../sandbox";
+import { down, up } from "../sandbox";
 import { prepareEngine } from "../sandbox/prepare";
-import { ensureHey, HeyResult, runHey, startHey } from "./hey";
-import { addressOn, BENCH_DIR, copyExample, Example, EXAMPLES, nginxRssMb, REPO, waitForExamplesGone } from "./stacks";
+import { renderRedeployChart } from "./chart";
+import { edgeOverhead } from "./edge";
+import { runHey } from "./hey";
+import { composeMethod, dropyardMethod, measure, Method, MethodResult, stopStartMethod, Target } from "./redeploy";
+import { renderLatest, replaceLatest, Results } from "./results";
+import { VEGETA_VERSION } from "./vegeta";
+import { median } from "./stats";
+import {
+    addGenerationVariable, addressOn, BENCH_DIR, containerNamed, copyExample, Example, EXAMPLES, REPO,
+    waitForExamplesGone,
+} from "./stacks";
 
 const DJANGO_HOST = "counter.localhost";
+const RESULTS_DIR = join(REPO, "bench", "results");
 
 const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
-const result = (name: string, value: number | string) =>
-    process.stdout.write(`${name}=${typeof value === "number" ? round(value) : value}\n`);
-const round = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 3 : 1));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const results = new Results({ cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", memoryGb: Math.round(totalmem() / 2 ** 30) });
+
+const SECTIONS = ["examples", "redeploy", "edge"];
+const wanted = new Set((process.env.BENCH_SECTIONS ?? SECTIONS.join(",")).split(",").map(s => s.trim()));
+
+function versionOf(cmd: string, args: string[]): string {
+    try {
+        return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n")[0];
+    } catch {
+        return "missing";
+    }
+}
 
 async function prepare(): Promise<void> {
     const images = ["postgres:17", "mariadb:11", "nginx:1.26", "wordpress:6.8-php8.4-apache", "python:3.13-slim",
         "node:20-slim"];
     await prepareEngine(images, { rebuildStale: true, stdio: ["ignore", 2, 2] });
-    ensureHey();
+    execFileSync("bash", [join(REPO, "bench", "tools.sh")],
+        { stdio: ["ignore", 2, 2], env: { ...process.env, VEGETA_VERSION } });
+    results.version("docker", versionOf("docker", ["version", "--format", "{{.Server.Version}}"]));
+    results.version("docker_compose", versionOf("docker-compose", ["version", "--short"]));
+    results.version("vegeta", VEGETA_VERSION); // `go install` leaves the binary's -version empty
+    results.version("hey", versionOf("dpkg-query", ["-W", "-f", "${Version}", "hey"]));
+    results.version("kamal_proxy", versionOf("/usr/local/bin/kamal-proxy", ["version"]));
+    results.version("node", process.version);
 }
 
 /** The example's program under the shared mocks, as the unit tests run it: the median of 5 runs in ms. */
@@ -55,118 +76,142 @@ async function evalMs(name: Example): Promise<number> {
     return median(times);
 }
 
-/** Cold and warm `up` of a private copy; leaves it deployed and returns its directory and last summary. */
-async function upTwice(name: Example): Promise<{ dir: string; summary: UpSummary }> {
+/** Cold and warm `up` of a private copy; leaves it deployed and returns its directory. */
+async function upTwice(name: Example, config: Record<string, string> = {},
+    edit?: (dir: string) => void): Promise<string> {
+    const put = results.section("examples", "");
     const dir = copyExample(name);
+    edit?.(dir);
     progress(`${name}: cold up`);
     let t = Date.now();
-    await up(dir, { log: false });
-    result(`cold_up_seconds_${name}`, (Date.now() - t) / 1000);
+    await up(dir, { log: false, config });
+    put(`cold_up_seconds_${name}`, (Date.now() - t) / 1000);
     progress(`${name}: warm up`);
     t = Date.now();
-    const summary = await up(dir, { log: false });
-    result(`warm_up_seconds_${name}`, (Date.now() - t) / 1000);
-    result(`noop_up_changes_${name}`, summary.resources.filter(r => r.action !== "same").length);
-    return { dir, summary };
-}
-
-function sum(results: HeyResult[], f: (r: HeyResult) => number): number {
-    return results.reduce((a, r) => a + f(r), 0);
-}
-
-/** django-postgres redeployed with a changed image under steady load through the edge. */
-async function redeployUnderLoad(dir: string): Promise<void> {
-    const common = { url: "https://127.0.0.1:443/", host: DJANGO_HOST, seconds: 600, timeout: 10 };
-    const streams = [
-        startHey({ ...common, concurrency: 2, qps: 20, keepAlive: true }),
-        startHey({ ...common, concurrency: 2, qps: 15, keepAlive: false }),
-    ];
-    await sleep(3000);
-    writeFileSync(join(dir, "app", "BENCH_DEPLOY"), `${Date.now()}\n`); // a changed file: a new image, a real redeploy
-    progress("django-postgres: redeploy under load");
-    const t = Date.now();
-    const s = await up(dir, { log: false });
-    const seconds = (Date.now() - t) / 1000;
-    await sleep(3000);
-    const [kept, fresh] = await Promise.all(streams.map(r => r.stop()));
-    const replaced = s.resources.filter(r => r.action === "replace").map(r => r.name);
-    if (!replaced.some(n => n.startsWith("counter-web-"))) throw new Error(`the redeploy did not replace the web container: ${JSON.stringify(s.resources)}`);
-    for (const [k, r] of [["keep-alive", kept], ["new connections", fresh]] as const) {
-        if (r.failed > 0) progress(`redeploy, ${k}: ${JSON.stringify(r.errors)} ${JSON.stringify(r.statuses)}`);
-    }
-    result("redeploy_total_requests", sum([kept, fresh], r => r.total));
-    result("redeploy_failed_requests", sum([kept, fresh], r => r.failed));
-    result("redeploy_failed_requests_keepalive", kept.failed);
-    result("redeploy_failed_requests_new_connections", fresh.failed);
-    result("redeploy_requests_per_second", sum([kept, fresh], r => r.rps));
-    result("redeploy_seconds", seconds);
+    const summary = await up(dir, { log: false, config });
+    put(`warm_up_seconds_${name}`, (Date.now() - t) / 1000);
+    put(`noop_up_changes_${name}`, summary.resources.filter(r => r.action !== "same").length);
+    return dir;
 }
 
 /**
- * Requests/s through the edge and straight to the web container, hey at full speed, the targets taken
- * in turn for several rounds (medians: the machine is shared). The app sends HTML uncompressed; a client
- * that accepts gzip makes the edge compress every page (its vhosts have gzip on), work the direct path
- * does not do, so the like-for-like ratio is measured without Accept-Encoding and the gzip one beside it.
+ * Requests/s through the edge at full speed, in the redeploy load's mix: 14 kept-alive connections and 2 that
+ * open a new one per request (hey, 6 s). What the app can take with the TLS handshakes the load brings.
  */
-async function throughput(summary: UpSummary): Promise<void> {
-    const web = summary.containers.find(c => c.name.startsWith("counter-web-1-"));
-    if (!web) throw new Error("no counter-web-1 container in the summary");
-    const network = "counter-host-edge";
-    const direct = `http://${await addressOn(web.name, network)}:8000/`;
-    const edge = `https://${await addressOn("counter-host-nginx", network)}:443/`;
-    const targets = {
-        direct: { url: direct, compression: false },
-        edge: { url: edge, compression: false },
-        loopback: { url: "https://127.0.0.1:443/", compression: false },
-        directGzip: { url: direct, compression: true },
-        edgeGzip: { url: edge, compression: true },
+async function saturation(edgeIp: string): Promise<number> {
+    const common = { url: `https://${edgeIp}/`, host: DJANGO_HOST, compression: false, seconds: 6, timeout: 10 };
+    const runs = await Promise.all([runHey({ ...common, concurrency: 14, keepAlive: true }),
+        runHey({ ...common, concurrency: 2, keepAlive: false })]);
+    const failed = runs.reduce((a, r) => a + r.failed, 0);
+    if (failed > 0) throw new Error(`saturation run had ${failed} failed requests: ${JSON.stringify(runs.map(r => r.errors))}`);
+    return runs.reduce((a, r) => a + r.rps, 0);
+}
+
+/** django-postgres's App, edge and network, as the redeploy and edge sections use them. */
+async function djangoTarget(): Promise<Target> {
+    const edgeIp = await addressOn("counter-host-nginx", "counter-host-edge");
+    return { app: "counter", host: DJANGO_HOST, edge: "counter-host-nginx", network: "counter-host-edge",
+        port: 8000, edgeIp, dir: join(BENCH_DIR, "scratch") };
+}
+
+/** The redeploy section: every method under the same load, one after the other, then the chart. */
+async function redeploySection(dir: string, stamp: string): Promise<void> {
+    const put = results.section("redeploy");
+    let generation = 0;
+    const upAt = async (g: number) => {
+        generation = g;
+        const s = await up(dir, { log: false, config: { benchGeneration: String(g) } });
+        if (!s.resources.some(r => r.action === "replace" && r.name.startsWith("counter-web-"))) {
+            throw new Error(`generation ${g}: the web container was not replaced: ${JSON.stringify(s.resources)}`);
+        }
     };
-    type Target = keyof typeof targets;
-    const rps = Object.fromEntries(Object.keys(targets).map(k => [k, [] as number[]])) as Record<Target, number[]>;
-    let failed = 0;
-    for (let round = 1; round <= 5; round++) {
-        progress(`throughput: round ${round} of 5`);
-        for (const [k, t] of Object.entries(targets) as [Target, typeof targets[Target]][]) {
-            const r = await runHey({ url: t.url, host: DJANGO_HOST, concurrency: 8, keepAlive: true,
-                compression: t.compression, seconds: 6, timeout: 10 });
-            rps[k].push(r.rps);
-            failed += r.failed;
+    const web = () => containerNamed("counter-web-1-");
+    const target = await djangoTarget();
+    const sat = await saturation(target.edgeIp);
+    const rate = Math.ceil(sat * 0.8);
+    put("saturation_requests_per_second", sat);
+    put("load_requests_per_second", rate);
+    results.note("redeploy", `Load: vegeta at ${rate} req/s (80% of the ${Math.round(sat)} req/s hey measured through the edge `
+        + "with 14 kept-alive connections and 2 new ones per request), 90% on kept-alive connections and 10% on a new connection each, https to the edge's "
+        + "address on its network; generator, edge, app and database share the machine's cores (no pinning).");
+    const methods: Method[] = [
+        dropyardMethod(g => upAt(g), web),
+        composeMethod(target, web),
+        stopStartMethod(target, web),
+    ];
+    if (versionOf("/usr/local/bin/kamal-proxy", ["version"]) === "missing") {
+        results.note("redeploy", "Kamal's proxy: its Go module did not build here (bench/tools.sh), so no column.");
+    }
+    const measured: MethodResult[] = [];
+    for (const m of methods) {
+        const r = await measure(m, target, { rate, steadySeconds: 4, afterSeconds: 3 }, generation + 1, progress);
+        measured.push(r);
+        const key = m.name.replace(/-/g, "_");
+        put(`${key}_total_requests`, r.steady.total + r.during.total);
+        put(`${key}_during_requests`, r.during.total);
+        put(`${key}_failed_connection`, r.during.failedConnection + r.steady.failedConnection);
+        put(`${key}_failed_5xx`, r.during.failed5xx + r.steady.failed5xx);
+        put(`${key}_steady_p50_ms`, r.steady.p50Ms);
+        put(`${key}_steady_p99_ms`, r.steady.p99Ms);
+        put(`${key}_during_p50_ms`, r.during.p50Ms);
+        put(`${key}_during_p99_ms`, r.during.p99Ms);
+        for (const [k, v] of Object.entries(r.split)) put(`${key}_${k}`, v);
+        if (r.failures.length > 0) {
+            results.note("redeploy", `${m.name} failures: ${r.failures.slice(0, 4).map(([w, n]) => `${n} × ${w}`).join("; ")}`);
         }
     }
-    const m = Object.fromEntries(Object.entries(rps).map(([k, v]) => [k, median(v)])) as Record<Target, number>;
-    result("direct_requests_per_second", m.direct);
-    result("edge_requests_per_second", m.edge);
-    result("proxy_throughput_ratio", m.edge / m.direct);
-    result("proxy_throughput_ratio_loopback", m.loopback / m.direct);
-    result("proxy_throughput_ratio_gzip", m.edgeGzip / m.directGzip);
-    result("throughput_failed_requests", failed);
+    // The names scripts read before this section compared methods: dropyard's own column.
+    const own = measured[0];
+    const legacy = results.section("redeploy", "redeploy_");
+    legacy("total_requests", own.steady.total + own.during.total);
+    legacy("failed_requests", own.steady.failedConnection + own.steady.failed5xx + own.during.failedConnection + own.during.failed5xx);
+    const svg = renderRedeployChart(
+        `Redeploy under ${rate} req/s (80% of saturation), django-postgres behind the edge, ${cpus().length} cores`,
+        measured.map(r => ({ name: r.name, buckets: r.buckets, deployAtMs: r.deployAtMs, marks: r.marks })));
+    const svgPath = join(RESULTS_DIR, `${stamp}-redeploy.svg`);
+    writeFileSync(svgPath, svg);
+    progress(`chart: ${svgPath}`);
 }
 
 async function main(): Promise<void> {
+    results.note("machine", `load average at the start: ${loadavg().map(l => l.toFixed(1)).join(", ")} `
+        + "(other work on the machine shares its cores; the figures are of one run)");
     await prepare();
+    const stamp = results.get().date.slice(0, 10);
     // Leftovers of an interrupted bench run first (its copies live at fixed paths), then anyone else's.
     for (const name of EXAMPLES) await down(join(BENCH_DIR, name), { purge: true, log: false }).catch(() => undefined);
     await waitForExamplesGone(Number(process.env.BENCH_WAIT_SECONDS ?? 1800), progress);
 
-    for (const name of EXAMPLES) result(`eval_ms_${name}`, await evalMs(name));
+    if (wanted.has("examples")) for (const name of EXAMPLES) results.section("examples", "")(`eval_ms_${name}`, await evalMs(name));
 
-    const django = await upTwice("django-postgres");
-    try {
-        await redeployUnderLoad(django.dir);
-        const current = await up(django.dir, { log: false });
-        await throughput(current);
-        await sleep(5000);
-        result("edge_idle_rss_mb", await nginxRssMb("counter-host-nginx"));
-    } finally {
-        await down(django.dir, { purge: true, log: false });
+    if (wanted.has("redeploy") || wanted.has("edge") || wanted.has("examples")) {
+        const dir = await upTwice("django-postgres", { benchGeneration: "0" }, addGenerationVariable);
+        try {
+            if (wanted.has("redeploy")) await redeploySection(dir, stamp);
+            if (wanted.has("edge")) {
+                // A failed section is recorded as such; the others' figures are still written.
+                await edgeOverhead(await djangoTarget(), results.section("edge"), n => results.note("edge", n), progress)
+                    .catch((e: Error) => { progress(`edge: ${e.stack}`); results.note("edge", `the section failed: ${e.message}`); });
+            }
+        } finally {
+            // The scratch directory holds a copy of the app's environment (its secrets) for compose and stop-start.
+            rmSync(join(BENCH_DIR, "scratch"), { recursive: true, force: true });
+            await down(dir, { purge: true, log: false });
+        }
     }
-    for (const name of ["wordpress-mariadb", "notes-two-nets"] as const) {
-        const s = await upTwice(name);
-        await down(s.dir, { purge: true, log: false });
+    if (wanted.has("examples")) {
+        for (const name of ["wordpress-mariadb", "notes-two-nets"] as const) {
+            const dir = await upTwice(name);
+            await down(dir, { purge: true, log: false });
+        }
     }
+    progress(`results: ${results.write(RESULTS_DIR)}`);
+    const readme = join(REPO, "bench", "README.md");
+    const chart = wanted.has("redeploy") ? `results/${stamp}-redeploy.svg` : undefined;
+    writeFileSync(readme, replaceLatest(readFileSync(readme, "utf8"), renderLatest(results.get(), chart)));
 }
 
 main().catch(e => {
-    process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
     process.exitCode = 1;
 });

@@ -2,7 +2,7 @@
 // a file, and the sandbox state is the bench's own), waiting until no one else's example containers are on
 // the engine (the examples deploy fixed names and ports), addresses on docker networks, the edge's memory.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Engine } from "../sandbox/docker";
 
@@ -21,6 +21,27 @@ export function copyExample(name: Example): string {
     cpSync(join(REPO, "examples", name), dir,
         { recursive: true, filter: src => !src.split("/").includes("node_modules") });
     return dir;
+}
+
+/**
+ * Makes the copy of django-postgres take a `benchGeneration` config value into its web containers'
+ * environment, so a changed value redeploys without a build (a no-build redeploy, as a config change is).
+ */
+export function addGenerationVariable(dir: string): void {
+    const file = join(dir, "index.ts");
+    const before = readFileSync(file, "utf8");
+    const env = `env: { ALLOWED_HOSTS: domain, DEBUG: "false" }`;
+    if (!before.includes(env)) throw new Error(`${file}: no \`${env}\` to add BENCH_GENERATION to`);
+    writeFileSync(file, before.replace(env,
+        `env: { ALLOWED_HOSTS: domain, DEBUG: "false", BENCH_GENERATION: config.get("benchGeneration") ?? "0" }`));
+}
+
+/** The running container whose name starts with `prefix` (exactly one). */
+export async function containerNamed(prefix: string): Promise<string> {
+    const names = (await engine.docker.listContainers())
+        .map(c => c.Names[0].replace(/^\//, "")).filter(n => n.startsWith(prefix));
+    if (names.length !== 1) throw new Error(`expected one running container named ${prefix}*, found: ${names.join(", ") || "none"}`);
+    return names[0];
 }
 
 const engine = Engine.local();

@@ -28,8 +28,10 @@ case "$1 $2" in
         case "$3" in
             *State.Running*) echo "\${FAKE_EDGE_RUNNING:-true}" ;;
             *Health.Log*) printf 'healthz answered 500: broken on purpose\\n@@dropyard@@\\n' ;;
+            *Config.Healthcheck*) [ ! -e "$FAKE/probe-$4" ] || printf '3500000000 %s\n' "$(head -n 1 "$FAKE/check-$4")"; sed 1d "$FAKE/check-$4" 2>/dev/null ;;
             *State.Status*) [ -e "$FAKE/state-$4" ] || { echo "Error: No such object: $4" >&2; exit 1; }; next "$FAKE/state-$4" ;;
         esac ;;
+    "exec web-"*) [ "$(next "$FAKE/probe-$2")" = ok ] ;;
     "logs --tail") printf 'booting %s\\nlistening on 8000\\n' "$4" ;;
     "exec zd-nginx")
         case "$3 $4" in
@@ -48,10 +50,15 @@ interface Run { code: number; stdout: string; stderr: string; calls: string[]; m
 const EDGE: NonNullable<DeployScript["edge"]> = { container: "zd-nginx", lockFile: "", mapFile: "", drainSeconds: 5 };
 
 /** Runs the script with the fake docker; `states` per container, `drain` the answers of the drain check. */
-function run(script: Partial<DeployScript>, states: Record<string, string[]>, opts: { drain?: string[]; env?: Record<string, string>; oldMap?: string } = {}): Run {
+function run(script: Partial<DeployScript>, states: Record<string, string[]>,
+    opts: { drain?: string[]; env?: Record<string, string>; oldMap?: string; probes?: Record<string, { test: string[]; answers: string[] }> } = {}): Run {
     const dir = fs.mkdtempSync(path.join(work, "run-"));
     fs.writeFileSync(path.join(dir, "docker"), FAKE_DOCKER, { mode: 0o755 });
     for (const [c, s] of Object.entries(states)) fs.writeFileSync(path.join(dir, `state-${c}`), s.join("\n") + "\n");
+    for (const [c, p] of Object.entries(opts.probes ?? {})) {
+        fs.writeFileSync(path.join(dir, `check-${c}`), p.test.join("\n") + "\n");
+        fs.writeFileSync(path.join(dir, `probe-${c}`), p.answers.join("\n") + "\n");
+    }
     fs.writeFileSync(path.join(dir, "drain"), (opts.drain ?? ["gone"]).join("\n") + "\n");
     const mapFile = path.join(dir, "conf.d", "upstream-zd.conf");
     if (opts.oldMap !== undefined) { fs.mkdirSync(path.dirname(mapFile)); fs.writeFileSync(mapFile, opts.oldMap); }
@@ -105,6 +112,22 @@ test("an unhealthy container fails with its healthcheck output and log lines; th
     ].join("\n"));
     assert.equal(r.map, "previous\n");
     assert.equal(at(r.calls, "exec"), -1);
+});
+
+test("a starting container is probed with its own check and passes when it answers, before Docker's first interval", () => {
+    const probes = { "web-1-abc": { test: ["CMD-SHELL", "curl -f localhost:8000/up"], answers: ["fail", "fail", "ok"] } };
+    const r = run({ edge: EDGE }, { "web-1-abc": ["running starting"] }, { probes });
+    assert.equal(r.code, 0, r.stderr);
+    const checks = r.calls.filter(c => c.startsWith("exec web-1-abc"));
+    assert.deepEqual(checks, Array(3).fill("exec web-1-abc /bin/sh -c curl -f localhost:8000/up"), r.calls.join("\n"));
+    assert.ok(at(r.calls, "exec zd-nginx nginx -t") > r.calls.lastIndexOf(checks[0]), "the edge moves only after the check passed");
+    // An argument-list check runs as its arguments; one that never passes leaves the wait to fail as before.
+    const list = { "web-1-abc": { test: ["CMD", "/bin/check", "--port", "8000"], answers: ["fail"] } };
+    const never = run({ edge: EDGE, waitSeconds: 1 }, { "web-1-abc": ["running starting"] }, { probes: list, oldMap: "previous\n" });
+    assert.equal(never.code, 1);
+    assert.match(never.stderr, /^web container web-1-abc is not healthy after 1s;/);
+    assert.ok(never.calls.includes("exec web-1-abc /bin/check --port 8000"), never.calls.join("\n"));
+    assert.equal(never.map, "previous\n");
 });
 
 test("a container that stopped fails at once; one still starting when the time is up fails with the wait", () => {
