@@ -2,6 +2,7 @@
 // leftovers last, dependency order) is told once in docs/architecture.md, "The sandbox's apply model".
 import { Graph, RecordedResource, unwrapSecrets } from "./harness";
 import { resourceError, SandboxError } from "./lib/errors";
+import { PENDING_OUTPUT } from "./lib/pending";
 import { checkSupported } from "./lib/fields";
 import { stringLeaves } from "./lib/secrets";
 import { inputsHash, stableStringify } from "./lib/stable";
@@ -22,8 +23,7 @@ export interface Step {
     after: string[];
 }
 
-/** The stdout a command gets at evaluation before it ran; resources whose inputs carry it wait a pass. */
-export const PENDING_OUTPUT = "[dropyard-sandbox: known after the command runs]";
+export { PENDING_OUTPUT } from "./lib/pending";
 
 /** Top-level input fields whose values differ. */
 export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
@@ -57,7 +57,8 @@ export function plan(graph: Graph, state: StackState): Map<string, Step> {
             throw resourceError(r.type, r.name, "option ignoreChanges",
                 "is not supported by the sandbox (its diff compares every input)", "remove the option for sandbox runs");
         }
-        validateValues(r);
+        // Values not known yet (a droplet's address) are checked in the pass that knows them.
+        if (!JSON.stringify(r.rawInputs).includes(PENDING_OUTPUT)) validateValues(r);
         const prior = live(state, r.key);
         if (!prior || prior.hash === inputsHash(r.inputs)) {
             steps.set(r.key, { resource: r, action: prior ? "same" : "create", deleteFirst: false, changed: [], after });
@@ -107,13 +108,15 @@ function uses(graph: Graph, user: RecordedResource, used: RecordedResource): boo
 }
 
 /**
- * Resources that cannot be applied in this pass: their inputs carry a command output not known yet, or they wait for
- * one that does.
+ * Resources that cannot be applied in this pass: their inputs carry a command output not known yet, or an image on an
+ * engine not there yet, or they wait for one that does.
  */
 export function deferred(graph: Graph): Set<string> {
     const out = new Set<string>();
     for (const r of dependencyOrder(graph)) {
-        if (JSON.stringify(r.rawInputs).includes(PENDING_OUTPUT)
+        // An image whose engine is not there yet (a remote Host before its bootstrap) has pending outputs.
+        const pendingImage = r.type.startsWith("docker:") && JSON.stringify(r.outputs).includes(PENDING_OUTPUT);
+        if (pendingImage || JSON.stringify(r.rawInputs).includes(PENDING_OUTPUT)
             || [...graph.dependenciesOf(r.key)].some(d => out.has(d))) out.add(r.key);
     }
     return out;
@@ -123,6 +126,8 @@ function entry(r: RecordedResource, after: string[],
     created: { engineId?: string; socket?: string; outputs?: Record<string, unknown> }): StateResource {
     const { id: _id, urn: _urn, ...outputs } = { ...r.outputs, ...created.outputs } as Record<string, unknown>;
     void _id; void _urn;
+    // The simulated DigitalOcean API's ids stay: a droplet keeps its id (and a firewall its droplet) while it lives.
+    if (r.type.startsWith("digitalocean:")) Object.assign(outputs, { id: r.outputs.id, urn: r.outputs.urn });
     return {
         key: r.key, type: r.type, name: r.name, hash: inputsHash(r.inputs), rawInputs: r.rawInputs,
         outputs,

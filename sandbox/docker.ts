@@ -1,10 +1,12 @@
 // The one Docker client of the sandbox, the bench and the tests: dockerode, pointed at a daemon the
 // way the docker CLI is (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH): a unix socket by default,
 // or tcp://host:port, with mutual TLS when a CA, a certificate and a key are given (a droplet's engine
-// on 2376). The sandbox itself deploys to local sockets only (`Engine.local`). Builds go through the
-// docker CLI against the same endpoint: it packs the context as `docker build` does (.dockerignore).
-import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
+// on 2376). The sandbox deploys to local sockets (`Engine.local`) and to a remote Host's daemon over mutual TLS
+// (`Engine.forProvider`). Builds go through the docker CLI against the same endpoint: it packs the context as
+// `docker build` does (.dockerignore).
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import Docker from "dockerode";
@@ -48,22 +50,41 @@ export class Engine {
     private static readonly cache = new Map<string, Engine>();
     readonly docker: Docker;
 
-    private constructor(readonly host: string, readonly options: Docker.DockerOptions) {
+    private constructor(readonly host: string, readonly options: Docker.DockerOptions, readonly tls?: TlsMaterial) {
         this.docker = new Docker(options);
     }
 
     /** A client for any endpoint the CLI understands (unix socket, tcp, tcp with mutual TLS). */
     static connect(host?: string, tls?: TlsMaterial): Engine {
         const options = dockerOptions(host, tls);
-        return new Engine(host || process.env.DOCKER_HOST || `unix://${DEFAULT_SOCKET}`, options);
+        return new Engine(host || process.env.DOCKER_HOST || `unix://${DEFAULT_SOCKET}`, options, tls);
+    }
+
+    /**
+     * The engine a docker provider's inputs point at: the local socket, or a remote Host's daemon at
+     * tcp://ADDRESS:2376 with its CA, client certificate and key (the only way the sandbox speaks TCP).
+     */
+    static forProvider(inputs: { host?: string; caMaterial?: string; certMaterial?: string; keyMaterial?: string }):
+        Engine {
+        const endpoint = inputs.host || process.env.DOCKER_HOST || `unix://${DEFAULT_SOCKET}`;
+        if (endpoint.startsWith("unix://")) return Engine.local(endpoint);
+        const { caMaterial: ca, certMaterial: cert, keyMaterial: key } = inputs;
+        if (!endpoint.startsWith("tcp://") || !ca || !cert || !key) {
+            throw new SandboxError(`docker host "${endpoint}" is neither a unix:// socket nor tcp:// with caMaterial, `
+                + "certMaterial and keyMaterial; the sandbox speaks TCP to a daemon only with mutual TLS");
+        }
+        const id = `${endpoint} ${createHash("sha256").update(`${ca}\0${cert}\0${key}`).digest("hex")}`;
+        let e = Engine.cache.get(id);
+        if (!e) { e = Engine.connect(endpoint, { ca, cert, key }); Engine.cache.set(id, e); }
+        return e;
     }
 
     /** The engine behind a provider's `host` (absent: DOCKER_HOST or the default socket). Only unix sockets. */
     static local(host?: string): Engine {
         const endpoint = host || process.env.DOCKER_HOST || `unix://${DEFAULT_SOCKET}`;
         if (!endpoint.startsWith("unix://")) {
-            throw new SandboxError(`docker host "${endpoint}" is not the local engine; the sandbox runs the local target only `
-                + "(use a unix:// socket, e.g. Host { local: true })");
+            throw new SandboxError(`docker host "${endpoint}" is not the local engine `
+                + "(use a unix:// socket, e.g. Host { local: true }; a remote Host's daemon is reached with Engine.forProvider)");
         }
         let e = Engine.cache.get(endpoint);
         if (!e) { e = Engine.connect(endpoint); Engine.cache.set(endpoint, e); }
@@ -146,10 +167,24 @@ export class Engine {
         return { code: info.ExitCode ?? -1, stdout: await out.text, stderr: await err.text };
     }
 
-    /** Runs the docker CLI against this engine (for `docker build`). */
-    cli(args: readonly string[], opts: { env?: Record<string, string> } = {}): Promise<ExecResult> {
+    /**
+     * Runs the docker CLI against this engine (for `docker build`). Over TLS the CLI reads its CA, certificate
+     * and key from files: they sit in a private temporary directory for the length of the call only.
+     */
+    async cli(args: readonly string[], opts: { env?: Record<string, string> } = {}): Promise<ExecResult> {
         const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, DOCKER_HOST: this.host };
-        return exec("docker", args, { env });
+        delete env.DOCKER_TLS_VERIFY;
+        delete env.DOCKER_CERT_PATH;
+        if (!this.tls) return exec("docker", args, { env });
+        const dir = mkdtempSync(join(tmpdir(), "dropyard-docker-tls-"));
+        try {
+            for (const [file, pem] of [["ca.pem", this.tls.ca], ["cert.pem", this.tls.cert], ["key.pem", this.tls.key]]) {
+                writeFileSync(join(dir, file as string), pem, { mode: 0o600 });
+            }
+            return await exec("docker", args, { env: { ...env, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: dir } });
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     }
 }
 

@@ -206,13 +206,15 @@ export async function evaluate(program: () => unknown, options: EvaluateOptions 
 
     await pulumi.runtime.setMocks({
         newResource: async (args) => {
-            const outputs = { ...unwrapSecrets(args.inputs), ...(await faker(args)) };
+            const faked = await faker(args);
+            const outputs = { ...unwrapSecrets(args.inputs), ...faked };
             recorded.push({
                 type: args.type, name: args.name, key: `${args.type}::${args.name}`, rawInputs: args.inputs,
                 inputs: unwrapSecrets(args.inputs), outputs, custom: args.custom !== false, deps: new Set(),
                 options: {},
             });
-            return { id: args.id || `${args.name}-id`, state: outputs };
+            // An id the outputs bring (the simulated DigitalOcean API's) is the resource's id, as a provider's is.
+            return { id: typeof faked.id === "string" && faked.id ? faked.id : args.id || `${args.name}-id`, state: outputs };
         },
         call: async (args) => args.inputs,
     }, project, stack, false);

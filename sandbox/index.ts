@@ -1,14 +1,14 @@
 // The sandbox's programmatic API, for end-to-end tests: `up` deploys a stack directory on the local
 // Docker engine and returns the same summary the CLI prints; `down` removes what `up` created.
 import { resolve } from "node:path";
-import type { Graph } from "./harness";
+import { Graph, unwrapSecrets } from "./harness";
 import { Action, applyPlan, deferred, deleteLeftovers, PENDING_OUTPUT, plan } from "./applier";
 import { Engine } from "./docker";
 import { SandboxError } from "./lib/errors";
 import { MASK, Scrubber } from "./lib/secrets";
 import { evaluateStack, loadProject, projectFile, StackProject } from "./load";
 import { EvalContext, realOutputs } from "./real-outputs";
-import { ApplyContext } from "./resources";
+import { ApplyContext, DnsRecordValue } from "./resources";
 import { live, loadState, lockState, saveState, StackState } from "./state";
 
 export { SandboxError } from "./lib/errors";
@@ -21,6 +21,8 @@ export interface UpOptions {
     readonly config?: Record<string, string>;
     /** Where progress lines go (already scrubbed of secrets). @default - standard error; `false` for silence */
     readonly log?: ((line: string) => void) | false;
+    /** A resolver for the DNS records the simulated DigitalOcean API records. @default - recorded only */
+    readonly dns?: (record: DnsRecordValue) => Promise<void>;
 }
 
 export interface DownOptions {
@@ -77,14 +79,20 @@ function logger(opt: UpOptions["log"], scrubber: Scrubber): (line: string) => vo
     return line => sink(scrubber.scrub(line));
 }
 
-function applyContext(dir: string, state: StackState, log: (line: string) => void): ApplyContext {
+function applyContext(dir: string, state: StackState, log: (line: string) => void,
+    dns?: UpOptions["dns"]): ApplyContext {
     return {
-        dir, log,
-        engineOf: provider => {
-            const p = provider ? live(state, provider) : undefined;
-            return Engine.local(p?.socket ? `unix://${p.socket}` : undefined);
-        },
+        dir, log, dns,
+        resources: () => state.resources.filter(r => !r.condemned),
+        engineOf: provider => engineOf(state, provider),
     };
+}
+
+/** The engine a provider of the state points at: its socket, or a remote Host's daemon over mutual TLS. */
+function engineOf(state: StackState, provider: string | undefined): Engine {
+    const p = provider ? live(state, provider) : undefined;
+    if (p?.socket) return Engine.local(`unix://${p.socket}`);
+    return p ? Engine.forProvider(unwrapSecrets(p.rawInputs) as Record<string, string>) : Engine.local();
 }
 
 /** Rethrows with every known secret masked (messages carry script output and container logs). */
@@ -110,7 +118,7 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
     const log = logger(opts.log, scrubber);
     const state = loadState(project.project, project.stack, project.dir);
     seedScrubber(scrubber, state);
-    const actx = applyContext(project.dir, state, log);
+    const actx = applyContext(project.dir, state, log, opts.dns);
     const actions = new Map<string, Action>();
     let graph: Graph | undefined;
     let evalMs = 0;
@@ -203,7 +211,8 @@ async function containers(state: StackState): Promise<ContainerSummary[]> {
     const out: ContainerSummary[] = [];
     for (const r of state.resources) {
         if (r.type !== "docker:index/container:Container" || r.condemned || !r.engineId) continue;
-        const c = await Engine.local(r.socket ? `unix://${r.socket}` : undefined).containerInspect(r.engineId);
+        const c = await (r.socket ? Engine.local(`unix://${r.socket}`) : engineOf(state, r.provider))
+            .containerInspect(r.engineId);
         if (!c) {
             out.push({ name: String(r.outputs.name), image: "", networks: [], ports: [], health: "missing" });
             continue;

@@ -2,11 +2,13 @@
 // boots in it, sshd listens on an address of its own, and cloud-init reads a NoCloud seed (an SSH key and a
 // `deploy` user with passwordless sudo), as on a new droplet. Docker is not in it: the bootstrap installs it.
 // Uses the plain docker CLI; everything made carries the label dev.dropyard.test=machine and is removed by stop().
+// The sandbox's registry joins the machine's network as its Docker Hub mirror (sandbox/registry.ts).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { exec, ExecResult, lastLines } from "./lib/exec";
+import { docker, exec, ExecResult, lastLines } from "./lib/exec";
+import { attachRegistry, detachRegistry } from "./registry";
 
 export const MACHINE_IMAGE = "dropyard-sandbox/machine:trixie";
 export const MACHINE_LABEL = "dev.dropyard.test=machine";
@@ -40,6 +42,12 @@ export interface MachineOptions {
      * sandbox's user, key and hostname settings are merged into it. @default none
      */
     readonly userData?: string;
+    /**
+     * Seed it as DigitalOcean does a droplet: the user data verbatim, the key as meta data `public-keys` (cloud-init
+     * authorizes it for root), and a vendor setting that lets root log in with it; `user` is then root.
+     * @default false
+     */
+    readonly droplet?: boolean;
 }
 
 export interface Machine {
@@ -48,6 +56,8 @@ export interface Machine {
     readonly network: string;
     /** The volume holding the machine's /var/lib/docker. */
     readonly volume: string;
+    /** Where its NoCloud seed lives on this machine (mounted read-only into it). */
+    readonly seedDir: string;
     readonly user: string;
     /** The machine's address on its network; re-read after restart(). */
     address: string;
@@ -61,10 +71,23 @@ export interface Machine {
     stop(): Promise<void>;
 }
 
-async function docker(args: readonly string[], timeoutMs = 120_000): Promise<string> {
-    const r = await exec("docker", args, { timeoutMs });
-    if (r.code !== 0) throw new Error(`docker ${args.slice(0, 3).join(" ")} failed (${r.code}): ${lastLines(r.stderr || r.stdout, 10)}`);
-    return r.stdout.trim();
+/** DigitalOcean's images let root log in with the droplet's keys; the sandbox keeps the hostname Docker gives. */
+const DROPLET_VENDOR_CONFIG = "disable_root: false\npreserve_hostname: true\n";
+
+/** The NoCloud seed of a droplet, as DigitalOcean's metadata hands it: user data as given, keys as meta data. */
+export function dropletSeed(name: string, authorizedKey: string, userData = ""): { userData: string; metaData: string } {
+    const metaData = stringify({ "instance-id": `dropyard-machine-${name}`, "local-hostname": name,
+        "public-keys": authorizedKey.trim().split("\n") }, { lineWidth: 0 });
+    return { userData, metaData };
+}
+
+/** Removes what startMachine made for a machine; each removal is tried whatever happened to the others. */
+export async function removeMachine(m: Pick<Machine, "container" | "volume" | "network" | "seedDir">): Promise<void> {
+    await exec("docker", ["rm", "-f", "-v", m.container], { timeoutMs: 90_000 });
+    await exec("docker", ["volume", "rm", "-f", m.volume], { timeoutMs: 60_000 });
+    await detachRegistry(m.network);
+    await exec("docker", ["network", "rm", m.network], { timeoutMs: 60_000 });
+    rmSync(m.seedDir, { recursive: true, force: true });
 }
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
@@ -123,19 +146,21 @@ async function addressOf(container: string, network: string): Promise<string> {
 /** Starts a machine and waits until it has booted (sshd up, cloud-init done). Cleans up after itself on failure. */
 export async function startMachine(opts: MachineOptions): Promise<Machine> {
     if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(opts.name)) throw new Error(`machine name "${opts.name}" must be lowercase letters, digits and dashes`);
-    const user = opts.user ?? "deploy";
+    const user = opts.droplet ? "root" : opts.user ?? "deploy";
     const container = `dropyard-machine-${opts.name}`;
     const network = container;
     const volume = `${container}-docker`;
     const seedDir = mkdtempSync(join(tmpdir(), "dropyard-machine-seed-"));
-    const seed = machineSeed(opts.name, user, opts.authorizedKey, opts.userData);
+    const seed = opts.droplet ? dropletSeed(opts.name, opts.authorizedKey, opts.userData)
+        : machineSeed(opts.name, user, opts.authorizedKey, opts.userData);
     writeFileSync(join(seedDir, "user-data"), seed.userData, { mode: 0o644 });
     writeFileSync(join(seedDir, "meta-data"), seed.metaData, { mode: 0o644 });
+    writeFileSync(join(seedDir, "vendor.cfg"), opts.droplet ? DROPLET_VENDOR_CONFIG : "{}\n", { mode: 0o644 });
     const bootTimeoutMs = opts.bootTimeoutMs ?? 180_000;
 
     let stopped = false;
     const machine: Machine = {
-        name: opts.name, container, network, volume, user, address: "", bootMs: 0,
+        name: opts.name, container, network, volume, seedDir, user, address: "", bootMs: 0,
         exec: (args, timeoutMs = 60_000) => exec("docker", ["exec", container, ...args], { timeoutMs }),
         async restart() {
             const t0 = Date.now();
@@ -147,20 +172,19 @@ export async function startMachine(opts: MachineOptions): Promise<Machine> {
         async stop() {
             if (stopped) return;
             stopped = true;
-            // Each removal is tried whatever happened to the others; only what this machine made is named.
-            await exec("docker", ["rm", "-f", "-v", container], { timeoutMs: 90_000 });
-            await exec("docker", ["volume", "rm", "-f", volume], { timeoutMs: 60_000 });
-            await exec("docker", ["network", "rm", network], { timeoutMs: 60_000 });
-            rmSync(seedDir, { recursive: true, force: true });
+            await removeMachine(machine);
         },
     };
     try {
         await docker(["network", "create", "--label", MACHINE_LABEL, network]);
         await docker(["volume", "create", "--label", MACHINE_LABEL, volume]);
+        // The registry mirror the machine's daemon.json names, on the machine's network (sandbox/registry.ts).
+        await attachRegistry(network);
         const t0 = Date.now();
         await docker(["run", "-d", "--name", container, "--hostname", opts.name, "--label", MACHINE_LABEL,
             "--network", network, ...MACHINE_RUN_FLAGS,
             "-v", `${volume}:/var/lib/docker`, "-v", `${seedDir}:/var/lib/cloud/seed/nocloud:ro`,
+            "-v", `${join(seedDir, "vendor.cfg")}:/etc/cloud/cloud.cfg.d/95-dropyard-vendor.cfg:ro`,
             opts.image ?? MACHINE_IMAGE]);
         await waitBooted(container, bootTimeoutMs);
         machine.bootMs = Date.now() - t0;

@@ -11,6 +11,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { unwrapSecrets, OutputFaker } from "./harness";
 import { changedFields, PENDING_OUTPUT } from "./applier";
+import { digitaloceanOutputs } from "./digitalocean";
 import { Engine } from "./docker";
 import { resourceError } from "./lib/errors";
 import { lastLines } from "./lib/exec";
@@ -31,8 +32,8 @@ export interface EvalContext {
     /** Errors met while producing outputs; thrown after the evaluation (a throwing mock would hang it). */
     errors: Error[];
     log: (line: string) => void;
-    /** `host` of each docker provider seen so far, by provider name. */
-    providerHosts: Map<string, string | undefined>;
+    /** Inputs (host, TLS material) of each docker provider seen so far, by provider name. */
+    providerHosts: Map<string, Record<string, any>>;
 }
 
 /** Outputs that are secret by nature, whatever the program does with them. */
@@ -55,9 +56,9 @@ export function realOutputs(ctx: EvalContext): OutputFaker {
             const prior = live(ctx.state, key);
             const same = prior !== undefined && prior.hash === inputsHash(inputs);
             // An in-place update keeps the resource, and so its auto-name (a command's output is new, though).
-            const kept = same || (prior !== undefined && args.type !== "command:local:Command"
+            const kept = same || (prior !== undefined && !args.type.startsWith("command:")
                 && updatableInPlace(args.type, changedFields(unwrapSecrets(prior.rawInputs), inputs)));
-            if (args.type === "pulumi:providers:docker") ctx.providerHosts.set(args.name, inputs.host);
+            if (args.type === "pulumi:providers:docker") ctx.providerHosts.set(args.name, inputs);
             const out = await produce(ctx, args, inputs, kept ? prior!.outputs : undefined);
             for (const field of SECRET_OUTPUTS[args.type] ?? []) ctx.scrubber.add(out[field]);
             return out;
@@ -68,26 +69,49 @@ export function realOutputs(ctx: EvalContext): OutputFaker {
     };
 }
 
-/** The engine behind a resource's provider (`urn…::pulumi:providers:docker::<name>::<id>`), else the default. */
-function engineFor(ctx: EvalContext, provider: string | undefined): Engine {
+/**
+ * The engine behind a resource's provider (`urn…::…$pulumi:providers:docker::<name>::<id>`), else the default; or
+ * undefined for a remote Host's daemon that is not there yet: its provider waits for the bootstrap, so until an
+ * earlier pass created the provider, what would be read from the engine (a built image's id) is not known.
+ */
+function engineFor(ctx: EvalContext, provider: string | undefined): Engine | undefined {
+    // The type in a URN carries its parents' types: `dropyard:index:Host$pulumi:providers:docker`.
     const parts = (provider ?? "").split("::");
-    const at = parts.indexOf("pulumi:providers:docker");
-    return Engine.local(at >= 0 ? ctx.providerHosts.get(parts[at + 1]) : undefined);
+    const at = parts.findIndex(p => p.split("$").pop() === "pulumi:providers:docker");
+    const inputs = at >= 0 ? ctx.providerHosts.get(parts[at + 1]) ?? {} : {};
+    if (String(inputs.host ?? "").startsWith("tcp://")
+        && !live(ctx.state, `pulumi:providers:docker::${parts[at + 1]}`)) return undefined;
+    return Engine.forProvider(inputs);
 }
+
+/** What an image resource gives before its engine exists: resources that use it wait for a later pass. */
+const PENDING_IMAGE = { imageId: PENDING_OUTPUT, repoDigest: PENDING_OUTPUT };
 
 async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, i: Record<string, any>,
     prior: Record<string, any> | undefined): Promise<Record<string, any>> {
     const { type, name } = args;
     if (type.startsWith("random:index/")) return prior ?? randomOutputs(type, name, i);
+    if (type.startsWith("digitalocean:")) return digitaloceanOutputs(type, name, i, prior);
+    // A certificate for an address not known yet (a droplet's, before it exists) waits for a later pass.
+    if (!prior && type.startsWith("tls:") && JSON.stringify(i).includes(PENDING_OUTPUT)) {
+        return { certPem: PENDING_OUTPUT, certRequestPem: PENDING_OUTPUT };
+    }
     switch (type) {
         case "tls:index/privateKey:PrivateKey": return prior ?? privateKeyOutputs(type, name, i);
         case "tls:index/selfSignedCert:SelfSignedCert": return prior ?? selfSignedCertOutputs(type, name, i);
         case "tls:index/certRequest:CertRequest": return prior ?? certRequestOutputs(type, name, i);
         case "tls:index/locallySignedCert:LocallySignedCert": return prior ?? locallySignedCertOutputs(type, name, i);
-        case "docker:index/image:Image": return buildImage(ctx, engineFor(ctx, args.provider), type, name, i);
+        case "docker:index/image:Image": {
+            const engine = engineFor(ctx, args.provider);
+            return engine ? buildImage(ctx, engine, type, name, i) : { imageName: i.imageName, ...PENDING_IMAGE };
+        }
         // Read from the engine on every run: a rebuilt stand-in has a new id, and its containers follow.
-        case "docker:index/remoteImage:RemoteImage": return remoteImage(engineFor(ctx, args.provider), type, name, i);
+        case "docker:index/remoteImage:RemoteImage": {
+            const engine = engineFor(ctx, args.provider);
+            return engine ? remoteImage(ctx, engine, type, name, i) : { name: i.name, ...PENDING_IMAGE };
+        }
         case "command:local:Command":
+        case "command:remote:Command":
             if (prior) return prior;
             // Output of a command exists only after it ran; resources that use it wait for a later pass.
             return { stdout: PENDING_OUTPUT, stderr: PENDING_OUTPUT };
@@ -101,9 +125,20 @@ async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, 
     }
 }
 
-async function remoteImage(engine: Engine, type: string, name: string,
+async function remoteImage(ctx: EvalContext, engine: Engine, type: string, name: string,
     i: Record<string, any>): Promise<Record<string, any>> {
-    const image = await engine.imageInspect(i.name);
+    let image = await engine.imageInspect(i.name);
+    if (!image && engine.tls) {
+        // A remote Host's daemon pulls for real, through its registry mirror (the sandbox's registry).
+        ctx.log(`pull ${i.name} on ${engine.host}`);
+        const r = await engine.cli(["pull", "--quiet", i.name]);
+        if (r.code !== 0) {
+            throw resourceError(type, name, "name", `"${i.name}" could not be pulled on ${engine.host}`,
+                "put the image in the sandbox's registry (sandbox/registry.ts mirrorImages)",
+                { "docker pull output": lastLines(r.stderr || r.stdout, 10) });
+        }
+        image = await engine.imageInspect(i.name);
+    }
     if (!image) {
         throw resourceError(type, name, "name", `"${i.name}" is not on the local engine and the sandbox cannot pull`,
             "build the stand-in images first (bash sandbox/images/build.sh), or `docker build`/`docker tag` an image with that name");

@@ -4,9 +4,12 @@ import { resolve } from "node:path";
 import type Docker from "dockerode";
 import { RecordedResource, unwrapSecrets } from "./harness";
 import { containerSpec, endpoint, STATE_ONLY_FIELDS, UPDATABLE_FIELDS } from "./container-args";
+import { checkDigitalocean, createDigitalocean, deleteDigitalocean, digitaloceanInPlace, DNS_RECORD, DROPLET, FIREWALL,
+    SSH_KEY, updateDigitalocean } from "./digitalocean";
 import { Engine } from "./docker";
 import { resourceError, SandboxError } from "./lib/errors";
-import { exec, lastLines } from "./lib/exec";
+import { exec, ExecResult, lastLines } from "./lib/exec";
+import { SshConnection, sshRun } from "./lib/ssh";
 import { StateResource } from "./state";
 
 /** What the handlers need from the run. */
@@ -16,7 +19,14 @@ export interface ApplyContext {
     log: (line: string) => void;
     /** The engine a resource's provider points at. */
     engineOf: (provider: string | undefined) => Engine;
+    /** The live resources of the stack's state (the simulated DigitalOcean API looks up keys and droplets). */
+    resources: () => StateResource[];
+    /** Where DNS records go once recorded (a test's resolver); absent: only recorded. */
+    dns?: (record: DnsRecordValue) => Promise<void>;
 }
+
+/** A DNS record as the simulated DigitalOcean API hands it to a resolver. */
+export interface DnsRecordValue { fqdn: string; type: string; value: string }
 
 export interface Created {
     engineId?: string;
@@ -31,7 +41,7 @@ export async function createResource(r: RecordedResource, ctx: ApplyContext): Pr
     const i = r.inputs as Inputs;
     switch (r.type) {
         case "pulumi:providers:docker": {
-            const engine = Engine.local(i.host);
+            const engine = Engine.forProvider(i);
             await engine.ping();
             return { socket: engine.socketPath };
         }
@@ -55,6 +65,8 @@ export async function createResource(r: RecordedResource, ctx: ApplyContext): Pr
         case "docker:index/container:Container": return createContainer(r, ctx.engineOf(r.provider), ctx);
         case "command:local:Command": return { outputs: await runScript(r.type, r.name, "create", i.create, i,
             ctx, undefined) };
+        case "command:remote:Command": return { outputs: await runRemote(r.type, r.name, "create", i.create, i, ctx) };
+        case SSH_KEY: case DROPLET: case FIREWALL: case DNS_RECORD: return createDigitalocean(r, ctx);
         default:
             return {}; // random, tls, virtual providers: the values were made at evaluation and live in the state
     }
@@ -64,14 +76,16 @@ export async function createResource(r: RecordedResource, ctx: ApplyContext): Pr
 export function validateValues(r: RecordedResource): void {
     if (r.type === "pulumi:providers:docker") {
         try {
-            Engine.local(r.inputs.host);
+            Engine.forProvider(r.inputs);
         } catch {
-            throw resourceError(r.type, r.name, "host", `"${r.inputs.host}" is not the local engine`,
-                "the sandbox runs the local target only: use a unix:// socket (Host { local: true })");
+            throw resourceError(r.type, r.name, "host",
+                `"${r.inputs.host}" is neither a unix:// socket nor tcp:// with mutual TLS (caMaterial, certMaterial, keyMaterial)`,
+                "use a unix:// socket (Host { local: true }) or a remote Host's provider (Host { server }), which carries them");
         }
     }
     if (r.type === "docker:index/container:Container") containerSpec(r.name, String(r.outputs.name),
         r.inputs as Inputs);
+    checkDigitalocean(r);
 }
 
 /** In-place updates: commands run `update` (or `create`); containers get `docker update`. */
@@ -82,6 +96,10 @@ export async function updateResource(r: RecordedResource, prior: StateResource, 
         const script = i.update ?? i.create;
         return { outputs: await runScript(r.type, r.name, i.update ? "update" : "create", script, i, ctx,
             prior.outputs) };
+    }
+    if (r.type.startsWith("digitalocean:")) return updateDigitalocean(r, prior, ctx);
+    if (r.type === "command:remote:Command") {
+        return { outputs: await runRemote(r.type, r.name, i.update ? "update" : "create", i.update ?? i.create, i, ctx) };
     }
     if (r.type === "docker:index/container:Container" && changed.some(f => UPDATABLE_FIELDS.includes(f))) {
         const spec = containerSpec(r.name, String(r.outputs.name), i);
@@ -101,7 +119,8 @@ export async function updateResource(r: RecordedResource, prior: StateResource, 
 export function updatableInPlace(type: string, changed: string[], replaceOnChanges: string[] = []): boolean {
     if (changed.some(f => replaceOnChanges.includes(f) || replaceOnChanges.includes("*"))) return false;
     if (type.startsWith("pulumi:providers:")) return true;
-    if (type === "command:local:Command") return !changed.includes("triggers");
+    if (type === "command:local:Command" || type === "command:remote:Command") return !changed.includes("triggers");
+    if (type.startsWith("digitalocean:")) return digitaloceanInPlace(type, changed);
     if (type === "docker:index/container:Container") return changed.every(f => UPDATABLE_FIELDS.includes(f)
         || STATE_ONLY_FIELDS.includes(f));
     return false;
@@ -138,6 +157,10 @@ export async function deleteResource(s: StateResource, ctx: ApplyContext): Promi
         case "command:local:Command":
             if (i.delete) await runScript(s.type, s.name, "delete", i.delete, i, ctx, s.outputs);
             return;
+        case "command:remote:Command":
+            if (i.delete) await runRemote(s.type, s.name, "delete", i.delete, i, ctx);
+            return;
+        case DROPLET: case FIREWALL: return deleteDigitalocean(s, ctx);
         default:
             // Images stay: there is no registry to pull a stand-in back from. random/tls/providers hold nothing.
             return;
@@ -264,8 +287,34 @@ async function runScript(type: string, name: string, which: string, script: stri
     ctx.log(`run ${which} of ${name}`);
     const r = await exec(interpreter[0], [...interpreter.slice(1), script],
         { env, input: i.stdin, cwd: i.dir ? resolve(ctx.dir, i.dir) : ctx.dir });
+    return scriptOutputs(type, name, which, r);
+}
+
+/**
+ * Runs one of a remote command's scripts over real SSH, as the command provider does: the connection as given
+ * (dial retries and timeouts included), `stdin` on the script's standard input. A dial that fails for good names
+ * the user, the address and what was refused.
+ */
+async function runRemote(type: string, name: string, which: string, script: string | undefined, i: Inputs,
+    ctx: ApplyContext): Promise<Record<string, string>> {
+    if (!script) return { stdout: "", stderr: "" };
+    const c = i.connection as SshConnection;
+    const where = `ssh ${c.user ?? "root"}@${c.host}:${c.port ?? 22}`;
+    ctx.log(`run ${which} of ${name} over ${where}`);
+    let r;
+    try {
+        r = await sshRun(c, script, i.stdin, { log: ctx.log });
+    } catch (e) {
+        throw resourceError(type, name, "connection", `failed: ${(e as Error).message}`,
+            "check the address, the user, the key and that sshd answers");
+    }
+    return scriptOutputs(type, name, which, r, ` over ${where}`);
+}
+
+/** A script's outputs as the command provider gives them (one trailing newline cut); a failure shows its stderr. */
+function scriptOutputs(type: string, name: string, which: string, r: ExecResult, where = ""): Record<string, string> {
     if (r.code !== 0) {
-        throw resourceError(type, name, which, `script failed (exit ${r.code})`, `fix the ${which} script`,
+        throw resourceError(type, name, which, `script failed (exit ${r.code})${where}`, `fix the ${which} script`,
             { [`its ${r.stderr.trim() ? "stderr" : "output"} (last lines)`]: lastLines(r.stderr.trim() ? r.stderr : r.stdout, 20) });
     }
     return { stdout: r.stdout.replace(/\n$/, ""), stderr: r.stderr.replace(/\n$/, "") };

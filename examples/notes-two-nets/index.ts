@@ -10,23 +10,28 @@ import * as random from "@pulumi/random";
 import { App, BridgeNet, Host, LetsEncrypt, MariaDB, NginxVhost } from "dropyard";
 
 const config = new pulumi.Config();
-const target = config.get("target", { allowedValues: ["local", "droplet"] }) ?? "local";
-// *.localhost names resolve to this machine without any DNS record; a droplet needs a real name.
+const target = config.get("target", { allowedValues: ["local", "droplet", "server"] }) ?? "local";
+// *.localhost names resolve to this machine without any DNS record; a droplet or server needs a real name.
 const domain = config.get("domain") ?? "notes.localhost";
-if (target === "droplet" && domain.endsWith(".localhost")) {
-    throw new Error("config domain: a droplet needs a public name; run `pulumi config set domain notes.example.com`");
+if (target !== "local" && domain.endsWith(".localhost")) {
+    throw new Error(`config domain: a ${target} needs a public name; `
+        + `run \`pulumi config set domain notes.example.com\``);
 }
 
-const host = target === "droplet"
-    ? new Host("notes-host", { droplet: { region: config.get("region"), size: config.get("size") } })
-    : new Host("notes-host", { local: true });
+// A server is any Ubuntu or Debian machine you reach over SSH as root or a user with passwordless sudo.
+const host = new Host("notes-host", target === "droplet"
+    ? { droplet: { region: config.get("region"), size: config.get("size"), image: config.get("dropletImage") } }
+    : target === "server"
+    ? { server: { address: config.require("serverAddress"), user: config.get("serverUser"),
+        privateKey: config.requireSecret("serverKey") } }
+    : { local: true });
 
 // The certificate. A laptop cannot pass Let's Encrypt's challenge, so locally it is self-signed unless
-// acmeServer names a CA to ask; a droplet gets one from Let's Encrypt (or acmeServer). With dnsZone, a
-// domain in your DigitalOcean account, the droplet's DNS record is made too.
+// acmeServer names a CA to ask; a droplet or server gets one from Let's Encrypt (or acmeServer). With
+// dnsZone, a domain in your DigitalOcean account, the droplet's DNS record is made too.
 const acmeServer = config.get("acmeServer");
 const dnsZone = config.get("dnsZone");
-const tls = target === "droplet" || acmeServer !== undefined
+const tls = target !== "local" || acmeServer !== undefined
     ? new LetsEncrypt("notes-cert", {
         host,
         domains: [domain],

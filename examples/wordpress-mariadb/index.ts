@@ -1,29 +1,35 @@
 // WordPress with MariaDB, served by nginx over https: on this machine's Docker engine (target "local",
-// the default) or on a DigitalOcean droplet (target "droplet").
+// the default), on a DigitalOcean droplet (target "droplet") or on a
+// machine of yours reached over SSH (target "server").
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { App, Host, LetsEncrypt, MariaDB, NginxVhost } from "dropyard";
 
 const config = new pulumi.Config();
-const target = config.get("target", { allowedValues: ["local", "droplet"] }) ?? "local";
-// *.localhost names resolve to this machine without any DNS record; a droplet needs a real name.
+const target = config.get("target", { allowedValues: ["local", "droplet", "server"] }) ?? "local";
+// *.localhost names resolve to this machine without any DNS record; a droplet or server needs a real name.
 const domain = config.get("domain") ?? "blog.localhost";
-if (target === "droplet" && domain.endsWith(".localhost")) {
-    throw new Error("config domain: a droplet needs a public name; run `pulumi config set domain blog.example.com`");
+if (target !== "local" && domain.endsWith(".localhost")) {
+    throw new Error(`config domain: a ${target} needs a public name; `
+        + `run \`pulumi config set domain blog.example.com\``);
 }
 const siteUrl = `https://${domain}`;
 
-const host = target === "droplet"
-    ? new Host("wordpress-host", { droplet: { region: config.get("region"), size: config.get("size") } })
-    : new Host("wordpress-host", { local: true });
+// A server is any Ubuntu or Debian machine you reach over SSH as root or a user with passwordless sudo.
+const host = new Host("wordpress-host", target === "droplet"
+    ? { droplet: { region: config.get("region"), size: config.get("size"), image: config.get("dropletImage") } }
+    : target === "server"
+    ? { server: { address: config.require("serverAddress"), user: config.get("serverUser"),
+        privateKey: config.requireSecret("serverKey") } }
+    : { local: true });
 
 // The certificate. A laptop cannot pass Let's Encrypt's challenge, so locally it is self-signed unless
-// acmeServer names a CA to ask; a droplet gets one from Let's Encrypt (or acmeServer). With dnsZone, a
-// domain in your DigitalOcean account, the droplet's DNS record is made too.
+// acmeServer names a CA to ask; a droplet or server gets one from Let's Encrypt (or acmeServer). With
+// dnsZone, a domain in your DigitalOcean account, the droplet's DNS record is made too.
 const acmeServer = config.get("acmeServer");
 const dnsZone = config.get("dnsZone");
-const tls = target === "droplet" || acmeServer !== undefined
+const tls = target !== "local" || acmeServer !== undefined
     ? new LetsEncrypt("wordpress-cert", {
         host,
         domains: [domain],

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the sandbox's stand-in images from Debian trixie and tags them with the official images' names.
-#   build.sh [name...]      names: base postgres mariadb nginx certbot wordpress python node pebble machine restic s3 (default: all)
+#   build.sh [name...]      names: base postgres mariadb nginx certbot wordpress python node pebble machine registry restic s3 (default: all)
 # Cached: each image carries the hash of its recipe (its folder's files, plus the base image for the others) in
 # the label dropyard.recipe; an image whose label matches is reused. FORCE=1 rebuilds the images named (all if
 # none are named; the base only when named or when none are), and so every image built on a rebuilt base.
@@ -14,13 +14,15 @@ declare -A TAG=(
     [wordpress]=wordpress:6.8-php8.4-apache [python]=python:3.13-slim [node]=node:20-slim
     [pebble]=dropyard-sandbox/pebble:2.6 [machine]=dropyard-sandbox/machine:trixie
     [restic]=restic/restic:0.18.0 [s3]=dropyard-sandbox/s3:moto
+    [registry]=dropyard-sandbox/registry:2.8
 )
 # The Debian package whose upstream version the image stands for (label org.opencontainers.image.version).
 declare -A PKG=(
     [postgres]=postgresql-17 [mariadb]=mariadb-server [nginx]=nginx [certbot]=certbot [wordpress]=wordpress
     [python]=python3.13 [node]=nodejs [pebble]=pebble [machine]=cloud-init [restic]=restic [s3]=python3-moto
+    [registry]=docker-registry
 )
-ALL=(postgres mariadb nginx certbot wordpress python node pebble machine restic s3)
+ALL=(postgres mariadb nginx certbot wordpress python node pebble machine registry restic s3)
 
 say() { echo "images: $*" >&2; }
 die() { say "$*"; exit 1; }

@@ -38,3 +38,10 @@ export function exec(file: string, args: readonly string[], opts: ExecOptions = 
 export function lastLines(text: string, n: number): string {
     return text.split("\n").filter(l => l.trim() !== "").slice(-n).join("\n");
 }
+
+/** The docker CLI (local engine) for what must succeed: its stdout, trimmed; a failure names the command and why. */
+export async function docker(args: readonly string[], timeoutMs = 120_000): Promise<string> {
+    const r = await exec("docker", args, { timeoutMs });
+    if (r.code !== 0) throw new Error(`docker ${args.slice(0, 3).join(" ")} failed (${r.code}): ${lastLines(r.stderr || r.stdout, 10)}`);
+    return r.stdout.trim();
+}

@@ -45,11 +45,31 @@ export const SUPPORTED: Readonly<Record<string, { readonly [field: string]: Fiel
         imageName: true, skipPush: true, buildOnPreview: true,
         build: { context: true, dockerfile: true, args: true, target: true, builderVersion: true },
     },
-    "pulumi:providers:docker": { host: true, version: true },
+    // A remote host's provider: tcp://ADDRESS:2376 with the Host's CA, client certificate and key.
+    "pulumi:providers:docker": { host: true, version: true, caMaterial: true, certMaterial: true, keyMaterial: true },
     "command:local:Command": {
         create: true, update: true, delete: true, interpreter: true, environment: true, stdin: true, dir: true,
         triggers: true,
     },
+    // Run over real SSH (sandbox/lib/ssh.ts) with these connection fields; others (a proxy, an agent) are refused.
+    "command:remote:Command": {
+        connection: {
+            host: true, port: true, user: true, privateKey: true, privateKeyPassword: true, password: true,
+            dialErrorLimit: true, perDialTimeout: true, hostKey: true,
+        },
+        create: true, update: true, delete: true, stdin: true, triggers: true,
+    },
+    // DigitalOcean's API, simulated (sandbox/digitalocean.ts).
+    "digitalocean:index/sshKey:SshKey": { name: true, publicKey: true },
+    "digitalocean:index/droplet:Droplet": {
+        name: true, region: true, size: true, image: true, tags: true, monitoring: true, backups: true, ipv6: true,
+        sshKeys: true, userData: true,
+    },
+    "digitalocean:index/firewall:Firewall": {
+        name: true, dropletIds: true, inboundRules: { protocol: true, portRange: true, sourceAddresses: true },
+        outboundRules: { protocol: true, portRange: true, destinationAddresses: true },
+    },
+    "digitalocean:index/dnsRecord:DnsRecord": { domain: true, name: true, type: true, value: true, ttl: true },
     "random:index/randomPassword:RandomPassword": randomString(),
     "random:index/randomString:RandomString": randomString(),
     "random:index/randomId:RandomId": { byteLength: true, prefix: true, keepers: true },
@@ -72,7 +92,7 @@ export const SUPPORTED: Readonly<Record<string, { readonly [field: string]: Fiel
 
 /** Providers that hold no engine state: anything goes, nothing is created. */
 export const VIRTUAL_PROVIDERS = new Set(["pulumi:providers:random", "pulumi:providers:tls",
-    "pulumi:providers:command"]);
+    "pulumi:providers:command", "pulumi:providers:digitalocean"]);
 
 function randomString(): { [field: string]: FieldSpec } {
     return {
@@ -102,11 +122,6 @@ export function unsupportedFields(value: unknown, spec: FieldSpec, path = ""): s
 
 /** Throws when the type is unknown to the sandbox or an input field is not on THE LIST. */
 export function checkSupported(type: string, name: string, inputs: Record<string, unknown>): void {
-    if (type.startsWith("digitalocean:") || type.startsWith("command:remote:")
-        || type === "pulumi:providers:digitalocean") {
-        throw resourceError(type, name, "type", "cannot run in the sandbox (the sandbox runs the local target only)",
-            "use `new Host(name, { local: true })` for sandbox runs");
-    }
     if (VIRTUAL_PROVIDERS.has(type)) return;
     const spec = SUPPORTED[type];
     if (!spec) {

@@ -102,7 +102,9 @@ function certExtensions(type: string, name: string, i: Inputs, withSan: boolean,
         ku.length ? `keyUsage = critical, ${ku.join(", ")}` : undefined,
         eku.length ? `extendedKeyUsage = ${eku.join(", ")}` : undefined,
         withSan ? sanLine(i) : undefined,
-        `subjectKeyIdentifier = ${i.setSubjectKeyId ? "hash" : "none"}`,
+        // Go's crypto/x509 (so the real provider) gives every CA certificate a subject key id, asked or not;
+        // without one openssl cannot sign a leaf under it with an authority key id.
+        `subjectKeyIdentifier = ${i.setSubjectKeyId || ca ? "hash" : "none"}`,
         `authorityKeyIdentifier = ${authorityKeyId ? "keyid" : "none"}`,
     ];
     return lines.filter(Boolean).join("\n");

@@ -205,9 +205,9 @@ describe("stack loading and refusals", () => {
             /^SandboxError: docker:index\/remoteImage:RemoteImage "absent": name "dropyard-sandbox\/absent:1" is not on the local engine and the sandbox cannot pull; build the stand-in images first \(bash sandbox\/images\/build\.sh\)/);
     });
 
-    test("a DigitalOcean resource is an error: the sandbox runs the local target only", async () => {
+    test("a droplet of an image the simulated DigitalOcean API does not offer is an error before anything is made", async () => {
         await assert.rejects(up(ODD, { config: { case: "droplet" }, log: false }),
-            { message: 'digitalocean:index/droplet:Droplet "box": type cannot run in the sandbox (the sandbox runs the local target only); use `new Host(name, { local: true })` for sandbox runs' });
+            { message: 'digitalocean:index/droplet:Droplet "box": image "ubuntu-24-04-x64" is not offered by the sandbox\'s simulated API; its droplets are Debian 13 machines: use image "debian-13-x64" (the examples: config dropletImage)' });
     });
 
     test("a program that throws fails the up with its message, and the next up runs normally", async () => {
@@ -216,9 +216,9 @@ describe("stack loading and refusals", () => {
         assert.equal(s.outputs.fromProject, "project-default");
     });
 
-    test("a docker provider that is not the local socket is an error before anything is created", async () => {
+    test("a docker provider on TCP without mutual TLS is an error before anything is created", async () => {
         await assert.rejects(up(ODD, { config: { case: "tcp-host" }, log: false }),
-            { message: 'pulumi:providers:docker "engine": host "tcp://127.0.0.1:2376" is not the local engine; the sandbox runs the local target only: use a unix:// socket (Host { local: true })' });
+            { message: 'pulumi:providers:docker "engine": host "tcp://127.0.0.1:2376" is neither a unix:// socket nor tcp:// with mutual TLS (caMaterial, certMaterial, keyMaterial); use a unix:// socket (Host { local: true }) or a remote Host\'s provider (Host { server }), which carries them' });
         const state = statePath("sandbox-odd", "dev", ODD);
         assert.ok(!existsSync(state) || !readFileSync(state, "utf8").includes('"net"'));
     });

@@ -54,11 +54,27 @@ describe("docker endpoints", () => {
             { message: 'docker host "ssh://root@host" is neither unix://<socket path> nor tcp://<host>:<port>' });
     });
 
-    test("the sandbox deploys to local sockets only", () => {
-        assert.throws(() => Engine.local("tcp://127.0.0.1:2376"),
-            /is not the local engine; the sandbox runs the local target only/);
+    test("Engine.local takes local sockets only", () => {
+        assert.throws(() => Engine.local("tcp://127.0.0.1:2376"), /is not the local engine/);
         assert.equal(Engine.local("unix:///tmp/x.sock").socketPath, "/tmp/x.sock");
         assert.equal(Engine.connect("tcp://127.0.0.1:2376", { ca: "a", cert: "b", key: "c" }).socketPath, "");
+    });
+});
+
+describe("the engine behind a docker provider", () => {
+    test("a unix socket is the local engine", () => {
+        assert.equal(Engine.forProvider({ host: "unix:///tmp/y.sock" }).socketPath, "/tmp/y.sock");
+    });
+
+    test("tcp:// needs the CA, the client certificate and its key, and then speaks https to 2376", () => {
+        assert.throws(() => Engine.forProvider({ host: "tcp://192.0.2.7:2376" }), /only with mutual TLS/);
+        assert.throws(() => Engine.forProvider({ host: "tcp://192.0.2.7:2376", caMaterial: "a", certMaterial: "b" }),
+            /only with mutual TLS/);
+        const e = Engine.forProvider({ host: "tcp://192.0.2.7:2376", caMaterial: "a", certMaterial: "b", keyMaterial: "c" });
+        assert.deepEqual({ ...e.options }, { protocol: "https", host: "192.0.2.7", port: 2376, ca: "a", cert: "b", key: "c" });
+        // One client per endpoint and material: the same inputs give the same engine, other material another.
+        assert.equal(Engine.forProvider({ host: "tcp://192.0.2.7:2376", caMaterial: "a", certMaterial: "b", keyMaterial: "c" }), e);
+        assert.notEqual(Engine.forProvider({ host: "tcp://192.0.2.7:2376", caMaterial: "a", certMaterial: "b", keyMaterial: "d" }), e);
     });
 });
 

@@ -32,6 +32,8 @@ export interface Pebble {
     readonly config: Record<string, string>;
     /** The root Pebble issues certificates under (generated at each start; from its management API). */
     root(): Promise<string>;
+    /** Makes challtestsrv answer `name` with `address` (a sandbox machine's), so Pebble validates there. */
+    pointName(name: string, address: string): Promise<void>;
     /** Removes Pebble, challtestsrv and the minted files. */
     stop(): Promise<void>;
 }
@@ -137,6 +139,11 @@ export async function startPebble(): Promise<Pebble> {
                 if (r.status !== 200
                     || !r.body.includes("BEGIN CERTIFICATE")) throw new Error(`Pebble /roots/0 answered ${r.status}: ${r.body}`);
                 return r.body;
+            },
+            pointName: async (name, address) => {
+                const r = await fetch(`http://${CHALLTESTSRV_MANAGEMENT}/add-a`,
+                    { method: "POST", body: JSON.stringify({ host: name, addresses: [address] }) });
+                if (r.status !== 200) throw new Error(`challtestsrv /add-a answered ${r.status}: ${await r.text()}`);
             },
             stop,
         };

@@ -1,11 +1,17 @@
 // Helpers for tests against sandbox machines: the Host's TLS material made as lib/host-tls.ts makes it (real
 // keys and certificates, through the sandbox's tls values), SSH with ssh2 as @pulumi/command's remote.Command
-// connects (a private key, a user, a command and its standard input), and HTTPS to Docker's API.
-import { generateKeyPairSync } from "node:crypto";
+// connects (a private key, a user, a command and its standard input), HTTPS to Docker's API, and the checks a
+// django-postgres counter deployed onto a machine must pass.
+import * as assert from "node:assert/strict";
+import { generateKeyPairSync, X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
 import * as https from "node:https";
 import * as net from "node:net";
-import { Client } from "ssh2";
+import { exec, ExecResult } from "../../../sandbox/lib/exec";
 import { opensshValues } from "../../../sandbox/lib/openssh";
+import { sshRun as sandboxSsh } from "../../../sandbox/lib/ssh";
+import { CookieJar, fetchVia, Request } from "../../support/http";
 import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "../../../sandbox/lib/tls-values";
 
 export interface SshKey { privateKey: string; publicKey: string }
@@ -55,32 +61,10 @@ export async function makeDockerTls(name: string, ipAddresses: string[]): Promis
     };
 }
 
-export interface SshResult { code: number | null; signal?: string; stdout: string; stderr: string }
-
-/** Runs one command over SSH with `stdin` on its standard input, as remote.Command does; bounded in time. */
+/** Runs one command over SSH with `stdin` on its standard input, as remote.Command does (the sandbox's runner). */
 export function sshRun(host: string, user: string, privateKey: string, command: string, stdin: string,
-    timeoutMs: number): Promise<SshResult> {
-    return new Promise((resolve, reject) => {
-        const conn = new Client();
-        const timer = setTimeout(() => { conn.end(); reject(new Error(`ssh ${user}@${host} "${command}" took over ${timeoutMs / 1000}s`)); }, timeoutMs);
-        const fail = (e: Error) => { clearTimeout(timer); conn.end(); reject(e); };
-        conn.on("error", fail);
-        conn.on("ready", () => {
-            conn.exec(command, (err, stream) => {
-                if (err) return fail(err);
-                let stdout = "", stderr = "";
-                stream.on("data", (d: Buffer) => { stdout += d.toString("utf8"); });
-                stream.stderr.on("data", (d: Buffer) => { stderr += d.toString("utf8"); });
-                stream.on("close", (code: number | null, signal?: string) => {
-                    clearTimeout(timer);
-                    conn.end();
-                    resolve({ code, signal, stdout, stderr });
-                });
-                stream.end(stdin);
-            });
-        });
-        conn.connect({ host, port: 22, username: user, privateKey, readyTimeout: 30_000 });
-    });
+    timeoutMs: number): Promise<ExecResult> {
+    return sandboxSsh({ host, user, privateKey, dialErrorLimit: 3, perDialTimeout: 30 }, command, stdin, { timeoutMs });
 }
 
 /** GET https://host:port/path, resolving with the status and body, rejecting on any TLS or socket error. */
@@ -122,4 +106,83 @@ export async function until<T>(what: string, timeoutMs: number, fn: () => Promis
         await new Promise(r => setTimeout(r, 1000));
     }
     throw new Error(`${what}: not within ${timeoutMs / 1000}s: ${last instanceof Error ? last.message : String(last)}`);
+}
+
+/** What examples/django-postgres pulls or builds FROM on a machine: the registry mirror must hold them. */
+export const COUNTER_IMAGES = ["postgres:17", "nginx:1.26", "python:3.13-slim", "certbot/certbot:v4.0.0"];
+
+/** Where a deployed counter lives: the machine's container (for looking inside), its address, the site's name. */
+export interface CounterSite {
+    readonly container: string;
+    readonly address: string;
+    readonly domain: string;
+    /** PEM of the root the site's certificate must lead to (Pebble's). */
+    readonly root: string;
+    /** The sandbox state file of the stack. */
+    readonly stateFile: string;
+}
+
+/** Runs a command inside a machine (docker exec), for looking: the machine's own docker command, say. */
+export async function inMachine(container: string, args: string[]): Promise<ExecResult> {
+    return exec("docker", ["exec", container, ...args], { timeoutMs: 60_000 });
+}
+
+/** SQL in the counter's Postgres on the machine, through the machine's own docker command. */
+export async function counterSql(container: string, sql: string): Promise<string> {
+    const r = await inMachine(container, ["docker", "exec", "counter-db", "psql", "-U", "app", "-d", "counter", "-tAc", sql]);
+    if (r.code !== 0) throw new Error(`psql on ${container}: ${r.stderr}`);
+    return r.stdout.trim();
+}
+
+/**
+ * The checks every counter deployed onto a machine must pass (registered as tests of the calling suite): https
+ * through the machine's edge with a certificate Pebble issued, certbot's files on the machine, a POST that
+ * increments the count in the machine's Postgres, the release step's migrations, images pulled through the mirror.
+ */
+export function counterTests(site: () => CounterSite): void {
+    const get = (extra: Partial<Request> = {}) =>
+        fetchVia({ host: site().domain, address: site().address, ca: site().root, ...extra });
+    const count = async () => Number(await counterSql(site().container,
+        "SELECT COALESCE((SELECT value FROM counter_counter WHERE name = 'clicks'), 0)"));
+
+    test("the counter answers over https through the machine's edge, with a certificate Pebble issued", async () => {
+        const r = await get(); // rejects unless the chain leads to Pebble's root
+        assert.equal(r.status, 200, r.body.slice(0, 300));
+        assert.match(r.body, /<h1>Counter<\/h1>/);
+        assert.ok(new X509Certificate(r.certificate!.raw).subjectAltName?.includes(`DNS:${site().domain}`));
+        assert.equal((await get({ scheme: "http", ca: undefined })).status, 301);
+        const live = await inMachine(site().container,
+            ["test", "-s", `/var/lib/dropyard/letsencrypt/live/${site().domain}/fullchain.pem`]);
+        assert.equal(live.code, 0, "certbot's certificate is in the Host's data directory on the machine");
+    });
+
+    test("a POST increments the counter, and the machine's Postgres holds the new value", async () => {
+        const jar = new CookieJar();
+        const page = await get({ jar });
+        const csrf = /name="csrfmiddlewaretoken" value="([^"]+)"/.exec(page.body)?.[1];
+        assert.ok(csrf, page.body.slice(0, 300));
+        const before = await count();
+        const origin = `https://${site().domain}`;
+        const post = await get({ jar, form: { csrfmiddlewaretoken: csrf }, headers: { origin, referer: `${origin}/` } });
+        assert.equal(post.status, 302, post.body.slice(0, 300));
+        assert.equal(await count(), before + 1);
+    });
+
+    test("the release step ran the migrations on the machine, over SSH", async () => {
+        assert.match(await counterSql(site().container, "SELECT name FROM django_migrations WHERE app = 'counter'"), /^0001_initial$/m);
+        type Entry = { type: string; name: string; condemned?: boolean; outputs: { stdout?: string } };
+        const state = JSON.parse(readFileSync(site().stateFile, "utf8")) as { resources: Entry[] };
+        const release = state.resources.find(r => r.name === "counter-release" && !r.condemned);
+        assert.equal(release?.type, "command:remote:Command");
+        assert.match(String(release?.outputs.stdout), /Applying counter\.0001_initial\.\.\. OK/);
+    });
+
+    test("the containers run on the machine, from images pulled through its registry mirror", async () => {
+        const ps = await inMachine(site().container, ["docker", "ps", "--format", "{{.Names}}"]);
+        assert.match(ps.stdout, /^counter-db$/m);
+        assert.match(ps.stdout, /^counter-host-nginx$/m);
+        const pulled = await inMachine(site().container, ["docker", "image", "inspect", "-f", "{{index .RepoDigests 0}}", "postgres:17"]);
+        assert.equal(pulled.code, 0, pulled.stderr);
+        assert.match(pulled.stdout, /^postgres@sha256:/, "pulled from a registry (a digest), not loaded");
+    });
 }
