@@ -65,8 +65,6 @@ auto_upgrade() {
     mariadb-dump --protocol=socket --socket="$SOCKET" --databases mysql --skip-lock-tables \
         | gzip >"$DATADIR/system_mysql_backup_${had:-unknown}.sql.gz" || fail "backing up the system tables failed"
     mariadb-upgrade --protocol=socket --socket="$SOCKET" --upgrade-system-tables || fail "mariadb-upgrade failed"
-    # What mariadb-upgrade records, written here too so the next start knows the datadir is current.
-    mariadb --protocol=socket --socket="$SOCKET" -N -B -e 'SELECT VERSION()' >"$DATADIR/mariadb_upgrade_info"
     kill "$pid"; wait "$pid" || true
     note "Upgrade to $server done"
 }
