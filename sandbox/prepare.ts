@@ -11,6 +11,8 @@ export const STAND_INS: Readonly<Record<string, string>> = {
     "postgres:17": "postgres", "mariadb:11": "mariadb", "nginx:1.26": "nginx", "certbot/certbot:v4.0.0": "certbot",
     "wordpress:6.8-php8.4-apache": "wordpress", "python:3.13-slim": "python", "node:20-slim": "node",
     "dropyard-sandbox/pebble:2.6": "pebble",
+    // The older majors the database upgrade test starts from (bookworm's).
+    "postgres:15": "postgres-15", "mariadb:10.11": "mariadb-10.11",
 };
 
 export interface PrepareOptions {

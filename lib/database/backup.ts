@@ -1,6 +1,7 @@
 // Backups of a Postgres or MariaDB (the `backup` argument): checks and defaults, and the children that
 // install the scripts on the host and take a backup before the container is replaced. The scripts are
 // rendered by render/backup.ts.
+import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -277,12 +278,16 @@ export function createBackup(parent: pulumi.Resource, t: BackupTarget, n: Normal
 
 /**
  * A backup taken before the container is replaced: a host command that runs `backup.sh --before-change`
- * whenever the image changes (a new version or image), which the new container waits for.
+ * whenever an input that replaces the container changes (a new version or image, new settings, networks,
+ * environment), which the new container waits for. `replacing` are those inputs; their hash is the trigger.
  */
 export function createBackupBeforeChange(parent: pulumi.Resource, t: BackupTarget, parts: BackupParts,
-    imageId: pulumi.Input<string>): pulumi.CustomResource {
+    imageId: pulumi.Input<string>, replacing: pulumi.Input<Record<string, unknown>>): pulumi.CustomResource {
+    // A secret: the inputs carry the passwords (a hash of them is still theirs to keep).
+    const digest = pulumi.secret(pulumi.output(replacing)
+        .apply((v: unknown) => createHash("sha256").update(JSON.stringify(v)).digest("hex")));
     return t.host.command(`${t.name}-backup-before-change`, {
         create: `bash '${parts.backupScript}' --before-change`,
-        triggers: [imageId],
+        triggers: [imageId, digest],
     }, { parent, dependsOn: [parts.install] });
 }

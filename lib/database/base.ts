@@ -9,7 +9,8 @@ import { checkArgs, Schema } from "../check";
 import { claim, scopeOf } from "../claims";
 import { BackupParts, BackupTarget, createBackup, createBackupBeforeChange, normalizeBackup } from "./backup";
 import { Database, DATABASE_BRAND } from "./database";
-import { connectionUrl, createServer, EngineFacts, NormalizedServer, normalizeServerArgs, ServerContainer, serverPassword } from "./server";
+import { createUpgrade, UpgradeTarget } from "./upgrade";
+import { CONTAINER_UPDATED_IN_PLACE, connectionUrl, createServer, EngineFacts, NormalizedServer, normalizeServerArgs, ServerContainer, serverPassword } from "./server";
 
 /** What the engine hooks get: the component's name, its args, and what the base made of them. */
 export interface ServerSettings<A extends DatabaseArgs> {
@@ -126,8 +127,18 @@ export abstract class DatabaseServer<A extends DatabaseArgs> extends pulumi.Comp
             database: server.database, user: server.user,
         };
         const backupParts = backup !== undefined ? createBackup(this, target, backup, args.backup!) : undefined;
-        const parts = createServer(this, name, server, engine.container(settings), backupParts === undefined ? undefined
-            : image => [createBackupBeforeChange(this, target, backupParts, image.imageId)]);
+        const container = engine.container(settings);
+        const upgradeTarget: UpgradeTarget = {
+            ...target, version: server.version, versions: engine.versions, volume: server.names.volume.name,
+        };
+        // Before a new image replaces the container: the backup, then the major upgrade (a no-op within a major).
+        const parts = createServer(this, name, server, container, (image, containerArgs) => {
+            const replacing = Object.fromEntries(Object.entries(containerArgs)
+                .filter(([k]) => !(CONTAINER_UPDATED_IN_PLACE as readonly string[]).includes(k)));
+            const backedUp = backupParts === undefined ? []
+                : [createBackupBeforeChange(this, target, backupParts, image.imageId, replacing)];
+            return [createUpgrade(this, upgradeTarget, container, image, backedUp)];
+        });
 
         this.engine = engine.engine;
         this.databaseName = name;

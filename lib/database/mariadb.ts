@@ -7,8 +7,10 @@ import { MARIADB_ARGS } from "../schemas";
 export interface MariaDBArgs extends DatabaseArgs {
     /**
      * The MariaDB version: one of "10.6", "10.11", "11" (the long-term releases and the current
-     * major). It picks the official image `mariadb:<version>`. Moving up a version upgrades the
-     * data on first start (MARIADB_AUTO_UPGRADE); moving down is not supported.
+     * major). It picks the official image `mariadb:<version>`. Moving up a version upgrades the data
+     * in the same `pulumi up`: mariadb-upgrade on a copy, rows counted, the old data kept in the volume
+     * `<name>-data-<old version>` (see the README, "Major upgrades"); moving down fails the deploy
+     * before anything changes.
      * @default "11"
      */
     readonly version?: string;

@@ -7,8 +7,10 @@ import { POSTGRES_ARGS } from "../schemas";
 export interface PostgresArgs extends DatabaseArgs {
     /**
      * The Postgres major version: one of "14", "15", "16", "17", "18". It picks the official image
-     * `postgres:<version>` and where the data lives inside it. Changing it on an existing database
-     * does not upgrade the data: dump and restore (or pg_upgrade) first.
+     * `postgres:<version>` and where the data lives inside it. Raising it on an existing database
+     * upgrades the data in the same `pulumi up`: dump and restore into a copy, rows counted, the old
+     * data kept in the volume `<name>-data-<old version>` (see the README, "Major upgrades"). Lowering
+     * it fails the deploy before anything changes.
      * @default "17"
      */
     readonly version?: string;
@@ -54,6 +56,7 @@ const POSTGRES: Engine<PostgresArgs> = {
             healthcheck: ["pg_isready", "-h", "127.0.0.1", "-U", n.user, "-d", n.database],
             shmSize: args.shmSize ?? 256,
             stopSignal: "SIGINT", // "fast" shutdown, as the official image sets
+            upgradeEnv: [`PGDATA=${paths.pgdata}`],
         };
     },
     env: (_, url) => ({ DATABASE_URL: url }),

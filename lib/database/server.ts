@@ -128,6 +128,11 @@ export interface ServerContainer {
     readonly shmSize?: number;
     /** Signal that shuts the server down cleanly. @default - the image's STOPSIGNAL */
     readonly stopSignal?: string;
+    /**
+     * Plain (not secret) `KEY=value` entries among `envs` that a temporary server of this version needs
+     * besides the engine's `POSTGRES_*`/`MARIADB_*` ones during a major upgrade, e.g. PGDATA. @default []
+     */
+    readonly upgradeEnv?: readonly string[];
 }
 
 /** The children createServer made. */
@@ -145,14 +150,19 @@ export const WAIT_TIMEOUT_SECONDS = 180;
 /** How long a server gets to shut down cleanly before Docker kills it. */
 export const STOP_TIMEOUT_SECONDS = 60;
 
-/** Pulls the image and creates the data volume, the network (unless given) and the container. */
+/** The container's inputs that Docker's provider changes in place (or only in the state), not by replacing it. */
+export const CONTAINER_UPDATED_IN_PLACE = ["restart", "wait", "waitTimeout", "destroyGraceSeconds"] as const;
+
+/**
+ * Pulls the image and creates the data volume, the network (unless given) and the container. The container
+ * waits for what `beforeContainer` returns, given the image and the container's inputs: the backup taken
+ * before a change that replaces it, and the major upgrade.
+ */
 export function createServer(parent: pulumi.Resource, name: string, n: NormalizedServer, c: ServerContainer,
-    beforeContainer?: (image: docker.RemoteImage) => pulumi.Resource[]): ServerParts {
+    beforeContainer: (image: docker.RemoteImage, container: docker.ContainerArgs) => pulumi.Resource[]): ServerParts {
     const opts = { parent, provider: n.host.provider, dependsOn: n.host.ready };
 
     const image = new docker.RemoteImage(`${name}-image`, { name: n.image, keepLocally: true }, opts);
-    // What must finish before the container is (re)placed: the backup taken before a change.
-    const waitFor = beforeContainer?.(image) ?? [];
 
     // A separate resource with a fixed name, so replacing the container (new image, new settings)
     // mounts the same data. Kept on delete: removing the component or `pulumi destroy` leaves the
@@ -179,7 +189,7 @@ export function createServer(parent: pulumi.Resource, name: string, n: Normalize
         networkNames = (n.networks ?? []).map(net => net.networkName);
     }
 
-    const container = new docker.Container(`${name}-container`, {
+    const args: docker.ContainerArgs = {
         // Two servers on one data directory corrupt it, so there is never more than one container:
         // replacement is delete-before-replace (below), which also makes this fixed name safe.
         name: n.names.container.name,
@@ -208,7 +218,10 @@ export function createServer(parent: pulumi.Resource, name: string, n: Normalize
         destroyGraceSeconds: STOP_TIMEOUT_SECONDS,
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
-    }, { ...opts, dependsOn: [...n.host.ready, ...waitFor], deleteBeforeReplace: true });
+    };
+    const waitFor = beforeContainer(image, args);
+    const container = new docker.Container(`${name}-container`, args,
+        { ...opts, dependsOn: [...n.host.ready, ...waitFor], deleteBeforeReplace: true });
 
     return { image, volume, network, container, networkNames };
 }

@@ -3,8 +3,10 @@
 // S3-compatible server (moto's server over https, playing DigitalOcean Spaces). Rows go in, the schedule is
 // triggered (the job cron would run), a backup with a wrong access key fails visibly and records no
 // success, the stack is taken down and the data volumes destroyed, the stack comes back empty, and the
-// restore script brings back rows whose checksum equals the original. Traffic: the engine's socket and the
-// stack's own containers.
+// restore script brings back rows whose checksum equals the original; --force restores over a serving
+// database, --into into another server; a bucket that does not answer, a full directory (a tiny tmpfs) and a
+// stopped database each fail the job with the message in status.json, and the next run succeeds. Traffic:
+// the engine's socket and the stack's own containers.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -170,13 +172,76 @@ describe("database backups with restic, to a host directory and an S3 bucket", {
     });
 
     test("restore refuses a database other sessions are connected to", async () => {
-        const holder = spawnSync("docker", ["exec", "-d", PG, "psql", "-U", "app", "-d", "bk_pg", "-c", "SELECT pg_sleep(30)"], { encoding: "utf8" });
+        const holder = spawnSync("docker", ["exec", "-d", PG, "psql", "-U", "app", "-d", "bk_pg", "-c", "SELECT pg_sleep(120)"], { encoding: "utf8" });
         assert.equal(holder.status, 0, holder.stderr);
         await until("a second session on bk_pg", 10, async () =>
             Number(await psql(PG, "app", "bk_pg", "SELECT count(*) FROM pg_stat_activity WHERE datname = 'bk_pg' AND pid <> pg_backend_pid() AND backend_type = 'client backend'")) > 0, 200);
         const r = runScript(PG, "restore.sh");
         assert.equal(r.status, 1);
         assert.match(r.stderr, /serves traffic/);
+        // Asked for explicitly, it restores over the serving database (the other session stays connected).
+        await psql(PG, "app", "bk_pg", "DELETE FROM items WHERE id > 100");
+        const forced = runScript(PG, "restore.sh", "--force");
+        assert.equal(forced.status, 0, forced.stderr + forced.stdout);
+        assert.equal((await sums()).pg, original.pg);
         await psql(PG, "app", "bk_pg", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'bk_pg' AND pid <> pg_backend_pid()");
+    });
+
+    test("restore --into puts the rows into another server's new database", async () => {
+        const other = "bk-pg-scratch";
+        await docker("run", "-d", "--name", other, "--label", LABEL, "-e", "POSTGRES_USER=app", "-e", "POSTGRES_PASSWORD=scratch",
+            "-e", "POSTGRES_DB=scratch", "postgres:17");
+        try {
+            await until("the scratch server", 60, async () => (await dockerResult("exec", other, "pg_isready", "-h", "127.0.0.1", "-U", "app")).status === 0, 500);
+            const r = runScript(PG, "restore.sh", "--from", "bucket", "--into", other, "--database", "scratch");
+            assert.equal(r.status, 0, r.stderr + r.stdout);
+            assert.equal(await psql(other, "app", "scratch", PG_SUM), original.pg);
+        } finally {
+            await docker("rm", "-f", other);
+        }
+    });
+
+    test("failures are recorded with their message, the job exits non-zero, and the next run succeeds", async () => {
+        const before = { pg: status(PG).destinations, maria: status(MARIA).destinations };
+        // The bucket unreachable (its server off the network) and the directory full (a 256 kB tmpfs over it).
+        const repo = join(stateDir(PG), "repository");
+        await docker("network", "disconnect", NET, S3);
+        execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", repo]);
+        let r;
+        try {
+            r = runScript(PG, "backup.sh");
+        } finally {
+            execFileSync("umount", [repo]);
+            await docker("network", "connect", "--alias", "spaces", NET, S3);
+        }
+        figures.unreachableAndFullSeconds = r.seconds;
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        let s = status(PG).destinations;
+        assert.match(String(s.directory.lastError), /no space left on device/i);
+        assert.match(String(s.bucket.lastError), /does not answer|no such host|dial tcp|connection refused|timeout/i);
+        for (const d of ["directory", "bucket"]) {
+            assert.equal(s[d].lastSuccess, before.pg[d].lastSuccess, `${d}: a failed backup recorded a success`);
+            assert.ok(s[d].lastFailure! > (before.pg[d].lastFailure ?? ""), `${d}: no failure recorded`);
+        }
+        // The database down: the dump fails for both destinations.
+        await docker("stop", MARIA);
+        try {
+            r = runScript(MARIA, "backup.sh");
+        } finally {
+            await docker("start", MARIA);
+        }
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        s = status(MARIA).destinations;
+        for (const d of ["directory", "bucket"]) {
+            assert.match(String(s[d].lastError), /dump failed|is not running/, d);
+            assert.equal(s[d].lastSuccess, before.maria[d].lastSuccess);
+        }
+        await until("MariaDB back", 90, async () => (await dockerResult("exec", MARIA, "healthcheck.sh", "--connect")).status === 0, 500);
+        // Everything back: the next run succeeds everywhere.
+        for (const db of [PG, MARIA]) {
+            const ok = runScript(db, "backup.sh");
+            assert.equal(ok.status, 0, `${db}: ${ok.stderr}${ok.stdout}`);
+            for (const d of ["directory", "bucket"]) assert.ok(status(db).destinations[d].lastSuccess! > status(db).destinations[d].lastFailure!);
+        }
     });
 });

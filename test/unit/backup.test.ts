@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate, Graph, isSecretAt } from "../../sandbox/harness";
 import { rejectsBeforeCreating } from "../support/helpers";
-import { BackupArgs, Host, MariaDB, Postgres } from "../../lib";
+import { BackupArgs, BridgeNet, Host, MariaDB, Postgres } from "../../lib";
 import { cronProblem, isBucketName } from "../../lib/database/backup";
 import { backupSchedule } from "../../lib/render/backup";
 import { CONTAINER, LOCAL_COMMAND, REMOTE_COMMAND, REMOTE_IMAGE } from "../support/types";
@@ -25,7 +25,7 @@ function pg(backup: BackupArgs | true | undefined): Promise<Graph> {
 
 test("without backup, a database has no backup children", async () => {
     const g = await pg(undefined);
-    assert.deepEqual(g.ofType(LOCAL_COMMAND).filter(c => c.name.startsWith("db-")).map(c => c.name), []);
+    assert.deepEqual(g.ofType(LOCAL_COMMAND).filter(c => c.name.startsWith("db-")).map(c => c.name), ["db-upgrade"]);
     assert.equal(g.ofType(PASSWORD).filter(p => p.name.includes("backup")).length, 0);
 });
 
@@ -50,7 +50,19 @@ test("the container waits for the backup taken before a change, which re-runs wh
     assert.equal(before.inputs.create, "bash '/srv/dy/backups/db/backup.sh' --before-change");
     assert.ok(g.waitsFor(g.one(CONTAINER, "db-container"), before));
     assert.ok(g.waitsFor(before, g.one(LOCAL_COMMAND, "db-backup")));
-    assert.deepEqual(before.inputs.triggers, [g.one(REMOTE_IMAGE, "db-image").outputs.imageId]);
+    assert.equal(before.inputs.triggers[0], g.one(REMOTE_IMAGE, "db-image").outputs.imageId);
+});
+
+test("a change that replaces the container (not only the image) re-runs the backup first; the same program does not", async () => {
+    const triggers = async (shmSize: number, networks = false) => (await evaluate(() => {
+        const host = localHost("box", { dataDir: "/srv/dy" });
+        new Postgres("db", { host, backup: true, shmSize, networks: networks ? [new BridgeNet("shared", { host })] : undefined });
+    })).one(LOCAL_COMMAND, "db-backup-before-change").inputs.triggers;
+    const base = await triggers(256);
+    assert.deepEqual(await triggers(256), base);
+    assert.notDeepEqual(await triggers(512), base, "a new /dev/shm size replaces the container");
+    assert.notDeepEqual(await triggers(256, true), base, "other networks replace the container");
+    assert.equal((await triggers(512))[0], base[0], "the image did not change");
 });
 
 test("a bucket goes into the repository URL and its keys into the secret env; the directory is then only written when given", async () => {

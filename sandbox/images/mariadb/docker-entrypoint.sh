@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The official mariadb image's entrypoint, in small: initialise an EMPTY datadir from MARIADB_* (MYSQL_* aliases,
 # *_FILE variants), create the healthcheck user and .my-healthcheck.cnf, run /docker-entrypoint-initdb.d once,
-# then exec mariadbd as the mysql user with the given arguments.
+# upgrade an older datadir with MARIADB_AUTO_UPGRADE, then exec mariadbd as the mysql user with the given arguments.
 set -Eeuo pipefail
 
 note() { echo "$(date -u '+%F %T') 0 [Note] [Entrypoint]: $*"; }
@@ -37,8 +37,42 @@ server_opt() { "$@" --verbose --help 2>/dev/null | awk -v k="$OPT" 'index($0, k 
 DATADIR=$(OPT=datadir server_opt "$@"); DATADIR=${DATADIR%/}
 SOCKET=$(OPT=socket server_opt "$@")
 
+# The server version that last upgraded the datadir (mariadb-upgrade writes it; 10.x wrote mysql_upgrade_info).
+data_version() {
+    local f
+    for f in "$DATADIR/mariadb_upgrade_info" "$DATADIR/mysql_upgrade_info"; do
+        if [ -s "$f" ]; then tr -d '\0' <"$f" | grep -oE '^[0-9]+\.[0-9]+\.[0-9]+'; return; fi
+    done
+}
+# MARIADB_AUTO_UPGRADE, as the official image: when the datadir is older than the server (or says nothing), a
+# temporary server without networking or grant checks runs mariadb-upgrade, after dumping the system tables
+# into the datadir (system_mysql_backup_<version>.sql.gz).
+auto_upgrade() {
+    local had server
+    had=$(data_version)
+    server=$("$1" --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)
+    if [ -n "$had" ] && [ "$(printf '%s\n%s\n' "$had" "$server" | sort -V | tail -n 1)" = "$had" ]; then return; fi
+    note "Upgrading the datadir from ${had:-an unknown version} to $server"
+    "$@" --skip-networking --skip-grant-tables --socket="$SOCKET" --wsrep_on=OFF --skip-log-bin \
+        --loose-innodb_buffer_pool_load_at_startup=0 --loose-innodb_buffer_pool_dump_at_shutdown=0 &
+    local pid=$! i
+    for i in {60..0}; do
+        if mariadb --protocol=socket --socket="$SOCKET" -e 'SELECT 1' >/dev/null 2>&1; then break; fi
+        kill -0 "$pid" 2>/dev/null || fail "the server for the upgrade exited during start-up"
+        sleep 1
+    done
+    [ "$i" -gt 0 ] || fail "the server for the upgrade did not start"
+    mariadb-dump --protocol=socket --socket="$SOCKET" --databases mysql --skip-lock-tables \
+        | gzip >"$DATADIR/system_mysql_backup_${had:-unknown}.sql.gz" || fail "backing up the system tables failed"
+    mariadb-upgrade --protocol=socket --socket="$SOCKET" --upgrade-system-tables || fail "mariadb-upgrade failed"
+    kill "$pid"; wait "$pid" || true
+    note "Upgrade to $server done"
+}
+
 if [ -d "$DATADIR/mysql" ]; then
     note "MariaDB datadir $DATADIR holds a database; skipping initialisation"
+    file_env MARIADB_AUTO_UPGRADE
+    if [ -n "$MARIADB_AUTO_UPGRADE" ]; then auto_upgrade "$@"; fi
     exec "$@"
 fi
 
@@ -111,6 +145,8 @@ printf '[mariadb-client]\nport=3306\nsocket=%s\nuser=healthcheck\npassword=%s\n'
 chmod 0600 "$DATADIR/.my-healthcheck.cnf"
 
 auth=(--password="$MARIADB_ROOT_PASSWORD")
+# The version the datadir is at, as mariadb-upgrade would record it, so MARIADB_AUTO_UPGRADE knows it is current.
+sql "${auth[@]}" -N -B -e 'SELECT VERSION()' >"$DATADIR/mariadb_upgrade_info"
 # shellcheck disable=SC1090 # sourcing the user's own init scripts
 for f in /docker-entrypoint-initdb.d/*; do
     case "$f" in
@@ -120,6 +156,7 @@ for f in /docker-entrypoint-initdb.d/*; do
         *) if [ -e "$f" ]; then note "ignoring $f"; fi ;;
     esac
 done
+
 
 note "Stopping temporary server"
 kill "$pid"; wait "$pid" || true
