@@ -46,6 +46,8 @@ export const SUPPORTED: Readonly<Record<string, { readonly [field: string]: Fiel
         build: { context: true, dockerfile: true, args: true, target: true, builderVersion: true },
     },
     "pulumi:providers:docker": { host: true, version: true },
+    // Read from the sandbox's saved state of the referenced stack; nothing on the engine.
+    "pulumi:pulumi:StackReference": { name: true, outputs: true, secretOutputNames: true },
     "command:local:Command": {
         create: true, update: true, delete: true, interpreter: true, environment: true, stdin: true, dir: true,
         triggers: true,
