@@ -208,6 +208,7 @@ export function createServer(parent: pulumi.Resource, name: string, n: Normalize
         destroyGraceSeconds: STOP_TIMEOUT_SECONDS,
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
+        labels: labels({ database: name }),
     }, { ...opts, dependsOn: [...n.host.ready, ...waitFor], deleteBeforeReplace: true });
 
     return { image, volume, network, container, networkNames };
