@@ -29,6 +29,14 @@ async function page(env: keyof typeof DOMAIN): Promise<{ environment: string; no
     return JSON.parse(r.body);
 }
 
+/** Edge containers of this host, and any an app stack made (other tests' hosts may have theirs). */
+async function edges(): Promise<{ infra: string[]; apps: string[] }> {
+    return {
+        infra: await containersWhere("label=dev.dropyard.role=edge", `label=dev.dropyard.host=${HOST}`),
+        apps: await containersWhere("label=dev.dropyard.role=edge", "label=dev.dropyard.project=flask-notes"),
+    };
+}
+
 async function downAll(): Promise<void> {
     for (const stack of ["intruder", "staging", "production"]) await down(APP, { stack, purge: true, ...quiet });
     await down(INFRA, { stack: "main", purge: true, ...quiet });
@@ -63,7 +71,7 @@ test("staging and production serve by name over https through the one edge, each
     assert.equal((await page("staging")).environment, "staging");
     assert.equal((await page("production")).environment, "production");
     // One edge: the infra stack's; the app stacks made none.
-    assert.deepEqual(await containersWhere("label=dev.dropyard.role=edge"), [`${HOST}-nginx`]);
+    assert.deepEqual(await edges(), { infra: [`${HOST}-nginx`], apps: [] });
 
     const note = `written in staging ${Date.now()}`;
     const r = await fetchVia({ host: DOMAIN.staging, path: "/notes", form: { body: note } });
@@ -125,5 +133,5 @@ test("down of staging leaves production serving, with no failed request while st
     const gone = await fetchVia({ host: DOMAIN.staging }).then(r => `status ${r.status}`, (e: Error) => e.message);
     assert.match(gone, /unrecognized name|status 4\d\d/, "staging is no longer served");
     assert.equal((await page("production")).environment, "production");
-    assert.deepEqual(await containersWhere("label=dev.dropyard.role=edge"), [`${HOST}-nginx`], "the edge stays");
+    assert.deepEqual(await edges(), { infra: [`${HOST}-nginx`], apps: [] }, "the edge stays");
 });
