@@ -51,6 +51,13 @@ export interface HostScope {
     readonly root: object;
     /** The host's own names, for its Edge. */
     readonly names: HostNames;
+    /**
+     * What components claimed on this host in this stack, for the deploy-time ownership check
+     * (Host reads it once the program has constructed its components; see `Host.ready`).
+     */
+    readonly claimed: Name[];
+    /** Set once the check has read `claimed`: a later claim is handed to `late` to be checked on its own. */
+    readonly ownership: { sealed: boolean; late?: (names: Name[]) => void };
 }
 
 const scopes = new WeakMap<object, HostScope>();
@@ -68,7 +75,7 @@ export function hostScope(hostName: string, target: { local?: string; server?: s
     const root: object = stack !== undefined && stack.__registered !== true ? stack : {};
     const engine = target.local !== undefined ? `local ${target.local}` : target.server !== undefined ? `ssh ${target.server}` : `droplet ${hostName}`;
     const machine = target.local !== undefined ? "local" : engine;
-    return { hostName, engine, machine, root, names };
+    return { hostName, engine, machine, root, names, claimed: [], ownership: { sealed: false } };
 }
 
 /** Binds a constructed Host to the scope its names were claimed in. */
@@ -125,6 +132,8 @@ export function claim(err: ErrorFactory, scope: HostScope, owner: string, tree: 
     }
     for (const key of mine.keys()) registry.set(key, owner);
     registries.set(scope.root, registry);
+    if (scope.ownership.sealed) scope.ownership.late?.([...mine.values()]);
+    else scope.claimed.push(...mine.values());
 }
 
 /** Every name claimed in `host`'s stack so far, for tests: kind, name and owner. */

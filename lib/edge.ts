@@ -6,7 +6,7 @@ import { dependencies, HostCommandArgs } from "./host-command";
 import { checkArgs } from "./check";
 import { isHost, scopeOf } from "./claims";
 import { EDGE_ARGS } from "./schemas";
-import { labels } from "./labels";
+import { labels, stackOwner } from "./labels";
 import { EdgeFile, EdgeRef, renderEdgeScript } from "./render/edge-files";
 import { EDGE_PATHS, renderEdgeDefault } from "./render/nginx";
 import { checkImageReference, checkPort } from "./validate";
@@ -50,9 +50,21 @@ export interface EdgeHost {
     /** What must finish before anything runs on the host. */
     readonly ready: pulumi.Resource[];
     /** The network the edge shares with every public web container. */
-    readonly edgeNetwork: docker.Network;
+    readonly edgeNetwork: EdgeNetworkRef;
     /** Runs scripts on the host (see `Host.command`). */
     command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): pulumi.CustomResource;
+}
+
+/** The edge network as web containers join it: by name (a `docker.Network`, or one another stack owns). */
+export interface EdgeNetworkRef {
+    readonly name: pulumi.Output<string>;
+}
+
+/** The edge of a host another stack owns, as its export describes it (see `Host.attach`). */
+export interface AttachedEdge {
+    readonly container: string;
+    readonly httpPort: number;
+    readonly httpsPort: number;
 }
 
 export interface EdgeArgs<H extends EdgeHost = EdgeHost> extends EdgeOptions {
@@ -134,14 +146,18 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
     readonly httpsPort: number;
     /** The edge's own file in conf.d, as written. */
     readonly defaultConfig: string;
-    /** The nginx image, pulled on the host. */
-    readonly image: docker.RemoteImage;
-    /** Creates the directories and writes the default config before the container starts. */
-    readonly setup: pulumi.CustomResource;
-    /** The edge nginx container. */
-    readonly container: docker.Container;
+    /** The nginx image, pulled on the host; absent on an attached host (its own stack pulls it). */
+    readonly image?: docker.RemoteImage;
+    /** Creates the directories and writes the default config; absent on an attached host. */
+    readonly setup?: pulumi.CustomResource;
+    /** The edge nginx container; absent on an attached host, whose stack owns it. */
+    readonly container?: docker.Container;
 
-    constructor(name: string, args: EdgeArgs<H>, opts?: pulumi.ComponentResourceOptions) {
+    /**
+     * `attached`: the edge of a host another stack owns (Host.attach makes it). It creates nothing: its
+     * `files` change the files that stack's nginx reads and reload it, never create or restart it.
+     */
+    constructor(name: string, args: EdgeArgs<H>, opts?: pulumi.ComponentResourceOptions, attached?: AttachedEdge) {
         const err = configErrors("Edge", name, opts?.parent);
         checkArgs(err, EDGE_ARGS, name, args);
         const host = args.host;
@@ -155,7 +171,7 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
         super("dropyard:index:Edge", name, {}, opts);
 
         this.host = host;
-        this.containerName = names.container.name;
+        this.containerName = attached?.container ?? names.container.name;
         const dir = names.dirs;
         this.confDir = dir.confDir;
         this.certsDir = dir.certsDir;
@@ -163,10 +179,14 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
         this.webrootDir = dir.webrootDir;
         this.certbotDir = dir.certbotDir;
         this.lockFile = dir.lockFile;
-        this.ref = { container: this.containerName, lockFile: this.lockFile };
-        this.httpPort = args.httpPort ?? 80;
-        this.httpsPort = args.httpsPort ?? 443;
+        this.ref = { container: this.containerName, lockFile: this.lockFile, owner: stackOwner() };
+        this.httpPort = attached?.httpPort ?? args.httpPort ?? 80;
+        this.httpsPort = attached?.httpsPort ?? args.httpsPort ?? 443;
         this.defaultConfig = renderEdgeDefault();
+        if (attached !== undefined) {
+            this.registerOutputs({ containerName: this.containerName });
+            return;
+        }
 
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? "nginx:1.26" },
             { parent: this, provider: host.provider, dependsOn: host.ready });

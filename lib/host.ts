@@ -8,17 +8,33 @@ import * as docker from "@pulumi/docker";
 import { configErrors, ErrorFactory } from "./errors";
 import { checkDockerHost, checkPort, checkPrivateKey, checkResourceName, isDomain } from "./validate";
 import { checkArgs } from "./check";
-import { bindHost, claim, hostNames, hostScope } from "./claims";
+import { bindHost, claim, HostScope, hostNames, hostScope, Name } from "./claims";
+import { ownedObjects } from "./ownership";
+import { renderOwnershipCheck } from "./render/ownership";
 import { HOST_ARGS, HOST_COMMAND_ARGS } from "./schemas";
 import { CreatedDroplet, createDroplet, DropletTarget, normalizeDroplet } from "./droplet";
 import { createDockerTls, DockerTls, DockerTlsNames } from "./host-tls";
 import { DOCKER_TLS_PORT, renderBootstrap, renderRemoteCommand } from "./render/bootstrap";
-import { checkEdgeOptions, Edge, EdgeOptions } from "./edge";
+import { checkEdgeOptions, Edge, EdgeNetworkRef, EdgeOptions } from "./edge";
 import { dependencies, HostCommandArgs } from "./host-command";
 import { labels } from "./labels";
+import { HOST_EXPORT_VERSION, HostExport, parseHostExport } from "./host-export";
 
 export { DropletTarget } from "./droplet";
 export { HostCommandArgs } from "./host-command";
+export { HostExport } from "./host-export";
+
+/** Options of `Host.attach` and `Host.fromStack`. */
+export interface AttachOptions extends pulumi.ComponentResourceOptions {
+    /**
+     * Where the value came from, for error messages, e.g. `output "host" of stack "org/infra/prod"`.
+     * @default "the value given to Host.attach"
+     */
+    readonly source?: string;
+}
+
+/** The key under which `Host.attach` hands the checked export to the constructor. */
+const ATTACH = Symbol("dropyard.attach");
 
 /** Run containers on the Docker engine of the machine running `pulumi up`. */
 export interface LocalTarget {
@@ -122,17 +138,100 @@ export class Host extends pulumi.ComponentResource {
     readonly dataDir: string;
     /** Resources that must be finished before anything may run on the host (the bootstrap). */
     readonly ready: pulumi.Resource[];
-    /** The network the edge nginx shares with every web container; apps join it under their alias. */
-    readonly edgeNetwork: docker.Network;
+    /**
+     * The network the edge nginx shares with every web container; apps join it under their alias. An
+     * attached host only names it (the host's stack owns it).
+     */
+    readonly edgeNetwork: EdgeNetworkRef;
+    /**
+     * Whether this Host stands for one another stack owns (`Host.attach`, `Host.fromStack`): it creates
+     * no droplet, bootstrap, edge or edge network, and only writes its own edge files and reloads.
+     */
+    readonly attached: boolean;
+    /**
+     * The one value other stacks attach to this host with: export it (`export const host = host.exported`)
+     * and call `Host.fromStack` there. A secret on a droplet or server (it carries the SSH and Docker keys).
+     */
+    readonly exported: pulumi.Output<HostExport>;
     /** The host's nginx: publishes 80/443 and serves every NginxVhost and ACME challenge. */
     readonly edge: Edge<Host>;
 
     /** How to reach a droplet or server over SSH; undefined for `local`. */
     private readonly remote?: Remote;
 
+    /**
+     * The Host another stack exports (`export const host = host.exported` there), read through a
+     * `pulumi.StackReference`. Everything works on it as on the host's own stack; it never creates or
+     * restarts the edge. Awaited, because what it finds decides what this stack creates.
+     * @example const host = await Host.fromStack("host", "acme/infra/prod");
+     */
+    static async fromStack(name: string, stack: string, opts: AttachOptions & { readonly output?: string } = {}): Promise<Host> {
+        const output = opts.output ?? "host";
+        const ref = new pulumi.StackReference(`${name}-stack`, { name: stack }, { parent: opts.parent });
+        const { output: _o, ...rest } = opts;
+        void _o;
+        const details = await ref.getOutputDetails(output);
+        return Host.attach(name, details.secretValue ?? details.value, {
+            source: `output "${output}" of stack "${stack}"`, ...rest, dependsOn: [ref],
+        });
+    }
+
+    /**
+     * A Host for the value `Host.exported` of a host-owning stack (see `fromStack`). An error names
+     * `opts.source` and what was found when the value is not a dropyard host or has another format version.
+     */
+    static async attach(name: string, exported: pulumi.Input<unknown>, opts: AttachOptions = {}): Promise<Host> {
+        const { source, ...resourceOpts } = opts;
+        const out = pulumi.output(exported as pulumi.Input<object>) as pulumi.Output<unknown>;
+        const value = await new Promise<unknown>(resolve => { out.apply(v => { resolve(v); return v; }); });
+        const err = configErrors("Host", name, opts.parent);
+        const x = parseHostExport(err, source ?? "the value given to Host.attach", value);
+        return new Host(name, { [ATTACH]: x } as HostArgs, resourceOpts);
+    }
+
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         // Every check, and the claim of the host's names, before the component itself exists.
         const err = configErrors("Host", name, opts?.parent);
+        const attach = (args as { [ATTACH]?: HostExport })[ATTACH];
+        if (attach !== undefined) {
+            checkResourceName(err, "name", name);
+            const names = hostNames(attach.hostName, attach.dataDir, true, attach.edge);
+            const scope = hostScope(attach.hostName, attach.target === "local" ? { local: attach.dockerHost }
+                : { server: `${attach.ssh!.host}:${attach.ssh!.port}` }, names);
+            super("dropyard:index:Host", name, {}, opts);
+            bindHost(this, scope);
+            this.attached = true;
+            this.hostName = attach.hostName;
+            this.target = attach.target;
+            this.dataDir = attach.dataDir;
+            this.address = pulumi.output(attach.address);
+            this.dockerHost = pulumi.output(attach.dockerHost);
+            this.ready = [];
+            this.edgeNetwork = { name: pulumi.output(attach.edge.network) };
+            if (attach.target === "local") {
+                this.localEndpoint = attach.dockerHost;
+                this.provider = new docker.Provider(`${name}-docker`, { host: attach.dockerHost }, { parent: this });
+                this.sshCommand = pulumi.output("(local host: no ssh needed)");
+            } else {
+                const ssh = attach.ssh!;
+                this.remote = {
+                    connection: pulumi.secret(pulumi.output({ host: ssh.host, user: ssh.user, port: ssh.port,
+                        privateKey: ssh.privateKey, dialErrorLimit: 20, perDialTimeout: 15 })),
+                    sudo: ssh.user !== "root",
+                };
+                this.sshPrivateKey = pulumi.secret(ssh.privateKey);
+                this.sshCommand = pulumi.output(`ssh${ssh.port === 22 ? "" : ` -p ${ssh.port}`} ${ssh.user}@${ssh.host}`);
+                this.provider = new docker.Provider(`${name}-docker`, {
+                    host: attach.dockerHost, caMaterial: attach.docker!.caPem,
+                    certMaterial: attach.docker!.certPem, keyMaterial: pulumi.secret(attach.docker!.keyPem),
+                }, { parent: this });
+            }
+            this.watchOwnership(name, scope, []);
+            this.edge = new Edge(`${name}-edge`, { host: this }, { parent: this }, attach.edge);
+            this.exported = attach.target === "local" ? pulumi.output(attach) : pulumi.secret(attach);
+            this.registerOutputs({ address: this.address, dockerHost: this.dockerHost });
+            return;
+        }
         checkArgs(err, HOST_ARGS, name, args);
         checkResourceName(err, "name", name);
         const targets = TARGETS.filter(t => args[t] !== undefined);
@@ -161,10 +260,12 @@ export class Host extends pulumi.ComponentResource {
 
         super("dropyard:index:Host", name, {}, opts);
         bindHost(this, scope);
+        this.attached = false;
         this.hostName = name;
         this.target = targets[0];
         this.dataDir = dataDir;
 
+        let tlsOf: DockerTls | undefined;
         if (local !== undefined) {
             this.localEndpoint = endpoint;
             this.provider = new docker.Provider(`${name}-docker`, { host: endpoint }, { parent: this });
@@ -192,6 +293,7 @@ export class Host extends pulumi.ComponentResource {
                 sudo: ssh.user !== "root",
             };
             const tls = createDockerTls(name, ssh.sans, this);
+            tlsOf = tls;
             const bootstrap = this.createBootstrap(name, tls, ssh);
             this.ready = [bootstrap];
 
@@ -210,6 +312,8 @@ export class Host extends pulumi.ComponentResource {
             }, { parent: this, dependsOn: this.ready });
         }
 
+        // The host's own objects are checked too: another stack's host may have made them on this machine.
+        this.watchOwnership(name, scope, [names.edgeNetwork, names.edge.container, names.edge.defaultConfig]);
         this.edgeNetwork = new docker.Network(`${name}-edge`, {
             name: names.edgeNetwork.name,
             driver: "bridge",
@@ -217,6 +321,18 @@ export class Host extends pulumi.ComponentResource {
         }, { parent: this, provider: this.provider, dependsOn: this.ready, deleteBeforeReplace: true });
 
         this.edge = new Edge(`${name}-edge`, { ...args.edge, host: this }, { parent: this });
+        const edge = {
+            container: this.edge.containerName, network: names.edgeNetwork.name, httpPort: this.edge.httpPort,
+            httpsPort: this.edge.httpsPort, bindAddresses: names.edge.ports.map(p => p.ip),
+        };
+        const common = { dropyard: "host" as const, version: HOST_EXPORT_VERSION, hostName: name, target: this.target, dataDir, edge };
+        this.exported = this.remote === undefined
+            ? pulumi.all([this.address, this.dockerHost]).apply(([address, dockerHost]) => ({ ...common, address, dockerHost }))
+            : pulumi.secret(pulumi.all([this.address, this.dockerHost, this.remote.connection, tlsOf!.caCertPem, tlsOf!.clientCertPem,
+                tlsOf!.clientKeyPem]).apply(([address, dockerHost, c, caPem, certPem, keyPem]): HostExport => ({
+                ...common, address, dockerHost, docker: { caPem, certPem, keyPem },
+                ssh: { host: c.host, user: c.user ?? "root", port: c.port ?? 22, privateKey: String(c.privateKey) },
+            })));
 
         this.registerOutputs({
             address: this.address, dockerHost: this.dockerHost, sshCommand: this.sshCommand,
@@ -241,6 +357,26 @@ export class Host extends pulumi.ComponentResource {
     }
 
     /**
+     * The deploy-time ownership check (lib/render/ownership.ts): a host command every resource on the
+     * host waits for (it joins `ready`), reading what this stack's components claimed once the program
+     * has constructed them (the next turn of the event loop). A component constructed later still gets
+     * a check of its own before it changes anything.
+     */
+    private watchOwnership(name: string, scope: HostScope, own: Name[]): void {
+        const after = [...this.ready];
+        let count = 0;
+        const check = (names: pulumi.Input<Name[]>) => this.hostCommand(`${name}-owners${count++ === 0 ? "" : `-${count}`}`, {
+            create: pulumi.output(names).apply(ns => renderOwnershipCheck(ownedObjects(scope, ns))),
+        }, { dependsOn: after });
+        const all = new Promise<Name[]>(resolve => setImmediate(() => {
+            scope.ownership.sealed = true;
+            resolve([...own, ...scope.claimed]);
+        }));
+        scope.ownership.late = names => { this.ready.push(check(names)); };
+        this.ready.push(check(all));
+    }
+
+    /**
      * Runs scripts on the host with bash: `create` on creation, `update` (or `create`) when inputs
      * change, `delete` on removal. Waits for the host to be ready. On a droplet or server the
      * scripts run over SSH as root (or with `sudo -n`); the environment is sent as `export` lines in
@@ -250,7 +386,12 @@ export class Host extends pulumi.ComponentResource {
     command(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResource {
         const hostErr = configErrors("Host", this.hostName, this);
         checkArgs((field, problem, fix) => hostErr(`command(${JSON.stringify(name)}).${field}`, problem, fix), HOST_COMMAND_ARGS, name, args);
-        const dependsOn = [...this.ready, ...dependencies(opts.dependsOn)];
+        return this.hostCommand(name, args, { ...opts, dependsOn: [...this.ready, ...dependencies(opts.dependsOn)] });
+    }
+
+    /** `command` without waiting for `ready`: the ownership check is part of it. */
+    private hostCommand(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+        const dependsOn = opts.dependsOn;
         if (this.remote === undefined) {
             // Point the docker CLI in scripts at the engine the provider uses. On a droplet or server
             // scripts run on the machine itself, where the CLI's default socket is that engine.

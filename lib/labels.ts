@@ -1,5 +1,8 @@
 // The `dev.dropyard.*` labels on what dropyard creates on a host, in one place: `docker ps
-// --filter label=...`, the prune step and the day-two tools select by them.
+// --filter label=...`, the prune step and the day-two tools select by them. Every object also
+// carries the project and stack that own it, which the deploy-time ownership check reads
+// (lib/render/ownership.ts).
+import * as pulumi from "@pulumi/pulumi";
 
 /** Each label's key. */
 export const LABEL = {
@@ -15,14 +18,29 @@ export const LABEL = {
     database: "dev.dropyard.database",
     /** A network's own name, on networks dropyard makes. */
     network: "dev.dropyard.network",
+    /** The Pulumi project that owns the object. */
+    project: "dev.dropyard.project",
+    /** The Pulumi stack (of that project) that owns the object. */
+    stack: "dev.dropyard.stack",
 } as const;
 
 export type LabelName = keyof typeof LABEL;
 
+/** `<project>/<stack>` of the stack being run: who owns what it creates on a host. */
+export function stackOwner(): string {
+    return `${pulumi.getProject()}/${pulumi.getStack()}`;
+}
+
 /**
- * Docker `labels` for a container, network or volume, in the order given:
- * `labels({ app: "counter", process: "web" })`.
+ * Docker `labels` for a container, network or volume, in the order given, then the owning project and
+ * stack: `labels({ app: "counter", process: "web" })`.
  */
-export function labels<T>(values: Partial<Record<LabelName, T>>): { label: string; value: T }[] {
-    return (Object.entries(values) as [LabelName, T][]).map(([key, value]) => ({ label: LABEL[key], value }));
+export function labels<T>(values: Partial<Record<LabelName, T>>): { label: string; value: T | string }[] {
+    const owner = { project: pulumi.getProject(), stack: pulumi.getStack(), ...values };
+    return (Object.entries(owner) as [LabelName, T][]).sort(([a], [b]) => ownerLast(a) - ownerLast(b))
+        .map(([key, value]) => ({ label: LABEL[key], value }));
+}
+
+function ownerLast(k: LabelName): number {
+    return k === "project" || k === "stack" ? 1 : 0;
 }

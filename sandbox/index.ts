@@ -129,9 +129,18 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
         // next pass, which evaluates the program again with the real output.
         for (;;) {
             if (++passes > 5) throw new SandboxError("command outputs did not settle after 5 passes (a cycle of commands feeding each other?)");
-            const ectx: EvalContext = { state, scrubber, dir: project.dir, errors: [], log, providerHosts: new Map() };
+            const ectx: EvalContext = {
+                state, scrubber, dir: project.dir, project: project.project, errors: [], log, providerHosts: new Map(),
+            };
             const t = Date.now();
-            graph = await evaluateStack(project, realOutputs(ectx));
+            try {
+                graph = await evaluateStack(project, realOutputs(ectx));
+            } catch (e) {
+                // An output the sandbox could not make (a StackReference to no state, say) is the cause of
+                // what the program then trips over: report it first.
+                if (ectx.errors.length) throw new SandboxError(ectx.errors.map(x => x.message).join("\n"));
+                throw e;
+            }
             evalMs += Date.now() - t;
             for (const r of graph.resources) scrubber.addSecretInputs(r.rawInputs);
             for (const k of graph.secretOutputs) scrubber.add(graph.outputs[k]);
@@ -148,6 +157,12 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
         state.tree = graph!.resources.map(r => ({
             key: r.key, type: r.type, name: r.name, custom: r.custom, parent: r.parent,
         }));
+        // What other stacks' StackReferences read. Pulumi drops undefined outputs.
+        state.outputs = Object.fromEntries(Object.entries(graph!.outputs).filter(([, v]) => v !== undefined));
+        // Secret: marked so, or carrying a value secret by nature (a RandomPassword's result is secret in
+        // Pulumi even when the program does not wrap it; under mocks it is not marked).
+        state.secretOutputs = Object.keys(state.outputs).filter(k => graph!.secretOutputs.has(k)
+            || JSON.stringify(scrubber.scrubDeep(state.outputs![k])) !== JSON.stringify(state.outputs![k]));
         saveState(state);
     } catch (e) {
         saveState(state);
@@ -195,6 +210,10 @@ async function downLocked(abs: string, project: string, stack: string, opts: Dow
     let deleted;
     try {
         deleted = await deleteLeftovers(undefined, state, applyContext(abs, state, log), opts.purge ?? false);
+        // A stack taken down has no outputs left for a StackReference to read.
+        delete state.outputs;
+        delete state.secretOutputs;
+        saveState(state);
     } catch (e) {
         saveState(state);
         throw scrubbed(e, scrubber);

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { unwrapSecrets, OutputFaker } from "./harness";
 import { changedFields, PENDING_OUTPUT } from "./applier";
 import { digitaloceanOutputs } from "./digitalocean";
@@ -22,13 +23,15 @@ import { inputsHash } from "./lib/stable";
 import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs,
     selfSignedCertOutputs } from "./lib/tls-values";
 import { updatableInPlace } from "./resources";
-import { live, StackState } from "./state";
+import { live, referencedState, StackState } from "./state";
 
 export interface EvalContext {
     state: StackState;
     scrubber: Scrubber;
     /** The program's directory: relative build contexts mean this. */
     dir: string;
+    /** The program's project: a StackReference to a bare stack name means one of it. */
+    project: string;
     /** Errors met while producing outputs; thrown after the evaluation (a throwing mock would hang it). */
     errors: Error[];
     log: (line: string) => void;
@@ -110,6 +113,7 @@ async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, 
             const engine = engineFor(ctx, args.provider);
             return engine ? remoteImage(ctx, engine, type, name, i) : { name: i.name, ...PENDING_IMAGE };
         }
+        case "pulumi:pulumi:StackReference": return stackReference(ctx, i.name);
         case "command:local:Command":
         case "command:remote:Command":
             if (prior) return prior;
@@ -123,6 +127,27 @@ async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, 
             }
             return {};
     }
+}
+
+/**
+ * A StackReference reads the referenced stack's saved outputs on every run, as Pulumi does; the
+ * secret ones go on as secrets (their names in `secretOutputNames`) and are masked in this run's output.
+ */
+function stackReference(ctx: EvalContext, ref: string): Record<string, any> {
+    let s: StackState;
+    try {
+        s = referencedState(ref, ctx.project);
+    } catch (e) {
+        // Reported after the evaluation; meanwhile the program reads no outputs rather than failing on undefined.
+        ctx.errors.push(e as Error);
+        return { name: ref, outputs: {}, secretOutputNames: [] };
+    }
+    const outputs = s.outputs ?? {};
+    const secretOutputNames = s.secretOutputs ?? [];
+    for (const k of secretOutputNames) {
+        ctx.scrubber.addSecretInputs({ [specialSigKey]: specialSecretSig, value: outputs[k] });
+    }
+    return { name: ref, outputs, secretOutputNames };
 }
 
 async function remoteImage(ctx: EvalContext, engine: Engine, type: string, name: string,

@@ -1,7 +1,7 @@
 // The sandbox's record of what it created for one stack: <repo>/.sandbox/<project>-<stack>-<dir hash>.json
 // (gitignored, mode 0600: like Pulumi's state it holds secret values). Resources are kept in creation
 // order, so deleting in reverse order always deletes dependents before what they depend on.
-import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync,
+import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync,
     writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { SandboxError } from "./lib/errors";
@@ -45,6 +45,10 @@ export interface StackState {
      * needs to write URNs and parents as Pulumi's state has them. Absent in states of older sandboxes.
      */
     tree?: TreeNode[];
+    /** The stack outputs of the last `up`, secret ones in clear (the file is 0600): what a StackReference reads. */
+    outputs?: Record<string, unknown>;
+    /** Names of the outputs that are secrets; a StackReference hands them on as secrets. */
+    secretOutputs?: string[];
 }
 
 export interface TreeNode { key: string; type: string; name: string; custom: boolean; parent?: string }
@@ -66,11 +70,39 @@ export function loadState(project: string, stack: string, dir: string): StackSta
 export function saveState(s: StackState): void {
     const file = statePath(s.project, s.stack, s.dir);
     mkdirSync(STATE_DIR, { recursive: true });
-    if (s.resources.length === 0 && s.retained.length === 0) { rmSync(file, { force: true }); return; }
+    if (s.resources.length === 0 && s.retained.length === 0 && Object.keys(s.outputs ?? {}).length === 0) {
+        rmSync(file, { force: true });
+        return;
+    }
     const tmp = join(STATE_DIR, `.${basename(file)}.tmp`);
     writeFileSync(tmp, JSON.stringify(s, null, 1) + "\n", { mode: 0o600 });
     chmodSync(tmp, 0o600);
     renameSync(tmp, file);
+}
+
+/**
+ * The saved state a `pulumi.StackReference` names: `org/project/stack`, `project/stack` or `stack`
+ * (of `currentProject`). The sandbox has one organization, so `org` is not compared. Exactly one
+ * directory must have run that project and stack.
+ */
+export function referencedState(ref: string, currentProject: string): StackState {
+    const parts = ref.split("/");
+    if (parts.length > 3 || parts.some(p => p === "")) {
+        throw new SandboxError(`StackReference "${ref}": give the stack as org/project/stack, project/stack or stack`);
+    }
+    const stack = parts[parts.length - 1];
+    const project = parts.length >= 2 ? parts[parts.length - 2] : currentProject;
+    const found = (existsSync(STATE_DIR) ? readdirSync(STATE_DIR) : [])
+        .filter(f => f.endsWith(".json") && !f.startsWith("."))
+        .map(f => JSON.parse(readFileSync(join(STATE_DIR, f), "utf8")) as StackState)
+        .filter(s => s.project === project && s.stack === stack);
+    if (found.length === 0) {
+        throw new SandboxError(`StackReference "${ref}": the sandbox has no state of stack ${project}/${stack}; run \`npm run sandbox -- up <its dir> --stack ${stack}\` first`);
+    }
+    if (found.length > 1) {
+        throw new SandboxError(`StackReference "${ref}": stack ${project}/${stack} was deployed from ${found.length} directories (${found.map(s => s.dir).join(", ")}); take one down`);
+    }
+    return found[0];
 }
 
 /** The live (not condemned) entry for a key. */

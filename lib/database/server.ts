@@ -218,6 +218,7 @@ export function createServer(parent: pulumi.Resource, name: string, n: Normalize
         destroyGraceSeconds: STOP_TIMEOUT_SECONDS,
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
+        labels: labels({ database: name }),
     };
     const waitFor = beforeContainer(image, args);
     const container = new docker.Container(`${name}-container`, args,

@@ -5,6 +5,7 @@
 // Pure functions; test/render checks their output with bash -n, shellcheck and by running them
 // against a stand-in `docker`.
 import { heredoc, lockPrelude, shq } from "./shell";
+import { OWNER_HEADER } from "./ownership";
 
 /** Which edge a script changes: the container, for `docker exec`, and the lock every change holds. */
 export interface EdgeRef {
@@ -12,6 +13,11 @@ export interface EdgeRef {
     readonly container: string;
     /** The lock file every change of the edge's files holds. */
     readonly lockFile: string;
+    /**
+     * `<project>/<stack>` of the stack making the change: the first line of every `.conf` file it writes
+     * (OWNER_HEADER), and a `.conf` file another stack owns is never overwritten. @default - no owner line
+     */
+    readonly owner?: string;
 }
 
 /**
@@ -108,10 +114,13 @@ export function renderEdgeChange(c: EdgeChange): string {
             "",
             "# Write the new files aside, keep a copy of what is there now, then put the new files in place and take the old ones out.",
             "umask 077",
+            ...ownerGuard(c.edge, put),
             ...put.map(f => {
                 const aside = shq(`${f.path}.new`);
-                const write = typeof f.content === "string" ? heredoc(`cat > ${aside}`, f.content)
-                    : "stdin" in f.content ? `cat > ${aside}` : `printf '%s' "$${f.content.env}" > ${aside}`;
+                const header = owned(c.edge, f) ? `${OWNER_HEADER}${c.edge.owner}\n` : "";
+                const write = typeof f.content === "string" ? heredoc(`cat > ${aside}`, header + f.content)
+                    : "stdin" in f.content ? `cat > ${aside}`
+                        : `{ ${header ? `printf '%s\\n' ${shq(header.trimEnd())}; ` : ""}printf '%s' "$${f.content.env}"; } > ${aside}`;
                 return `${write}\nchmod ${f.mode ?? "0644"} ${aside}`;
             }),
             `for f in "\${files[@]}"; do`,
@@ -163,6 +172,27 @@ export function renderEdgeChange(c: EdgeChange): string {
         "reload_edge",
     );
     return lines.join("\n");
+}
+
+/** Whether `f` gets the owner line: nginx config written as text or from the environment, when the change has an owner. */
+function owned(edge: EdgeRef, f: EdgeFile): boolean {
+    return edge.owner !== undefined && f.path.endsWith(".conf") && !(typeof f.content === "object" && "stdin" in f.content);
+}
+
+/** Lines that fail the change, before anything is written, when a `.conf` file it would replace is another stack's. */
+function ownerGuard(edge: EdgeRef, put: readonly EdgeFile[]): string[] {
+    const files = put.filter(f => owned(edge, f)).map(f => shq(f.path));
+    if (files.length === 0) return [];
+    return [
+        `owned=(${files.join(" ")})`,
+        `for f in "\${owned[@]}"; do`,
+        `    owner=$(sed -n '1s/^${OWNER_HEADER}//p' "$f" 2>/dev/null || true)`,
+        `    if [ -n "$owner" ] && [ "$owner" != ${shq(edge.owner!)} ]; then`,
+        `        echo "file $f belongs to stack $owner; stack ${edge.owner} does not overwrite it" >&2`,
+        "        exit 1",
+        "    fi",
+        "done",
+    ];
 }
 
 /** A whole host script that makes the change (see `renderEdgeChange`). */

@@ -47,6 +47,8 @@ export const SUPPORTED: Readonly<Record<string, { readonly [field: string]: Fiel
     },
     // A remote host's provider: tcp://ADDRESS:2376 with the Host's CA, client certificate and key.
     "pulumi:providers:docker": { host: true, version: true, caMaterial: true, certMaterial: true, keyMaterial: true },
+    // Read from the sandbox's saved state of the referenced stack; nothing on the engine.
+    "pulumi:pulumi:StackReference": { name: true, outputs: true, secretOutputNames: true },
     "command:local:Command": {
         create: true, update: true, delete: true, interpreter: true, environment: true, stdin: true, dir: true,
         triggers: true,

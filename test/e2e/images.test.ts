@@ -318,18 +318,20 @@ describe("python:3.13-slim", () => {
     const pip = (requirements: string) => result("run", "--rm", "python:3.13-slim", "sh", "-c",
         `printf '%s\\n' '${requirements}' > /tmp/r.txt && pip install -r /tmp/r.txt`);
 
-    test("has python, python3 and pip; requirements the Django example needs are satisfied", async () => {
+    test("has python, python3, pip and Debian's gunicorn (what images of the earlier recipe run)", async () => {
         assert.match((await result("run", "--rm", "python:3.13-slim", "python", "--version")).out,
             /^Python 3\.13\.\d+/);
-        const r = await pip("Django==4.2.*\ngunicorn\npsycopg2-binary>=2.9\nwhitenoise");
-        assert.equal(r.status, 0, r.out);
-        assert.match(r.out, /Requirement already satisfied: Django==4\.2\.\*/);
+        assert.equal((await result("run", "--rm", "python:3.13-slim", "gunicorn", "--version")).status, 0);
     });
 
-    test("pip install fails for a requirement the image does not carry (no index)", async () => {
-        const r = await pip("Django==5.1");
-        assert.notEqual(r.status, 0);
-        assert.match(r.out, /No matching distribution found for Django==5\.1/);
+    test("pip installs a pinned requirement the image does not carry from the package index", { timeout: 180_000 }, async () => {
+        const r = await pip("itsdangerous==2.2.0");
+        assert.equal(r.status, 0, r.out);
+        assert.match(r.out, /Successfully installed itsdangerous-2\.2\.0/);
+        // Into /usr/local, over nothing of Debian's: a requirement Debian's builds satisfy is installed too.
+        const django = await pip("Django==5.1.4");
+        assert.equal(django.status, 0, django.out);
+        assert.match(django.out, /Successfully installed .*Django-5\.1\.4/);
     });
 });
 

@@ -110,7 +110,8 @@ test("App runs the Procfile's web and worker processes through /bin/sh, exec'ing
         ["/bin/sh", "-c", "exec gunicorn app:app --bind 0.0.0.0:$PORT"]);
     const worker = g.one(CONTAINER, "counter-worker");
     assert.deepEqual(worker.inputs.command, ["/bin/sh", "-c", "exec python worker.py"]);
-    assert.deepEqual(worker.inputs.labels, [{ label: "dev.dropyard.app", value: "counter" }, { label: "dev.dropyard.process", value: "worker" }]);
+    assert.deepEqual(worker.inputs.labels, [{ label: "dev.dropyard.app", value: "counter" }, { label: "dev.dropyard.process", value: "worker" },
+        { label: "dev.dropyard.project", value: "test" }, { label: "dev.dropyard.stack", value: "dev" }]);
     assert.equal(mine(g, CONTAINER).length, 2, "release runs as a step, not a container");
 });
 

@@ -55,7 +55,7 @@ test("edge: a host command makes the directories and writes the default server b
     const setup = g.one(LOCAL_COMMAND, "box-edge-setup");
     const script: string = setup.inputs.create;
     assert.match(script, /mkdir -p '\/srv\/dy\/nginx\/conf\.d' '\/srv\/dy\/certs' '\/srv\/dy\/letsencrypt' '\/srv\/dy\/acme' '\/srv\/dy\/certbot'/);
-    assert.match(script, /cat > '\/srv\/dy\/nginx\/conf\.d\/00-dropyard\.conf\.new' <<'DROPYARD_EOF'\n# dropyard: the edge's defaults/);
+    assert.match(script, /cat > '\/srv\/dy\/nginx\/conf\.d\/00-dropyard\.conf\.new' <<'DROPYARD_EOF'\n# dropyard-owner: test\/dev\n# dropyard: the edge's defaults/);
     assert.ok(g.waitsFor(g.one(CONTAINER), setup));
     assert.ok(!g.waitsFor(setup, g.one(CONTAINER)));
     // The local CLI talks to the engine the provider uses.

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { evaluate, Graph, isSecretAt } from "../../sandbox/harness";
+import { evaluate, fakeOutputs, Graph, isSecretAt } from "../../sandbox/harness";
 import { envOf, networksOf } from "../support/helpers";
 import { CONTAINER, LOCAL_COMMAND, NETWORK, VOLUME } from "../support/types";
 
@@ -127,4 +127,38 @@ test("every example evaluates to identical inputs twice (a second pulumi up chan
         const strip = (g: Graph) => g.resources.map(r => [r.key, r.inputs]);
         assert.deepEqual(strip(await example(name)), strip(await example(name)), name);
     }
+});
+
+test("flask-staging-production: the app stacks attach to the infra stack's host; each has its own db, domain and secret", async () => {
+    const infraEntry = path.join(EXAMPLES, "flask-staging-production", "infra", "index.ts");
+    delete require.cache[require.resolve(infraEntry)];
+    const infra = await evaluate(() => require(infraEntry), { project: "flask-infra", stack: "main" });
+    assertOnlyEdgePublishes(infra, "flask-host");
+    const appEntry = path.join(EXAMPLES, "flask-staging-production", "app", "index.ts");
+    const deploy = (stack: string, domain: string) => {
+        delete require.cache[require.resolve(appEntry)];
+        return evaluate(() => (require(appEntry) as () => Promise<unknown>)(), {
+            project: "flask-notes", stack, config: { domain, infraStack: "organization/flask-infra/main" },
+            outputs: a => a.type === "pulumi:pulumi:StackReference"
+                ? { name: a.inputs.name, outputs: infra.outputs, secretOutputNames: [] } : fakeOutputs(a),
+        });
+    };
+    const staging = await deploy("staging", "staging.notes.localhost");
+    const production = await deploy("production", "notes.localhost");
+    for (const [g, env, domain] of [[staging, "staging", "staging.notes.localhost"], [production, "production", "notes.localhost"]] as const) {
+        assert.equal(g.one("pulumi:pulumi:StackReference").inputs.name, "organization/flask-infra/main");
+        assert.deepEqual(g.ofType(CONTAINER).filter(c => c.name.includes("nginx")), [], `${env}: no edge of its own`);
+        const web = g.one(CONTAINER, `notes-${env}-web-1`);
+        const worker = g.one(CONTAINER, `notes-${env}-worker`);
+        for (const c of [web, worker]) {
+            assert.match(envOf(c).DATABASE_URL, new RegExp(`@notes-${env}-db:5432/notes$`));
+            assert.equal(envOf(c).APP_ENV, env);
+            assert.ok(isSecretAt(c, "envs"));
+        }
+        assert.deepEqual(worker.inputs.command.slice(-1), ["exec python -m notes.worker"]);
+        assert.match(vhostConfig(g, `notes-${env}`), new RegExp(`server_name ${domain.replace(/\./g, "\\.")};`));
+        assert.ok(g.one("command:local:Command", `notes-${env}-release`));
+    }
+    assert.notEqual(envOf(staging.one(CONTAINER, "notes-staging-web-1")).SECRET_KEY,
+        envOf(production.one(CONTAINER, "notes-production-web-1")).SECRET_KEY);
 });

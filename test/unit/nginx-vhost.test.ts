@@ -24,7 +24,7 @@ test("NginxVhost writes its file into the edge's conf.d, tests it in the edge an
     const c = g.one(T.command, "site-config");
     assert.equal(c.parent, "dropyard:index:NginxVhost::site");
     const script: string = c.inputs.create;
-    assert.ok(script.includes(`cat > '/srv/dy/nginx/conf.d/vhost-site.conf.new' <<'DROPYARD_EOF'\n${v!.config}DROPYARD_EOF`));
+    assert.ok(script.includes(`cat > '/srv/dy/nginx/conf.d/vhost-site.conf.new' <<'DROPYARD_EOF'\n# dropyard-owner: test/dev\n${v!.config}DROPYARD_EOF`));
     // Lock, write aside, move into place, test, put the old file back on failure, reload.
     const order = ["flock", "vhost-site.conf.new", `mv -f "$f.new" "$f"`, `docker exec "$edge" nginx -t`, "    restore\n", `docker exec "$edge" nginx -s reload`];
     let at = 0;

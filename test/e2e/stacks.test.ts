@@ -1,0 +1,137 @@
+// One host, many stacks: examples/flask-staging-production's infra stack owns the host and its edge; the
+// app project is deployed as staging and production onto it (Host.fromStack through a StackReference
+// the sandbox resolves from the infra stack's saved state). Checked from outside: both serve by name over
+// https through the one edge, each with its own database, each worker writing on schedule; a third stack
+// claiming production's domain fails before changing anything; taking staging down leaves production
+// serving, with no failed request under load meanwhile. Traffic goes to loopback and into the stacks'
+// own containers.
+import { after, before, test } from "node:test";
+import * as assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { down, up } from "../../sandbox";
+import { prepareEngine } from "../../sandbox/prepare";
+import { containersWhere, psql } from "../support/docker";
+import { fetchVia } from "../support/http";
+import { until } from "../support/until";
+import { EXAMPLES, edgePortsFree, forgetHostFiles, hostDataDir, lockEdge, unlockEdge } from "./support/stack";
+
+const HOST = "flask-host";
+const INFRA = join(EXAMPLES, "flask-staging-production", "infra");
+const APP = join(EXAMPLES, "flask-staging-production", "app");
+const DOMAIN = { staging: "staging.notes.localhost", production: "notes.localhost" } as const;
+const log: string[] = [];
+const quiet = { log: (l: string) => { log.push(l); } };
+
+async function page(env: keyof typeof DOMAIN): Promise<{ environment: string; notes: string[]; ticks: number }> {
+    const r = await fetchVia({ host: DOMAIN[env] });
+    assert.equal(r.status, 200, r.body.slice(0, 300));
+    return JSON.parse(r.body);
+}
+
+/** Edge containers of this host, and any an app stack made (other tests' hosts may have theirs). */
+async function edges(): Promise<{ infra: string[]; apps: string[] }> {
+    return {
+        infra: await containersWhere("label=dev.dropyard.role=edge", `label=dev.dropyard.host=${HOST}`),
+        apps: await containersWhere("label=dev.dropyard.role=edge", "label=dev.dropyard.project=flask-notes"),
+    };
+}
+
+async function downAll(): Promise<void> {
+    for (const stack of ["intruder", "staging", "production"]) await down(APP, { stack, purge: true, ...quiet });
+    await down(INFRA, { stack: "main", purge: true, ...quiet });
+}
+
+before(async () => {
+    await lockEdge();
+    // The python recipe changed with this test (pip from the package index): rebuild a stale stand-in.
+    await prepareEngine(["python:3.13-slim"], { rebuildStale: true });
+    await prepareEngine(["nginx:1.26", "postgres:17"]);
+    await downAll().catch(e => console.log(`leftovers of an earlier run: ${(e as Error).message}`));
+    await edgePortsFree();
+    await forgetHostFiles(HOST);
+    const t = Date.now();
+    await up(INFRA, { stack: "main", ...quiet });
+    const infra = (Date.now() - t) / 1000;
+    const staging = await up(APP, { stack: "staging", ...quiet });
+    const production = await up(APP, { stack: "production", ...quiet });
+    console.log(`up: infra ${infra.toFixed(1)} s, staging ${staging.timings.seconds.toFixed(1)} s, production ${production.timings.seconds.toFixed(1)} s`);
+});
+
+after(async () => {
+    try {
+        await downAll();
+        await forgetHostFiles(HOST);
+    } finally {
+        unlockEdge();
+    }
+});
+
+test("staging and production serve by name over https through the one edge, each with its own database", async () => {
+    assert.equal((await page("staging")).environment, "staging");
+    assert.equal((await page("production")).environment, "production");
+    // One edge: the infra stack's; the app stacks made none.
+    assert.deepEqual(await edges(), { infra: [`${HOST}-nginx`], apps: [] });
+
+    const note = `written in staging ${Date.now()}`;
+    const r = await fetchVia({ host: DOMAIN.staging, path: "/notes", form: { body: note } });
+    assert.equal(r.status, 201, r.body);
+    assert.ok((await page("staging")).notes.includes(note));
+    assert.ok(!(await page("production")).notes.includes(note), "the row written in staging is not in production");
+    assert.equal(await psql("notes-production-db", "app", "notes", `SELECT count(*) FROM notes WHERE body = '${note}'`), "0");
+    assert.equal(await psql("notes-staging-db", "app", "notes", `SELECT count(*) FROM notes WHERE body = '${note}'`), "1");
+});
+
+test("the worker of each stack writes to its own database on schedule", async () => {
+    for (const env of ["staging", "production"] as const) {
+        const before = (await page(env)).ticks;
+        await until(`two more ticks in ${env}`, 30, async () => (await page(env)).ticks >= before + 2, 500);
+    }
+});
+
+test("a third stack claiming production's domain fails before changing anything, naming the owner", async () => {
+    await assert.rejects(up(APP, { stack: "intruder", config: { domain: DOMAIN.production }, ...quiet }), (e: Error) => {
+        assert.match(e.message, /domain notes\.localhost is served by .*vhost-notes-production\.conf of stack flask-notes\/production/);
+        assert.match(e.message, /stack flask-notes\/intruder would take over what another stack owns on this host/);
+        return true;
+    });
+    assert.deepEqual(await containersWhere("label=dev.dropyard.stack=intruder"), [], "no container of the intruder");
+    const conf = join(hostDataDir(HOST), "nginx", "conf.d");
+    assert.deepEqual(readdirSync(conf).filter(f => f.includes("intruder")), [], "no edge file of the intruder");
+    assert.equal((await page("production")).environment, "production");
+    await down(APP, { stack: "intruder", purge: true, ...quiet });
+});
+
+test("down of staging leaves production serving, with no failed request while staging is removed", async () => {
+    const conf = join(hostDataDir(HOST), "nginx", "conf.d");
+    assert.ok(existsSync(join(conf, "vhost-notes-staging.conf")));
+    let ok = 0;
+    const failures: string[] = [];
+    let stop = false;
+    const load = async () => {
+        while (!stop) {
+            try {
+                const r = await fetchVia({ host: DOMAIN.production, timeoutMs: 5000 });
+                if (r.status === 200) ok++; else failures.push(`status ${r.status}`);
+            } catch (e) {
+                failures.push((e as Error).message);
+            }
+        }
+    };
+    const loaders = [load(), load()];
+    const t = Date.now();
+    await down(APP, { stack: "staging", purge: true, ...quiet });
+    const seconds = (Date.now() - t) / 1000;
+    stop = true;
+    await Promise.all(loaders);
+    console.log(`down of staging: ${seconds.toFixed(1)} s; production answered ${ok} requests meanwhile, ${failures.length} failed`);
+    assert.deepEqual(failures, []);
+    assert.ok(ok > 10, `only ${ok} requests during the removal`);
+    assert.deepEqual(await containersWhere("label=dev.dropyard.stack=staging"), []);
+    assert.deepEqual(readdirSync(conf).filter(f => f.includes("staging")), [], "staging's vhost and upstream files are gone");
+    // The edge's default server refuses names no vhost claims (TLS alert unrecognized_name).
+    const gone = await fetchVia({ host: DOMAIN.staging }).then(r => `status ${r.status}`, (e: Error) => e.message);
+    assert.match(gone, /unrecognized name|status 4\d\d/, "staging is no longer served");
+    assert.equal((await page("production")).environment, "production");
+    assert.deepEqual(await edges(), { infra: [`${HOST}-nginx`], apps: [] }, "the edge stays");
+});
