@@ -1,7 +1,7 @@
 // npm run bench: dropyard's numbers beside the ways one would otherwise deploy, measured on the sandbox
 // (the local Docker engine). Prints one `name=value` per line on standard output (progress on standard
 // error), writes every figure to bench/results/<date>.json and the redeploy chart to
-// bench/results/<date>-redeploy.svg. Sections (BENCH_SECTIONS=examples,redeploy,edge; all by default):
+// bench/results/<date>-redeploy.svg. Sections (BENCH_SECTIONS=examples,redeploy,edge,backup; all by default):
 //
 //   examples   eval_ms_<example>, cold_up_seconds_<example>, warm_up_seconds_<example>, noop_up_changes_<example>
 //   redeploy   the app's saturation throughput through the edge, then a redeploy under load at 80% of it,
@@ -10,6 +10,7 @@
 //              deploy's wall time went (bench/phases.ts)
 //   edge       the edge's own cost against a fast static upstream: throughput ratio edge/direct, added
 //              latency, new TLS 1.3 connections/s against the same nginx with TLS and no dropyard config
+//   backup     backup and restore throughput of a Postgres of BENCH_BACKUP_MB against plain pg_dump (bench/backup.ts)
 //
 // It deploys django-postgres, whose container names and ports (80/443) are fixed: it first waits (bounded
 // by BENCH_WAIT_SECONDS, default 1800) until no other example container is on the engine.
@@ -20,6 +21,7 @@ import { join } from "node:path";
 import { evaluate } from "../sandbox/harness";
 import { down, up } from "../sandbox";
 import { prepareEngine } from "../sandbox/prepare";
+import { benchBackup } from "./backup";
 import { renderRedeployChart } from "./chart";
 import { edgeOverhead } from "./edge";
 import { runHey } from "./hey";
@@ -38,7 +40,7 @@ const RESULTS_DIR = join(REPO, "bench", "results");
 const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const results = new Results({ cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", memoryGb: Math.round(totalmem() / 2 ** 30) });
 
-const SECTIONS = ["examples", "redeploy", "edge"];
+const SECTIONS = ["examples", "redeploy", "edge", "backup"];
 const wanted = new Set((process.env.BENCH_SECTIONS ?? SECTIONS.join(",")).split(",").map(s => s.trim()));
 
 function versionOf(cmd: string, args: string[]): string {
@@ -51,7 +53,7 @@ function versionOf(cmd: string, args: string[]): string {
 
 async function prepare(): Promise<void> {
     const images = ["postgres:17", "mariadb:11", "nginx:1.26", "wordpress:6.8-php8.4-apache", "python:3.13-slim",
-        "node:20-slim"];
+        "node:20-slim", "restic/restic:0.18.0"];
     await prepareEngine(images, { rebuildStale: true, stdio: ["ignore", 2, 2] });
     execFileSync("bash", [join(REPO, "bench", "tools.sh")],
         { stdio: ["ignore", 2, 2], env: { ...process.env, VEGETA_VERSION } });
@@ -204,6 +206,11 @@ async function main(): Promise<void> {
             const dir = await upTwice(name);
             await down(dir, { purge: true, log: false });
         }
+    }
+    if (wanted.has("backup")) {
+        // Its own container and ports: it does not wait for the examples.
+        await benchBackup(results.section("backup", ""), progress)
+            .catch((e: Error) => { progress(`backup: ${e.stack}`); results.note("backup", `the section failed: ${e.message}`); });
     }
     progress(`results: ${results.write(RESULTS_DIR)}`);
     const readme = join(REPO, "bench", "README.md");

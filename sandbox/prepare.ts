@@ -13,6 +13,7 @@ export const STAND_INS: Readonly<Record<string, string>> = {
     "dropyard-sandbox/pebble:2.6": "pebble",
     // The older majors the database upgrade test starts from (bookworm's).
     "postgres:15": "postgres-15", "mariadb:10.11": "mariadb-10.11",
+    "restic/restic:0.18.0": "restic",
 };
 
 export interface PrepareOptions {
