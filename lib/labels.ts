@@ -15,6 +15,10 @@ export const LABEL = {
     database: "dev.dropyard.database",
     /** A network's own name, on networks dropyard makes. */
     network: "dev.dropyard.network",
+    /** On a built image: the last git commit that changed the build directory, when it is in a repository. */
+    commit: "dev.dropyard.commit",
+    /** On a scheduled job's one-off container: the job's name. */
+    schedule: "dev.dropyard.schedule",
 } as const;
 
 export type LabelName = keyof typeof LABEL;

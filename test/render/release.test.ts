@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { releaseScript } from "../../lib/render/release";
+import { renderReleasesRemoveScript, renderReleasesScript } from "../../lib/render/releases";
 
 const run = promisify(execFile);
 
@@ -101,4 +102,16 @@ test("releaseScript is not thrown off by PATH or BASH_ENV in the app's environme
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.env, ["PATH=/app/bin", "BASH_ENV=/app/.bashrc"]);
     assert.equal(r.calls.at(-1), "rm --force fakecid");
+});
+
+test("renderReleasesScript and its remove script pass bash -n and shellcheck", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropyard-releases-"));
+    const scripts = [renderReleasesScript({ app: "counter", repo: "dropyard/box-counter", keep: 5 }), renderReleasesRemoveScript("dropyard/box-counter")];
+    for (const [i, script] of scripts.entries()) {
+        const file = path.join(dir, `releases-${i}.sh`);
+        fs.writeFileSync(file, script);
+        execFileSync("bash", ["-n", file]);
+        execFileSync("shellcheck", ["--shell=bash", "--severity=style", file]);
+    }
+    fs.rmSync(dir, { recursive: true });
 });
