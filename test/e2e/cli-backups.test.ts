@@ -3,7 +3,6 @@
 // through the Docker API and reads status.json; a row deleted after a capture comes back on restore.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,26 +10,14 @@ import { down, up } from "../../sandbox";
 import { prepareEngine } from "../../sandbox/prepare";
 import { RESTIC_IMAGE } from "../../lib/database/backup";
 import { docker } from "../support/docker";
-import { REPO } from "./support/stack";
+import { dropyardIn } from "./support/dropyard";
 
 const FIXTURE = join(__dirname, "fixtures", "cli-backup");
 const STACK = "e2e";
 const work = mkdtempSync(join(tmpdir(), "dropyard-cli-backup-e2e-"));
 const dir = join(work, "stack");
 
-function dropyard(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-    return new Promise(resolveRun => {
-        const child = spawn(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "lib/cli/main.ts"), ...args], {
-            cwd: dir, stdio: ["ignore", "pipe", "pipe"],
-            env: { ...process.env, NODE_OPTIONS: "", DROPYARD_PULUMI: join(REPO, "sandbox/bin/pulumi") },
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", c => { stdout += c; });
-        child.stderr.on("data", c => { stderr += c; });
-        child.on("close", status => resolveRun({ status, stdout, stderr }));
-    });
-}
+const dropyard = (...args: string[]) => dropyardIn(dir, args);
 
 const sql = (q: string) => docker("exec", "cb-pg", "sh", "-c", `psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -Atc "${q}"`);
 

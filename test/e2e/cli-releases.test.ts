@@ -8,7 +8,7 @@
 // Traffic goes to loopback only.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ import { prepareEngine } from "../../sandbox/prepare";
 import { docker } from "../support/docker";
 import { until } from "../support/until";
 import { fetchVia } from "../support/http";
-import { REPO } from "./support/stack";
+import { dropyardIn, startDropyard } from "./support/dropyard";
 
 const FIXTURE = join(__dirname, "fixtures", "day-app");
 const STACK = "e2e";
@@ -30,21 +30,8 @@ const REPOSITORY = "dropyard/day-host-day-web";
 const work = mkdtempSync(join(tmpdir(), "dropyard-releases-e2e-"));
 const dir = join(work, "stack");
 
-/** `dropyard <args> --stack e2e` in the stack's directory, its Pulumi CLI the sandbox's stand-in. */
-function dropyard(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-    return new Promise(resolveRun => {
-        // The stack's directory is outside the repository: tsx by its path, not by `--import tsx`.
-        const child = spawn(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "lib/cli/main.ts"), ...args, "--stack", STACK], {
-            cwd: dir, stdio: ["ignore", "pipe", "pipe"],
-            env: { ...process.env, NODE_OPTIONS: "", DROPYARD_PULUMI: join(REPO, "sandbox/bin/pulumi") },
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", c => { stdout += c; });
-        child.stderr.on("data", c => { stderr += c; });
-        child.on("close", status => resolveRun({ status, stdout, stderr }));
-    });
-}
+/** `dropyard <args> --stack e2e` in the stack's directory. */
+const dropyard = (...args: string[]) => dropyardIn(dir, [...args, "--stack", STACK]);
 
 async function get(): Promise<string> {
     const r = await fetchVia({ host: HOST, scheme: "http", port: PORT });
@@ -157,8 +144,7 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
         assert.equal(bad.status, 1);
         assert.match(bad.stderr, /\ndropyard: app "day-web" has no kept release "v1"; its releases are: v3, v2\n$/);
         // `logs -f` started before the deploy follows the container that replaces the one it began with.
-        const follow = spawn(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "lib/cli/main.ts"), "logs", "day-web", "-f", "-n", "0", "--stack", STACK],
-            { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DROPYARD_PULUMI: join(REPO, "sandbox/bin/pulumi") } });
+        const follow = startDropyard(dir, ["logs", "day-web", "-f", "-n", "0", "--stack", STACK]);
         let followed = "";
         follow.stdout.on("data", c => { followed += c; });
         try {
