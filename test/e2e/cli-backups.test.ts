@@ -3,14 +3,16 @@
 // through the Docker API and reads status.json; a row deleted after a capture comes back on restore.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { down, up } from "../../sandbox";
 import { prepareEngine } from "../../sandbox/prepare";
 import { RESTIC_IMAGE } from "../../lib/database/backup";
-import { docker } from "../support/docker";
+import { docker, dockerResult } from "../support/docker";
 import { dropyardIn } from "./support/dropyard";
+import { REPO } from "./support/stack";
 
 const FIXTURE = join(__dirname, "fixtures", "cli-backup");
 const STACK = "e2e";
@@ -23,7 +25,11 @@ const sql = (q: string) => docker("exec", "cb-pg", "sh", "-c", `psql -U "$POSTGR
 
 describe("dropyard backups (fixtures/cli-backup)", () => {
     before(async () => {
-        await prepareEngine(["postgres:17", "nginx:1.26", RESTIC_IMAGE]);
+        await prepareEngine(["postgres:17", "nginx:1.26"]);
+        // restic's stand-in is not among prepareEngine's: built here when missing, as backup.test.ts does.
+        if ((await dockerResult("image", "inspect", RESTIC_IMAGE)).status !== 0) {
+            execFileSync("flock", ["/tmp/dropyard-images.lock", "bash", join(REPO, "sandbox/images/build.sh"), "restic"], { stdio: "inherit" });
+        }
         cpSync(FIXTURE, dir, { recursive: true });
         writeFileSync(join(dir, `Pulumi.${STACK}.yaml`), `config:\n  cli-backup:dataDir: ${join(work, "host-data")}\n`);
         await down(dir, { stack: STACK, purge: true, log: false });
