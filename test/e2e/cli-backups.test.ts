@@ -52,12 +52,13 @@ describe("dropyard backups (fixtures/cli-backup)", () => {
         const dest = ps.databases[0].backup.destinations.directory;
         assert.match(dest.lastSuccess, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
         assert.equal(dest.lastFailure, null);
-        assert.match(dest.snapshot, /^[0-9a-f]{8}$/);
+        assert.match(dest.snapshot, /^[0-9a-f]{64}$/);
         assert.match((await dropyard("ps", "--stack", STACK)).stdout, new RegExp(`^cb-pg +directory +${dest.lastSuccess} +-$`, "m"));
 
         const list = await dropyard("backups", "--stack", STACK, "cb-pg", "list");
         assert.equal(list.status, 0, list.stderr);
-        assert.match(list.stdout, new RegExp(`^${dest.snapshot} `, "m"));
+        // restic's table shows the short id.
+        assert.match(list.stdout, new RegExp(`^${dest.snapshot.slice(0, 8)} `, "m"));
 
         await sql("DELETE FROM notes");
         const restore = await dropyard("backups", "--stack", STACK, "cb-pg", "restore", "--snapshot", dest.snapshot);
