@@ -22,6 +22,10 @@ export const LABEL = {
     project: "dev.dropyard.project",
     /** The Pulumi stack (of that project) that owns the object. */
     stack: "dev.dropyard.stack",
+    /** On a built image: the last git commit that changed the build directory, when it is in a repository. */
+    commit: "dev.dropyard.commit",
+    /** On a scheduled job's one-off container: the job's name. */
+    schedule: "dev.dropyard.schedule",
 } as const;
 
 export type LabelName = keyof typeof LABEL;

@@ -1,7 +1,7 @@
 // One schema per public Args type (lib/index.ts): the runtime types `checkArgs` enforces before a
 // component's own checks run. `object<T>` makes the compiler hold each field list to its interface:
 // a field added to an Args interface without a schema here does not compile.
-import type { AppArgs, AppHealthcheck, AppLogs } from "./app/args";
+import type { AppArgs, AppHealthcheck, AppLogs, AppSchedule } from "./app/args";
 import type { BridgeNetArgs } from "./bridge-net";
 import type { DnsOptions } from "./dns";
 import type { EdgeArgs, EdgeOptions } from "./edge";
@@ -89,6 +89,8 @@ export const APP_ARGS = object<AppArgs>("an AppArgs object ({ host, build | imag
     })),
     logs: object<AppLogs>("an AppLogs object ({ maxSize?, maxFiles? })", { maxSize: string, maxFiles: number }),
     stopGraceSeconds: number,
+    keepReleases: number,
+    schedules: record(object<AppSchedule>("an AppSchedule object ({ cron, command })", { cron: required(string), command: required(string) })),
 });
 
 /** `{ name, port }`; an App (a class instance) is checked by the vhost itself. */

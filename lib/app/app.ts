@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -10,6 +11,8 @@ import { DEPLOY_CONTAINERS, DEPLOY_UPSTREAM_MAP, renderDeployScript, renderUpstr
 import { processCommand } from "../render/procfile";
 import { RELEASE_COMMAND, RELEASE_ENV_PREFIX, RELEASE_IMAGE, RELEASE_NETWORKS, releaseScript } from "../render/release";
 import { renderEdgeScript } from "../render/edge-files";
+import { releaseTag, RELEASES_LIVE_IMAGE, renderReleasesRemoveScript, renderReleasesScript } from "../render/releases";
+import { renderSchedulesInstallScript, renderSchedulesRemoveScript, SCHEDULE_CONTAINERS, SCHEDULE_JOBS } from "../render/schedules";
 import type { AppArgs } from "./args";
 import { appNames, claim, scopeOf } from "../claims";
 import { configErrors } from "../errors";
@@ -42,8 +45,13 @@ export class App extends pulumi.ComponentResource {
     readonly processes: Readonly<Record<string, string | undefined>>;
     /** The image digest every container runs (for a build, the local image ID `sha256:…`). */
     readonly imageDigest: pulumi.Output<string>;
-    /** The built (`docker.Image`) or pulled (`docker.RemoteImage`) image. */
+    /**
+     * The built (`docker.Image`) or pulled (`docker.RemoteImage`) image; for a `build` app pinned to a
+     * release (config `dropyard:releases`), the RemoteImage of that release's tag on the host.
+     */
     readonly image: docker.Image | docker.RemoteImage;
+    /** The release the stack pins this App to, when it does (see `AppArgs.keepReleases`). */
+    readonly pinnedRelease?: number;
     /** The release step, when there is a `release` process. */
     readonly release?: pulumi.CustomResource;
     /** Containers by role: `web-1` … `web-N` and one per worker type. */
@@ -75,6 +83,7 @@ export class App extends pulumi.ComponentResource {
         this.isPublic = spec.isPublic;
         this.webPort = spec.port;
         this.processes = Object.fromEntries(spec.procs.map(p => [p.type, p.command]));
+        this.pinnedRelease = spec.pinned;
 
         const image = this.createImage(name, spec);
         this.image = image.resource;
@@ -96,7 +105,8 @@ export class App extends pulumi.ComponentResource {
         // leaves the old workers (a singleton above all) running too.
         const workers = this.createWorkers(name, spec, volumes, networks, [...after, ...(this.deploy ? [this.deploy] : [])]);
         this.containers = { ...web, ...workers };
-        if ("build" in spec.source) this.createPrune(name);
+        if ("build" in spec.source) this.createReleases(name, spec);
+        if (spec.schedules.length > 0) this.createSchedules(name, spec);
 
         this.registerOutputs({ imageDigest: this.imageDigest, alias: this.alias, hasWeb: this.hasWeb, webPort: this.webPort });
     }
@@ -109,6 +119,14 @@ export class App extends pulumi.ComponentResource {
     /** Builds the directory on the host's engine, or pulls the image; returns it and the digest containers run. */
     private createImage(name: string, spec: AppSpec): { resource: docker.Image | docker.RemoteImage; digest: pulumi.Output<string> } {
         const hostName = this.host.hostName;
+        if ("build" in spec.source && spec.pinned !== undefined) {
+            // A pinned release runs the image its tag holds on the host: no build (the tag is local, so
+            // nothing is pulled; keepLocally leaves it to the releases step when the pin goes).
+            const image = new docker.RemoteImage(`${name}-image`, {
+                name: `${this.releaseRepo()}:${releaseTag(spec.pinned)}`, keepLocally: true,
+            }, this.onHost());
+            return { resource: image, digest: image.imageId };
+        }
         if ("build" in spec.source) {
             const image = new docker.Image(`${name}-image`, {
                 imageName: this.names.image!.name,
@@ -211,13 +229,42 @@ export class App extends pulumi.ComponentResource {
     }
 
     /**
-     * Each rebuild leaves the previous image untagged. Prune this app's untagged images once the new
-     * containers run; the one the old containers still use goes on the next deploy.
+     * The scheduled jobs' scripts and cron entries on the host (docs/architecture.md#scheduled-jobs). It
+     * runs again whenever the containers were replaced: their names say where a run takes the release from.
      */
-    private createPrune(name: string): void {
-        this.host.command(`${name}-prune`, {
-            create: `docker image prune --force --filter label=${LABEL.app}=${name}`,
-            triggers: [this.imageDigest],
+    private createSchedules(name: string, spec: AppSpec): void {
+        const stateDir = path.posix.join(this.host.dataDir, "schedules", name);
+        const jobs = spec.schedules.map(j => ({ name: j.name, cron: j.cron, command: processCommand(j.command) }));
+        const containers = Object.values(this.containers);
+        this.host.command(`${name}-schedules`, {
+            create: this.host.edgeNetwork.name.apply(edgeNetwork => renderSchedulesInstallScript({
+                app: name, hostName: this.host.hostName, stateDir, edgeNetwork, jobs,
+            })),
+            environment: pulumi.all(containers.map(c => c.name)).apply(ns => ({
+                [SCHEDULE_CONTAINERS]: ns.join(" "),
+                [SCHEDULE_JOBS]: JSON.stringify(Object.fromEntries(jobs.map(j => [j.name, j.cron]))),
+            })),
+            delete: renderSchedulesRemoveScript({ app: name, hostName: this.host.hostName, stateDir, jobs: jobs.map(j => j.name) }),
+        }, { parent: this, dependsOn: containers });
+    }
+
+    /** `dropyard/<host>-<app>`: the repository of the built image and of its release tags. */
+    private releaseRepo(): string {
+        return this.names.image!.name.replace(/:latest$/, "");
+    }
+
+    /**
+     * The releases step, once the new containers run: the image they run gets a release number (a tag),
+     * the newest `keepReleases` are kept and the app's other images pruned; an image a container still
+     * uses (the one being replaced) goes on a later deploy. docs/architecture.md#releases-and-rollback.
+     */
+    private createReleases(name: string, spec: AppSpec): void {
+        this.host.command(`${name}-releases`, {
+            create: renderReleasesScript({ app: name, repo: this.releaseRepo(), keep: spec.keepReleases }),
+            // A new image changes the environment, which runs `create` again. Not `triggers`: a
+            // replacement would run the old step's delete, which removes every release.
+            environment: this.imageDigest.apply(image => ({ [RELEASES_LIVE_IMAGE]: image })),
+            delete: renderReleasesRemoveScript(this.releaseRepo()),
         }, { parent: this, dependsOn: Object.values(this.containers) });
     }
 }
@@ -284,14 +331,29 @@ function joinNetworks(aliased: pulumi.Output<string>[], plain: pulumi.Output<str
 }
 
 /**
- * docker.Image cannot set labels, so the build uses a copy of the app's Dockerfile with one LABEL
- * appended (the last stage is the image) — the label the prune step selects by. The copy lives in
- * the OS temp directory under a name fixed by host, app and build path, and is rewritten only
- * when its content changes.
+ * The last git commit that changed `dir`, when it is inside a git work tree (else undefined): commits
+ * elsewhere in the repository do not change it, so they rebuild nothing.
+ */
+export function lastCommit(dir: string): string | undefined {
+    try {
+        const out = execFileSync("git", ["log", "-1", "--format=%H", "--", "."], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+        return /^[0-9a-f]{40,64}$/.test(out.trim()) ? out.trim() : undefined;
+    } catch {
+        return undefined; // not a repository, or no git
+    }
+}
+
+/**
+ * docker.Image cannot set labels, so the build uses a copy of the app's Dockerfile with LABELs
+ * appended (the last stage is the image): the app (the releases step prunes by it) and the last
+ * commit of the build directory (`dropyard releases` shows it). The copy lives in the OS temp
+ * directory under a name fixed by host, app and build path, and is rewritten only when its content changes.
  */
 function labelledDockerfile(hostName: string, app: string, buildDir: string): string {
     const original = fs.readFileSync(path.join(buildDir, "Dockerfile"), "utf8");
-    const content = `${original.replace(/\s*$/, "")}\n\n# Added by dropyard so each deploy can prune this app's old images.\nLABEL ${LABEL.app}="${app}"\n`;
+    const commit = lastCommit(buildDir);
+    const content = `${original.replace(/\s*$/, "")}\n\n# Added by dropyard: the app (each deploy prunes its old images) and its commit.\n`
+        + `LABEL ${LABEL.app}="${app}"${commit ? ` ${LABEL.commit}="${commit}"` : ""}\n`;
     const hash = createHash("sha256").update(path.resolve(buildDir)).digest("hex").slice(0, 12);
     const file = path.join(os.tmpdir(), "dropyard", `${hostName}-${app}-${hash}.Dockerfile`);
     fs.mkdirSync(path.dirname(file), { recursive: true });

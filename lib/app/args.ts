@@ -31,6 +31,21 @@ export interface AppLogs {
     readonly maxFiles?: number;
 }
 
+/** A job run on a schedule (Heroku Scheduler): a one-off container of the app's current release. */
+export interface AppSchedule {
+    /**
+     * When, in cron syntax as /etc/cron.d reads it (five fields: minute hour day-of-month month
+     * day-of-week, in the host's time zone; or a macro such as `@daily`).
+     * @example "0 3 * * *"
+     */
+    readonly cron: string;
+    /**
+     * The command, run with `/bin/sh -c` like a Procfile command (the image's ENTRYPOINT first).
+     * @example "python manage.py clearsessions"
+     */
+    readonly command: string;
+}
+
 /** Arguments of an {@link App}: where it runs, what it runs, and with what environment. */
 export interface AppArgs {
     /** The host the app runs on. */
@@ -115,4 +130,23 @@ export interface AppArgs {
      * @default 30
      */
     readonly stopGraceSeconds?: number;
+    /**
+     * How many releases of a `build` app keep their image on the host, for `dropyard rollback`. Each
+     * deploy of a new image is a release (`dropyard/<host>-<app>:release-<n>`); older ones are pruned.
+     * A stack pins a release with the config key `dropyard:releases` (`{ "<app>": <n> }`, which
+     * `dropyard rollback` sets): the App then runs that release's image and builds nothing.
+     * @default 5
+     */
+    readonly keepReleases?: number;
+    /**
+     * Jobs run on a schedule, by name (a process type name: letters, digits, `_`, `-`). Each run is a
+     * one-off container of the app's current release, with its environment, volumes and networks
+     * (not the edge's), started by an /etc/cron.d entry on the host (root or passwordless sudo
+     * needed; a host without a cron daemon gets a warning). A job never overlaps a run of itself: a
+     * run due while the previous one goes on is skipped. The last run's container stays until the
+     * next run, so `dropyard logs <app> -p <job>` shows its output and `dropyard ps` its exit status.
+     * @default {}
+     * @example schedules: { "clear-sessions": { cron: "0 3 * * *", command: "python manage.py clearsessions" } }
+     */
+    readonly schedules?: Readonly<Record<string, AppSchedule>>;
 }

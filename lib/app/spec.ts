@@ -3,9 +3,10 @@
 // directory (Dockerfile, Procfile) but creates nothing, so a bad argument throws before any resource.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type * as docker from "@pulumi/docker";
 import type { AppArgs, AppHealthcheck, AppLogs } from "./args";
+import { cronProblem } from "../database/backup";
 import { BridgeNet } from "../bridge-net";
 import { Database, isDatabase } from "../database/database";
 import { configErrors, ErrorFactory } from "../errors";
@@ -45,7 +46,16 @@ export interface AppSpec {
     readonly logs: Required<AppLogs>;
     /** Seconds a stopping container gets after SIGTERM. */
     readonly grace: number;
+    /** Releases whose images are kept (build apps). */
+    readonly keepReleases: number;
+    /** The release the stack pins (config `dropyard:releases`): its image runs, nothing is built. */
+    readonly pinned?: number;
+    /** Scheduled jobs, in the order given. */
+    readonly schedules: readonly { readonly name: string; readonly cron: string; readonly command: string }[];
 }
+
+/** The stack config key (namespace `dropyard`) that pins Apps to releases: `{ "<app>": <release number> }`. */
+export const PIN_CONFIG_KEY = "releases";
 
 /** Longest name of an app on the edge: "<name>-web-1-" plus Pulumi's 7-character suffix fits a 63-character DNS label. */
 const MAX_PUBLIC_NAME = 63 - "-web-1-".length - 7;
@@ -107,7 +117,62 @@ export function normalizeAppArgs(name: string, args: AppArgs, parent?: pulumi.Re
         healthcheck: web && args.healthcheck !== false ? healthcheck(err, args.healthcheck ?? {}, port) : undefined,
         logs: checkLogs(err, args.logs ?? {}),
         grace: checkWhole(err, "stopGraceSeconds", args.stopGraceSeconds ?? 30, 0, 3600),
+        keepReleases: checkKeepReleases(err, args, source),
+        pinned: pinnedRelease(err, name, source),
+        schedules: checkSchedules(err, args, procs),
     };
+}
+
+function checkSchedules(err: ErrorFactory, args: AppArgs, procs: readonly Proc[]): AppSpec["schedules"] {
+    return Object.entries(args.schedules ?? {}).map(([job, s]) => {
+        const field = `schedules.${job}`;
+        if (!PROCESS_TYPE.test(job)) throw err(field, "is not a valid job name", "use letters, digits, _ and - only, e.g. clear-sessions");
+        if (job === "web" || job === "release" || /^web-\d+$/.test(job) || procs.some(p => p.type === job)) {
+            throw err(field, `has the name of a process type ("${job}"), which dropyard logs -p would not tell apart`, "give the job a name of its own");
+        }
+        if (job.length > 40) throw err(field, `name is ${job.length} characters`, "use at most 40");
+        const problem = cronProblem(s.cron);
+        if (problem !== undefined) {
+            throw err(`${field}.cron`, `"${s.cron}" does not parse: ${problem}`, 'use five cron fields, e.g. "0 3 * * *" (daily at 03:00), or @daily');
+        }
+        if (s.command.trim() === "") throw err(`${field}.command`, "is empty", "give the command to run, e.g. python manage.py clearsessions");
+        return { name: job, cron: s.cron.trim(), command: s.command.trim() };
+    });
+}
+
+function checkKeepReleases(err: ErrorFactory, args: AppArgs, source: AppSpec["source"]): number {
+    if (args.keepReleases !== undefined && "image" in source) {
+        throw err("keepReleases", "is set but the app pulls an image; only built apps have releases", "drop keepReleases");
+    }
+    return checkWhole(err, "keepReleases", args.keepReleases ?? 5, 1, 100);
+}
+
+/** The release the stack's config pins this App to (docs/architecture.md#releases-and-rollback). */
+function pinnedRelease(err: ErrorFactory, name: string, source: AppSpec["source"]): number | undefined {
+    const key = `dropyard:${PIN_CONFIG_KEY}`;
+    let pins: unknown;
+    try {
+        pins = new pulumi.Config("dropyard").getObject<unknown>(PIN_CONFIG_KEY);
+    } catch {
+        throw err(`config ${key}`, "is not JSON", `set it with \`pulumi config set --path '${key}["${name}"]' <release>\``);
+    }
+    if (pins === undefined) return undefined;
+    if (pins === null || typeof pins !== "object" || Array.isArray(pins)) {
+        throw err(`config ${key}`, "is not an object of App names and release numbers",
+            `set it with \`pulumi config set --path '${key}["${name}"]' <release>\``);
+    }
+    const value = (pins as Record<string, unknown>)[name];
+    if (value === undefined) return undefined;
+    const n = typeof value === "string" && /^[0-9]+$/.test(value) ? Number(value) : value;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+        throw err(`config ${key}.${name}`, `${JSON.stringify(value)} is not a release number`,
+            `give a release \`dropyard releases ${name}\` lists, or remove the pin with \`dropyard rollback ${name} --unpin\``);
+    }
+    if ("image" in source) {
+        throw err(`config ${key}.${name}`, "pins a release, but the app pulls an image and has none",
+            "roll back by changing its image argument; remove the pin");
+    }
+    return n;
 }
 
 function checkSource(err: ErrorFactory, args: AppArgs): AppSpec["source"] {

@@ -5,22 +5,14 @@
 import { PassThrough, Readable } from "node:stream";
 import type Docker from "dockerode";
 import { LABEL } from "../labels";
+import { jobContainer } from "../render/schedules";
+import { BackupStatus, backupStatus } from "./backups";
 import { CliError } from "./errors";
 import { isNotFound } from "./docker";
+import type { Context } from "./context";
 import { AppInfo, ContainerInfo, StackModel } from "./state";
 
-export interface Context {
-    readonly model: StackModel;
-    /** The Docker client of a host, by the host's name. */
-    docker(host: string): Docker;
-    /** Output (a table, or JSON with --json). */
-    out(text: string): void;
-    /** A progress line on standard error, for anything that takes seconds. */
-    progress(text: string): void;
-    readonly json: boolean;
-    /** The terminal, for `run` and `exec`. */
-    readonly io: { stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown }; stdout: NodeJS.WritableStream & { isTTY?: boolean }; stderr: NodeJS.WritableStream };
-}
+export type { Context } from "./context";
 
 const list = (names: string[]) => (names.length ? names.join(", ") : "none");
 
@@ -31,14 +23,23 @@ export function findApp(model: StackModel, name: string): AppInfo {
     return app;
 }
 
-/** The app's process types that have containers (`web`, workers), in the state's order. */
+/** The app's process types that have containers (`web`, workers), in the state's order, then its scheduled jobs. */
 export function processTypes(app: AppInfo): string[] {
-    return [...new Set(app.containers.map(c => c.process).filter((p): p is string => p !== undefined))];
+    return [...new Set([...app.containers.map(c => c.process).filter((p): p is string => p !== undefined), ...app.schedules.map(j => j.name)])];
 }
 
-/** The app's containers of process type `type` (all when undefined); an error listing its types otherwise. */
+/** The container a scheduled job's last run left (gone before its first run). */
+function jobRun(app: AppInfo, job: string): ContainerInfo {
+    return { resource: job, name: jobContainer(app.name, job), process: job, envKeys: [], host: app.host };
+}
+
+/**
+ * The app's containers of process type `type` (all the app's running processes when undefined; a
+ * scheduled job's is its last run); an error listing its types otherwise.
+ */
 export function containersOf(app: AppInfo, type: string | undefined): ContainerInfo[] {
     if (type === undefined) return [...app.containers];
+    if (app.schedules.some(j => j.name === type)) return [jobRun(app, type)];
     const found = app.containers.filter(c => c.process === type);
     if (found.length === 0) throw new CliError(`app "${app.name}" has no process type "${type}"; its process types are: ${list(processTypes(app))}`);
     return found;
@@ -58,10 +59,19 @@ export interface ContainerStatus {
     uptimeSeconds?: number;
 }
 
+/** A scheduled job and its last run (from the container the run left). */
+export interface ScheduleStatus {
+    name: string;
+    cron: string;
+    /** Absent before the first run. */
+    lastRun?: { startedAt: string; finishedAt?: string; running: boolean; exitCode?: number };
+}
+
 export interface PsResult {
     stack: string;
-    apps: { name: string; host: string; processes: string[]; env: string[]; containers: ContainerStatus[] }[];
-    databases: { name: string; kind: string; host: string; containers: ContainerStatus[] }[];
+    apps: { name: string; host: string; processes: string[]; env: string[]; containers: ContainerStatus[]; schedules: ScheduleStatus[] }[];
+    /** `backup`: each destination's last success and failure, from the host's status.json (absent without backup). */
+    databases: { name: string; kind: string; host: string; containers: ContainerStatus[]; backup?: BackupStatus }[];
 }
 
 async function status(ctx: Context, c: ContainerInfo, now: number): Promise<ContainerStatus> {
@@ -81,6 +91,20 @@ async function status(ctx: Context, c: ContainerInfo, now: number): Promise<Cont
     }
 }
 
+async function scheduleStatus(ctx: Context, app: AppInfo, job: { name: string; cron: string }): Promise<ScheduleStatus> {
+    try {
+        const i = await ctx.docker(app.host).getContainer(jobContainer(app.name, job.name)).inspect();
+        const running = i.State.Running;
+        return {
+            ...job,
+            lastRun: { startedAt: i.State.StartedAt, running, ...(running ? {} : { finishedAt: i.State.FinishedAt, exitCode: i.State.ExitCode }) },
+        };
+    } catch (e) {
+        if (!isNotFound(e)) throw e;
+        return { ...job };
+    }
+}
+
 export async function ps(ctx: Context, appName?: string): Promise<PsResult> {
     const apps = appName === undefined ? ctx.model.apps : [findApp(ctx.model, appName)];
     const now = Date.now();
@@ -90,10 +114,12 @@ export async function ps(ctx: Context, appName?: string): Promise<PsResult> {
             name: a.name, host: a.host, processes: processTypes(a),
             env: [...new Set(a.containers.flatMap(c => c.envKeys))].sort(),
             containers: await Promise.all(a.containers.map(c => status(ctx, c, now))),
+            schedules: await Promise.all(a.schedules.map(j => scheduleStatus(ctx, a, j))),
         }))),
         databases: appName !== undefined ? [] : await Promise.all(ctx.model.databases.map(async d => ({
             name: d.name, kind: d.kind, host: d.host,
             containers: await Promise.all(d.containers.map(c => status(ctx, c, now))),
+            backup: await backupStatus(ctx, d),
         }))),
     };
     if (ctx.json) ctx.out(JSON.stringify(result, null, 2));
@@ -121,7 +147,24 @@ function renderPs(r: PsResult): string {
     for (const a of r.apps) for (const c of a.containers) rows.push([a.name, c.process ?? "-", c.name, c.health, shortImage(c.image), String(c.restarts), duration(c.uptimeSeconds)]);
     for (const d of r.databases) for (const c of d.containers) rows.push([d.name, d.kind, c.name, c.health, shortImage(c.image), String(c.restarts), duration(c.uptimeSeconds)]);
     const env = r.apps.map(a => `${a.name} env: ${a.env.join(", ") || "(none)"}`);
-    return [`stack ${r.stack}`, table(rows), ...env].join("\n");
+    const jobs: string[][] = [["APP", "SCHEDULE", "CRON", "LAST RUN", "STATUS"]];
+    for (const a of r.apps) {
+        for (const j of a.schedules) {
+            const last = j.lastRun;
+            const state = !last ? "never run" : last.running ? "running" : last.exitCode === 0 ? "succeeded" : `failed (exit ${last.exitCode})`;
+            jobs.push([a.name, j.name, j.cron, last ? last.startedAt.replace(/\.\d+Z$/, "Z") : "-", state]);
+        }
+    }
+    const backups: string[][] = [["DATABASE", "BACKUP TO", "LAST SUCCESS", "LAST FAILURE"]];
+    for (const d of r.databases) {
+        if (!d.backup) continue;
+        const dests = Object.entries(d.backup.destinations);
+        if (dests.length === 0) backups.push([d.name, "-", "never run", "-"]);
+        for (const [dest, x] of dests) {
+            backups.push([d.name, dest, x.lastSuccess ?? "never", x.lastFailure ? `${x.lastFailure}${x.lastError ? `: ${x.lastError}` : ""}` : "-"]);
+        }
+    }
+    return [`stack ${r.stack}`, table(rows), ...(jobs.length > 1 ? [table(jobs)] : []), ...(backups.length > 1 ? [table(backups)] : []), ...env].join("\n");
 }
 
 // -------------------------------------------------------------------------------------------- logs
@@ -176,10 +219,12 @@ export async function logs(ctx: Context, appName: string, opts: LogsOptions = {}
     const print = (l: LogLine) => ctx.out(ctx.json ? JSON.stringify(l) : `${l.time} ${l.process ?? app.name}[${l.container}]: ${l.line}`);
     const backlog: LogLine[] = [];
     let following = false;
-    const streams = containers.map(async c => {
+    const followed = new Set<string>();
+    const stream = async (c: ContainerInfo, tail: number | undefined) => {
+        followed.add(c.id ?? c.name);
         const docker = ctx.docker(c.host);
         const container = docker.getContainer(c.id ?? c.name);
-        const common = { stdout: true, stderr: true, timestamps: true, tail: opts.lines ?? 100, ...(since === undefined ? {} : { since }) };
+        const common = { stdout: true, stderr: true, timestamps: true, tail: tail ?? opts.lines ?? 100, ...(since === undefined ? {} : { since }) };
         let raw: NodeJS.ReadableStream;
         try {
             raw = opts.follow
@@ -198,17 +243,40 @@ export async function logs(ctx: Context, appName: string, opts: LogsOptions = {}
             if (following) print(l); else backlog.push(l);
         };
         await Promise.all([lines(out, emit("stdout")), lines(err, emit("stderr"))]);
-    });
+    };
+    const streams = containers.map(c => stream(c, undefined));
     if (opts.follow) {
+        // Containers a deploy (or a scheduled job) starts while we follow are followed too, from their start.
+        const hosts = [...new Set(containers.map(c => c.host))];
+        const started = hosts.map(host => followStarts(ctx, app, host, opts.process, c => {
+            if (!followed.has(c.id ?? c.name)) void stream(c, 0).catch(e => ctx.progress(`${c.name}: ${(e as Error).message}`));
+        }));
         // The backlog every container returns at once is printed in time order, then lines as they come.
         await new Promise(r => setTimeout(r, 500));
         flush(backlog, print);
         following = true;
-        await Promise.all(streams);
+        await Promise.all([...streams, ...started]);
     } else {
         await Promise.all(streams);
         flush(backlog, print);
     }
+}
+
+/**
+ * Calls `onStart` for each container of the app (of process type `type`, when given; never a `dropyard run`
+ * container) that starts on `host`, from Docker's event stream, until the stream ends.
+ */
+async function followStarts(ctx: Context, app: AppInfo, host: string, type: string | undefined,
+    onStart: (c: ContainerInfo) => void): Promise<void> {
+    const label = [`${LABEL.app}=${app.name}`, ...(type !== undefined ? [`${LABEL.process}=${type}`] : [])];
+    const events = await ctx.docker(host).getEvents({ filters: { type: ["container"], event: ["start"], label } });
+    await lines(events as unknown as Readable, (first, rest) => {
+        let e: { id?: string; Actor?: { Attributes?: Record<string, string> } };
+        try { e = JSON.parse(`${first} ${rest}`); } catch { return; }
+        const attrs = e.Actor?.Attributes ?? {};
+        if (!e.id || attrs[LABEL.role] === "run") return;
+        onStart({ resource: attrs.name ?? e.id, name: attrs.name ?? e.id, id: e.id, process: attrs[LABEL.process], envKeys: [], host });
+    });
 }
 
 function flush(backlog: LogLine[], print: (l: LogLine) => void): void {

@@ -2,22 +2,34 @@
 // `dropyard`: day-two commands for a stack deployed with dropyard, run in the stack's directory.
 // It reads the stack's state (`pulumi stack export --show-secrets`, or --state FILE) and talks to
 // each host's Docker API with the credentials the state holds, kept in memory only.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type Docker from "dockerode";
 import { Context, exec, logs, ps, run } from "./commands";
 import { dockerClient } from "./docker";
 import { CliError } from "./errors";
+import { backups } from "./backups";
+import { releases, rollback } from "./releases";
 import { readStackState, StackModel } from "./state";
 
 export const USAGE = `usage: dropyard <command> [options]
 
-  ps [app]                                    process types, containers, health, image, restarts, uptime
+  ps [app]                                    process types, containers, health, image, restarts, uptime;
+                                              scheduled jobs with their last run
   logs <app> [-p type] [-f] [--since 10m] [-n 100]
-                                              the app's logs, every container interleaved by time
+                                              the app's logs, every container interleaved by time (-p <job>:
+                                              a scheduled job's last run; -f follows new containers too)
   run <app> [--] <command...>                 a one-off container of the app's current release
   exec <app> [-p type] [--] <command...>      a command inside a running container
+  releases <app>                              the app's kept releases: image, build time, commit, which is live
+  rollback <app> [release] [--unpin]          pin a kept release in the stack's config and run \`pulumi up\`
+                                              (default: the release before the live one); --unpin deploys
+                                              the code again
+  backups <db> [status|list|capture|restore [args...]]
+                                              a database's backups (the scripts on its host): the last
+                                              success and failure, the snapshots, one now, a restore
+                                              (restore --help for its options)
 
 options (every command):
   --stack <name>   the Pulumi stack (default: the one the Pulumi CLI has selected)
@@ -25,9 +37,9 @@ options (every command):
   --json           JSON instead of tables (ps; logs prints one JSON object per line)
   -h, --help       this text
 
-Not yet: releases, rollback, backups.`;
+The Pulumi CLI is \`pulumi\` on PATH, or the program DROPYARD_PULUMI names.`;
 
-const COMMANDS = ["ps", "logs", "run", "exec"] as const;
+const COMMANDS = ["ps", "logs", "run", "exec", "releases", "rollback", "backups"] as const;
 type Command = typeof COMMANDS[number];
 
 const OPTIONS = {
@@ -39,10 +51,13 @@ const OPTIONS = {
     follow: { type: "boolean", short: "f" },
     since: { type: "string" },
     num: { type: "string", short: "n" },
+    unpin: { type: "boolean" },
 } as const;
 
 /** Which options each command takes (the global ones aside). */
-const TAKES: Record<Command, string[]> = { ps: [], logs: ["process", "follow", "since", "num"], run: [], exec: ["process"] };
+const TAKES: Record<Command, string[]> = {
+    ps: [], logs: ["process", "follow", "since", "num"], run: [], exec: ["process"], releases: [], rollback: ["unpin"], backups: [],
+};
 const GLOBAL = ["stack", "state", "json", "help"];
 
 export interface Parsed {
@@ -57,6 +72,7 @@ export interface Parsed {
     follow: boolean;
     since?: string;
     lines?: number;
+    unpin: boolean;
 }
 
 /**
@@ -66,17 +82,21 @@ export interface Parsed {
 export function parse(argv: string[]): Parsed | "help" {
     if (argv.length === 0 || argv[0] === "-h" || argv[0] === "--help" || argv[0] === "help") return "help";
     const command = argv[0] as Command;
-    if (!COMMANDS.includes(command)) throw new CliError(`unknown command "${argv[0]}"; the commands are: ${COMMANDS.join(", ")} (releases, rollback and backups are not there yet)\n\n${USAGE}`);
+    if (!COMMANDS.includes(command)) throw new CliError(`unknown command "${argv[0]}"; the commands are: ${COMMANDS.join(", ")}\n\n${USAGE}`);
     let own = argv.slice(1);
     let cmd: string[] = [];
-    if (command === "run" || command === "exec") {
+    if (command === "run" || command === "exec" || command === "backups") {
+        // run/exec: the container's command starts at the word after the app; backups: the script's
+        // options (restore's) start after the action.
         const valued = new Set(["--stack", "--state", "-p", "--process"]);
         let positionals = 0;
         for (let i = 0; i < own.length; i++) {
             const a = own[i];
             if (a === "--") { cmd = own.slice(i + 1); own = own.slice(0, i); break; }
             if (a.startsWith("-")) { if (valued.has(a)) i++; continue; }
-            if (++positionals === 2) { cmd = own.slice(i); own = own.slice(0, i); break; }
+            positionals++;
+            if (command !== "backups" && positionals === 2) { cmd = own.slice(i); own = own.slice(0, i); break; }
+            if (command === "backups" && positionals === 2) { cmd = own.slice(i + 1); own = own.slice(0, i + 1); break; }
         }
     }
     let values: Record<string, string | boolean | undefined>;
@@ -90,7 +110,7 @@ export function parse(argv: string[]): Parsed | "help" {
     for (const k of Object.keys(values)) {
         if (!GLOBAL.includes(k) && !TAKES[command].includes(k)) throw new CliError(`${command} does not take --${k}\n\n${USAGE}`);
     }
-    const max = 1;
+    const max = command === "rollback" || command === "backups" ? 2 : 1;
     const min = command === "ps" ? 0 : 1;
     if (positionals.length < min) throw new CliError(`${command}: give the app's name, e.g. \`dropyard ${command} web-app${command === "run" || command === "exec" ? " -- sh" : ""}\``);
     if (positionals.length > max) throw new CliError(`${command}: unexpected argument "${positionals[max]}"\n\n${USAGE}`);
@@ -103,8 +123,26 @@ export function parse(argv: string[]): Parsed | "help" {
         command, positionals, cmd,
         stack: values.stack as string | undefined, state: values.state as string | undefined,
         json: values.json === true, process: values.process as string | undefined,
-        follow: values.follow === true, since: values.since as string | undefined, lines,
+        follow: values.follow === true, since: values.since as string | undefined, lines, unpin: values.unpin === true,
     };
+}
+
+/** The Pulumi CLI: `pulumi`, or the program DROPYARD_PULUMI names (the sandbox's stand-in in its tests). */
+export function pulumiProgram(env: NodeJS.ProcessEnv = process.env): string {
+    return env.DROPYARD_PULUMI || "pulumi";
+}
+
+/** Runs the Pulumi CLI with `args` (and --stack), its output on `log`; resolves to its exit status. */
+export function runPulumi(args: string[], opts: { stack?: string; cwd?: string }, log: NodeJS.WritableStream): Promise<number> {
+    const all = [...args, ...(opts.stack ? ["--stack", opts.stack] : [])];
+    return new Promise((resolveCode, reject) => {
+        const child = spawn(pulumiProgram(), all, { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+        child.stdout.on("data", (c: Buffer) => log.write(c));
+        child.stderr.on("data", (c: Buffer) => log.write(c));
+        child.on("error", e => reject((e as NodeJS.ErrnoException).code === "ENOENT"
+            ? new CliError(`the Pulumi CLI (${pulumiProgram()}) is not on PATH; install it to deploy`) : e));
+        child.on("close", code => resolveCode(code ?? 1));
+    });
 }
 
 /** The stack's exported state: from --state, else from the Pulumi CLI in the current directory. */
@@ -126,10 +164,10 @@ export async function loadExport(opts: { state?: string; stack?: string; cwd?: s
     const args = ["stack", "export", "--show-secrets", ...(opts.stack ? ["--stack", opts.stack] : [])];
     progress(`reading the stack's state (pulumi ${args.join(" ")})…`);
     const text = await new Promise<string>((resolveText, reject) => {
-        execFile("pulumi", args, { cwd: opts.cwd, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
+        execFile(pulumiProgram(), args, { cwd: opts.cwd, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
             if (!err) return resolveText(stdout);
             if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-                return reject(new CliError("the Pulumi CLI (pulumi) is not on PATH; install it, or give the state with --state FILE"));
+                return reject(new CliError(`the Pulumi CLI (${pulumiProgram()}) is not on PATH; install it, or give the state with --state FILE`));
             }
             reject(new CliError(`pulumi ${args.join(" ")} failed: ${stderr.trim().split("\n").slice(-3).join(" ") || err.message}`));
         });
@@ -164,6 +202,7 @@ export async function main(argv: string[], io: Io = process, model?: StackModel)
         const clients = new Map<string, Docker>();
         const ctx: Context = {
             model: m, json: a.json, io, progress,
+            pulumi: a.state === undefined ? args => runPulumi(args, { stack: a.stack }, io.stderr) : undefined,
             out: text => { io.stdout.write(text + "\n"); },
             docker: host => {
                 const h = m.hosts.find(x => x.name === host);
@@ -178,6 +217,9 @@ export async function main(argv: string[], io: Io = process, model?: StackModel)
             case "logs": await logs(ctx, a.positionals[0], { process: a.process, follow: a.follow, since: a.since, lines: a.lines }); return 0;
             case "run": return await run(ctx, a.positionals[0], a.cmd);
             case "exec": return await exec(ctx, a.positionals[0], a.process, a.cmd);
+            case "releases": await releases(ctx, a.positionals[0]); return 0;
+            case "rollback": return await rollback(ctx, a.positionals[0], { release: a.positionals[1], unpin: a.unpin });
+            case "backups": return await backups(ctx, a.positionals[0], a.positionals[1], a.cmd);
         }
     } catch (e) {
         if (e instanceof CliError) { io.stderr.write(`dropyard: ${e.message}\n`); return 1; }

@@ -2,6 +2,7 @@
 // `export` prints the same) and finds what the day-two commands work on: each Host and how to reach
 // its Docker API, each App and database and their containers. Only what a command needs is kept:
 // environment variable NAMES, never their values; the Docker credentials stay in memory.
+import { SCHEDULE_JOBS } from "../render/schedules";
 import { CliError } from "./errors";
 
 /** The marker Pulumi puts on a secret value in state: `{ [SIG]: SECRET, plaintext | ciphertext }`. */
@@ -13,6 +14,11 @@ export const APP_TYPE = "dropyard:index:App";
 export const DATABASE_TYPES: Record<string, DatabaseKind> = { "dropyard:index:Postgres": "postgres", "dropyard:index:MariaDB": "mariadb" };
 export const DOCKER_PROVIDER = "pulumi:providers:docker";
 export const CONTAINER_TYPE = "docker:index/container:Container";
+export const IMAGE_TYPE = "docker:index/image:Image";
+export const REMOTE_IMAGE_TYPE = "docker:index/remoteImage:RemoteImage";
+/** Host commands: local on a `local` host, over SSH on a droplet or server. */
+export const COMMAND_TYPES = ["command:local:Command", "command:remote:Command"];
+
 
 const LABEL_APP = "dev.dropyard.app";
 const LABEL_PROCESS = "dev.dropyard.process";
@@ -52,6 +58,14 @@ export interface AppInfo {
     readonly name: string;
     readonly host: string;
     readonly containers: readonly ContainerInfo[];
+    /** A built app's image repository on its host (`dropyard/<host>-<app>`), where its releases are tags. */
+    readonly repo?: string;
+    /** The release the stack pins it to (config `dropyard:releases`), when it does. */
+    readonly pinned?: number;
+    /** The image a pulled app runs (`image:`); such an app has no releases. */
+    readonly pulled?: string;
+    /** Scheduled jobs (`App.schedules`), with their cron expressions. */
+    readonly schedules: readonly { readonly name: string; readonly cron: string }[];
 }
 
 export interface DatabaseInfo {
@@ -59,6 +73,8 @@ export interface DatabaseInfo {
     readonly kind: DatabaseKind;
     readonly host: string;
     readonly containers: readonly ContainerInfo[];
+    /** With `backup`: the host directory of its backup scripts and status (lib/render/backup.ts backupPaths). */
+    readonly backupDir?: string;
 }
 
 export interface StackModel {
@@ -147,10 +163,14 @@ export function readStackState(exported: unknown, source: string): StackModel {
         hosts.push({ name, docker: { host: str(input(p, "host")), ca: str(input(p, "caMaterial")), cert: str(input(p, "certMaterial")), key: str(input(p, "keyMaterial")) } });
     }
 
-    const apps = new Map<string, { name: string; host: string; containers: ContainerInfo[] }>();
-    const databases = new Map<string, { name: string; kind: DatabaseKind; host: string; containers: ContainerInfo[] }>();
+    type MutableApp = {
+        name: string; host: string; containers: ContainerInfo[]; repo?: string; pinned?: number; pulled?: string;
+        schedules: { name: string; cron: string }[];
+    };
+    const apps = new Map<string, MutableApp>();
+    const databases = new Map<string, { name: string; kind: DatabaseKind; host: string; containers: ContainerInfo[]; backupDir?: string }>();
     for (const r of all) {
-        if (r.type === APP_TYPE) apps.set(nameOf(r), { name: nameOf(r), host: "", containers: [] });
+        if (r.type === APP_TYPE) apps.set(nameOf(r), { name: nameOf(r), host: "", containers: [], schedules: [] });
         const kind = DATABASE_TYPES[r.type];
         if (kind) databases.set(nameOf(r), { name: nameOf(r), kind, host: "", containers: [] });
     }
@@ -170,12 +190,41 @@ export function readStackState(exported: unknown, source: string): StackModel {
         const owner = ancestor(r, t => t === APP_TYPE || t in DATABASE_TYPES);
         const appName = owner?.type === APP_TYPE ? nameOf(owner) : owner ? undefined : labels[LABEL_APP];
         if (appName !== undefined) {
-            const app = apps.get(appName) ?? { name: appName, host: "", containers: [] };
+            const app = apps.get(appName) ?? { name: appName, host: "", containers: [], schedules: [] };
             apps.set(appName, { ...app, host: app.host || host, containers: [...app.containers, c] });
         } else if (owner) {
             const db = databases.get(nameOf(owner))!;
             databases.set(db.name, { ...db, host: db.host || host, containers: [...db.containers, c] });
         }
+    }
+    // Each App's image: built (its repository holds the release tags), a pinned release, or pulled.
+    for (const r of all.filter(x => x.type === IMAGE_TYPE || x.type === REMOTE_IMAGE_TYPE)) {
+        const owner = ancestor(r, t => t === APP_TYPE);
+        const app = owner && apps.get(nameOf(owner));
+        if (!app || nameOf(r) !== `${app.name}-image`) continue;
+        const ref = str(input(r, r.type === IMAGE_TYPE ? "imageName" : "name")) ?? "";
+        const release = /^(.+):release-([1-9][0-9]*)$/.exec(ref);
+        if (r.type === IMAGE_TYPE) app.repo = ref.replace(/:[^:/]+$/, "");
+        else if (release) { app.repo = release[1]; app.pinned = Number(release[2]); }
+        else app.pulled = ref;
+    }
+    // Each database's backup: the directory its backup step's delete script removes the scripts from.
+    for (const r of all.filter(x => COMMAND_TYPES.includes(x.type))) {
+        const owner = ancestor(r, t => t in DATABASE_TYPES);
+        const db = owner && databases.get(nameOf(owner));
+        if (!db || nameOf(r) !== `${db.name}-backup`) continue;
+        const m = /'(\/[^']*)\/backup\.sh'/.exec(String(input(r, "delete") ?? ""));
+        if (m) databases.set(db.name, { ...db, backupDir: m[1] });
+    }
+    // Each App's scheduled jobs: the names and cron expressions its schedules step has in its environment.
+    for (const r of all.filter(x => COMMAND_TYPES.includes(x.type))) {
+        const owner = ancestor(r, t => t === APP_TYPE);
+        const app = owner && apps.get(nameOf(owner));
+        if (!app || nameOf(r) !== `${app.name}-schedules`) continue;
+        const env = input(r, "environment") as Record<string, unknown> | undefined;
+        let jobs: unknown;
+        try { jobs = JSON.parse(String(env?.[SCHEDULE_JOBS] ?? "{}")); } catch { jobs = {}; }
+        if (jobs && typeof jobs === "object") app.schedules = Object.entries(jobs).map(([name, cron]) => ({ name, cron: String(cron) }));
     }
     const first = all[0] ? parseUrn(all[0].urn) : undefined;
     return {

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { assertShellClean } from "../support/shellcheck";
 import { promisify } from "node:util";
 import { releaseScript } from "../../lib/render/release";
+import { renderReleasesRemoveScript, renderReleasesScript } from "../../lib/render/releases";
 
 const run = promisify(execFile);
 
@@ -99,4 +100,9 @@ test("releaseScript is not thrown off by PATH or BASH_ENV in the app's environme
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.env, ["PATH=/app/bin", "BASH_ENV=/app/.bashrc"]);
     assert.equal(r.calls.at(-1), "rm --force fakecid");
+});
+
+test("renderReleasesScript and its remove script pass bash -n and shellcheck", () => {
+    const scripts = [renderReleasesScript({ app: "counter", repo: "dropyard/box-counter", keep: 5 }), renderReleasesRemoveScript("dropyard/box-counter")];
+    for (const [i, script] of scripts.entries()) assertShellClean(`releases-${i}`, script);
 });

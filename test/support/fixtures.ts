@@ -1,20 +1,16 @@
 // What the unit and render tests build on: temporary directories removed when the test file ends, an app's
 // build directory, and the host most tests put their components on.
-import { after } from "node:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Host, HostArgs } from "../../lib";
 
 const made: string[] = [];
-let cleanupRegistered = false;
+// On exit rather than node:test's `after`, which called inside a test would bind to that test, not the file.
+process.on("exit", () => made.forEach(dir => fs.rmSync(dir, { recursive: true, force: true })));
 
-/** A new empty directory under the system's temporary directory, removed after the test file's last test. */
+/** A new empty directory under the system's temporary directory, removed when the test file's process exits. */
 export function tempDir(prefix = "dropyard-test-"): string {
-    if (!cleanupRegistered) {
-        cleanupRegistered = true;
-        after(() => made.forEach(dir => fs.rmSync(dir, { recursive: true, force: true })));
-    }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     made.push(dir);
     return dir;

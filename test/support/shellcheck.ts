@@ -5,12 +5,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { tempDir } from "./fixtures";
 
-let dir: string | undefined;
-
 /** Asserts that `script` parses with `bash -n` and passes shellcheck; `name` labels the failure. */
 export function assertShellClean(name: string, script: string): void {
-    dir ??= tempDir("dropyard-shellcheck-");
-    const file = path.join(dir, `${name.replace(/[^A-Za-z0-9_.-]/g, "_")}.sh`);
+    const file = path.join(tempDir("dropyard-shellcheck-"), `${name.replace(/[^A-Za-z0-9_.-]/g, "_")}.sh`);
     fs.writeFileSync(file, script);
     const parse = spawnSync("bash", ["-n", file], { encoding: "utf8" });
     assert.equal(parse.status, 0, `${name}: bash -n failed:\n${parse.stderr}`);

@@ -99,7 +99,7 @@ test("App image pulls an existing image, keeps it on the host, and runs the imag
     assert.equal(web.inputs.image, image.outputs.imageId);
     assert.equal(web.inputs.command, undefined);
     assert.equal(mine(g, IMAGE).length, 0);
-    assert.deepEqual(mine(g, LOCAL_COMMAND).map(c => c.name), ["counter-deploy"], "no release and no prune for a pulled image");
+    assert.deepEqual(mine(g, LOCAL_COMMAND).map(c => c.name), ["counter-deploy"], "no release and no releases step for a pulled image");
 });
 
 // --- processes ---
@@ -283,7 +283,7 @@ test("App singleton workers are stopped before their replacement starts; others 
     assert.equal(g.one(CONTAINER, "counter-worker").options.deleteBeforeReplace, false);
 });
 
-// --- volumes and pruning ---
+// --- volumes ---
 
 test("App volumes are named <app>-<key> and mounted in the app's containers", async () => {
     const g = await app({ volumes: { "wp-content": "/var/www/html/wp-content" } });
@@ -293,14 +293,6 @@ test("App volumes are named <app>-<key> and mounted in the app's containers", as
         assert.deepEqual(c.inputs.volumes, [{ volumeName: "counter-wp-content", containerPath: "/var/www/html/wp-content" }]);
         assert.ok(g.waitsFor(c, volume));
     }
-});
-
-test("App prunes its own untagged images after the new containers run", async () => {
-    const g = await app({ replicas: 2 });
-    const prune = g.one(LOCAL_COMMAND, "counter-prune");
-    assert.equal(prune.inputs.create, "docker image prune --force --filter label=dev.dropyard.app=counter");
-    assert.deepEqual(prune.inputs.triggers, [g.one(IMAGE).outputs.repoDigest]);
-    for (const c of mine(g, CONTAINER)) assert.ok(g.waitsFor(prune, c), `prune does not wait for ${c.name}`);
 });
 
 test("App evaluates to identical inputs twice", async () => {

@@ -57,7 +57,7 @@ describe("dropyard arguments", () => {
     });
 
     test("errors name the fix", () => {
-        assert.throws(() => parse(["releases", "counter"]), { message: /^unknown command "releases"; the commands are: ps, logs, run, exec \(releases, rollback and backups are not there yet\)/ });
+        assert.throws(() => parse(["release", "counter"]), { message: /^unknown command "release"; the commands are: ps, logs, run, exec, releases, rollback, backups\n/ });
         assert.throws(() => parse(["logs"]), { message: "logs: give the app's name, e.g. `dropyard logs web-app`" });
         assert.throws(() => parse(["ps", "a", "b"]), { message: /^ps: unexpected argument "b"/ });
         assert.throws(() => parse(["ps", "-f"]), { message: /^ps does not take --follow/ });
