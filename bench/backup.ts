@@ -25,7 +25,8 @@ type Result = (name: string, value: number) => void;
 
 function sh(script: string): void {
     const r = spawnSync("bash", ["-c", script], { encoding: "utf8", maxBuffer: 1 << 26 });
-    if (r.status !== 0) throw new Error(`bench backup: ${script.slice(0, 80)}… failed (${r.status}): ${r.stderr.slice(-400)}`);
+    if (r.status !== 0)
+        throw new Error(`bench backup: ${script.slice(0, 80)}… failed (${r.status}): ${r.stderr.slice(-400)}`);
 }
 
 function timed(script: string): number {
@@ -35,13 +36,19 @@ function timed(script: string): number {
 }
 
 function psql(sql: string, db = DB): string {
-    return execFileSync("docker", ["exec", CONTAINER, "psql", "-U", "app", "-d", db, "-v", "ON_ERROR_STOP=1", "-Atc", sql],
-        { encoding: "utf8" }).trim();
+    return execFileSync(
+        "docker",
+        ["exec", CONTAINER, "psql", "-U", "app", "-d", db, "-v", "ON_ERROR_STOP=1", "-Atc", sql],
+        { encoding: "utf8" },
+    ).trim();
 }
 
 /** Measures backup and restore throughput; prints through `result`, progress through `progress`. */
-export async function benchBackup(result: Result, progress: (line: string) => void,
-    mb = Number(process.env.BENCH_BACKUP_MB ?? 1024)): Promise<void> {
+export async function benchBackup(
+    result: Result,
+    progress: (line: string) => void,
+    mb = Number(process.env.BENCH_BACKUP_MB ?? 1024),
+): Promise<void> {
     const dataDir = mkdtempSync(join(tmpdir(), "dropyard-bench-backup-"));
     const state = join(dataDir, "backups", CONTAINER);
     const config = { dataDir, passphrase: "bench passphrase, not a secret" };
@@ -64,16 +71,22 @@ export async function benchBackup(result: Result, progress: (line: string) => vo
         progress("plain pg_dump, and pg_dump | pg_restore");
         const plainDump = timed(`docker exec ${CONTAINER} pg_dump -U app -d ${DB} -Fc | wc -c >/dev/null`);
         psql("CREATE DATABASE plain_copy", "postgres");
-        const plainCopy = timed(`set -o pipefail; docker exec ${CONTAINER} pg_dump -U app -d ${DB} -Fc `
-            + `| docker exec -i ${CONTAINER} pg_restore -U app -d plain_copy --exit-on-error --single-transaction`);
+        const plainCopy = timed(
+            `set -o pipefail; docker exec ${CONTAINER} pg_dump -U app -d ${DB} -Fc ` +
+                `| docker exec -i ${CONTAINER} pg_restore -U app -d plain_copy --exit-on-error --single-transaction`,
+        );
         psql("DROP DATABASE plain_copy", "postgres");
 
         progress("backup.sh, then restore.sh into another database");
         const backup = timed(`bash ${state}/backup.sh`);
-        const stored = Number(execFileSync("du", ["-sb", join(state, "repository")], { encoding: "utf8" }).split("\t")[0]) / 1e6;
+        const stored =
+            Number(execFileSync("du", ["-sb", join(state, "repository")], { encoding: "utf8" }).split("\t")[0]) / 1e6;
         psql("CREATE DATABASE restored", "postgres");
         const restore = timed(`bash ${state}/restore.sh --database restored`);
-        const [a, b] = [psql("SELECT count(*), sum(length(body)) FROM rows"), psql("SELECT count(*), sum(length(body)) FROM rows", "restored")];
+        const [a, b] = [
+            psql("SELECT count(*), sum(length(body)) FROM rows"),
+            psql("SELECT count(*), sum(length(body)) FROM rows", "restored"),
+        ];
         if (a !== b) throw new Error(`bench backup: the restored rows differ (${a} vs ${b})`);
 
         result("backup_seconds", backup);
@@ -95,6 +108,11 @@ export async function benchBackup(result: Result, progress: (line: string) => vo
 // `npx tsx bench/backup.ts` runs this part alone.
 if (require.main === module) {
     const round = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 3 : 1));
-    benchBackup((name, v) => process.stdout.write(`${name}=${round(v)}\n`), l => process.stderr.write(`bench: ${l}\n`))
-        .catch(e => { console.error(e); process.exit(1); });
+    benchBackup(
+        (name, v) => process.stdout.write(`${name}=${round(v)}\n`),
+        l => process.stderr.write(`bench: ${l}\n`),
+    ).catch(e => {
+        console.error(e);
+        process.exit(1);
+    });
 }

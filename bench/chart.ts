@@ -53,8 +53,8 @@ export function renderRedeployChart(title: string, lines: readonly ChartLine[]):
     const x = (ms: number) => LEFT + ((ms - fromMs) / (toMs - fromMs || 1)) * plotW;
     const height = TOP + PANELS.length * (PANEL + GAP) + 20 + lines.length * 18;
     const out: string[] = [
-        `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}"`
-            + ` font-family="sans-serif" font-size="11">`,
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}"` +
+            ` font-family="sans-serif" font-size="11">`,
         `<rect width="${WIDTH}" height="${height}" fill="white"/>`,
         `<text x="${LEFT}" y="20" font-size="14">${escape(title)}</text>`,
     ];
@@ -63,14 +63,17 @@ export function renderRedeployChart(title: string, lines: readonly ChartLine[]):
         const values = lines.flatMap(l => l.buckets.map(b => b[panel.metric] ?? 0));
         const max = niceCeiling(Math.max(0, ...values));
         const y = (v: number) => top + PANEL - (v / max) * PANEL;
-        out.push(`<text x="${LEFT}" y="${top - 6}">${escape(panel.title)}</text>`,
+        out.push(
+            `<text x="${LEFT}" y="${top - 6}">${escape(panel.title)}</text>`,
             `<rect x="${LEFT}" y="${top}" width="${plotW}" height="${PANEL}" fill="none" stroke="#ccc"/>`,
             `<text x="${LEFT - 4}" y="${top + 4}" text-anchor="end">${fmt(max)}</text>`,
-            `<text x="${LEFT - 4}" y="${top + PANEL}" text-anchor="end">0</text>`);
+            `<text x="${LEFT - 4}" y="${top + PANEL}" text-anchor="end">0</text>`,
+        );
         for (let s = Math.ceil(fromMs / 1000); s <= toMs / 1000; s++) {
             const sx = fmt(x(s * 1000));
             out.push(`<line x1="${sx}" y1="${top + PANEL}" x2="${sx}" y2="${top + PANEL + 3}" stroke="#999"/>`);
-            if (pi === PANELS.length - 1) out.push(`<text x="${sx}" y="${top + PANEL + 14}" text-anchor="middle">${s}s</text>`);
+            if (pi === PANELS.length - 1)
+                out.push(`<text x="${sx}" y="${top + PANEL + 14}" text-anchor="middle">${s}s</text>`);
         }
         lines.forEach((l, li) => {
             const color = COLORS[li % COLORS.length];
@@ -79,7 +82,10 @@ export function renderRedeployChart(title: string, lines: readonly ChartLine[]):
             const runs: string[][] = [[]];
             for (const b of l.buckets) {
                 const v = b[panel.metric];
-                if (v === null) { runs.push([]); continue; }
+                if (v === null) {
+                    runs.push([]);
+                    continue;
+                }
                 runs[runs.length - 1].push(`${fmt(x(b.atMs + w / 2 - l.deployAtMs))},${fmt(y(v))}`);
             }
             for (const r of runs.filter(p => p.length > 0)) {
@@ -87,7 +93,9 @@ export function renderRedeployChart(title: string, lines: readonly ChartLine[]):
             }
             for (const m of l.marks) {
                 const mx = fmt(x(m.atMs));
-                out.push(`<line x1="${mx}" y1="${top}" x2="${mx}" y2="${top + PANEL}" stroke="${color}" stroke-dasharray="3,3"/>`);
+                out.push(
+                    `<line x1="${mx}" y1="${top}" x2="${mx}" y2="${top + PANEL}" stroke="${color}" stroke-dasharray="3,3"/>`,
+                );
                 if (pi === 0) {
                     out.push(`<text x="${mx}" y="${top + 10 + li * 11}" fill="${color}">${escape(m.label)}</text>`);
                 }
@@ -98,8 +106,10 @@ export function renderRedeployChart(title: string, lines: readonly ChartLine[]):
     lines.forEach((l, li) => {
         const ly = legendTop + li * 18;
         const steps = l.marks.map(m => `${escape(m.label)} ${fmt(m.atMs / 1000)}s`).join(", ");
-        out.push(`<line x1="${LEFT}" y1="${ly}" x2="${LEFT + 24}" y2="${ly}" stroke="${COLORS[li % COLORS.length]}" stroke-width="3"/>`,
-            `<text x="${LEFT + 30}" y="${ly + 4}">${escape(l.name)}: ${steps}</text>`);
+        out.push(
+            `<line x1="${LEFT}" y1="${ly}" x2="${LEFT + 24}" y2="${ly}" stroke="${COLORS[li % COLORS.length]}" stroke-width="3"/>`,
+            `<text x="${LEFT + 30}" y="${ly + 4}">${escape(l.name)}: ${steps}</text>`,
+        );
     });
     out.push("</svg>", "");
     return out.join("\n");

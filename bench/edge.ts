@@ -51,9 +51,24 @@ async function nginxContainer(t: Target, name: string, conf: string, mounts: str
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "default.conf"), conf);
     await run("docker", ["rm", "-f", name]).catch(() => undefined);
-    await run("docker", ["run", "-d", "--name", name, "--label", "dev.dropyard.bench=edge", "--network", t.network,
-        "--network-alias", name, "--cpuset-cpus", SERVER_CPU, "-v", `${join(dir, "default.conf")}:/etc/nginx/conf.d/default.conf:ro`,
-        ...mounts.flatMap(m => ["-v", m]), "nginx:1.26"]);
+    await run("docker", [
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--label",
+        "dev.dropyard.bench=edge",
+        "--network",
+        t.network,
+        "--network-alias",
+        name,
+        "--cpuset-cpus",
+        SERVER_CPU,
+        "-v",
+        `${join(dir, "default.conf")}:/etc/nginx/conf.d/default.conf:ro`,
+        ...mounts.flatMap(m => ["-v", m]),
+        "nginx:1.26",
+    ]);
     const ip = (await engine.containerInspect(name))?.NetworkSettings.Networks[t.network]?.IPAddress;
     if (!ip) throw new Error(`${name} has no address on ${t.network}`);
     return ip;
@@ -72,8 +87,12 @@ async function edgeCertificate(edge: string): Promise<{ cert: string; key: strin
 const hey = (o: HeyOptions) => runHey({ ...o, cpus: CLIENT_CPU });
 
 /** The edge section's figures, through `put`; notes through `note`. */
-export async function edgeOverhead(t: Target, put: (k: string, v: Figure) => void, note: (s: string) => void,
-    progress: (l: string) => void): Promise<void> {
+export async function edgeOverhead(
+    t: Target,
+    put: (k: string, v: Figure) => void,
+    note: (s: string) => void,
+    progress: (l: string) => void,
+): Promise<void> {
     const edgeMounts = (await engine.containerInspect(t.edge))?.Mounts ?? [];
     await run("docker", ["update", "--cpuset-cpus", SERVER_CPU, t.edge]);
     let restore: () => Promise<void> = async () => undefined;
@@ -83,14 +102,21 @@ export async function edgeOverhead(t: Target, put: (k: string, v: Figure) => voi
         const { cert, key } = await edgeCertificate(t.edge);
         // Only the directories that hold the certificate and key: the edge's conf.d would bring dropyard's config.
         const certMounts = edgeMounts.filter(m => [cert, key].some(p => p.startsWith(`${m.Destination}/`)));
-        const plainIp = await nginxContainer(t, "counter-plain-tls", plainTlsConf(cert, key, "counter-static"),
-            certMounts.map(m => `${m.Source}:${m.Destination}:ro`));
+        const plainIp = await nginxContainer(
+            t,
+            "counter-plain-tls",
+            plainTlsConf(cert, key, "counter-static"),
+            certMounts.map(m => `${m.Source}:${m.Destination}:ro`),
+        );
         await sleep(1000);
         const direct = { url: `http://${staticIp}:8000/`, host: t.host };
         const edge = { url: `https://${t.edgeIp}/`, host: t.host };
         const plain = { url: `https://${plainIp}/`, host: t.host };
         const check = (what: string, r: HeyResult) => {
-            if (r.failed > 0 || r.total === 0) throw new Error(`${what}: ${r.failed} of ${r.total} failed: ${JSON.stringify(r.errors)} ${JSON.stringify(r.statuses)}`);
+            if (r.failed > 0 || r.total === 0)
+                throw new Error(
+                    `${what}: ${r.failed} of ${r.total} failed: ${JSON.stringify(r.errors)} ${JSON.stringify(r.statuses)}`,
+                );
             return r;
         };
         // Throughput at full speed on kept-alive connections, and new connections per second, the targets in turn.
@@ -101,7 +127,9 @@ export async function edgeOverhead(t: Target, put: (k: string, v: Figure) => voi
             rps.direct.push(check("direct", await hey({ ...direct, ...full, keepAlive: true })).rps);
             rps.edge.push(check("edge", await hey({ ...edge, ...full, keepAlive: true })).rps);
             rps.edgeNew.push(check("edge, new connections", await hey({ ...edge, ...full, keepAlive: false })).rps);
-            rps.plainNew.push(check("plain TLS, new connections", await hey({ ...plain, ...full, keepAlive: false })).rps);
+            rps.plainNew.push(
+                check("plain TLS, new connections", await hey({ ...plain, ...full, keepAlive: false })).rps,
+            );
         }
         const m = Object.fromEntries(Object.entries(rps).map(([k, v]) => [k, median(v)]));
         put("static_direct_requests_per_second", m.direct);
@@ -121,10 +149,12 @@ export async function edgeOverhead(t: Target, put: (k: string, v: Figure) => voi
         put("edge_p99_ms", e.p99Ms);
         put("added_p50_ms", e.p50Ms - d.p50Ms);
         put("added_p99_ms", e.p99Ms - d.p99Ms);
-        note(`Cores: the edge, the static upstream and the plain TLS nginx pinned to CPU ${SERVER_CPU} (docker update `
-            + `--cpuset-cpus), hey to CPU ${CLIENT_CPU} (taskset); full speed = hey with 32 connections for 4 s, 3 rounds `
-            + "in turn, medians; latency at 1,000 req/s (4 connections x 250/s) for 5 s. Other processes on the machine "
-            + "were not pinned.");
+        note(
+            `Cores: the edge, the static upstream and the plain TLS nginx pinned to CPU ${SERVER_CPU} (docker update ` +
+                `--cpuset-cpus), hey to CPU ${CLIENT_CPU} (taskset); full speed = hey with 32 connections for 4 s, 3 rounds ` +
+                "in turn, medians; latency at 1,000 req/s (4 connections x 250/s) for 5 s. Other processes on the machine " +
+                "were not pinned.",
+        );
         await sleep(3000);
         put("idle_rss_mb", await nginxRssMb(t.edge));
     } finally {

@@ -39,8 +39,13 @@ const engine = Engine.local();
 export function accepts(ip: string, port: number): Promise<boolean> {
     return new Promise(resolve => {
         const s = connect({ host: ip, port, timeout: 200 });
-        const done = (ok: boolean) => { s.destroy(); resolve(ok); };
-        s.on("connect", () => done(true)).on("error", () => done(false)).on("timeout", () => done(false));
+        const done = (ok: boolean) => {
+            s.destroy();
+            resolve(ok);
+        };
+        s.on("connect", () => done(true))
+            .on("error", () => done(false))
+            .on("timeout", () => done(false));
     });
 }
 
@@ -58,7 +63,9 @@ export function watchEngine(watch: RegExp, network: string, port: number): Watch
             else await sleep(20);
         }
     };
-    const child: ChildProcess = spawn("docker", ["events", "--format", "{{json .}}"], { stdio: ["ignore", "pipe", "ignore"] });
+    const child: ChildProcess = spawn("docker", ["events", "--format", "{{json .}}"], {
+        stdio: ["ignore", "pipe", "ignore"],
+    });
     let buf = "";
     child.stdout!.on("data", (d: Buffer) => {
         buf += d.toString();

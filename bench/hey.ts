@@ -10,8 +10,9 @@ export const HEY = "/usr/bin/hey";
 export function ensureHey(): void {
     if (existsSync(HEY)) return;
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    const install = () => spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "hey"],
-        { env, stdio: "ignore" }).status === 0;
+    const install = () =>
+        spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "hey"], { env, stdio: "ignore" })
+            .status === 0;
     if (!install()) {
         execFileSync("apt-get", ["update", "-qq"], { env, stdio: "ignore" });
         if (!install()) throw new Error("could not install Debian's hey (apt-get install hey)");
@@ -44,17 +45,27 @@ export function parseHey(text: string): HeyResult {
     for (const line of text.split("\n")) {
         if (/^\S/.test(line)) section = line.trim();
         let m: RegExpMatchArray | null;
-        if (section === "Status code distribution:"
-            && (m = line.match(/^\s+\[(\d+)\]\s+(\d+) responses/))) statuses[m[1]] = Number(m[2]);
-        if (section === "Error distribution:"
-            && (m = line.match(/^\s+\[(\d+)\]\s+(.*)$/))) errors[m[2]] = (errors[m[2]] ?? 0) + Number(m[1]);
+        if (section === "Status code distribution:" && (m = line.match(/^\s+\[(\d+)\]\s+(\d+) responses/)))
+            statuses[m[1]] = Number(m[2]);
+        if (section === "Error distribution:" && (m = line.match(/^\s+\[(\d+)\]\s+(.*)$/)))
+            errors[m[2]] = (errors[m[2]] ?? 0) + Number(m[1]);
     }
     const rps = Number(text.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? NaN);
     const pct = (p: number) => Number(text.match(new RegExp(`^\\s+${p}%+ in ([\\d.]+) secs`, "m"))?.[1] ?? NaN) * 1000;
     const count = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
-    const fivexx = Object.entries(statuses).filter(([s]) => s.startsWith("5")).reduce((a, [, n]) => a + n, 0);
-    return { total: count(statuses) + count(errors), statuses, errors, failed: count(errors) + fivexx, rps,
-        p50Ms: pct(50), p99Ms: pct(99), text };
+    const fivexx = Object.entries(statuses)
+        .filter(([s]) => s.startsWith("5"))
+        .reduce((a, [, n]) => a + n, 0);
+    return {
+        total: count(statuses) + count(errors),
+        statuses,
+        errors,
+        failed: count(errors) + fivexx,
+        rps,
+        p50Ms: pct(50),
+        p99Ms: pct(99),
+        text,
+    };
 }
 
 export interface HeyOptions {
@@ -88,8 +99,15 @@ export interface HeyRun {
 
 /** Starts hey in the background. */
 export function startHey(o: HeyOptions): HeyRun {
-    const args = ["-z", `${o.seconds}s`, "-c", String(o.concurrency), "-t", String(o.timeout ?? 10),
-        "-disable-redirects"];
+    const args = [
+        "-z",
+        `${o.seconds}s`,
+        "-c",
+        String(o.concurrency),
+        "-t",
+        String(o.timeout ?? 10),
+        "-disable-redirects",
+    ];
     if (o.qps !== undefined) args.push("-q", String(o.qps));
     if (!o.keepAlive) args.push("-disable-keepalive");
     if (o.compression === false) args.push("-disable-compression");
@@ -100,8 +118,12 @@ export function startHey(o: HeyOptions): HeyRun {
     const [cmd, argv] = o.cpus ? ["taskset", ["-c", o.cpus, HEY, ...args]] : [HEY, args];
     const child: ChildProcess = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    child.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on("data", (d: Buffer) => { out += d.toString(); });
+    child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+    });
+    child.stderr!.on("data", (d: Buffer) => {
+        out += d.toString();
+    });
     const ended = new Promise<HeyResult>((resolve, reject) => {
         child.on("error", reject);
         child.on("close", code => {
@@ -110,7 +132,10 @@ export function startHey(o: HeyOptions): HeyRun {
         });
     });
     return {
-        stop: () => { if (child.exitCode === null) child.kill("SIGINT"); return ended; },
+        stop: () => {
+            if (child.exitCode === null) child.kill("SIGINT");
+            return ended;
+        },
         done: () => ended,
     };
 }

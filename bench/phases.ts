@@ -46,22 +46,31 @@ export interface Mark {
 const first = (events: readonly EngineEvent[], f: (e: EngineEvent) => boolean, afterMs: number) =>
     events.find(e => e.atMs >= afterMs && f(e))?.atMs;
 const seconds = (a: number | undefined, b: number | undefined) =>
-    (a === undefined || b === undefined ? null : Math.max(0, b - a) / 1000);
+    a === undefined || b === undefined ? null : Math.max(0, b - a) / 1000;
 
 /** The split and the marks (ms from the start) for the chart. */
 export function splitDeploy(t: DeployTimes): { split: DeploySplit; marks: Mark[] } {
     const ev = [...t.events].sort((a, b) => a.atMs - b.atMs);
-    const container = (name: string | RegExp, actions: string[]) => (e: EngineEvent) => e.type === "container"
-        && (typeof name === "string" ? e.name === name : name.test(e.name)) && actions.includes(e.action);
+    const container = (name: string | RegExp, actions: string[]) => (e: EngineEvent) =>
+        e.type === "container" &&
+        (typeof name === "string" ? e.name === name : name.test(e.name)) &&
+        actions.includes(e.action);
     const releaseStart = first(ev, container(/-release/, ["start"]), t.startMs);
     const releaseEnd = releaseStart === undefined ? undefined : first(ev, container(/-release/, ["die"]), releaseStart);
     const oldStop = first(ev, container(t.oldName, ["kill", "stop", "die"]), t.startMs);
     // For stop-then-start the new container has the old one's name: its start is the one after the stop.
-    const newStart = first(ev, container(t.newName, ["start"]), t.newName === t.oldName ? (oldStop ?? t.startMs) : t.startMs);
-    const isEdgeExec = (e: EngineEvent) => t.edgeName !== undefined && e.name === t.edgeName && e.action.startsWith("exec_start");
+    const newStart = first(
+        ev,
+        container(t.newName, ["start"]),
+        t.newName === t.oldName ? (oldStop ?? t.startMs) : t.startMs,
+    );
+    const isEdgeExec = (e: EngineEvent) =>
+        t.edgeName !== undefined && e.name === t.edgeName && e.action.startsWith("exec_start");
     const edgeFirst = newStart === undefined ? undefined : first(ev, isEdgeExec, newStart);
-    const reload = edgeFirst === undefined ? undefined
-        : first(ev, e => isEdgeExec(e) && e.action.includes("nginx -s reload"), edgeFirst);
+    const reload =
+        edgeFirst === undefined
+            ? undefined
+            : first(ev, e => isEdgeExec(e) && e.action.includes("nginx -s reload"), edgeFirst);
     const release = seconds(releaseStart, releaseEnd);
     const boot = seconds(newStart, t.readyMs);
     const total = (t.endMs - t.startMs) / 1000;
@@ -69,14 +78,14 @@ export function splitDeploy(t: DeployTimes): { split: DeploySplit; marks: Mark[]
     const stopFirst = oldStop !== undefined && newStart !== undefined && oldStop < newStart;
     const firstChange = stopFirst ? oldStop : newStart;
     const split: DeploySplit = {
-        before_seconds: firstChange === undefined ? null
-            : Math.max(0, (firstChange - t.startMs) / 1000 - (release ?? 0)),
+        before_seconds:
+            firstChange === undefined ? null : Math.max(0, (firstChange - t.startMs) / 1000 - (release ?? 0)),
         release_seconds: release,
         boot_to_ready_seconds: boot,
         health_detect_seconds: seconds(t.readyMs, edgeFirst),
         switch_seconds: seconds(edgeFirst, reload),
-        drain_seconds: reload === undefined || oldStop === undefined || oldStop < reload ? null
-            : seconds(reload, oldStop),
+        drain_seconds:
+            reload === undefined || oldStop === undefined || oldStop < reload ? null : seconds(reload, oldStop),
         after_seconds: oldStop === undefined || stopFirst ? null : seconds(oldStop, t.endMs),
         gap_seconds: stopFirst ? seconds(oldStop, t.readyMs ?? newStart) : null,
         total_seconds: total,

@@ -32,7 +32,9 @@ function renice(nice: number, keep: number[]): void {
             // pid (comm) state ppid …: comm may hold spaces, so read after its closing parenthesis.
             const stat = readFileSync(`/proc/${p}/stat`, "utf8");
             parent.set(Number(p), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-        } catch { /* the process ended meanwhile */ }
+        } catch {
+            /* the process ended meanwhile */
+        }
     }
     const inTree = (pid: number): boolean => {
         for (let p = pid; p > 1; p = parent.get(p) ?? 0) {
@@ -42,8 +44,18 @@ function renice(nice: number, keep: number[]): void {
         return false;
     };
     for (const pid of [...parent.keys()].filter(inTree)) {
-        for (const tid of (() => { try { return readdirSync(`/proc/${pid}/task`); } catch { return []; } })()) {
-            try { setNice(Number(tid), nice); } catch { /* ended meanwhile */ }
+        for (const tid of (() => {
+            try {
+                return readdirSync(`/proc/${pid}/task`);
+            } catch {
+                return [];
+            }
+        })()) {
+            try {
+                setNice(Number(tid), nice);
+            } catch {
+                /* ended meanwhile */
+            }
         }
     }
 }
@@ -96,19 +108,29 @@ export interface LoadPlan {
 }
 
 /** One method under load: steady figures, figures during the deploy, the 100 ms series and the split. */
-export async function measure(method: Method, target: Target, plan: LoadPlan, generation: number,
-    progress: (l: string) => void): Promise<MethodResult> {
+export async function measure(
+    method: Method,
+    target: Target,
+    plan: LoadPlan,
+    generation: number,
+    progress: (l: string) => void,
+): Promise<MethodResult> {
     try {
         await method.prepare();
         const url = `https://${target.edgeIp}/`;
         // One in ten requests on a new connection: the reload closes kept-alive ones, new ones meet the listener.
-        const attacks = [startAttack({ url, host: target.host, rate: plan.rate * 0.9, keepAlive: true }),
-            startAttack({ url, host: target.host, rate: plan.rate * 0.1, keepAlive: false })];
+        const attacks = [
+            startAttack({ url, host: target.host, rate: plan.rate * 0.9, keepAlive: true }),
+            startAttack({ url, host: target.host, rate: plan.rate * 0.1, keepAlive: false }),
+        ];
         const origin = Date.now();
         // The deploying tool (the sandbox's Pulumi engine, docker-compose, the docker CLI) runs beside the app here;
         // on a real host it runs on the developer's machine. Lowest priority keeps it from starving the app,
         // alike for every method; the load generators started above keep theirs.
-        renice(19, attacks.map(a => a.pid));
+        renice(
+            19,
+            attacks.map(a => a.pid),
+        );
         await sleep(plan.steadySeconds * 1000);
         const watch = watchEngine(method.watch, target.network, target.port);
         progress(`${method.name}: redeploy under ${Math.round(plan.rate)} req/s`);
@@ -118,8 +140,14 @@ export async function measure(method: Method, target: Target, plan: LoadPlan, ge
         await sleep(plan.afterSeconds * 1000);
         const samples: Sample[] = (await Promise.all(attacks.map(a => a.stop()))).flat();
         const { events, ready } = await watch.stop();
-        const { split, marks } = splitDeploy({ startMs, endMs, events, readyMs: ready[names.newName],
-            edgeName: target.edge, ...names });
+        const { split, marks } = splitDeploy({
+            startMs,
+            endMs,
+            events,
+            readyMs: ready[names.newName],
+            edgeName: target.edge,
+            ...names,
+        });
         return {
             name: method.name,
             steady: windowFigures(between(samples, origin + 1000, startMs)),
@@ -148,10 +176,16 @@ async function confDir(edge: string): Promise<string> {
 export async function pointEdge(t: Target, upstream: string): Promise<() => Promise<void>> {
     const file = join(await confDir(t.edge), `upstream-${t.app}.conf`);
     const before = readFileSync(file, "utf8");
-    const reload = async () => { await run("docker", ["exec", t.edge, "nginx", "-s", "reload"]); await sleep(500); };
+    const reload = async () => {
+        await run("docker", ["exec", t.edge, "nginx", "-s", "reload"]);
+        await sleep(500);
+    };
     writeFileSync(file, renderUpstreamMap(t.app, upstream));
     await reload();
-    return async () => { writeFileSync(file, before); await reload(); };
+    return async () => {
+        writeFileSync(file, before);
+        await reload();
+    };
 }
 
 /** What a copy of dropyard's web container needs: image, command, environment (in a 0600 file), networks. */
@@ -170,7 +204,9 @@ async function template(t: Target, web: () => Promise<string>): Promise<WebTempl
     mkdirSync(t.dir, { recursive: true });
     const envFile = join(t.dir, "web.env");
     // The environment holds the app's secrets: a file only root reads, removed with the bench's directory.
-    writeFileSync(envFile, `${c.Config.Env.filter(e => !e.startsWith("BENCH_GENERATION=")).join("\n")}\n`, { mode: 0o600 });
+    writeFileSync(envFile, `${c.Config.Env.filter(e => !e.startsWith("BENCH_GENERATION=")).join("\n")}\n`, {
+        mode: 0o600,
+    });
     chmodSync(envFile, 0o600);
     const entry = c.Config.Entrypoint as string[] | string | null;
     return {
@@ -208,8 +244,12 @@ export function composeMethod(t: Target, web: () => Promise<string>): Method {
     let restore: () => Promise<void> = async () => undefined;
     const write = (tpl: WebTemplate, generation: number) => {
         const service: Record<string, unknown> = {
-            image: tpl.image, env_file: [tpl.envFile], environment: { BENCH_GENERATION: String(generation) },
-            labels: [BENCH_LABEL], stop_grace_period: `${tpl.stopSeconds}s`, restart: "unless-stopped",
+            image: tpl.image,
+            env_file: [tpl.envFile],
+            environment: { BENCH_GENERATION: String(generation) },
+            labels: [BENCH_LABEL],
+            stop_grace_period: `${tpl.stopSeconds}s`,
+            restart: "unless-stopped",
             networks: Object.fromEntries(tpl.networks.map(n => [n, { aliases: [alias] }])),
         };
         // Compose substitutes $VARIABLES in the file itself; the command's own ($PORT) must reach the shell.
@@ -217,10 +257,14 @@ export function composeMethod(t: Target, web: () => Promise<string>): Method {
         if (tpl.entrypoint) service.entrypoint = literal(tpl.entrypoint);
         if (tpl.cmd) service.command = literal(tpl.cmd);
         mkdirSync(dir, { recursive: true });
-        writeFileSync(join(dir, "docker-compose.yml"), stringify({
-            version: "3.7", services: { web: service },
-            networks: Object.fromEntries(tpl.networks.map(n => [n, { external: true, name: n }])),
-        }));
+        writeFileSync(
+            join(dir, "docker-compose.yml"),
+            stringify({
+                version: "3.7",
+                services: { web: service },
+                networks: Object.fromEntries(tpl.networks.map(n => [n, { external: true, name: n }])),
+            }),
+        );
     };
     const compose = (...args: string[]) => run("docker-compose", ["-p", project, ...args], { cwd: dir });
     let tpl: WebTemplate;
@@ -241,7 +285,8 @@ export function composeMethod(t: Target, web: () => Promise<string>): Method {
         },
         cleanup: async () => {
             await restore();
-            if (existsSync(join(dir, "docker-compose.yml"))) await compose("down", "--timeout", "2").catch(() => undefined);
+            if (existsSync(join(dir, "docker-compose.yml")))
+                await compose("down", "--timeout", "2").catch(() => undefined);
         },
     };
 }
@@ -253,11 +298,29 @@ export function stopStartMethod(t: Target, web: () => Promise<string>): Method {
     let tpl: WebTemplate;
     const create = async (generation: number) => {
         const [first, ...rest] = tpl.networks;
-        await run("docker", ["create", "--name", name, "--label", BENCH_LABEL, "--env-file", tpl.envFile,
-            "-e", `BENCH_GENERATION=${generation}`, "--network", first, "--network-alias", name,
-            "--stop-timeout", String(tpl.stopSeconds), "--restart", "unless-stopped",
-            ...(tpl.entrypoint ? ["--entrypoint", tpl.entrypoint[0]] : []), tpl.image,
-            ...(tpl.entrypoint ? tpl.entrypoint.slice(1) : []), ...(tpl.cmd ?? [])]);
+        await run("docker", [
+            "create",
+            "--name",
+            name,
+            "--label",
+            BENCH_LABEL,
+            "--env-file",
+            tpl.envFile,
+            "-e",
+            `BENCH_GENERATION=${generation}`,
+            "--network",
+            first,
+            "--network-alias",
+            name,
+            "--stop-timeout",
+            String(tpl.stopSeconds),
+            "--restart",
+            "unless-stopped",
+            ...(tpl.entrypoint ? ["--entrypoint", tpl.entrypoint[0]] : []),
+            tpl.image,
+            ...(tpl.entrypoint ? tpl.entrypoint.slice(1) : []),
+            ...(tpl.cmd ?? []),
+        ]);
         for (const n of rest) await run("docker", ["network", "connect", "--alias", name, n, name]);
         await run("docker", ["start", name]);
     };

@@ -34,7 +34,8 @@ export function checkRecord(r: unknown): string[] {
     const m = o.machine;
     if (!m || !Number.isInteger(m.cores) || m.cores < 1) problems.push("machine.cores: not a positive whole number");
     if (!m || typeof m.cpu !== "string") problems.push("machine.cpu: not a string");
-    for (const [k, v] of Object.entries(o.versions ?? {})) if (typeof v !== "string") problems.push(`versions.${k}: not a string`);
+    for (const [k, v] of Object.entries(o.versions ?? {}))
+        if (typeof v !== "string") problems.push(`versions.${k}: not a string`);
     if (typeof o.sections !== "object" || o.sections === null) return [...problems, "sections: missing"];
     for (const [s, figures] of Object.entries(o.sections)) {
         if (!NAME.test(s)) problems.push(`sections.${s}: not a snake_case name`);
@@ -58,8 +59,11 @@ export function formatFigure(v: Figure): string {
 export class Results {
     private readonly record: BenchRecord;
 
-    constructor(machine: BenchRecord["machine"], date = new Date(),
-        private readonly print: (line: string) => void = l => process.stdout.write(`${l}\n`)) {
+    constructor(
+        machine: BenchRecord["machine"],
+        date = new Date(),
+        private readonly print: (line: string) => void = l => process.stdout.write(`${l}\n`),
+    ) {
         this.record = { schema: 1, date: date.toISOString(), machine, versions: {}, sections: {}, notes: {} };
     }
 
@@ -106,8 +110,13 @@ const END = "<!-- bench:latest:end -->";
 
 /** The latest run in Markdown: the chart, then a table per section with its notes, the machine and the versions. */
 export function renderLatest(r: BenchRecord, chart: string | undefined): string {
-    const lines = [`Run of ${r.date.slice(0, 16).replace("T", " ")} UTC on ${r.machine.cores} cores (${r.machine.cpu}, `
-        + `${r.machine.memoryGb} GB); ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`, ""];
+    const lines = [
+        `Run of ${r.date.slice(0, 16).replace("T", " ")} UTC on ${r.machine.cores} cores (${r.machine.cpu}, ` +
+            `${r.machine.memoryGb} GB); ${Object.entries(r.versions)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", ")}.`,
+        "",
+    ];
     if (chart) lines.push(`![redeploy under load](${chart})`, "");
     for (const [section, figures] of Object.entries(r.sections)) {
         lines.push(`**${section}**`, "", "| figure | value |", "| --- | --- |");

@@ -30,7 +30,14 @@ import { renderLatest, replaceLatest, Results } from "./results";
 import { VEGETA_VERSION } from "./vegeta";
 import { median } from "./stats";
 import {
-    addGenerationVariable, addressOn, BENCH_DIR, containerNamed, copyExample, Example, EXAMPLES, REPO,
+    addGenerationVariable,
+    addressOn,
+    BENCH_DIR,
+    containerNamed,
+    copyExample,
+    Example,
+    EXAMPLES,
+    REPO,
     waitForExamplesGone,
 } from "./stacks";
 
@@ -38,25 +45,40 @@ const DJANGO_HOST = "counter.localhost";
 const RESULTS_DIR = join(REPO, "bench", "results");
 
 const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
-const results = new Results({ cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", memoryGb: Math.round(totalmem() / 2 ** 30) });
+const results = new Results({
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? "unknown",
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+});
 
 const SECTIONS = ["examples", "redeploy", "edge", "backup"];
 const wanted = new Set((process.env.BENCH_SECTIONS ?? SECTIONS.join(",")).split(",").map(s => s.trim()));
 
 function versionOf(cmd: string, args: string[]): string {
     try {
-        return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n")[0];
+        return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+            .trim()
+            .split("\n")[0];
     } catch {
         return "missing";
     }
 }
 
 async function prepare(): Promise<void> {
-    const images = ["postgres:17", "mariadb:11", "nginx:1.26", "wordpress:6.8-php8.4-apache", "python:3.13-slim",
-        "node:20-slim", "restic/restic:0.18.0"];
+    const images = [
+        "postgres:17",
+        "mariadb:11",
+        "nginx:1.26",
+        "wordpress:6.8-php8.4-apache",
+        "python:3.13-slim",
+        "node:20-slim",
+        "restic/restic:0.18.0",
+    ];
     await prepareEngine(images, { rebuildStale: true, stdio: ["ignore", 2, 2] });
-    execFileSync("bash", [join(REPO, "bench", "tools.sh")],
-        { stdio: ["ignore", 2, 2], env: { ...process.env, VEGETA_VERSION } });
+    execFileSync("bash", [join(REPO, "bench", "tools.sh")], {
+        stdio: ["ignore", 2, 2],
+        env: { ...process.env, VEGETA_VERSION },
+    });
     results.version("docker", versionOf("docker", ["version", "--format", "{{.Server.Version}}"]));
     results.version("docker_compose", versionOf("docker-compose", ["version", "--short"]));
     results.version("vegeta", VEGETA_VERSION); // `go install` leaves the binary's -version empty
@@ -79,8 +101,11 @@ async function evalMs(name: Example): Promise<number> {
 }
 
 /** Cold and warm `up` of a private copy; leaves it deployed and returns its directory. */
-async function upTwice(name: Example, config: Record<string, string> = {},
-    edit?: (dir: string) => void): Promise<string> {
+async function upTwice(
+    name: Example,
+    config: Record<string, string> = {},
+    edit?: (dir: string) => void,
+): Promise<string> {
     const put = results.section("examples", "");
     const dir = copyExample(name);
     edit?.(dir);
@@ -102,18 +127,28 @@ async function upTwice(name: Example, config: Record<string, string> = {},
  */
 async function saturation(edgeIp: string): Promise<number> {
     const common = { url: `https://${edgeIp}/`, host: DJANGO_HOST, compression: false, seconds: 6, timeout: 10 };
-    const runs = await Promise.all([runHey({ ...common, concurrency: 14, keepAlive: true }),
-        runHey({ ...common, concurrency: 2, keepAlive: false })]);
+    const runs = await Promise.all([
+        runHey({ ...common, concurrency: 14, keepAlive: true }),
+        runHey({ ...common, concurrency: 2, keepAlive: false }),
+    ]);
     const failed = runs.reduce((a, r) => a + r.failed, 0);
-    if (failed > 0) throw new Error(`saturation run had ${failed} failed requests: ${JSON.stringify(runs.map(r => r.errors))}`);
+    if (failed > 0)
+        throw new Error(`saturation run had ${failed} failed requests: ${JSON.stringify(runs.map(r => r.errors))}`);
     return runs.reduce((a, r) => a + r.rps, 0);
 }
 
 /** django-postgres's App, edge and network, as the redeploy and edge sections use them. */
 async function djangoTarget(): Promise<Target> {
     const edgeIp = await addressOn("counter-host-nginx", "counter-host-edge");
-    return { app: "counter", host: DJANGO_HOST, edge: "counter-host-nginx", network: "counter-host-edge",
-        port: 8000, edgeIp, dir: join(BENCH_DIR, "scratch") };
+    return {
+        app: "counter",
+        host: DJANGO_HOST,
+        edge: "counter-host-nginx",
+        network: "counter-host-edge",
+        port: 8000,
+        edgeIp,
+        dir: join(BENCH_DIR, "scratch"),
+    };
 }
 
 /** The redeploy section: every method under the same load, one after the other, then the chart. */
@@ -133,9 +168,12 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
     const rate = Math.ceil(sat * 0.8);
     put("saturation_requests_per_second", sat);
     put("load_requests_per_second", rate);
-    results.note("redeploy", `Load: vegeta at ${rate} req/s (80% of the ${Math.round(sat)} req/s hey measured through the edge `
-        + "with 14 kept-alive connections and 2 new ones per request), 90% on kept-alive connections and 10% on a new connection each, https to the edge's "
-        + "address on its network; generator, edge, app and database share the machine's cores (no pinning).");
+    results.note(
+        "redeploy",
+        `Load: vegeta at ${rate} req/s (80% of the ${Math.round(sat)} req/s hey measured through the edge ` +
+            "with 14 kept-alive connections and 2 new ones per request), 90% on kept-alive connections and 10% on a new connection each, https to the edge's " +
+            "address on its network; generator, edge, app and database share the machine's cores (no pinning).",
+    );
     const methods: Method[] = [
         dropyardMethod(g => upAt(g), web),
         composeMethod(target, web),
@@ -159,32 +197,47 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
         put(`${key}_during_p99_ms`, r.during.p99Ms);
         for (const [k, v] of Object.entries(r.split)) put(`${key}_${k}`, v);
         if (r.failures.length > 0) {
-            results.note("redeploy", `${m.name} failures: ${r.failures.slice(0, 4).map(([w, n]) => `${n} × ${w}`).join("; ")}`);
+            results.note(
+                "redeploy",
+                `${m.name} failures: ${r.failures
+                    .slice(0, 4)
+                    .map(([w, n]) => `${n} × ${w}`)
+                    .join("; ")}`,
+            );
         }
     }
     // The names scripts read before this section compared methods: dropyard's own column.
     const own = measured[0];
     const legacy = results.section("redeploy", "redeploy_");
     legacy("total_requests", own.steady.total + own.during.total);
-    legacy("failed_requests", own.steady.failedConnection + own.steady.failed5xx + own.during.failedConnection + own.during.failed5xx);
+    legacy(
+        "failed_requests",
+        own.steady.failedConnection + own.steady.failed5xx + own.during.failedConnection + own.during.failed5xx,
+    );
     const svg = renderRedeployChart(
         `Redeploy under ${rate} req/s (80% of saturation), django-postgres behind the edge, ${cpus().length} cores`,
-        measured.map(r => ({ name: r.name, buckets: r.buckets, deployAtMs: r.deployAtMs, marks: r.marks })));
+        measured.map(r => ({ name: r.name, buckets: r.buckets, deployAtMs: r.deployAtMs, marks: r.marks })),
+    );
     const svgPath = join(RESULTS_DIR, `${stamp}-redeploy.svg`);
     writeFileSync(svgPath, svg);
     progress(`chart: ${svgPath}`);
 }
 
 async function main(): Promise<void> {
-    results.note("machine", `load average at the start: ${loadavg().map(l => l.toFixed(1)).join(", ")} `
-        + "(other work on the machine shares its cores; the figures are of one run)");
+    results.note(
+        "machine",
+        `load average at the start: ${loadavg()
+            .map(l => l.toFixed(1))
+            .join(", ")} ` + "(other work on the machine shares its cores; the figures are of one run)",
+    );
     await prepare();
     const stamp = results.get().date.slice(0, 10);
     // Leftovers of an interrupted bench run first (its copies live at fixed paths), then anyone else's.
     for (const name of EXAMPLES) await down(join(BENCH_DIR, name), { purge: true, log: false }).catch(() => undefined);
     await waitForExamplesGone(Number(process.env.BENCH_WAIT_SECONDS ?? 1800), progress);
 
-    if (wanted.has("examples")) for (const name of EXAMPLES) results.section("examples", "")(`eval_ms_${name}`, await evalMs(name));
+    if (wanted.has("examples"))
+        for (const name of EXAMPLES) results.section("examples", "")(`eval_ms_${name}`, await evalMs(name));
 
     if (wanted.has("redeploy") || wanted.has("edge") || wanted.has("examples")) {
         const dir = await upTwice("django-postgres", { benchGeneration: "0" }, addGenerationVariable);
@@ -192,8 +245,15 @@ async function main(): Promise<void> {
             if (wanted.has("redeploy")) await redeploySection(dir, stamp);
             if (wanted.has("edge")) {
                 // A failed section is recorded as such; the others' figures are still written.
-                await edgeOverhead(await djangoTarget(), results.section("edge"), n => results.note("edge", n), progress)
-                    .catch((e: Error) => { progress(`edge: ${e.stack}`); results.note("edge", `the section failed: ${e.message}`); });
+                await edgeOverhead(
+                    await djangoTarget(),
+                    results.section("edge"),
+                    n => results.note("edge", n),
+                    progress,
+                ).catch((e: Error) => {
+                    progress(`edge: ${e.stack}`);
+                    results.note("edge", `the section failed: ${e.message}`);
+                });
             }
         } finally {
             // The scratch directory holds a copy of the app's environment (its secrets) for compose and stop-start.
@@ -209,8 +269,10 @@ async function main(): Promise<void> {
     }
     if (wanted.has("backup")) {
         // Its own container and ports: it does not wait for the examples.
-        await benchBackup(results.section("backup", ""), progress)
-            .catch((e: Error) => { progress(`backup: ${e.stack}`); results.note("backup", `the section failed: ${e.message}`); });
+        await benchBackup(results.section("backup", ""), progress).catch((e: Error) => {
+            progress(`backup: ${e.stack}`);
+            results.note("backup", `the section failed: ${e.message}`);
+        });
     }
     progress(`results: ${results.write(RESULTS_DIR)}`);
     const readme = join(REPO, "bench", "README.md");
@@ -219,6 +281,6 @@ async function main(): Promise<void> {
 }
 
 main().catch(e => {
-    process.stderr.write(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 1;
 });

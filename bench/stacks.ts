@@ -8,7 +8,7 @@ import { Engine } from "../sandbox/docker";
 
 export const REPO = resolve(__dirname, "..");
 export const EXAMPLES = ["django-postgres", "wordpress-mariadb", "notes-two-nets"] as const;
-export type Example = typeof EXAMPLES[number];
+export type Example = (typeof EXAMPLES)[number];
 
 /** Where the bench keeps its copies: fixed, so a run can remove what an interrupted one left. */
 export const BENCH_DIR = "/tmp/dropyard-bench";
@@ -18,8 +18,10 @@ export function copyExample(name: Example): string {
     const dir = join(BENCH_DIR, name);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(BENCH_DIR, { recursive: true });
-    cpSync(join(REPO, "examples", name), dir,
-        { recursive: true, filter: src => !src.split("/").includes("node_modules") });
+    cpSync(join(REPO, "examples", name), dir, {
+        recursive: true,
+        filter: src => !src.split("/").includes("node_modules"),
+    });
     return dir;
 }
 
@@ -32,15 +34,22 @@ export function addGenerationVariable(dir: string): void {
     const before = readFileSync(file, "utf8");
     const env = `env: { ALLOWED_HOSTS: domain, DEBUG: "false" }`;
     if (!before.includes(env)) throw new Error(`${file}: no \`${env}\` to add BENCH_GENERATION to`);
-    writeFileSync(file, before.replace(env,
-        `env: { ALLOWED_HOSTS: domain, DEBUG: "false", BENCH_GENERATION: config.get("benchGeneration") ?? "0" }`));
+    writeFileSync(
+        file,
+        before.replace(
+            env,
+            `env: { ALLOWED_HOSTS: domain, DEBUG: "false", BENCH_GENERATION: config.get("benchGeneration") ?? "0" }`,
+        ),
+    );
 }
 
 /** The running container whose name starts with `prefix` (exactly one). */
 export async function containerNamed(prefix: string): Promise<string> {
     const names = (await engine.docker.listContainers())
-        .map(c => c.Names[0].replace(/^\//, "")).filter(n => n.startsWith(prefix));
-    if (names.length !== 1) throw new Error(`expected one running container named ${prefix}*, found: ${names.join(", ") || "none"}`);
+        .map(c => c.Names[0].replace(/^\//, ""))
+        .filter(n => n.startsWith(prefix));
+    if (names.length !== 1)
+        throw new Error(`expected one running container named ${prefix}*, found: ${names.join(", ") || "none"}`);
     return names[0];
 }
 
@@ -52,9 +61,12 @@ const EXAMPLE_CONTAINER = /^(counter|blog|wordpress|notes|userauth|db-notes|db-u
 /** Example containers on the engine, and test runs of the examples in progress (they deploy between tests too). */
 export async function examplesInUse(): Promise<string[]> {
     const containers = (await engine.docker.listContainers({ all: true }))
-        .map(c => c.Names[0].replace(/^\//, "")).filter(n => EXAMPLE_CONTAINER.test(n));
+        .map(c => c.Names[0].replace(/^\//, ""))
+        .filter(n => EXAMPLE_CONTAINER.test(n));
     const pgrep = spawnSync("pgrep", ["-f", "test/e2e/examples/"], { encoding: "utf8" });
-    const tests = pgrep.stdout.split("\n").filter(Boolean)
+    const tests = pgrep.stdout
+        .split("\n")
+        .filter(Boolean)
         .map(pid => `test process ${pid}`);
     return [...containers, ...tests];
 }
@@ -65,7 +77,10 @@ export async function waitForExamplesGone(seconds: number, log: (l: string) => v
     for (let said = false; ; said = true) {
         const left = await examplesInUse();
         if (left.length === 0) return;
-        if (Date.now() > deadline) throw new Error(`the examples are still in use after ${seconds}s (someone is running them): ${left.join(", ")}`);
+        if (Date.now() > deadline)
+            throw new Error(
+                `the examples are still in use after ${seconds}s (someone is running them): ${left.join(", ")}`,
+            );
         if (!said) log(`waiting for another run of the examples to end: ${left.join(", ")}`);
         await new Promise(r => setTimeout(r, 10_000));
     }

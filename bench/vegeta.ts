@@ -46,22 +46,33 @@ interface VegetaLine {
 
 /** Reads `vegeta encode --to json` output (one JSON object per line) into samples. */
 export function parseVegeta(jsonLines: string): Sample[] {
-    return jsonLines.split("\n").filter(l => l.trim() !== "").map(l => {
-        const v = JSON.parse(l) as VegetaLine;
-        // RFC 3339 with nanoseconds: Date.parse wants at most milliseconds.
-        const sentMs = Date.parse(v.timestamp.replace(/(\.\d{3})\d+/, "$1"));
-        if (Number.isNaN(sentMs)) throw new Error(`vegeta: bad timestamp ${v.timestamp}`);
-        return { sentMs, latencyMs: v.latency / 1e6, status: v.code, ...(v.error ? { error: v.error } : {}) };
-    });
+    return jsonLines
+        .split("\n")
+        .filter(l => l.trim() !== "")
+        .map(l => {
+            const v = JSON.parse(l) as VegetaLine;
+            // RFC 3339 with nanoseconds: Date.parse wants at most milliseconds.
+            const sentMs = Date.parse(v.timestamp.replace(/(\.\d{3})\d+/, "$1"));
+            if (Number.isNaN(sentMs)) throw new Error(`vegeta: bad timestamp ${v.timestamp}`);
+            return { sentMs, latencyMs: v.latency / 1e6, status: v.code, ...(v.error ? { error: v.error } : {}) };
+        });
 }
 
 /** Starts a constant-rate attack in the background. */
 export function startAttack(o: AttackOptions): Attack {
     const dir = mkdtempSync(join(tmpdir(), "dropyard-vegeta-"));
     const out = join(dir, "results.bin");
-    const args = ["attack", `-rate=${Math.round(o.rate)}/1s`, `-duration=${o.seconds ?? 300}s`,
-        `-timeout=${o.timeout ?? 10}s`, "-insecure", `-keepalive=${o.keepAlive}`, "-redirects=-1",
-        "-max-workers=2000", `-output=${out}`];
+    const args = [
+        "attack",
+        `-rate=${Math.round(o.rate)}/1s`,
+        `-duration=${o.seconds ?? 300}s`,
+        `-timeout=${o.timeout ?? 10}s`,
+        "-insecure",
+        `-keepalive=${o.keepAlive}`,
+        "-redirects=-1",
+        "-max-workers=2000",
+        `-output=${out}`,
+    ];
     let target = o.url;
     if (o.host) {
         // The edge refuses a TLS handshake without a name it serves: ask for the name, connect to the address.
@@ -75,10 +86,14 @@ export function startAttack(o: AttackOptions): Attack {
     const child: ChildProcess = spawn(cmd, argv, { stdio: ["pipe", "ignore", "pipe"] });
     child.stdin!.end(`GET ${target}\n`);
     let err = "";
-    child.stderr!.on("data", (d: Buffer) => { err += d.toString(); });
+    child.stderr!.on("data", (d: Buffer) => {
+        err += d.toString();
+    });
     const ended = new Promise<void>((resolve, reject) => {
         child.on("error", reject);
-        child.on("close", code => (code === 0 || code === null ? resolve() : reject(new Error(`vegeta exited ${code}: ${err}`))));
+        child.on("close", code =>
+            code === 0 || code === null ? resolve() : reject(new Error(`vegeta exited ${code}: ${err}`)),
+        );
     });
     return {
         pid: child.pid ?? -1,

@@ -45,18 +45,22 @@ export class BridgeNet extends pulumi.ComponentResource {
         super("dropyard:index:BridgeNet", name, {}, opts);
         this.host = args.host;
         this.internal = args.internal ?? false;
-        this.network = new docker.Network(`${name}-network`, {
-            name: names.network.name,
-            driver: "bridge",
-            internal: this.internal,
-            labels: labels({ network: names.network.name }),
-        }, {
-            parent: this,
-            provider: args.host.provider,
-            dependsOn: args.host.ready,
-            // The name is fixed, so a replacement must remove the old network first.
-            deleteBeforeReplace: true,
-        });
+        this.network = new docker.Network(
+            `${name}-network`,
+            {
+                name: names.network.name,
+                driver: "bridge",
+                internal: this.internal,
+                labels: labels({ network: names.network.name }),
+            },
+            {
+                parent: this,
+                provider: args.host.provider,
+                dependsOn: args.host.ready,
+                // The name is fixed, so a replacement must remove the old network first.
+                deleteBeforeReplace: true,
+            },
+        );
         this.networkName = this.network.name;
         this.registerOutputs({ networkName: this.networkName });
     }

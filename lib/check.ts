@@ -16,19 +16,28 @@ export interface Schema {
 }
 
 /** A field of an `object` schema: its schema and whether it must be given. */
-interface Field { readonly schema: Schema; readonly required: boolean }
+interface Field {
+    readonly schema: Schema;
+    readonly required: boolean;
+}
 
 /** `value` in words, for messages: `the number 17`, `the string "x"`, `a list`, `a Host`. */
 export function describe(value: unknown): string {
     if (value === undefined) return "undefined";
     if (value === null) return "null";
     switch (typeof value) {
-        case "string": return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-        case "number": return `the number ${String(value)}`;
-        case "boolean": return String(value);
-        case "bigint": return `the bigint ${String(value)}`;
-        case "symbol": return "a symbol";
-        case "function": return "a function";
+        case "string":
+            return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+        case "number":
+            return `the number ${String(value)}`;
+        case "boolean":
+            return String(value);
+        case "bigint":
+            return `the bigint ${String(value)}`;
+        case "symbol":
+            return "a symbol";
+        case "function":
+            return "a function";
     }
     if (Array.isArray(value)) return value.length === 0 ? "an empty list" : "a list";
     if (pulumi.Output.isInstance(value)) return "an Output (known only during deployment)";
@@ -44,7 +53,13 @@ function isPromiseLike(value: unknown): boolean {
 
 /** An object that is neither a list, an Output nor a Promise. */
 function isObject(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value) && !pulumi.Output.isInstance(value) && !isPromiseLike(value);
+    return (
+        typeof value === "object" &&
+        value !== null &&
+        !Array.isArray(value) &&
+        !pulumi.Output.isInstance(value) &&
+        !isPromiseLike(value)
+    );
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -54,7 +69,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The generic wrong-type error: `<path> is <what it is>, not <expected>; <fix>`. */
-function wrongType(err: ErrorFactory, path: string, value: unknown, expected: string, fix?: string, missing = false): Error {
+function wrongType(
+    err: ErrorFactory,
+    path: string,
+    value: unknown,
+    expected: string,
+    fix?: string,
+    missing = false,
+): Error {
     if (missing) return err(path, "is missing", fix ?? `give ${expected}`);
     if (expected.startsWith("a string") && (typeof value === "number" || typeof value === "boolean")) {
         return err(path, `is ${describe(value)}, not a string`, `write it as a string: "${String(value)}"`);
@@ -63,7 +85,13 @@ function wrongType(err: ErrorFactory, path: string, value: unknown, expected: st
 }
 
 function simple(expected: string, matches: (v: unknown) => boolean, fix?: string): Schema {
-    return { expected, matches, check: (err, path, v) => { if (!matches(v)) throw wrongType(err, path, v, expected, fix); } };
+    return {
+        expected,
+        matches,
+        check: (err, path, v) => {
+            if (!matches(v)) throw wrongType(err, path, v, expected, fix);
+        },
+    };
 }
 
 /** A plain string. */
@@ -91,7 +119,9 @@ export function input(schema: Schema): Schema {
     return {
         expected: `${schema.expected} (or an Output of one)`,
         matches: v => deferred(v) || schema.matches(v),
-        check: (err, path, v) => { if (!deferred(v)) schema.check(err, path, v); },
+        check: (err, path, v) => {
+            if (!deferred(v)) schema.check(err, path, v);
+        },
     };
 }
 
@@ -125,14 +155,21 @@ export function record(value: Schema, words: { expected?: string; fix?: string }
 }
 
 /** Marks a field of `object` as required. */
-export function required(schema: Schema): Field { return { schema, required: true }; }
+export function required(schema: Schema): Field {
+    return { schema, required: true };
+}
 
 /**
  * An object with exactly these fields (others are refused: a misspelt field would otherwise be
  * ignored silently). Fields are optional unless wrapped in `required`; `undefined` counts as absent.
  */
-export function object<T = Record<string, unknown>>(expected: string, fields: { readonly [K in keyof Required<T>]: Schema | Field }): Schema {
-    const spec = Object.entries<Schema | Field>(fields).map(([k, f]) => [k, "schema" in f ? f : { schema: f, required: false }] as const);
+export function object<T = Record<string, unknown>>(
+    expected: string,
+    fields: { readonly [K in keyof Required<T>]: Schema | Field },
+): Schema {
+    const spec = Object.entries<Schema | Field>(fields).map(
+        ([k, f]) => [k, "schema" in f ? f : { schema: f, required: false }] as const,
+    );
     const known = spec.map(([k]) => k);
     return {
         expected,
@@ -141,7 +178,12 @@ export function object<T = Record<string, unknown>>(expected: string, fields: { 
             if (!isObject(v)) throw wrongType(err, path, v, expected);
             const at = (k: string) => fieldPath(path, k);
             for (const k of Object.keys(v)) {
-                if (!known.includes(k)) throw err(at(k), `is not an argument of ${path === "" ? "this component" : path}`, `use only ${known.join(", ")}`);
+                if (!known.includes(k))
+                    throw err(
+                        at(k),
+                        `is not an argument of ${path === "" ? "this component" : path}`,
+                        `use only ${known.join(", ")}`,
+                    );
             }
             for (const [k, f] of spec) {
                 const x = v[k];

@@ -67,13 +67,22 @@ const registries = new WeakMap<object, Map<string, string>>();
  * The scope a new host's names go in. `engine` and `machine` identify where its objects end up, so
  * two hosts on one engine (two `local` hosts, two servers at one address) share their namespace.
  */
-export function hostScope(hostName: string, target: { local?: string; server?: string; droplet?: true }, names: HostNames): HostScope {
+export function hostScope(
+    hostName: string,
+    target: { local?: string; server?: string; droplet?: true },
+    names: HostNames,
+): HostScope {
     // Claims are compared across the stack being evaluated. Outside one — a bare constructor call in
     // a test, or after the program returned (the stack registered its outputs) — each host is a
     // world of its own.
     const stack = pulumi.runtime.getStackResource() as (object & { __registered?: boolean }) | undefined;
     const root: object = stack !== undefined && stack.__registered !== true ? stack : {};
-    const engine = target.local !== undefined ? `local ${target.local}` : target.server !== undefined ? `ssh ${target.server}` : `droplet ${hostName}`;
+    const engine =
+        target.local !== undefined
+            ? `local ${target.local}`
+            : target.server !== undefined
+              ? `ssh ${target.server}`
+              : `droplet ${hostName}`;
     const machine = target.local !== undefined ? "local" : engine;
     return { hostName, engine, machine, root, names, claimed: [], ownership: { sealed: false } };
 }
@@ -105,7 +114,14 @@ export function namesIn(tree: unknown): Name[] {
 
 function keyOf(scope: HostScope, n: Name): string {
     const where = KINDS[n.kind].scope;
-    const at = where === "stack" ? "" : where === "engine" ? scope.engine : where === "machine" ? scope.machine : `edge of ${scope.hostName}`;
+    const at =
+        where === "stack"
+            ? ""
+            : where === "engine"
+              ? scope.engine
+              : where === "machine"
+                ? scope.machine
+                : `edge of ${scope.hostName}`;
     return `${at}\n${n.kind}\n${n.name}`;
 }
 
@@ -173,29 +189,51 @@ export interface HostNames {
     readonly dataDir: Name;
     readonly edgeNetwork: Name;
     readonly edge: {
-        readonly container: Name; readonly defaultConfig: Name; readonly dirs: EdgeDirs;
+        readonly container: Name;
+        readonly defaultConfig: Name;
+        readonly dirs: EdgeDirs;
         /** Host addresses and ports the edge publishes HTTP and HTTPS on, one Name per address and port. */
         readonly ports: readonly { readonly ip: string; readonly http: Name; readonly https: Name }[];
     };
 }
 
 /** Where the edge publishes: the Host's `edge` options with their defaults. */
-export interface EdgePorts { readonly bindAddresses: readonly string[]; readonly httpPort: number; readonly httpsPort: number }
+export interface EdgePorts {
+    readonly bindAddresses: readonly string[];
+    readonly httpPort: number;
+    readonly httpsPort: number;
+}
 
 export function hostNames(name: string, dataDir: string, dataDirGiven: boolean, edge: EdgePorts): HostNames {
     const dirs = edgeDirs(dataDir);
-    const fix = "publish this host's edge on other ports or addresses (edge.httpPort, edge.httpsPort, edge.bindAddresses)";
-    const port = (ip: string, p: number, field: string) => named("port", `${ip.includes(":") ? `[${ip}]` : ip}:${p}`, field, fix);
+    const fix =
+        "publish this host's edge on other ports or addresses (edge.httpPort, edge.httpsPort, edge.bindAddresses)";
+    const port = (ip: string, p: number, field: string) =>
+        named("port", `${ip.includes(":") ? `[${ip}]` : ip}:${p}`, field, fix);
     return {
         // Its droplet, SSH key, firewall, provider and ~/.dropyard directory carry the name.
         host: named("host", name, "name", "give each host its own name"),
-        dataDir: named("dataDir", dataDir, dataDirGiven ? "dataDir" : "name", "give each host on one machine its own dataDir"),
+        dataDir: named(
+            "dataDir",
+            dataDir,
+            dataDirGiven ? "dataDir" : "name",
+            "give each host on one machine its own dataDir",
+        ),
         edgeNetwork: named("network", `${name}-edge`, "name"),
         edge: {
             container: named("container", `${name}-nginx`, "name"),
-            defaultConfig: named("file", path.posix.join(dirs.confDir, "00-dropyard.conf"), "dataDir", "give each host on one machine its own dataDir"),
+            defaultConfig: named(
+                "file",
+                path.posix.join(dirs.confDir, "00-dropyard.conf"),
+                "dataDir",
+                "give each host on one machine its own dataDir",
+            ),
             dirs,
-            ports: edge.bindAddresses.map(ip => ({ ip, http: port(ip, edge.httpPort, "edge.httpPort"), https: port(ip, edge.httpsPort, "edge.httpsPort") })),
+            ports: edge.bindAddresses.map(ip => ({
+                ip,
+                http: port(ip, edge.httpPort, "edge.httpPort"),
+                https: port(ip, edge.httpsPort, "edge.httpsPort"),
+            })),
         },
     };
 }
@@ -205,29 +243,50 @@ export function databaseNames(name: string, ownNetwork: boolean) {
         volume: named("volume", `${name}-data`, "name"),
         // Also the host name linked apps reach it by.
         container: named("container", name, "name"),
-        network: ownNetwork ? named("network", `${name}-net`, "name", "pick another name, or give networks") : undefined,
+        network: ownNetwork
+            ? named("network", `${name}-net`, "name", "pick another name, or give networks")
+            : undefined,
     };
 }
 
 export function bridgeNetNames(name: string, networkName: string | undefined) {
     return {
-        network: networkName === undefined
-            ? named("network", name, "name", "pick another name, or set networkName")
-            : named("network", networkName, "networkName", "pick another networkName"),
+        network:
+            networkName === undefined
+                ? named("network", name, "name", "pick another name, or set networkName")
+                : named("network", networkName, "networkName", "pick another networkName"),
     };
 }
 
-export function appNames(scope: HostScope, name: string, a: { build: boolean; volumeKeys: readonly string[]; web: boolean; isPublic: boolean }) {
+export function appNames(
+    scope: HostScope,
+    name: string,
+    a: { build: boolean; volumeKeys: readonly string[]; web: boolean; isPublic: boolean },
+) {
     return {
         // Volumes first: a volume taken from another component is the costliest mistake to report late.
-        volumes: Object.fromEntries(a.volumeKeys.map(key => [key, named("volume", `${name}-${key}`, `volumes.${key}`, "pick another key or name")])),
+        volumes: Object.fromEntries(
+            a.volumeKeys.map(key => [
+                key,
+                named("volume", `${name}-${key}`, `volumes.${key}`, "pick another key or name"),
+            ]),
+        ),
         image: a.build ? named("image", `dropyard/${scope.hostName}-${name}:latest`, "build") : undefined,
         // Its containers' label (the prune step selects by it) and, with a web process, their network alias.
         label: named("app", name, "name"),
-        alias: a.web ? named("container", name, "name", "pick another name", `Docker container name "${name}" (its web containers' alias)`) : undefined,
-        upstreamMap: a.web && a.isPublic
-            ? named("file", path.posix.join(scope.names.edge.dirs.confDir, `upstream-${name}.conf`), "name")
+        alias: a.web
+            ? named(
+                  "container",
+                  name,
+                  "name",
+                  "pick another name",
+                  `Docker container name "${name}" (its web containers' alias)`,
+              )
             : undefined,
+        upstreamMap:
+            a.web && a.isPublic
+                ? named("file", path.posix.join(scope.names.edge.dirs.confDir, `upstream-${name}.conf`), "name")
+                : undefined,
     };
 }
 
@@ -236,9 +295,10 @@ export function vhostNames(scope: HostScope, name: string, domains: readonly str
     return {
         config: named("file", path.posix.join(dirs.confDir, `vhost-${name}.conf`), "name"),
         certDir: ownCertificate ? named("file", path.posix.join(dirs.certsDir, name), "name") : undefined,
-        domains: domains.length > 0
-            ? domains.map((d, i) => named("domain", d, `domains[${i}]`, "serve each name from one vhost"))
-            : [named("domain", "", "domains", "give this vhost its names", "every name no other vhost claims")],
+        domains:
+            domains.length > 0
+                ? domains.map((d, i) => named("domain", d, `domains[${i}]`, "serve each name from one vhost"))
+                : [named("domain", "", "domains", "give this vhost its names", "every name no other vhost claims")],
     };
 }
 
@@ -246,11 +306,22 @@ export function letsEncryptNames(scope: HostScope, certName: string, autoRenew: 
     const dirs = scope.names.edge.dirs;
     const fix = "put all the names on one certificate, or start this one with a different name";
     return {
-        lineage: named("file", path.posix.join(dirs.letsencryptDir, "live", certName), "domains[0]", fix, `certificate lineage "${certName}"`),
+        lineage: named(
+            "file",
+            path.posix.join(dirs.letsencryptDir, "live", certName),
+            "domains[0]",
+            fix,
+            `certificate lineage "${certName}"`,
+        ),
         stateDir: named("file", path.posix.join(dirs.certbotDir, certName), "domains[0]", fix),
         // cron ignores /etc/cron.d files with dots in their names.
         cronFile: autoRenew
-            ? named("file", `/etc/cron.d/dropyard-${scope.hostName}-${certName.replace(/[^A-Za-z0-9_-]/g, "-")}`, "domains[0]", `${fix}, or set autoRenew: false`)
+            ? named(
+                  "file",
+                  `/etc/cron.d/dropyard-${scope.hostName}-${certName.replace(/[^A-Za-z0-9_-]/g, "-")}`,
+                  "domains[0]",
+                  `${fix}, or set autoRenew: false`,
+              )
             : undefined,
     };
 }

@@ -28,32 +28,68 @@ export interface DnsHost {
  * Checks `dns` for `names` on `host`: only a droplet gets records, and every name must sit in the
  * zone. Returns each name's record name relative to the zone (`@` for the apex).
  */
-export function checkDns(err: ErrorFactory, host: DnsHost, dns: DnsOptions, names: readonly string[]): Map<string, string> {
+export function checkDns(
+    err: ErrorFactory,
+    host: DnsHost,
+    dns: DnsOptions,
+    names: readonly string[],
+): Map<string, string> {
     if (host.target !== "droplet") {
-        throw err("dns", `is given, but host "${host.hostName}" is a ${host.target} host and only a droplet's records are managed`,
-            "leave dns out and point the names at the host in your DNS yourself");
+        throw err(
+            "dns",
+            `is given, but host "${host.hostName}" is a ${host.target} host and only a droplet's records are managed`,
+            "leave dns out and point the names at the host in your DNS yourself",
+        );
     }
-    if (!isDomain(dns.zone)) throw err("dns.zone", `"${dns.zone}" is not a domain`, "use the zone's domain, e.g. example.com");
+    if (!isDomain(dns.zone))
+        throw err("dns.zone", `"${dns.zone}" is not a domain`, "use the zone's domain, e.g. example.com");
     if (dns.ttl !== undefined && (!Number.isInteger(dns.ttl) || dns.ttl < 30)) {
-        throw err("dns.ttl", `${dns.ttl} is not a TTL DigitalOcean accepts`, "use a whole number of seconds, 30 or more");
+        throw err(
+            "dns.ttl",
+            `${dns.ttl} is not a TTL DigitalOcean accepts`,
+            "use a whole number of seconds, 30 or more",
+        );
     }
     const relative = new Map<string, string>();
     for (const [i, n] of names.entries()) {
         if (n === dns.zone) relative.set(n, "@");
         else if (n.endsWith(`.${dns.zone}`)) relative.set(n, n.slice(0, -dns.zone.length - 1));
-        else throw err(`domains[${i}]`, `"${n}" is not in dns.zone "${dns.zone}"`, "use names in the zone, or leave dns out and make that record yourself");
+        else
+            throw err(
+                `domains[${i}]`,
+                `"${n}" is not in dns.zone "${dns.zone}"`,
+                "use names in the zone, or leave dns out and make that record yourself",
+            );
     }
     return relative;
 }
 
 /** A (and, when the droplet has IPv6, AAAA) records pointing each name at the host. */
-export function createDnsRecords(parent: pulumi.Resource, name: string, host: DnsHost, dns: DnsOptions, relative: Map<string, string>): digitalocean.DnsRecord[] {
+export function createDnsRecords(
+    parent: pulumi.Resource,
+    name: string,
+    host: DnsHost,
+    dns: DnsOptions,
+    relative: Map<string, string>,
+): digitalocean.DnsRecord[] {
     const records: digitalocean.DnsRecord[] = [];
     for (const [domain, record] of relative) {
         const common = { domain: dns.zone, name: record, ttl: dns.ttl ?? 300 };
-        records.push(new digitalocean.DnsRecord(`${name}-dns-${domain}-a`, { ...common, type: "A", value: host.address }, { parent }));
+        records.push(
+            new digitalocean.DnsRecord(
+                `${name}-dns-${domain}-a`,
+                { ...common, type: "A", value: host.address },
+                { parent },
+            ),
+        );
         if (host.ipv6Address !== undefined) {
-            records.push(new digitalocean.DnsRecord(`${name}-dns-${domain}-aaaa`, { ...common, type: "AAAA", value: host.ipv6Address }, { parent }));
+            records.push(
+                new digitalocean.DnsRecord(
+                    `${name}-dns-${domain}-aaaa`,
+                    { ...common, type: "AAAA", value: host.ipv6Address },
+                    { parent },
+                ),
+            );
         }
     }
     return records;

@@ -84,33 +84,56 @@ export function normalizeDroplet(err: ErrorFactory, target: DropletTarget | true
         swapMiB: t.swapMiB ?? 1024,
     };
     if (!REGION.test(d.region)) {
-        throw err("droplet.region", `"${d.region}" is not a region slug`, "use a slug such as fra1 or nyc3 (doctl compute region list)");
+        throw err(
+            "droplet.region",
+            `"${d.region}" is not a region slug`,
+            "use a slug such as fra1 or nyc3 (doctl compute region list)",
+        );
     }
     if (!SIZE.test(d.size)) {
-        throw err("droplet.size", `"${d.size}" is not a size slug`, "use a slug such as s-1vcpu-1gb (doctl compute size list)");
+        throw err(
+            "droplet.size",
+            `"${d.size}" is not a size slug`,
+            "use a slug such as s-1vcpu-1gb (doctl compute size list)",
+        );
     }
     if (d.image.trim() === "") {
         throw err("droplet.image", "is empty", `use an image slug such as "ubuntu-24-04-x64"`);
     }
     d.tags.forEach((tag, i) => {
         if (!TAG.test(tag)) {
-            throw err(`droplet.tags[${i}]`, `"${tag}" is not a valid DigitalOcean tag`,
-                "use 1-255 letters, digits, colons, hyphens and underscores");
+            throw err(
+                `droplet.tags[${i}]`,
+                `"${tag}" is not a valid DigitalOcean tag`,
+                "use 1-255 letters, digits, colons, hyphens and underscores",
+            );
         }
     });
     for (const field of ["allowSsh", "allowDocker"] as const) {
         const list = d[field];
         if (list.length === 0) {
-            throw err(`droplet.${field}`, "is empty", "list at least the address `pulumi up` runs from, e.g. 203.0.113.7/32; the bootstrap and the Docker provider need it");
+            throw err(
+                `droplet.${field}`,
+                "is empty",
+                "list at least the address `pulumi up` runs from, e.g. 203.0.113.7/32; the bootstrap and the Docker provider need it",
+            );
         }
         list.forEach((cidr, i) => {
             if (!isCidr(cidr)) {
-                throw err(`droplet.${field}[${i}]`, `"${cidr}" is not a CIDR block`, "write an address and prefix length, e.g. 203.0.113.7/32 or 2001:db8::/32");
+                throw err(
+                    `droplet.${field}[${i}]`,
+                    `"${cidr}" is not a CIDR block`,
+                    "write an address and prefix length, e.g. 203.0.113.7/32 or 2001:db8::/32",
+                );
             }
         });
     }
     if (!Number.isInteger(d.swapMiB) || d.swapMiB < 0) {
-        throw err("droplet.swapMiB", `${d.swapMiB} is not a whole number of MiB`, "use 0 (no swap) or a positive whole number such as 1024");
+        throw err(
+            "droplet.swapMiB",
+            `${d.swapMiB} is not a whole number of MiB`,
+            "use 0 (no swap) or a positive whole number such as 1024",
+        );
     }
     return d;
 }
@@ -125,35 +148,51 @@ export interface CreatedDroplet {
 export function createDroplet(name: string, d: ResolvedDroplet, parent: pulumi.Resource): CreatedDroplet {
     const opts = { parent };
     const sshKey = new tls.PrivateKey(`${name}-ssh-key`, { algorithm: "ED25519" }, opts);
-    const doKey = new digitalocean.SshKey(`${name}-ssh`, { name: `dropyard-${name}`, publicKey: sshKey.publicKeyOpenssh }, opts);
-    const droplet = new digitalocean.Droplet(`${name}-droplet`, {
-        name,
-        region: d.region,
-        size: d.size,
-        image: d.image,
-        tags: d.tags,
-        monitoring: d.monitoring,
-        backups: d.backups,
-        ipv6: d.ipv6,
-        sshKeys: [doKey.fingerprint],
-        userData: renderCloudInit({ swapMiB: d.swapMiB }),
-    }, opts);
-    const tcp = (port: number, sources: string[]) => ({ protocol: "tcp", portRange: String(port), sourceAddresses: sources });
-    const firewall = new digitalocean.Firewall(`${name}-firewall`, {
-        name: `dropyard-${name}`,
-        dropletIds: [droplet.id.apply(id => Number(id))],
-        inboundRules: [
-            tcp(22, d.allowSsh),
-            tcp(DOCKER_TLS_PORT, d.allowDocker),
-            tcp(80, ANYWHERE),
-            tcp(443, ANYWHERE),
-        ],
-        // A DigitalOcean firewall without outbound rules drops all outbound traffic: apt, image pulls, ACME.
-        outboundRules: [
-            { protocol: "tcp", portRange: "1-65535", destinationAddresses: ANYWHERE },
-            { protocol: "udp", portRange: "1-65535", destinationAddresses: ANYWHERE },
-            { protocol: "icmp", destinationAddresses: ANYWHERE },
-        ],
-    }, opts);
+    const doKey = new digitalocean.SshKey(
+        `${name}-ssh`,
+        { name: `dropyard-${name}`, publicKey: sshKey.publicKeyOpenssh },
+        opts,
+    );
+    const droplet = new digitalocean.Droplet(
+        `${name}-droplet`,
+        {
+            name,
+            region: d.region,
+            size: d.size,
+            image: d.image,
+            tags: d.tags,
+            monitoring: d.monitoring,
+            backups: d.backups,
+            ipv6: d.ipv6,
+            sshKeys: [doKey.fingerprint],
+            userData: renderCloudInit({ swapMiB: d.swapMiB }),
+        },
+        opts,
+    );
+    const tcp = (port: number, sources: string[]) => ({
+        protocol: "tcp",
+        portRange: String(port),
+        sourceAddresses: sources,
+    });
+    const firewall = new digitalocean.Firewall(
+        `${name}-firewall`,
+        {
+            name: `dropyard-${name}`,
+            dropletIds: [droplet.id.apply(id => Number(id))],
+            inboundRules: [
+                tcp(22, d.allowSsh),
+                tcp(DOCKER_TLS_PORT, d.allowDocker),
+                tcp(80, ANYWHERE),
+                tcp(443, ANYWHERE),
+            ],
+            // A DigitalOcean firewall without outbound rules drops all outbound traffic: apt, image pulls, ACME.
+            outboundRules: [
+                { protocol: "tcp", portRange: "1-65535", destinationAddresses: ANYWHERE },
+                { protocol: "udp", portRange: "1-65535", destinationAddresses: ANYWHERE },
+                { protocol: "icmp", destinationAddresses: ANYWHERE },
+            ],
+        },
+        opts,
+    );
     return { sshKey, droplet, firewall };
 }

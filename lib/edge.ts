@@ -104,10 +104,19 @@ export function checkEdgeOptions(err: ErrorFactory, o: EdgeOptions | undefined):
     if (o.httpPort !== undefined) checkPort(err, "edge.httpPort", o.httpPort);
     if (o.httpsPort !== undefined) checkPort(err, "edge.httpsPort", o.httpsPort);
     if ((o.httpPort ?? 80) === (o.httpsPort ?? 443)) {
-        throw err("edge.httpsPort", `is the same as edge.httpPort (${o.httpPort ?? 80})`, "publish HTTP and HTTPS on different ports");
+        throw err(
+            "edge.httpsPort",
+            `is the same as edge.httpPort (${o.httpPort ?? 80})`,
+            "publish HTTP and HTTPS on different ports",
+        );
     }
     for (const [i, a] of (o.bindAddresses ?? []).entries()) {
-        if (isIP(a) === 0) throw err(`edge.bindAddresses[${i}]`, `"${a}" is not an IP address`, "use an address such as 127.0.0.1, 0.0.0.0 or ::");
+        if (isIP(a) === 0)
+            throw err(
+                `edge.bindAddresses[${i}]`,
+                `"${a}" is not an IP address`,
+                "use an address such as 127.0.0.1, 0.0.0.0 or ::",
+            );
     }
     if (o.bindAddresses !== undefined && o.bindAddresses.length === 0) {
         throw err("edge.bindAddresses", "is empty", "give at least one address, or leave it out for the default");
@@ -164,7 +173,8 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
         if (!isHost(host)) throw err("host", "is not a Host", "pass the Host the edge serves");
         // Host makes its one edge (and claims its names); a second one would take the same container and files.
         const existing = (host as { edge?: Edge }).edge;
-        if (existing !== undefined) throw err("host", `already has an edge (Edge "${existing.containerName}")`, "use host.edge");
+        if (existing !== undefined)
+            throw err("host", `already has an edge (Edge "${existing.containerName}")`, "use host.edge");
         // Host validates these before creating anything; repeated here for an Edge made directly.
         checkEdgeOptions(configErrors("Host", host.hostName, opts?.parent), args);
         const names = scopeOf(host).names.edge;
@@ -188,46 +198,57 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
             return;
         }
 
-        this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? "nginx:1.26" },
-            { parent: this, provider: host.provider, dependsOn: host.ready });
+        this.image = new docker.RemoteImage(
+            `${name}-image`,
+            { name: args.image ?? "nginx:1.26" },
+            { parent: this, provider: host.provider, dependsOn: host.ready },
+        );
 
-        this.setup = host.command(`${name}-setup`, {
-            create: renderEdgeScript({
-                edge: this.ref,
-                dirs: [this.confDir, this.certsDir, this.letsencryptDir, this.webrootDir, this.certbotDir],
-                put: [{ path: names.defaultConfig.name, content: this.defaultConfig }],
-                // First deploy: no container yet; it reads the file when it starts.
-                whenStopped: "skip",
-            }),
-        }, { parent: this });
+        this.setup = host.command(
+            `${name}-setup`,
+            {
+                create: renderEdgeScript({
+                    edge: this.ref,
+                    dirs: [this.confDir, this.certsDir, this.letsencryptDir, this.webrootDir, this.certbotDir],
+                    put: [{ path: names.defaultConfig.name, content: this.defaultConfig }],
+                    // First deploy: no container yet; it reads the file when it starts.
+                    whenStopped: "skip",
+                }),
+            },
+            { parent: this },
+        );
 
-        this.container = new docker.Container(`${name}-nginx`, {
-            name: this.containerName,
-            image: this.image.imageId,
-            restart: "unless-stopped",
-            // The addresses and ports the Host claimed (its edge options with their defaults).
-            ports: names.ports.flatMap(({ ip }) => [
-                { internal: 80, external: this.httpPort, ip },
-                { internal: 443, external: this.httpsPort, ip },
-            ]),
-            networksAdvanced: [{ name: host.edgeNetwork.name }],
-            volumes: [
-                { hostPath: this.confDir, containerPath: EDGE_PATHS.confDir, readOnly: true },
-                { hostPath: this.certsDir, containerPath: EDGE_PATHS.certs, readOnly: true },
-                { hostPath: this.letsencryptDir, containerPath: EDGE_PATHS.letsencrypt, readOnly: true },
-                { hostPath: this.webrootDir, containerPath: EDGE_PATHS.webroot, readOnly: true },
-            ],
-            logDriver: "json-file",
-            logOpts: { "max-size": "10m", "max-file": "3" },
-            labels: labels({ host: host.hostName, role: "edge" }),
-        }, {
-            parent: this,
-            provider: host.provider,
-            dependsOn: [this.setup, ...host.ready],
-            // The name and the published ports are fixed: a new container cannot start beside the
-            // old one, so a replacement removes the old one first (a few seconds without the edge).
-            deleteBeforeReplace: true,
-        });
+        this.container = new docker.Container(
+            `${name}-nginx`,
+            {
+                name: this.containerName,
+                image: this.image.imageId,
+                restart: "unless-stopped",
+                // The addresses and ports the Host claimed (its edge options with their defaults).
+                ports: names.ports.flatMap(({ ip }) => [
+                    { internal: 80, external: this.httpPort, ip },
+                    { internal: 443, external: this.httpsPort, ip },
+                ]),
+                networksAdvanced: [{ name: host.edgeNetwork.name }],
+                volumes: [
+                    { hostPath: this.confDir, containerPath: EDGE_PATHS.confDir, readOnly: true },
+                    { hostPath: this.certsDir, containerPath: EDGE_PATHS.certs, readOnly: true },
+                    { hostPath: this.letsencryptDir, containerPath: EDGE_PATHS.letsencrypt, readOnly: true },
+                    { hostPath: this.webrootDir, containerPath: EDGE_PATHS.webroot, readOnly: true },
+                ],
+                logDriver: "json-file",
+                logOpts: { "max-size": "10m", "max-file": "3" },
+                labels: labels({ host: host.hostName, role: "edge" }),
+            },
+            {
+                parent: this,
+                provider: host.provider,
+                dependsOn: [this.setup, ...host.ready],
+                // The name and the published ports are fixed: a new container cannot start beside the
+                // old one, so a replacement removes the old one first (a few seconds without the edge).
+                deleteBeforeReplace: true,
+            },
+        );
 
         this.registerOutputs({ containerName: this.containerName });
     }
@@ -239,19 +260,35 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
      * exists; a stopped edge fails it. `opts.parent` should be the component the files belong to.
      */
     files(name: string, args: EdgeFilesArgs, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResource {
-        if (args.files.filter(f => f.secret).length > 1) throw new Error(`Edge.files "${name}": only one file can be secret`);
+        if (args.files.filter(f => f.secret).length > 1)
+            throw new Error(`Edge.files "${name}": only one file can be secret`);
         const secret = args.files.find(f => f.secret);
         const paths = args.files.map(f => f.path);
-        const texts = pulumi.all(args.files.map(f => f.secret ? "" : f.content));
-        return this.host.command(name, {
-            create: texts.apply(t => renderEdgeScript({
-                edge: this.ref,
-                dirs: args.dirs,
-                put: args.files.map((f, i): EdgeFile => ({ path: f.path, content: f.secret ? { stdin: true } : t[i], mode: f.mode })),
-                whenStopped: "fail",
-            })),
-            stdin: secret !== undefined ? pulumi.secret(secret.content) : undefined,
-            delete: renderEdgeScript({ edge: this.ref, remove: paths, removeDirs: args.ownDirs ? args.dirs : [], whenStopped: "skip" }),
-        }, { ...opts, dependsOn: [this, ...dependencies(opts.dependsOn)] });
+        const texts = pulumi.all(args.files.map(f => (f.secret ? "" : f.content)));
+        return this.host.command(
+            name,
+            {
+                create: texts.apply(t =>
+                    renderEdgeScript({
+                        edge: this.ref,
+                        dirs: args.dirs,
+                        put: args.files.map((f, i): EdgeFile => ({
+                            path: f.path,
+                            content: f.secret ? { stdin: true } : t[i],
+                            mode: f.mode,
+                        })),
+                        whenStopped: "fail",
+                    }),
+                ),
+                stdin: secret !== undefined ? pulumi.secret(secret.content) : undefined,
+                delete: renderEdgeScript({
+                    edge: this.ref,
+                    remove: paths,
+                    removeDirs: args.ownDirs ? args.dirs : [],
+                    whenStopped: "skip",
+                }),
+            },
+            { ...opts, dependsOn: [this, ...dependencies(opts.dependsOn)] },
+        );
     }
 }

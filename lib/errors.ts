@@ -21,8 +21,14 @@ export class ConfigError extends pulumi.ResourceError {
     /** The path of the offending argument, e.g. `"droplet.region"` or `"env.DATABASE_URL"`. */
     readonly field: string;
 
-    constructor(component: string, resourceName: string, field: string, problem: string, fix: string,
-        resource?: pulumi.Resource) {
+    constructor(
+        component: string,
+        resourceName: string,
+        field: string,
+        problem: string,
+        fix: string,
+        resource?: pulumi.Resource,
+    ) {
         // The name itself may be of the wrong type (an untyped stack program); show it without throwing.
         const name = typeof resourceName === "string" ? resourceName : printable(resourceName);
         super(`${component} "${name}": ${field} ${problem}; ${fix}`, resource, true);

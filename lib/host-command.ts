@@ -18,7 +18,6 @@ export interface HostCommandArgs {
     readonly stdin?: pulumi.Input<string>;
 }
 
-
 /** `dependsOn` as a list, whichever way it was given. */
 export function dependencies(d: pulumi.ResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
     if (d === undefined) return [];

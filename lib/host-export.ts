@@ -27,7 +27,10 @@ export interface HostExport {
     readonly ssh?: { readonly host: string; readonly user: string; readonly port: number; readonly privateKey: string };
     /** The edge the host stack runs, which attached stacks only reload. */
     readonly edge: {
-        readonly container: string; readonly network: string; readonly httpPort: number; readonly httpsPort: number;
+        readonly container: string;
+        readonly network: string;
+        readonly httpPort: number;
+        readonly httpsPort: number;
         readonly bindAddresses: readonly string[];
     };
 }
@@ -49,20 +52,38 @@ export function describeFound(v: unknown): string {
 export function parseHostExport(err: ErrorFactory, where: string, v: unknown): HostExport {
     const o = v as Partial<HostExport> | undefined;
     if (typeof o !== "object" || o === null || o.dropyard !== "host") {
-        throw err(where, `is not a dropyard host (found ${describeFound(v)})`,
-            "export `host.exported` of a dropyard Host from that stack (e.g. `export const host = host.exported`)");
+        throw err(
+            where,
+            `is not a dropyard host (found ${describeFound(v)})`,
+            "export `host.exported` of a dropyard Host from that stack (e.g. `export const host = host.exported`)",
+        );
     }
     if (o.version !== HOST_EXPORT_VERSION) {
-        throw err(where, `is a dropyard host of format version ${JSON.stringify(o.version)}; this dropyard reads version ${HOST_EXPORT_VERSION}`,
-            "use the same dropyard version in both projects");
+        throw err(
+            where,
+            `is a dropyard host of format version ${JSON.stringify(o.version)}; this dropyard reads version ${HOST_EXPORT_VERSION}`,
+            "use the same dropyard version in both projects",
+        );
     }
-    const bad = (field: string) => err(where, `is a damaged dropyard host (${field} is missing or wrong)`,
-        "run `pulumi up` of the host's stack again to export it anew");
-    for (const f of ["hostName", "dataDir", "address", "dockerHost"] as const) if (typeof o[f] !== "string" || !o[f]) throw bad(f);
+    const bad = (field: string) =>
+        err(
+            where,
+            `is a damaged dropyard host (${field} is missing or wrong)`,
+            "run `pulumi up` of the host's stack again to export it anew",
+        );
+    for (const f of ["hostName", "dataDir", "address", "dockerHost"] as const)
+        if (typeof o[f] !== "string" || !o[f]) throw bad(f);
     if (!["droplet", "server", "local"].includes(o.target as string)) throw bad("target");
     const e = o.edge;
-    if (!e || typeof e.container !== "string" || typeof e.network !== "string" || typeof e.httpPort !== "number"
-        || typeof e.httpsPort !== "number" || !Array.isArray(e.bindAddresses) || e.bindAddresses.some(a => isIP(a) === 0)) {
+    if (
+        !e ||
+        typeof e.container !== "string" ||
+        typeof e.network !== "string" ||
+        typeof e.httpPort !== "number" ||
+        typeof e.httpsPort !== "number" ||
+        !Array.isArray(e.bindAddresses) ||
+        e.bindAddresses.some(a => isIP(a) === 0)
+    ) {
         throw bad("edge");
     }
     if (o.target !== "local" && (!o.docker || !o.ssh)) throw bad(o.docker ? "ssh" : "docker");

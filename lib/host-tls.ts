@@ -27,35 +27,54 @@ export interface DockerTls {
 /** Creates `${name}-ca-key`, `${name}-ca`, and a key, request and certificate for `server` and `client`. */
 export function createDockerTls(name: string, names: DockerTlsNames, parent: pulumi.Resource): DockerTls {
     const opts = { parent };
-    const key = (role: string) => new tls.PrivateKey(`${name}-${role}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
+    const key = (role: string) =>
+        new tls.PrivateKey(`${name}-${role}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
     const caKey = key("ca");
-    const ca = new tls.SelfSignedCert(`${name}-ca`, {
-        privateKeyPem: caKey.privateKeyPem,
-        isCaCertificate: true,
-        subject: { commonName: `dropyard ${name} CA`, organization: "dropyard" },
-        allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
-        validityPeriodHours: CA_HOURS,
-    }, opts);
+    const ca = new tls.SelfSignedCert(
+        `${name}-ca`,
+        {
+            privateKeyPem: caKey.privateKeyPem,
+            isCaCertificate: true,
+            subject: { commonName: `dropyard ${name} CA`, organization: "dropyard" },
+            allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+            validityPeriodHours: CA_HOURS,
+        },
+        opts,
+    );
 
-    const leaf = (role: "server" | "client", extra: Pick<tls.CertRequestArgs, "ipAddresses" | "dnsNames">, uses: string[]) => {
+    const leaf = (
+        role: "server" | "client",
+        extra: Pick<tls.CertRequestArgs, "ipAddresses" | "dnsNames">,
+        uses: string[],
+    ) => {
         const leafKey = key(role);
-        const csr = new tls.CertRequest(`${name}-${role}-csr`, {
-            privateKeyPem: leafKey.privateKeyPem,
-            subject: { commonName: `dropyard ${name} ${role}`, organization: "dropyard" },
-            ...extra,
-        }, opts);
-        const cert = new tls.LocallySignedCert(`${name}-${role}-cert`, {
-            certRequestPem: csr.certRequestPem,
-            caPrivateKeyPem: caKey.privateKeyPem,
-            caCertPem: ca.certPem,
-            allowedUses: ["digital_signature", "key_encipherment", ...uses],
-            validityPeriodHours: LEAF_HOURS,
-            earlyRenewalHours: EARLY_RENEWAL_HOURS,
-        }, opts);
+        const csr = new tls.CertRequest(
+            `${name}-${role}-csr`,
+            {
+                privateKeyPem: leafKey.privateKeyPem,
+                subject: { commonName: `dropyard ${name} ${role}`, organization: "dropyard" },
+                ...extra,
+            },
+            opts,
+        );
+        const cert = new tls.LocallySignedCert(
+            `${name}-${role}-cert`,
+            {
+                certRequestPem: csr.certRequestPem,
+                caPrivateKeyPem: caKey.privateKeyPem,
+                caCertPem: ca.certPem,
+                allowedUses: ["digital_signature", "key_encipherment", ...uses],
+                validityPeriodHours: LEAF_HOURS,
+                earlyRenewalHours: EARLY_RENEWAL_HOURS,
+            },
+            opts,
+        );
         // Marked secret here too: under some engines (and in tests) additionalSecretOutputs is not applied.
         return { certPem: cert.certPem, keyPem: pulumi.secret(leafKey.privateKeyPem) };
     };
-    const server = leaf("server", { ipAddresses: [...names.ipAddresses, "127.0.0.1"], dnsNames: names.dnsNames }, ["server_auth"]);
+    const server = leaf("server", { ipAddresses: [...names.ipAddresses, "127.0.0.1"], dnsNames: names.dnsNames }, [
+        "server_auth",
+    ]);
     const client = leaf("client", {}, ["client_auth"]);
     return {
         caCertPem: ca.certPem,

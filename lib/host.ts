@@ -127,7 +127,8 @@ export class Host extends pulumi.ComponentResource {
     /**
      * A command a person can paste to log in, or a note that there is nothing to log in to. For a
      * droplet it reads the key from `~/.ssh/dropyard-<host name>`; write it there from `sshPrivateKey`,
-     * e.g. `pulumi stack output --show-secrets sshKey > ~/.ssh/dropyard-prod` after `export const sshKey = host.sshPrivateKey`.
+     * e.g. `pulumi stack output --show-secrets sshKey > ~/.ssh/dropyard-prod` after
+     * `export const sshKey = host.sshPrivateKey`.
      */
     readonly sshCommand: pulumi.Output<string>;
     /** The SSH private key (OpenSSH format) for a droplet or server, as a secret; absent for `local`. */
@@ -165,14 +166,20 @@ export class Host extends pulumi.ComponentResource {
      * restarts the edge. Awaited, because what it finds decides what this stack creates.
      * @example const host = await Host.fromStack("host", "acme/infra/prod");
      */
-    static async fromStack(name: string, stack: string, opts: AttachOptions & { readonly output?: string } = {}): Promise<Host> {
+    static async fromStack(
+        name: string,
+        stack: string,
+        opts: AttachOptions & { readonly output?: string } = {},
+    ): Promise<Host> {
         const output = opts.output ?? "host";
         const ref = new pulumi.StackReference(`${name}-stack`, { name: stack }, { parent: opts.parent });
         const { output: _o, ...rest } = opts;
         void _o;
         const details = await ref.getOutputDetails(output);
         return Host.attach(name, details.secretValue ?? details.value, {
-            source: `output "${output}" of stack "${stack}"`, ...rest, dependsOn: [ref],
+            source: `output "${output}" of stack "${stack}"`,
+            ...rest,
+            dependsOn: [ref],
         });
     }
 
@@ -183,7 +190,12 @@ export class Host extends pulumi.ComponentResource {
     static async attach(name: string, exported: pulumi.Input<unknown>, opts: AttachOptions = {}): Promise<Host> {
         const { source, ...resourceOpts } = opts;
         const out = pulumi.output(exported as pulumi.Input<object>) as pulumi.Output<unknown>;
-        const value = await new Promise<unknown>(resolve => { out.apply(v => { resolve(v); return v; }); });
+        const value = await new Promise<unknown>(resolve => {
+            out.apply(v => {
+                resolve(v);
+                return v;
+            });
+        });
         const err = configErrors("Host", name, opts.parent);
         const x = parseHostExport(err, source ?? "the value given to Host.attach", value);
         return new Host(name, { [ATTACH]: x } as HostArgs, resourceOpts);
@@ -196,8 +208,13 @@ export class Host extends pulumi.ComponentResource {
         if (attach !== undefined) {
             checkResourceName(err, "name", name);
             const names = hostNames(attach.hostName, attach.dataDir, true, attach.edge);
-            const scope = hostScope(attach.hostName, attach.target === "local" ? { local: attach.dockerHost }
-                : { server: `${attach.ssh!.host}:${attach.ssh!.port}` }, names);
+            const scope = hostScope(
+                attach.hostName,
+                attach.target === "local"
+                    ? { local: attach.dockerHost }
+                    : { server: `${attach.ssh!.host}:${attach.ssh!.port}` },
+                names,
+            );
             super("dropyard:index:Host", name, {}, opts);
             bindHost(this, scope);
             this.attached = true;
@@ -215,16 +232,32 @@ export class Host extends pulumi.ComponentResource {
             } else {
                 const ssh = attach.ssh!;
                 this.remote = {
-                    connection: pulumi.secret(pulumi.output({ host: ssh.host, user: ssh.user, port: ssh.port,
-                        privateKey: ssh.privateKey, dialErrorLimit: 20, perDialTimeout: 15 })),
+                    connection: pulumi.secret(
+                        pulumi.output({
+                            host: ssh.host,
+                            user: ssh.user,
+                            port: ssh.port,
+                            privateKey: ssh.privateKey,
+                            dialErrorLimit: 20,
+                            perDialTimeout: 15,
+                        }),
+                    ),
                     sudo: ssh.user !== "root",
                 };
                 this.sshPrivateKey = pulumi.secret(ssh.privateKey);
-                this.sshCommand = pulumi.output(`ssh${ssh.port === 22 ? "" : ` -p ${ssh.port}`} ${ssh.user}@${ssh.host}`);
-                this.provider = new docker.Provider(`${name}-docker`, {
-                    host: attach.dockerHost, caMaterial: attach.docker!.caPem,
-                    certMaterial: attach.docker!.certPem, keyMaterial: pulumi.secret(attach.docker!.keyPem),
-                }, { parent: this });
+                this.sshCommand = pulumi.output(
+                    `ssh${ssh.port === 22 ? "" : ` -p ${ssh.port}`} ${ssh.user}@${ssh.host}`,
+                );
+                this.provider = new docker.Provider(
+                    `${name}-docker`,
+                    {
+                        host: attach.dockerHost,
+                        caMaterial: attach.docker!.caPem,
+                        certMaterial: attach.docker!.certPem,
+                        keyMaterial: pulumi.secret(attach.docker!.keyPem),
+                    },
+                    { parent: this },
+                );
             }
             this.watchOwnership(name, scope, []);
             this.edge = new Edge(`${name}-edge`, { host: this }, { parent: this }, attach.edge);
@@ -236,8 +269,11 @@ export class Host extends pulumi.ComponentResource {
         checkResourceName(err, "name", name);
         const targets = TARGETS.filter(t => args[t] !== undefined);
         if (targets.length !== 1) {
-            throw err("target", targets.length === 0 ? "is missing" : `is given more than once (${targets.join(" and ")})`,
-                "give exactly one of droplet, server or local");
+            throw err(
+                "target",
+                targets.length === 0 ? "is missing" : `is given more than once (${targets.join(" and ")})`,
+                "give exactly one of droplet, server or local",
+            );
         }
         if (args.dataDir !== undefined && !path.isAbsolute(args.dataDir)) {
             throw err("dataDir", `"${args.dataDir}" is not an absolute path`, "use a path starting with /");
@@ -248,14 +284,26 @@ export class Host extends pulumi.ComponentResource {
         const local = args.local === undefined ? undefined : args.local === true ? {} : args.local;
         const endpoint = local?.dockerHost ?? "unix:///var/run/docker.sock";
         if (local !== undefined) checkDockerHost(err, "local.dockerHost", endpoint);
-        const dataDir = args.dataDir !== undefined ? path.posix.normalize(args.dataDir).replace(/(.)\/+$/, "$1")
-            : local !== undefined ? path.join(os.homedir(), ".dropyard", name) : "/var/lib/dropyard";
+        const dataDir =
+            args.dataDir !== undefined
+                ? path.posix.normalize(args.dataDir).replace(/(.)\/+$/, "$1")
+                : local !== undefined
+                  ? path.join(os.homedir(), ".dropyard", name)
+                  : "/var/lib/dropyard";
         const names = hostNames(name, dataDir, args.dataDir !== undefined, {
             bindAddresses: args.edge?.bindAddresses ?? (local !== undefined ? ["127.0.0.1"] : ["0.0.0.0", "::"]),
             httpPort: args.edge?.httpPort ?? 80,
             httpsPort: args.edge?.httpsPort ?? 443,
         });
-        const scope = hostScope(name, { local: local && endpoint, server: server && `${server.address}:${server.port}`, droplet: droplet && true }, names);
+        const scope = hostScope(
+            name,
+            {
+                local: local && endpoint,
+                server: server && `${server.address}:${server.port}`,
+                droplet: droplet && true,
+            },
+            names,
+        );
         claim(err, scope, `Host "${name}"`, names);
 
         super("dropyard:index:Host", name, {}, opts);
@@ -285,11 +333,18 @@ export class Host extends pulumi.ComponentResource {
                 ssh = serverSsh(server!);
             }
             this.remote = {
-                // A new droplet's sshd comes up a minute or more after the API says "active": keep dialling for ~5 minutes.
-                connection: pulumi.secret(pulumi.output({
-                    host: ssh.host, user: ssh.user, port: ssh.port, privateKey: ssh.privateKey,
-                    dialErrorLimit: 20, perDialTimeout: 15,
-                })),
+                // A new droplet's sshd comes up a minute or more after the API says "active":
+                // keep dialling for ~5 minutes.
+                connection: pulumi.secret(
+                    pulumi.output({
+                        host: ssh.host,
+                        user: ssh.user,
+                        port: ssh.port,
+                        privateKey: ssh.privateKey,
+                        dialErrorLimit: 20,
+                        perDialTimeout: 15,
+                    }),
+                ),
                 sudo: ssh.user !== "root",
             };
             const tls = createDockerTls(name, ssh.sans, this);
@@ -304,39 +359,81 @@ export class Host extends pulumi.ComponentResource {
             this.sshCommand = pulumi.interpolate`ssh${identity}${sshPort} ${ssh.user}@${ssh.host}`;
             this.sshPrivateKey = ssh.privateKey;
             // A provider that dials before the daemon listens on 2376 fails (pulumi-docker#1293).
-            this.provider = new docker.Provider(`${name}-docker`, {
-                host: this.dockerHost,
-                caMaterial: tls.caCertPem,
-                certMaterial: tls.clientCertPem,
-                keyMaterial: tls.clientKeyPem,
-            }, { parent: this, dependsOn: this.ready });
+            this.provider = new docker.Provider(
+                `${name}-docker`,
+                {
+                    host: this.dockerHost,
+                    caMaterial: tls.caCertPem,
+                    certMaterial: tls.clientCertPem,
+                    keyMaterial: tls.clientKeyPem,
+                },
+                { parent: this, dependsOn: this.ready },
+            );
         }
 
         // The host's own objects are checked too: another stack's host may have made them on this machine.
         this.watchOwnership(name, scope, [names.edgeNetwork, names.edge.container, names.edge.defaultConfig]);
-        this.edgeNetwork = new docker.Network(`${name}-edge`, {
-            name: names.edgeNetwork.name,
-            driver: "bridge",
-            labels: labels({ host: name }),
-        }, { parent: this, provider: this.provider, dependsOn: this.ready, deleteBeforeReplace: true });
+        this.edgeNetwork = new docker.Network(
+            `${name}-edge`,
+            {
+                name: names.edgeNetwork.name,
+                driver: "bridge",
+                labels: labels({ host: name }),
+            },
+            { parent: this, provider: this.provider, dependsOn: this.ready, deleteBeforeReplace: true },
+        );
 
         this.edge = new Edge(`${name}-edge`, { ...args.edge, host: this }, { parent: this });
         const edge = {
-            container: this.edge.containerName, network: names.edgeNetwork.name, httpPort: this.edge.httpPort,
-            httpsPort: this.edge.httpsPort, bindAddresses: names.edge.ports.map(p => p.ip),
+            container: this.edge.containerName,
+            network: names.edgeNetwork.name,
+            httpPort: this.edge.httpPort,
+            httpsPort: this.edge.httpsPort,
+            bindAddresses: names.edge.ports.map(p => p.ip),
         };
-        const common = { dropyard: "host" as const, version: HOST_EXPORT_VERSION, hostName: name, target: this.target, dataDir, edge };
-        this.exported = this.remote === undefined
-            ? pulumi.all([this.address, this.dockerHost]).apply(([address, dockerHost]) => ({ ...common, address, dockerHost }))
-            : pulumi.secret(pulumi.all([this.address, this.dockerHost, this.remote.connection, tlsOf!.caCertPem, tlsOf!.clientCertPem,
-                tlsOf!.clientKeyPem]).apply(([address, dockerHost, c, caPem, certPem, keyPem]): HostExport => ({
-                ...common, address, dockerHost, docker: { caPem, certPem, keyPem },
-                ssh: { host: c.host, user: c.user ?? "root", port: c.port ?? 22, privateKey: String(c.privateKey) },
-            })));
+        const common = {
+            dropyard: "host" as const,
+            version: HOST_EXPORT_VERSION,
+            hostName: name,
+            target: this.target,
+            dataDir,
+            edge,
+        };
+        this.exported =
+            this.remote === undefined
+                ? pulumi
+                      .all([this.address, this.dockerHost])
+                      .apply(([address, dockerHost]) => ({ ...common, address, dockerHost }))
+                : pulumi.secret(
+                      pulumi
+                          .all([
+                              this.address,
+                              this.dockerHost,
+                              this.remote.connection,
+                              tlsOf!.caCertPem,
+                              tlsOf!.clientCertPem,
+                              tlsOf!.clientKeyPem,
+                          ])
+                          .apply(([address, dockerHost, c, caPem, certPem, keyPem]): HostExport => ({
+                              ...common,
+                              address,
+                              dockerHost,
+                              docker: { caPem, certPem, keyPem },
+                              ssh: {
+                                  host: c.host,
+                                  user: c.user ?? "root",
+                                  port: c.port ?? 22,
+                                  privateKey: String(c.privateKey),
+                              },
+                          })),
+                  );
 
         this.registerOutputs({
-            address: this.address, dockerHost: this.dockerHost, sshCommand: this.sshCommand,
-            ipv6Address: this.ipv6Address, sshPrivateKey: this.sshPrivateKey,
+            address: this.address,
+            dockerHost: this.dockerHost,
+            sshCommand: this.sshCommand,
+            ipv6Address: this.ipv6Address,
+            sshPrivateKey: this.sshPrivateKey,
         });
     }
 
@@ -345,15 +442,30 @@ export class Host extends pulumi.ComponentResource {
      * standard input of `bash -s` over SSH, so it never shows in the host's process list either.
      */
     private createBootstrap(name: string, tls: DockerTls, ssh: SshTarget): command.remote.Command {
-        const script = pulumi.secret(pulumi.all([tls.caCertPem, tls.serverCertPem, tls.serverKeyPem, tls.clientCertPem, tls.clientKeyPem])
-            .apply(([caCertPem, serverCertPem, serverKeyPem, clientCertPem, clientKeyPem]) =>
-                renderBootstrap({ caCertPem, serverCertPem, serverKeyPem, clientCertPem, clientKeyPem, dataDir: this.dataDir })));
-        return new command.remote.Command(`${name}-bootstrap`, {
-            connection: this.remote!.connection,
-            create: this.remote!.sudo ? "sudo -n bash -s" : "bash -s",
-            stdin: script,
-            triggers: ssh.triggers,
-        }, { parent: this, dependsOn: ssh.waitFor });
+        const script = pulumi.secret(
+            pulumi
+                .all([tls.caCertPem, tls.serverCertPem, tls.serverKeyPem, tls.clientCertPem, tls.clientKeyPem])
+                .apply(([caCertPem, serverCertPem, serverKeyPem, clientCertPem, clientKeyPem]) =>
+                    renderBootstrap({
+                        caCertPem,
+                        serverCertPem,
+                        serverKeyPem,
+                        clientCertPem,
+                        clientKeyPem,
+                        dataDir: this.dataDir,
+                    }),
+                ),
+        );
+        return new command.remote.Command(
+            `${name}-bootstrap`,
+            {
+                connection: this.remote!.connection,
+                create: this.remote!.sudo ? "sudo -n bash -s" : "bash -s",
+                stdin: script,
+                triggers: ssh.triggers,
+            },
+            { parent: this, dependsOn: ssh.waitFor },
+        );
     }
 
     /**
@@ -365,14 +477,23 @@ export class Host extends pulumi.ComponentResource {
     private watchOwnership(name: string, scope: HostScope, own: Name[]): void {
         const after = [...this.ready];
         let count = 0;
-        const check = (names: pulumi.Input<Name[]>) => this.hostCommand(`${name}-owners${count++ === 0 ? "" : `-${count}`}`, {
-            create: pulumi.output(names).apply(ns => renderOwnershipCheck(ownedObjects(scope, ns))),
-        }, { dependsOn: after });
-        const all = new Promise<Name[]>(resolve => setImmediate(() => {
-            scope.ownership.sealed = true;
-            resolve([...own, ...scope.claimed]);
-        }));
-        scope.ownership.late = names => { this.ready.push(check(names)); };
+        const check = (names: pulumi.Input<Name[]>) =>
+            this.hostCommand(
+                `${name}-owners${count++ === 0 ? "" : `-${count}`}`,
+                {
+                    create: pulumi.output(names).apply(ns => renderOwnershipCheck(ownedObjects(scope, ns))),
+                },
+                { dependsOn: after },
+            );
+        const all = new Promise<Name[]>(resolve =>
+            setImmediate(() => {
+                scope.ownership.sealed = true;
+                resolve([...own, ...scope.claimed]);
+            }),
+        );
+        scope.ownership.late = names => {
+            this.ready.push(check(names));
+        };
         this.ready.push(check(all));
     }
 
@@ -385,39 +506,60 @@ export class Host extends pulumi.ComponentResource {
      */
     command(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResource {
         const hostErr = configErrors("Host", this.hostName, this);
-        checkArgs((field, problem, fix) => hostErr(`command(${JSON.stringify(name)}).${field}`, problem, fix), HOST_COMMAND_ARGS, name, args);
+        checkArgs(
+            (field, problem, fix) => hostErr(`command(${JSON.stringify(name)}).${field}`, problem, fix),
+            HOST_COMMAND_ARGS,
+            name,
+            args,
+        );
         return this.hostCommand(name, args, { ...opts, dependsOn: [...this.ready, ...dependencies(opts.dependsOn)] });
     }
 
     /** `command` without waiting for `ready`: the ownership check is part of it. */
-    private hostCommand(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+    private hostCommand(
+        name: string,
+        args: HostCommandArgs,
+        opts: pulumi.CustomResourceOptions,
+    ): pulumi.CustomResource {
         const dependsOn = opts.dependsOn;
         if (this.remote === undefined) {
             // Point the docker CLI in scripts at the engine the provider uses. On a droplet or server
             // scripts run on the machine itself, where the CLI's default socket is that engine.
-            const environment = pulumi.output(args.environment ?? {}).apply(env => ({ DOCKER_HOST: this.localEndpoint!, ...env }));
-            return new command.local.Command(name, {
-                interpreter: ["/bin/bash", "-c"],
-                create: args.create,
-                update: args.update,
-                delete: args.delete,
-                environment,
-                triggers: args.triggers,
-                stdin: args.stdin,
-            }, { parent: this, ...opts, dependsOn });
+            const environment = pulumi
+                .output(args.environment ?? {})
+                .apply(env => ({ DOCKER_HOST: this.localEndpoint!, ...env }));
+            return new command.local.Command(
+                name,
+                {
+                    interpreter: ["/bin/bash", "-c"],
+                    create: args.create,
+                    update: args.update,
+                    delete: args.delete,
+                    environment,
+                    triggers: args.triggers,
+                    stdin: args.stdin,
+                },
+                { parent: this, ...opts, dependsOn },
+            );
         }
         const sudo = this.remote.sudo;
         const environment = pulumi.output(args.environment ?? {});
-        const wrap = (script: pulumi.Input<string> | undefined) => script === undefined ? undefined
-            : pulumi.all([environment, script]).apply(([env, s]) => renderRemoteCommand(env, s, sudo));
-        return new command.remote.Command(name, {
-            connection: this.remote.connection,
-            create: wrap(args.create),
-            update: wrap(args.update),
-            delete: wrap(args.delete),
-            triggers: args.triggers,
-            stdin: args.stdin,
-        }, { parent: this, ...opts, dependsOn });
+        const wrap = (script: pulumi.Input<string> | undefined) =>
+            script === undefined
+                ? undefined
+                : pulumi.all([environment, script]).apply(([env, s]) => renderRemoteCommand(env, s, sudo));
+        return new command.remote.Command(
+            name,
+            {
+                connection: this.remote.connection,
+                create: wrap(args.create),
+                update: wrap(args.update),
+                delete: wrap(args.delete),
+                triggers: args.triggers,
+                stdin: args.stdin,
+            },
+            { parent: this, ...opts, dependsOn },
+        );
     }
 }
 
@@ -439,7 +581,9 @@ interface SshTarget {
 function dropletSsh(made: CreatedDroplet, ipv6Address: pulumi.Output<string> | undefined): SshTarget {
     const host = made.droplet.ipv4Address;
     return {
-        host, user: "root", port: 22,
+        host,
+        user: "root",
+        port: 22,
         privateKey: pulumi.secret(made.sshKey.privateKeyOpenssh),
         sans: { ipAddresses: ipv6Address ? [host, ipv6Address] : [host], dnsNames: [] },
         // The bootstrap needs port 22 open, and waits for the firewall that opens it.
@@ -451,7 +595,9 @@ function dropletSsh(made: CreatedDroplet, ipv6Address: pulumi.Output<string> | u
 
 function serverSsh(s: Required<ServerTarget>): SshTarget {
     return {
-        host: pulumi.output(s.address), user: s.user, port: s.port,
+        host: pulumi.output(s.address),
+        user: s.user,
+        port: s.port,
         privateKey: pulumi.secret(s.privateKey),
         sans: isIP(s.address) ? { ipAddresses: [s.address], dnsNames: [] } : { ipAddresses: [], dnsNames: [s.address] },
         waitFor: [],
@@ -466,8 +612,11 @@ function normalizeServer(err: ErrorFactory, s: ServerTarget): Required<ServerTar
         throw err("server.address", "is empty", "give the machine's IP address or DNS name");
     }
     if (isIP(address) === 0 && !isDomain(address)) {
-        throw err("server.address", `"${address}" is not an IP address or DNS name`,
-            "give an address such as 203.0.113.10 or a name such as host.example.com (no user, port or scheme)");
+        throw err(
+            "server.address",
+            `"${address}" is not an IP address or DNS name`,
+            "give an address such as 203.0.113.10 or a name such as host.example.com (no user, port or scheme)",
+        );
     }
     const user = s.user ?? "root";
     if (!POSIX_USER.test(user)) {

@@ -41,7 +41,8 @@ export function stackOwner(): string {
  */
 export function labels<T>(values: Partial<Record<LabelName, T>>): { label: string; value: T | string }[] {
     const owner = { project: pulumi.getProject(), stack: pulumi.getStack(), ...values };
-    return (Object.entries(owner) as [LabelName, T][]).sort(([a], [b]) => ownerLast(a) - ownerLast(b))
+    return (Object.entries(owner) as [LabelName, T][])
+        .sort(([a], [b]) => ownerLast(a) - ownerLast(b))
         .map(([key, value]) => ({ label: LABEL[key], value }));
 }
 

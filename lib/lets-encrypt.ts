@@ -6,7 +6,14 @@ import { checkDns, createDnsRecords, DnsOptions } from "./dns";
 import { configErrors, ErrorFactory } from "./errors";
 import { Host } from "./host";
 import { EDGE_PATHS } from "./render/nginx";
-import { CertbotRun, cronSchedule, renderIssueScript, renderRenewalInstallScript, renderRenewalRemoveScript, renderRenewScript } from "./render/certbot";
+import {
+    CertbotRun,
+    cronSchedule,
+    renderIssueScript,
+    renderRenewalInstallScript,
+    renderRenewalRemoveScript,
+    renderRenewScript,
+} from "./render/certbot";
 import { checkImageReference, isDomain } from "./validate";
 import { checkArgs } from "./check";
 import { claim, letsEncryptNames, scopeOf } from "./claims";
@@ -101,7 +108,8 @@ export class LetsEncrypt extends pulumi.ComponentResource {
     constructor(name: string, args: LetsEncryptArgs, opts?: pulumi.ComponentResourceOptions) {
         const err = configErrors("LetsEncrypt", name, opts?.parent);
         checkArgs(err, LETS_ENCRYPT_ARGS, name, args);
-        if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host whose edge serves the names");
+        if (!(args.host instanceof Host))
+            throw err("host", "is not a Host", "pass the Host whose edge serves the names");
         const host = args.host;
         checkDomains(err, args.domains);
         checkAccount(err, args);
@@ -123,11 +131,15 @@ export class LetsEncrypt extends pulumi.ComponentResource {
         this.cronFile = names.cronFile?.name;
         this.dnsRecords = dnsNames !== undefined ? createDnsRecords(this, name, host, args.dns!, dnsNames) : [];
 
-        const image = new docker.RemoteImage(`${name}-certbot-image`, {
-            name: args.image ?? "certbot/certbot:v4.0.0",
-            // Other certificates on the host and the renewal job use it too.
-            keepLocally: true,
-        }, { parent: this, provider: host.provider, dependsOn: host.ready });
+        const image = new docker.RemoteImage(
+            `${name}-certbot-image`,
+            {
+                name: args.image ?? "certbot/certbot:v4.0.0",
+                // Other certificates on the host and the renewal job use it too.
+                keepLocally: true,
+            },
+            { parent: this, provider: host.provider, dependsOn: host.ready },
+        );
 
         const run = pulumi.all(args.networks ?? []).apply((networks): CertbotRun => ({
             image: args.image ?? "certbot/certbot:v4.0.0",
@@ -137,43 +149,83 @@ export class LetsEncrypt extends pulumi.ComponentResource {
             networks,
             caBundle: args.serverCaBundle !== undefined,
         }));
-        const request = { certName, domains: this.domains, email: args.email, staging: args.staging ?? false, server: args.server };
+        const request = {
+            certName,
+            domains: this.domains,
+            email: args.email,
+            staging: args.staging ?? false,
+            server: args.server,
+        };
 
-        this.issue = host.command(`${name}-issue`, {
-            create: pulumi.all([run, args.serverCaBundle]).apply(([r, ca]) => renderIssueScript({
-                run: r, request, edge: edge.containerName, lockFile: edge.lockFile, caBundlePem: ca,
-            })),
-        }, { parent: this, dependsOn: [edge, image, ...this.dnsRecords] });
+        this.issue = host.command(
+            `${name}-issue`,
+            {
+                create: pulumi.all([run, args.serverCaBundle]).apply(([r, ca]) =>
+                    renderIssueScript({
+                        run: r,
+                        request,
+                        edge: edge.containerName,
+                        lockFile: edge.lockFile,
+                        caBundlePem: ca,
+                    }),
+                ),
+            },
+            { parent: this, dependsOn: [edge, image, ...this.dnsRecords] },
+        );
 
         const owner = `LetsEncrypt "${name}" on host "${host.hostName}"`;
-        const cron = this.cronFile !== undefined
-            ? { file: this.cronFile, schedule: cronSchedule(`${host.hostName}/${certName}`), owner }
-            : undefined;
-        this.renewal = host.command(`${name}-renewal`, {
-            create: run.apply(r => renderRenewalInstallScript({
-                scriptPath: this.renewScript,
-                script: renderRenewScript({ run: r, certName, edge: edge.containerName, lockFile: edge.lockFile, owner }),
-                cron,
-            })),
-            delete: renderRenewalRemoveScript({ scriptPath: this.renewScript, cronFile: this.cronFile }),
-        }, { parent: this, dependsOn: [this.issue] });
+        const cron =
+            this.cronFile !== undefined
+                ? { file: this.cronFile, schedule: cronSchedule(`${host.hostName}/${certName}`), owner }
+                : undefined;
+        this.renewal = host.command(
+            `${name}-renewal`,
+            {
+                create: run.apply(r =>
+                    renderRenewalInstallScript({
+                        scriptPath: this.renewScript,
+                        script: renderRenewScript({
+                            run: r,
+                            certName,
+                            edge: edge.containerName,
+                            lockFile: edge.lockFile,
+                            owner,
+                        }),
+                        cron,
+                    }),
+                ),
+                delete: renderRenewalRemoveScript({ scriptPath: this.renewScript, cronFile: this.cronFile }),
+            },
+            { parent: this, dependsOn: [this.issue] },
+        );
 
-        this.registerOutputs({ certificatePath: this.certificatePath, keyPath: this.keyPath, renewScript: this.renewScript });
+        this.registerOutputs({
+            certificatePath: this.certificatePath,
+            keyPath: this.keyPath,
+            renewScript: this.renewScript,
+        });
     }
 }
 
 function checkDomains(err: ErrorFactory, domains: readonly string[] | undefined): void {
     if (!Array.isArray(domains) || domains.length === 0) {
-        throw err("domains", "is empty", "give at least one name, e.g. [\"app.example.com\"]");
+        throw err("domains", "is empty", 'give at least one name, e.g. ["app.example.com"]');
     }
     const seen = new Set<string>();
     for (const [i, d] of domains.entries()) {
         if (d.startsWith("*.")) {
-            throw err(`domains[${i}]`, `"${d}" is a wildcard, which Let's Encrypt issues only through the DNS-01 challenge and dropyard uses HTTP-01`,
-                "list each name the certificate must cover instead");
+            throw err(
+                `domains[${i}]`,
+                `"${d}" is a wildcard, which Let's Encrypt issues only through the DNS-01 challenge and dropyard uses HTTP-01`,
+                "list each name the certificate must cover instead",
+            );
         }
         if (!isDomain(d)) {
-            throw err(`domains[${i}]`, `"${d}" is not a domain name`, "use a fully qualified lower-case name such as app.example.com (no scheme, port or path)");
+            throw err(
+                `domains[${i}]`,
+                `"${d}" is not a domain name`,
+                "use a fully qualified lower-case name such as app.example.com (no scheme, port or path)",
+            );
         }
         if (seen.has(d)) throw err(`domains[${i}]`, `"${d}" is listed twice`, "list each name once");
         seen.add(d);
@@ -182,20 +234,36 @@ function checkDomains(err: ErrorFactory, domains: readonly string[] | undefined)
 
 function checkAccount(err: ErrorFactory, args: LetsEncryptArgs): void {
     if (args.staging === true && args.server !== undefined) {
-        throw err("staging", "and server are both given", "give staging: true for Let's Encrypt's staging CA, or server for another CA, not both");
+        throw err(
+            "staging",
+            "and server are both given",
+            "give staging: true for Let's Encrypt's staging CA, or server for another CA, not both",
+        );
     }
     if (args.server !== undefined) {
         let url: URL | undefined;
-        try { url = new URL(args.server); } catch { url = undefined; }
+        try {
+            url = new URL(args.server);
+        } catch {
+            url = undefined;
+        }
         if (url?.protocol !== "https:") {
-            throw err("server", `"${args.server}" is not an https URL`, "give the CA's ACME directory URL, e.g. https://pebble:14000/dir");
+            throw err(
+                "server",
+                `"${args.server}" is not an https URL`,
+                "give the CA's ACME directory URL, e.g. https://pebble:14000/dir",
+            );
         }
     }
     if (args.email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(args.email)) {
         throw err("email", `"${args.email}" is not an email address`, "give an address such as ops@example.com");
     }
     if (args.email === undefined && args.staging !== true && args.server === undefined) {
-        throw err("email", "is missing", "Let's Encrypt production needs an address for expiry and account notices; give email (or staging: true while testing)");
+        throw err(
+            "email",
+            "is missing",
+            "Let's Encrypt production needs an address for expiry and account notices; give email (or staging: true while testing)",
+        );
     }
     if (args.image !== undefined) checkImageReference(err, "image", args.image, "certbot/certbot:v4.0.0");
 }

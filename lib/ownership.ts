@@ -7,7 +7,8 @@ import { OwnedObjects } from "./render/ownership";
 
 export function ownedObjects(scope: HostScope, names: readonly Name[]): OwnedObjects {
     const confDir = scope.names.edge.dirs.confDir;
-    const of = (kind: Name["kind"]) => [...new Set(names.filter(n => n.kind === kind && n.name !== "").map(n => n.name))].sort();
+    const of = (kind: Name["kind"]) =>
+        [...new Set(names.filter(n => n.kind === kind && n.name !== "").map(n => n.name))].sort();
     return {
         owner: stackOwner(),
         containers: of("container"),

@@ -11,21 +11,50 @@ import type { MariaDBArgs } from "./database/mariadb";
 import type { NamedUpstream, NginxVhostArgs, OwnCertificate } from "./nginx-vhost";
 import type { PostgresArgs } from "./database/postgres";
 import type { BackupArgs, BackupBucket, BackupRetentionArgs } from "./database/backup";
-import { anyObject, anything, boolean, input, list, literal, number, object, present, record, required, Schema, string, union } from "./check";
+import {
+    anyObject,
+    anything,
+    boolean,
+    input,
+    list,
+    literal,
+    number,
+    object,
+    present,
+    record,
+    required,
+    Schema,
+    string,
+    union,
+} from "./check";
 
 const dns = object<DnsOptions>("a DnsOptions object ({ zone, ttl? })", { zone: required(string), ttl: number });
 const strings = list(string);
 
 export const DROPLET_TARGET = object<DropletTarget>("a DropletTarget object", {
-    region: string, size: string, image: string, tags: strings, monitoring: boolean, backups: boolean,
-    ipv6: boolean, allowSsh: strings, allowDocker: strings, swapMiB: number,
+    region: string,
+    size: string,
+    image: string,
+    tags: strings,
+    monitoring: boolean,
+    backups: boolean,
+    ipv6: boolean,
+    allowSsh: strings,
+    allowDocker: strings,
+    swapMiB: number,
 });
 export const SERVER_TARGET = object<ServerTarget>("a ServerTarget object ({ address, privateKey, user?, port? })", {
-    address: required(string), user: string, port: number, privateKey: required(input(string)),
+    address: required(string),
+    user: string,
+    port: number,
+    privateKey: required(input(string)),
 });
 export const LOCAL_TARGET = object<LocalTarget>("a LocalTarget object ({ dockerHost? })", { dockerHost: string });
 export const EDGE_OPTIONS = {
-    image: string, httpPort: number, httpsPort: number, bindAddresses: strings,
+    image: string,
+    httpPort: number,
+    httpsPort: number,
+    bindAddresses: strings,
 };
 
 export const HOST_ARGS = object<HostArgs>("a HostArgs object ({ droplet | server | local, ... })", {
@@ -39,32 +68,62 @@ export const HOST_ARGS = object<HostArgs>("a HostArgs object ({ droplet | server
 export const EDGE_ARGS = object<EdgeArgs>("an EdgeArgs object", { host: required(present("a Host")), ...EDGE_OPTIONS });
 
 export const HOST_COMMAND_ARGS = object<HostCommandArgs>("a HostCommandArgs object ({ create, ... })", {
-    create: required(input(string)), update: input(string), delete: input(string),
-    environment: input(record(input(string))), triggers: input(list(anything, { expected: "a list" })), stdin: input(string),
+    create: required(input(string)),
+    update: input(string),
+    delete: input(string),
+    environment: input(record(input(string))),
+    triggers: input(list(anything, { expected: "a list" })),
+    stdin: input(string),
 });
 
 export const BRIDGE_NET_ARGS = object<BridgeNetArgs>("a BridgeNetArgs object ({ host, ... })", {
-    host: required(present("a Host")), internal: boolean, networkName: string,
+    host: required(present("a Host")),
+    internal: boolean,
+    networkName: string,
 });
 
-const bridgeNets = list(present("a BridgeNet"), { expected: "a list of BridgeNets", fix: "pass an array of BridgeNet, e.g. networks: [frontnet]" });
+const bridgeNets = list(present("a BridgeNet"), {
+    expected: "a list of BridgeNets",
+    fix: "pass an array of BridgeNet, e.g. networks: [frontnet]",
+});
 const BACKUP = object<BackupArgs>("a BackupArgs object ({ schedule?, retention?, directory?, bucket?, ... })", {
     schedule: string,
     retention: object<BackupRetentionArgs>("a retention object ({ daily?, weekly?, monthly? })", {
-        daily: number, weekly: number, monthly: number,
+        daily: number,
+        weekly: number,
+        monthly: number,
     }),
     directory: string,
-    bucket: object<BackupBucket>("a BackupBucket object ({ endpoint, region, bucket, accessKeyId, secretAccessKey, path? })", {
-        endpoint: required(string), region: required(string), bucket: required(string), path: string,
-        accessKeyId: required(input(string)), secretAccessKey: required(input(string)),
-    }),
-    passphrase: input(string), image: string, cron: boolean, networks: list(input(string)), caBundle: input(string),
+    bucket: object<BackupBucket>(
+        "a BackupBucket object ({ endpoint, region, bucket, accessKeyId, secretAccessKey, path? })",
+        {
+            endpoint: required(string),
+            region: required(string),
+            bucket: required(string),
+            path: string,
+            accessKeyId: required(input(string)),
+            secretAccessKey: required(input(string)),
+        },
+    ),
+    passphrase: input(string),
+    image: string,
+    cron: boolean,
+    networks: list(input(string)),
+    caBundle: input(string),
 });
 const SERVER = {
-    host: required(present("a Host")), version: string, image: string, database: string, user: string, networks: bridgeNets,
+    host: required(present("a Host")),
+    version: string,
+    image: string,
+    database: string,
+    user: string,
+    networks: bridgeNets,
     backup: union("true or a BackupArgs object", literal(true), BACKUP),
 };
-export const POSTGRES_ARGS = object<PostgresArgs>("a PostgresArgs object ({ host, ... })", { ...SERVER, shmSize: number });
+export const POSTGRES_ARGS = object<PostgresArgs>("a PostgresArgs object ({ host, ... })", {
+    ...SERVER,
+    shmSize: number,
+});
 export const MARIADB_ARGS = object<MariaDBArgs>("a MariaDBArgs object ({ host, ... })", SERVER);
 
 const env = record(input(string));
@@ -80,38 +139,68 @@ export const APP_ARGS = object<AppArgs>("an AppArgs object ({ host, build | imag
     replicas: number,
     env,
     secrets: env,
-    link: list(anyObject, { expected: "a list of databases", fix: "pass an array of Postgres or MariaDB, e.g. link: [db]" }),
+    link: list(anyObject, {
+        expected: "a list of databases",
+        fix: "pass an array of Postgres or MariaDB, e.g. link: [db]",
+    }),
     networks: bridgeNets,
     volumes: record(string),
-    healthcheck: union("false or an AppHealthcheck object", literal(false), object<AppHealthcheck>("an AppHealthcheck object", {
-        command: union("a string or a list of strings", string, strings),
-        interval: number, timeout: number, retries: number, startPeriod: number,
-    })),
+    healthcheck: union(
+        "false or an AppHealthcheck object",
+        literal(false),
+        object<AppHealthcheck>("an AppHealthcheck object", {
+            command: union("a string or a list of strings", string, strings),
+            interval: number,
+            timeout: number,
+            retries: number,
+            startPeriod: number,
+        }),
+    ),
     logs: object<AppLogs>("an AppLogs object ({ maxSize?, maxFiles? })", { maxSize: string, maxFiles: number }),
     stopGraceSeconds: number,
     keepReleases: number,
-    schedules: record(object<AppSchedule>("an AppSchedule object ({ cron, command })", { cron: required(string), command: required(string) })),
+    schedules: record(
+        object<AppSchedule>("an AppSchedule object ({ cron, command })", {
+            cron: required(string),
+            command: required(string),
+        }),
+    ),
 });
 
 /** `{ name, port }`; an App (a class instance) is checked by the vhost itself. */
 const NAMED_UPSTREAM = object<NamedUpstream>("{ name, port }", { name: required(string), port: required(number) });
-const UPSTREAM: Schema = union("an App or { name, port }",
+const UPSTREAM: Schema = union(
+    "an App or { name, port }",
     { ...NAMED_UPSTREAM, matches: v => NAMED_UPSTREAM.matches(v) && !("hasWeb" in (v as object)) },
-    anyObject);
+    anyObject,
+);
 
 export const NGINX_VHOST_ARGS = object<NginxVhostArgs>("an NginxVhostArgs object ({ host, upstream, ... })", {
     host: required(present("a Host")),
     domains: strings,
     upstream: required(UPSTREAM),
-    tls: union('a LetsEncrypt, "self-signed" or { cert, key }',
+    tls: union(
+        'a LetsEncrypt, "self-signed" or { cert, key }',
         literal("self-signed"),
         object<OwnCertificate>("{ cert, key }", { cert: required(input(string)), key: required(input(string)) }),
         // A LetsEncrypt (a class instance); the vhost checks what it is.
-        { ...anyObject, matches: v => anyObject.matches(v) && Object.getPrototypeOf(v) !== Object.prototype }),
-    hsts: union("false or { maxAge?, includeSubDomains?, preload? }", literal(false),
-        object<Exclude<NginxVhostArgs["hsts"], false | undefined>>("{ maxAge?, includeSubDomains?, preload? }", { maxAge: number, includeSubDomains: boolean, preload: boolean })),
+        { ...anyObject, matches: v => anyObject.matches(v) && Object.getPrototypeOf(v) !== Object.prototype },
+    ),
+    hsts: union(
+        "false or { maxAge?, includeSubDomains?, preload? }",
+        literal(false),
+        object<Exclude<NginxVhostArgs["hsts"], false | undefined>>("{ maxAge?, includeSubDomains?, preload? }", {
+            maxAge: number,
+            includeSubDomains: boolean,
+            preload: boolean,
+        }),
+    ),
     clientMaxBodySize: string,
-    proxyTimeouts: object<NonNullable<NginxVhostArgs["proxyTimeouts"]>>("{ connect?, send?, read? }", { connect: number, send: number, read: number }),
+    proxyTimeouts: object<NonNullable<NginxVhostArgs["proxyTimeouts"]>>("{ connect?, send?, read? }", {
+        connect: number,
+        send: number,
+        read: number,
+    }),
     websockets: boolean,
     gzip: boolean,
     extraConfig: string,

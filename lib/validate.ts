@@ -12,8 +12,11 @@ const DOMAIN_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Lower-case letters, digits and inner hyphens, 1–63 characters: valid for Docker and for DNS. */
 export function checkResourceName(err: ErrorFactory, field: string, value: string): void {
     if (!RESOURCE_NAME.test(value)) {
-        throw err(field, `"${value}" is not a valid name`,
-            "use 1-63 lower-case letters, digits and inner hyphens (Docker and DNS both accept those)");
+        throw err(
+            field,
+            `"${value}" is not a valid name`,
+            "use 1-63 lower-case letters, digits and inner hyphens (Docker and DNS both accept those)",
+        );
     }
 }
 
@@ -22,7 +25,8 @@ const IMAGE_REFERENCE = /^[a-z0-9][\w./:@-]*$/i;
 
 /** Throws `<field> "<value>" is not an image reference; use a name such as <example>`. */
 export function checkImageReference(err: ErrorFactory, field: string, value: string, example: string): void {
-    if (!IMAGE_REFERENCE.test(value)) throw err(field, `"${value}" is not an image reference`, `use a name such as ${example}`);
+    if (!IMAGE_REFERENCE.test(value))
+        throw err(field, `"${value}" is not an image reference`, `use a name such as ${example}`);
 }
 
 export function checkPort(err: ErrorFactory, field: string, value: number): void {
@@ -34,8 +38,11 @@ export function checkPort(err: ErrorFactory, field: string, value: number): void
 /** A shell variable name: host scripts (the release step) `export` these keys. */
 export function checkEnvKey(err: ErrorFactory, field: string, key: string): void {
     if (!SHELL_NAME.test(key)) {
-        throw err(field, `key "${key}" is not a valid environment variable name`,
-            "use letters, digits and underscores, not starting with a digit");
+        throw err(
+            field,
+            `key "${key}" is not a valid environment variable name`,
+            "use letters, digits and underscores, not starting with a digit",
+        );
     }
 }
 
@@ -59,11 +66,18 @@ export function isCidr(value: string): boolean {
 export function checkDockerHost(err: ErrorFactory, field: string, value: string): void {
     const m = /^(unix|tcp|ssh|npipe):\/\/(.+)$/.exec(value);
     if (m === null) {
-        throw err(field, `"${value}" is not a Docker endpoint`,
-            "give a URL with its scheme, e.g. unix:///var/run/docker.sock, tcp://127.0.0.1:2375, ssh://user@host or npipe:////./pipe/docker_engine");
+        throw err(
+            field,
+            `"${value}" is not a Docker endpoint`,
+            "give a URL with its scheme, e.g. unix:///var/run/docker.sock, tcp://127.0.0.1:2375, ssh://user@host or npipe:////./pipe/docker_engine",
+        );
     }
     if (m[1] === "unix" && !m[2].startsWith("/")) {
-        throw err(field, `"${value}" does not name a socket by its absolute path`, "write unix:// and then the path, e.g. unix:///var/run/docker.sock");
+        throw err(
+            field,
+            `"${value}" does not name a socket by its absolute path`,
+            "write unix:// and then the path, e.g. unix:///var/run/docker.sock",
+        );
     }
 }
 
@@ -73,9 +87,13 @@ export function checkDockerHost(err: ErrorFactory, field: string, value: string)
  */
 export function checkPrivateKey(err: ErrorFactory, field: string, value: pulumi.Input<string>): void {
     if (typeof value !== "string") return;
-    if (value.trim() === "") throw err(field, "is empty", "give the SSH private key, e.g. config.requireSecret(\"sshKey\")");
+    if (value.trim() === "")
+        throw err(field, "is empty", 'give the SSH private key, e.g. config.requireSecret("sshKey")');
     if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]+-----END [A-Z0-9 ]*PRIVATE KEY-----/.test(value)) {
-        throw err(field, "is not a private key (it has no -----BEGIN ... PRIVATE KEY----- block)",
-            "give the private key file's whole text (OpenSSH or PEM), not a path, a public key or a fingerprint");
+        throw err(
+            field,
+            "is not a private key (it has no -----BEGIN ... PRIVATE KEY----- block)",
+            "give the private key file's whole text (OpenSSH or PEM), not a path, a public key or a fingerprint",
+        );
     }
 }

@@ -6,8 +6,14 @@ import { PENDING_OUTPUT } from "./lib/pending";
 import { checkSupported } from "./lib/fields";
 import { stringLeaves } from "./lib/secrets";
 import { inputsHash, stableStringify } from "./lib/stable";
-import { ApplyContext, createResource, deleteResource, updatableInPlace, updateResource,
-    validateValues } from "./resources";
+import {
+    ApplyContext,
+    createResource,
+    deleteResource,
+    updatableInPlace,
+    updateResource,
+    validateValues,
+} from "./resources";
 import { live, saveState, StackState, StateResource } from "./state";
 
 export type Action = "create" | "replace" | "update" | "same" | "delete";
@@ -35,13 +41,20 @@ export function changedFields(before: Record<string, unknown>, after: Record<str
 export function dependencyOrder(graph: Graph): RecordedResource[] {
     const custom = graph.resources.filter(r => r.custom);
     const keys = new Set(custom.map(r => r.key));
-    const deps = new Map(custom.map(r => [r.key,
-        [...graph.dependenciesOf(r.key)].filter(k => keys.has(k) && k !== r.key)]));
+    const deps = new Map(
+        custom.map(r => [r.key, [...graph.dependenciesOf(r.key)].filter(k => keys.has(k) && k !== r.key)]),
+    );
     const done = new Set<string>();
     const out: RecordedResource[] = [];
     while (out.length < custom.length) {
         const next = custom.find(r => !done.has(r.key) && deps.get(r.key)!.every(d => done.has(d)));
-        if (!next) throw new SandboxError(`dependency cycle among: ${custom.filter(r => !done.has(r.key)).map(r => r.key).join(", ")}`);
+        if (!next)
+            throw new SandboxError(
+                `dependency cycle among: ${custom
+                    .filter(r => !done.has(r.key))
+                    .map(r => r.key)
+                    .join(", ")}`,
+            );
         done.add(next.key);
         out.push(next);
     }
@@ -54,14 +67,25 @@ export function plan(graph: Graph, state: StackState): Map<string, Step> {
         const after = [...graph.dependenciesOf(r.key)];
         checkSupported(r.type, r.name, r.inputs);
         if (r.options.ignoreChanges?.length) {
-            throw resourceError(r.type, r.name, "option ignoreChanges",
-                "is not supported by the sandbox (its diff compares every input)", "remove the option for sandbox runs");
+            throw resourceError(
+                r.type,
+                r.name,
+                "option ignoreChanges",
+                "is not supported by the sandbox (its diff compares every input)",
+                "remove the option for sandbox runs",
+            );
         }
         // Values not known yet (a droplet's address) are checked in the pass that knows them.
         if (!JSON.stringify(r.rawInputs).includes(PENDING_OUTPUT)) validateValues(r);
         const prior = live(state, r.key);
         if (!prior || prior.hash === inputsHash(r.inputs)) {
-            steps.set(r.key, { resource: r, action: prior ? "same" : "create", deleteFirst: false, changed: [], after });
+            steps.set(r.key, {
+                resource: r,
+                action: prior ? "same" : "create",
+                deleteFirst: false,
+                changed: [],
+                after,
+            });
             continue;
         }
         const changed = changedFields(unwrapSecrets(prior.rawInputs), r.inputs);
@@ -90,8 +114,11 @@ export function plan(graph: Graph, state: StackState): Map<string, Step> {
 }
 
 /** Docker objects whose inputs are fixed at creation: using a replaced resource means being replaced. */
-const ENGINE_OBJECTS = new Set(["docker:index/container:Container", "docker:index/network:Network",
-    "docker:index/volume:Volume"]);
+const ENGINE_OBJECTS = new Set([
+    "docker:index/container:Container",
+    "docker:index/network:Network",
+    "docker:index/volume:Volume",
+]);
 
 /**
  * Whether `user` depends directly on `used` and carries one of its identifying outputs (its name, id, …) in its
@@ -116,30 +143,52 @@ export function deferred(graph: Graph): Set<string> {
     for (const r of dependencyOrder(graph)) {
         // An image whose engine is not there yet (a remote Host before its bootstrap) has pending outputs.
         const pendingImage = r.type.startsWith("docker:") && JSON.stringify(r.outputs).includes(PENDING_OUTPUT);
-        if (pendingImage || JSON.stringify(r.rawInputs).includes(PENDING_OUTPUT)
-            || [...graph.dependenciesOf(r.key)].some(d => out.has(d))) out.add(r.key);
+        if (
+            pendingImage ||
+            JSON.stringify(r.rawInputs).includes(PENDING_OUTPUT) ||
+            [...graph.dependenciesOf(r.key)].some(d => out.has(d))
+        )
+            out.add(r.key);
     }
     return out;
 }
 
-function entry(r: RecordedResource, after: string[],
-    created: { engineId?: string; socket?: string; outputs?: Record<string, unknown> }): StateResource {
+function entry(
+    r: RecordedResource,
+    after: string[],
+    created: { engineId?: string; socket?: string; outputs?: Record<string, unknown> },
+): StateResource {
     const { id: _id, urn: _urn, ...outputs } = { ...r.outputs, ...created.outputs } as Record<string, unknown>;
-    void _id; void _urn;
+    void _id;
+    void _urn;
     // The simulated DigitalOcean API's ids stay: a droplet keeps its id (and a firewall its droplet) while it lives.
     if (r.type.startsWith("digitalocean:")) Object.assign(outputs, { id: r.outputs.id, urn: r.outputs.urn });
     return {
-        key: r.key, type: r.type, name: r.name, hash: inputsHash(r.inputs), rawInputs: r.rawInputs,
+        key: r.key,
+        type: r.type,
+        name: r.name,
+        hash: inputsHash(r.inputs),
+        rawInputs: r.rawInputs,
         outputs,
-        engineId: created.engineId, socket: created.socket, deps: after, provider: r.provider,
-        options: { deleteBeforeReplace: r.options.deleteBeforeReplace, retainOnDelete: r.options.retainOnDelete,
-            replaceOnChanges: r.options.replaceOnChanges },
+        engineId: created.engineId,
+        socket: created.socket,
+        deps: after,
+        provider: r.provider,
+        options: {
+            deleteBeforeReplace: r.options.deleteBeforeReplace,
+            retainOnDelete: r.options.retainOnDelete,
+            replaceOnChanges: r.options.replaceOnChanges,
+        },
     };
 }
 
 /** Applies one pass of a plan (skipping `skip`), saving the state after every step. Returns the actions taken. */
-export async function applyPlan(steps: Map<string, Step>, skip: Set<string>, state: StackState,
-    ctx: ApplyContext): Promise<Map<string, Action>> {
+export async function applyPlan(
+    steps: Map<string, Step>,
+    skip: Set<string>,
+    state: StackState,
+    ctx: ApplyContext,
+): Promise<Map<string, Action>> {
     const taken = new Map<string, Action>();
     const todo = [...steps.values()].filter(s => !skip.has(s.resource.key));
 
@@ -166,8 +215,11 @@ export async function applyPlan(steps: Map<string, Step>, skip: Set<string>, sta
             if (prior) {
                 const fresh = entry(r, s.after, {});
                 Object.assign(prior, {
-                    rawInputs: r.rawInputs, outputs: { ...prior.outputs, ...fresh.outputs }, deps: fresh.deps,
-                    provider: r.provider, options: fresh.options,
+                    rawInputs: r.rawInputs,
+                    outputs: { ...prior.outputs, ...fresh.outputs },
+                    deps: fresh.deps,
+                    provider: r.provider,
+                    options: fresh.options,
                 });
             }
             continue;
@@ -212,8 +264,12 @@ export function dependentsFirst(resources: StateResource[]): StateResource[] {
  * deleted, dependents first (see dependentsFirst).
  * retainOnDelete resources are left on the engine and remembered for `down --purge`.
  */
-export async function deleteLeftovers(graph: Graph | undefined, state: StackState, ctx: ApplyContext,
-    purgeRetained = false): Promise<StateResource[]> {
+export async function deleteLeftovers(
+    graph: Graph | undefined,
+    state: StackState,
+    ctx: ApplyContext,
+    purgeRetained = false,
+): Promise<StateResource[]> {
     const wanted = new Set(graph ? graph.resources.filter(r => r.custom).map(r => r.key) : []);
     // A retained resource that a live one adopted again (same volume name, say) belongs to the live one now.
     const liveIds = new Set(state.resources.map(r => `${r.type} ${r.engineId}`));
@@ -223,8 +279,11 @@ export async function deleteLeftovers(graph: Graph | undefined, state: StackStat
         if (old.options.retainOnDelete && !purgeRetained) {
             ctx.log(`retain ${old.type} ${old.name} (retainOnDelete; \`down --purge\` removes it)`);
             state.retained.push(old);
-        } else if (old.condemned && old.engineId
-            && state.resources.some(r => r !== old && r.type === old.type && r.engineId === old.engineId)) {
+        } else if (
+            old.condemned &&
+            old.engineId &&
+            state.resources.some(r => r !== old && r.type === old.type && r.engineId === old.engineId)
+        ) {
             // A fixed-name volume is adopted by its replacement (docker volume create is idempotent): keep it.
             ctx.log(`forget ${old.type} ${old.name} (replaced; its replacement uses the same ${old.engineId})`);
         } else {

@@ -25,7 +25,9 @@ export function parseCli(argv: string[]): CliArgs {
     let parsed;
     try {
         parsed = parseArgs({
-            args: argv, allowPositionals: true, strict: true,
+            args: argv,
+            allowPositionals: true,
+            strict: true,
             options: {
                 config: { type: "string", short: "c", multiple: true },
                 stack: { type: "string", short: "s" },
@@ -57,9 +59,10 @@ async function main(): Promise<void> {
         return;
     }
     const log = a.quiet ? false : undefined;
-    const summary = a.command === "up"
-        ? await up(a.dir, { stack: a.stack, config: a.config, log })
-        : await down(a.dir, { stack: a.stack, purge: a.purge, log });
+    const summary =
+        a.command === "up"
+            ? await up(a.dir, { stack: a.stack, config: a.config, log })
+            : await down(a.dir, { stack: a.stack, purge: a.purge, log });
     process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
 }
 

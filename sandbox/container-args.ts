@@ -8,7 +8,12 @@ import { resourceError } from "./lib/errors";
 const TYPE = "docker:index/container:Container";
 const MB = 1024 * 1024;
 
-export interface NetworkAttachment { network: string; aliases: string[]; ipv4Address?: string; ipv6Address?: string }
+export interface NetworkAttachment {
+    network: string;
+    aliases: string[];
+    ipv4Address?: string;
+    ipv6Address?: string;
+}
 
 export interface ContainerSpec {
     name: string;
@@ -61,18 +66,20 @@ export function containerSpec(resourceName: string, name: string, i: Inputs): Co
         config.ExposedPorts = {};
         host.PortBindings = {};
         for (const [n, p] of (i.ports as Inputs[]).entries()) {
-            if (!Number.isInteger(p.internal)) throw err(`ports[${n}].internal`, "is missing",
-                "give the container port");
+            if (!Number.isInteger(p.internal))
+                throw err(`ports[${n}].internal`, "is missing", "give the container port");
             const key = `${p.internal}/${p.protocol ?? "tcp"}`;
             config.ExposedPorts[key] = {};
-            (host.PortBindings[key] ??= []).push({ HostIp: p.ip ?? "0.0.0.0",
-                HostPort: p.external === undefined ? "" : String(p.external) });
+            (host.PortBindings[key] ??= []).push({
+                HostIp: p.ip ?? "0.0.0.0",
+                HostPort: p.external === undefined ? "" : String(p.external),
+            });
         }
     }
 
     host.Mounts = (i.mounts ?? []).map((m: Inputs, n: number) => {
-        if (!["volume", "bind", "tmpfs"].includes(m.type)) throw err(`mounts[${n}].type`,
-            `"${m.type}" is not supported`, "use volume, bind or tmpfs");
+        if (!["volume", "bind", "tmpfs"].includes(m.type))
+            throw err(`mounts[${n}].type`, `"${m.type}" is not supported`, "use volume, bind or tmpfs");
         const out: Inputs = { Type: m.type, Target: m.target, ReadOnly: m.readOnly ?? false };
         if (m.source !== undefined) out.Source = m.source;
         if (m.bindOptions?.propagation) out.BindOptions = { Propagation: m.bindOptions.propagation };
@@ -82,9 +89,12 @@ export function containerSpec(resourceName: string, name: string, i: Inputs): Co
     const binds: string[] = [];
     const volumesFrom: string[] = [];
     for (const [n, v] of ((i.volumes ?? []) as Inputs[]).entries()) {
-        if (v.fromContainer) { volumesFrom.push(v.fromContainer); continue; }
-        if (!v.containerPath) throw err(`volumes[${n}].containerPath`, "is missing",
-            "give the path inside the container");
+        if (v.fromContainer) {
+            volumesFrom.push(v.fromContainer);
+            continue;
+        }
+        if (!v.containerPath)
+            throw err(`volumes[${n}].containerPath`, "is missing", "give the path inside the container");
         const source = v.volumeName ?? v.hostPath;
         if (source) binds.push(`${source}:${v.containerPath}${v.readOnly ? ":ro" : ""}`);
         else (config.Volumes ??= {})[v.containerPath] = {};
@@ -100,7 +110,10 @@ export function containerSpec(resourceName: string, name: string, i: Inputs): Co
     if (i.cpuShares !== undefined) host.CpuShares = i.cpuShares;
     if (i.cpuSet !== undefined) host.CpusetCpus = i.cpuSet;
     host.Init = i.init ?? false;
-    if (i.capabilities) { host.CapAdd = i.capabilities.adds ?? []; host.CapDrop = i.capabilities.drops ?? []; }
+    if (i.capabilities) {
+        host.CapAdd = i.capabilities.adds ?? [];
+        host.CapDrop = i.capabilities.drops ?? [];
+    }
     if (i.readOnly) host.ReadonlyRootfs = true;
     if (i.privileged) host.Privileged = true;
     if (i.tmpfs) host.Tmpfs = i.tmpfs;
@@ -119,11 +132,14 @@ export function containerSpec(resourceName: string, name: string, i: Inputs): Co
     let body: Inputs;
     if (networks.length > 0) {
         // The provider ends with exactly the networksAdvanced: join the first at create, the others before start.
-        if (i.networkMode !== undefined) throw err("networkMode", "is given together with networksAdvanced",
-            "give one of them");
+        if (i.networkMode !== undefined)
+            throw err("networkMode", "is given together with networksAdvanced", "give one of them");
         host.NetworkMode = networks[0].network;
-        body = { ...config, HostConfig: host,
-            NetworkingConfig: { EndpointsConfig: { [networks[0].network]: endpoint(networks[0]) } } };
+        body = {
+            ...config,
+            HostConfig: host,
+            NetworkingConfig: { EndpointsConfig: { [networks[0].network]: endpoint(networks[0]) } },
+        };
     } else {
         if (i.networkMode !== undefined) host.NetworkMode = i.networkMode;
         body = { ...config, HostConfig: host };
@@ -131,9 +147,15 @@ export function containerSpec(resourceName: string, name: string, i: Inputs): Co
 
     const waitTimeout = i.waitTimeout ?? 60;
     return {
-        name, body, connects: networks.slice(1),
-        start: i.start ?? true, wait: i.wait ?? false, waitTimeoutSeconds: waitTimeout, mustRun: i.mustRun ?? true,
-        destroyGraceSeconds: i.destroyGraceSeconds ?? 0, removeVolumes: i.removeVolumes ?? true,
+        name,
+        body,
+        connects: networks.slice(1),
+        start: i.start ?? true,
+        wait: i.wait ?? false,
+        waitTimeoutSeconds: waitTimeout,
+        mustRun: i.mustRun ?? true,
+        destroyGraceSeconds: i.destroyGraceSeconds ?? 0,
+        removeVolumes: i.removeVolumes ?? true,
     };
 }
 
@@ -146,16 +168,23 @@ export function endpoint(n: NetworkAttachment): Inputs {
 function healthcheck(h: Inputs, err: (f: string, p: string, x: string) => Error): Inputs {
     const tests: string[] = h.tests ?? [];
     if (tests.length === 0 || !["CMD", "CMD-SHELL", "NONE"].includes(tests[0])) {
-        throw err("healthcheck.tests", `${JSON.stringify(tests)} does not start with CMD, CMD-SHELL or NONE`,
-            'use e.g. ["CMD-SHELL", "pg_isready"]');
+        throw err(
+            "healthcheck.tests",
+            `${JSON.stringify(tests)} does not start with CMD, CMD-SHELL or NONE`,
+            'use e.g. ["CMD-SHELL", "pg_isready"]',
+        );
     }
     const out: Inputs = { Test: tests, Retries: h.retries ?? 0 };
-    for (const [field, key] of [["interval", "Interval"], ["timeout", "Timeout"], ["startPeriod", "StartPeriod"],
-        ["startInterval", "StartInterval"]] as const) {
+    for (const [field, key] of [
+        ["interval", "Interval"],
+        ["timeout", "Timeout"],
+        ["startPeriod", "StartPeriod"],
+        ["startInterval", "StartInterval"],
+    ] as const) {
         if (h[field] === undefined) continue;
         const ns = goDurationNs(h[field]);
-        if (ns === undefined) throw err(`healthcheck.${field}`, `"${h[field]}" is not a duration`,
-            'use e.g. "5s", "1m30s" or "500ms"');
+        if (ns === undefined)
+            throw err(`healthcheck.${field}`, `"${h[field]}" is not a duration`, 'use e.g. "5s", "1m30s" or "500ms"');
         out[key] = ns;
     }
     return out;

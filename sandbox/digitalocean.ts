@@ -29,24 +29,45 @@ const TABLE = "dropyard_cloud_firewall";
 type Inputs = Record<string, any>;
 
 /** What the simulated API answers at creation time, before anything exists (the address comes with the machine). */
-export function digitaloceanOutputs(type: string, name: string, i: Inputs,
-    prior: Record<string, any> | undefined): Record<string, any> {
+export function digitaloceanOutputs(
+    type: string,
+    name: string,
+    i: Inputs,
+    prior: Record<string, any> | undefined,
+): Record<string, any> {
     if (prior) return prior;
     const id = String(randomInt(100_000_000, 999_999_999));
     switch (type) {
-        case SSH_KEY: return { id, fingerprint: fingerprint(type, name, String(i.publicKey ?? "")) };
-        case DROPLET: return { id, urn: `do:droplet:${id}`, status: "new", ipv4Address: PENDING_OUTPUT,
-            ipv4AddressPrivate: PENDING_OUTPUT };
-        case FIREWALL: return { id: randomBytes(16).toString("hex"), status: "waiting" };
-        case DNS_RECORD: return { id, fqdn: i.name === "@" ? i.domain : `${i.name}.${i.domain}` };
-        default: return {};
+        case SSH_KEY:
+            return { id, fingerprint: fingerprint(type, name, String(i.publicKey ?? "")) };
+        case DROPLET:
+            return {
+                id,
+                urn: `do:droplet:${id}`,
+                status: "new",
+                ipv4Address: PENDING_OUTPUT,
+                ipv4AddressPrivate: PENDING_OUTPUT,
+            };
+        case FIREWALL:
+            return { id: randomBytes(16).toString("hex"), status: "waiting" };
+        case DNS_RECORD:
+            return { id, fqdn: i.name === "@" ? i.domain : `${i.name}.${i.domain}` };
+        default:
+            return {};
     }
 }
 
 /** DigitalOcean's key fingerprint: MD5 of the key's blob, as colon-separated hex. */
 export function fingerprint(type: string, name: string, publicKey: string): string {
     const blob = /^(?:ssh-|ecdsa-)\S+ ([A-Za-z0-9+/]+=*)(?:\s|$)/.exec(publicKey.trim())?.[1];
-    if (!blob) throw resourceError(type, name, "publicKey", "is not an OpenSSH public key line", "pass e.g. a tls.PrivateKey's publicKeyOpenssh");
+    if (!blob)
+        throw resourceError(
+            type,
+            name,
+            "publicKey",
+            "is not an OpenSSH public key line",
+            "pass e.g. a tls.PrivateKey's publicKeyOpenssh",
+        );
     return createHash("md5").update(Buffer.from(blob, "base64")).digest("hex").match(/../g)!.join(":");
 }
 
@@ -61,15 +82,26 @@ export function digitaloceanInPlace(type: string, changed: string[]): boolean {
 export function checkDigitalocean(r: RecordedResource): void {
     if (r.type !== DROPLET) return;
     if (r.inputs.image !== SANDBOX_IMAGE) {
-        throw resourceError(r.type, r.name, "image", `"${r.inputs.image}" is not offered by the sandbox's simulated API`,
-            `its droplets are Debian 13 machines: use image "${SANDBOX_IMAGE}" (the examples: config dropletImage)`);
+        throw resourceError(
+            r.type,
+            r.name,
+            "image",
+            `"${r.inputs.image}" is not offered by the sandbox's simulated API`,
+            `its droplets are Debian 13 machines: use image "${SANDBOX_IMAGE}" (the examples: config dropletImage)`,
+        );
     }
-    if (r.inputs.ipv6) throw resourceError(r.type, r.name, "ipv6", "is true but sandbox machines have no IPv6",
-        "leave ipv6 off for sandbox runs");
+    if (r.inputs.ipv6)
+        throw resourceError(
+            r.type,
+            r.name,
+            "ipv6",
+            "is true but sandbox machines have no IPv6",
+            "leave ipv6 off for sandbox runs",
+        );
 }
 
-const machineOf = (s: Pick<StateResource, "outputs">) => s.outputs.sandboxMachine as
-    { container: string; network: string; volume: string; seedDir: string };
+const machineOf = (s: Pick<StateResource, "outputs">) =>
+    s.outputs.sandboxMachine as { container: string; network: string; volume: string; seedDir: string };
 
 export async function createDigitalocean(r: RecordedResource, ctx: ApplyContext): Promise<Created> {
     const i = r.inputs as Inputs;
@@ -77,16 +109,36 @@ export async function createDigitalocean(r: RecordedResource, ctx: ApplyContext)
         case DROPLET: {
             const keys = (i.sshKeys ?? []).map((fp: string) => {
                 const key = ctx.resources().find(s => s.type === SSH_KEY && s.outputs.fingerprint === fp);
-                if (!key) throw resourceError(r.type, r.name, "sshKeys", `names key ${fp}, which this stack did not register`,
-                    "pass a digitalocean.SshKey's fingerprint");
+                if (!key)
+                    throw resourceError(
+                        r.type,
+                        r.name,
+                        "sshKeys",
+                        `names key ${fp}, which this stack did not register`,
+                        "pass a digitalocean.SshKey's fingerprint",
+                    );
                 return String(unwrapSecrets(key.rawInputs).publicKey);
             });
-            ctx.log(`droplet ${i.name}: booting sandbox machine droplet-${r.outputs.id} (cloud-init runs its user data)`);
-            const m = await startMachine({ name: `droplet-${r.outputs.id}`, droplet: true, authorizedKey: keys.join("\n"),
-                userData: i.userData ?? "", bootTimeoutMs: 15 * 60_000 });
+            ctx.log(
+                `droplet ${i.name}: booting sandbox machine droplet-${r.outputs.id} (cloud-init runs its user data)`,
+            );
+            const m = await startMachine({
+                name: `droplet-${r.outputs.id}`,
+                droplet: true,
+                authorizedKey: keys.join("\n"),
+                userData: i.userData ?? "",
+                bootTimeoutMs: 15 * 60_000,
+            });
             const { container, network, volume, seedDir } = m;
-            return { engineId: container, outputs: { status: "active", ipv4Address: m.address,
-                ipv4AddressPrivate: m.address, sandboxMachine: { container, network, volume, seedDir } } };
+            return {
+                engineId: container,
+                outputs: {
+                    status: "active",
+                    ipv4Address: m.address,
+                    ipv4AddressPrivate: m.address,
+                    sandboxMachine: { container, network, volume, seedDir },
+                },
+            };
         }
         case FIREWALL: {
             await applyFirewall(r, ctx);
@@ -96,12 +148,16 @@ export async function createDigitalocean(r: RecordedResource, ctx: ApplyContext)
             await ctx.dns?.({ fqdn: String(r.outputs.fqdn), type: i.type, value: i.value });
             return {};
         }
-        default: return {};
+        default:
+            return {};
     }
 }
 
-export async function updateDigitalocean(r: RecordedResource, prior: StateResource,
-    ctx: ApplyContext): Promise<Created> {
+export async function updateDigitalocean(
+    r: RecordedResource,
+    prior: StateResource,
+    ctx: ApplyContext,
+): Promise<Created> {
     if (r.type === FIREWALL) await applyFirewall(r, ctx);
     if (r.type === DNS_RECORD) await createDigitalocean(r, ctx);
     return { engineId: prior.engineId, outputs: { sandboxMachine: prior.outputs.sandboxMachine } };
@@ -127,19 +183,28 @@ async function applyFirewall(r: RecordedResource, ctx: ApplyContext): Promise<vo
         const c = machineOf(d).container;
         ctx.log(`firewall ${r.inputs.name}: nftables rules in front of ${c}`);
         const res = await exec("docker", ["exec", "-i", c, "nft", "-f", "-"], { input: rules });
-        if (res.code !== 0) throw resourceError(r.type, r.name, "inboundRules", "could not be applied",
-            "check the rules", { "nft said": lastLines(res.stderr, 10) });
+        if (res.code !== 0)
+            throw resourceError(r.type, r.name, "inboundRules", "could not be applied", "check the rules", {
+                "nft said": lastLines(res.stderr, 10),
+            });
     }
 }
 
-interface Rule { protocol: string; portRange?: string; sourceAddresses?: string[]; destinationAddresses?: string[] }
+interface Rule {
+    protocol: string;
+    portRange?: string;
+    sourceAddresses?: string[];
+    destinationAddresses?: string[];
+}
 
 /** One rule as nftables matches: protocol, ports (`all`, `N`, `N-M`), and addresses split by family. */
 function match(rule: Rule, direction: "saddr" | "daddr"): string[] {
     const addresses = (direction === "saddr" ? rule.sourceAddresses : rule.destinationAddresses) ?? [];
     const proto = rule.protocol === "icmp" ? "meta l4proto { icmp, ipv6-icmp }" : `meta l4proto ${rule.protocol}`;
-    const range = rule.portRange && rule.portRange !== "all" && rule.portRange !== "0" && rule.protocol !== "icmp"
-        ? ` th dport ${rule.portRange}` : "";
+    const range =
+        rule.portRange && rule.portRange !== "all" && rule.portRange !== "0" && rule.protocol !== "icmp"
+            ? ` th dport ${rule.portRange}`
+            : "";
     const v4 = addresses.filter(a => isIPv4(a.split("/")[0]));
     const v6 = addresses.filter(a => isIPv6(a.split("/")[0]));
     return [
@@ -167,8 +232,18 @@ export function renderFirewall(inbound: Rule[], outbound: Rule[]): string {
         `table inet ${TABLE}`,
         `delete table inet ${TABLE}`,
         `table inet ${TABLE} {`,
-        ...chain("prerouting", -150, "iifname", inbound.flatMap(r => match(r, "saddr"))),
-        ...chain("postrouting", 50, "oifname", outbound.flatMap(r => match(r, "daddr"))),
+        ...chain(
+            "prerouting",
+            -150,
+            "iifname",
+            inbound.flatMap(r => match(r, "saddr")),
+        ),
+        ...chain(
+            "postrouting",
+            50,
+            "oifname",
+            outbound.flatMap(r => match(r, "daddr")),
+        ),
         "}",
         "",
     ].join("\n");

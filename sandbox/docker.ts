@@ -16,15 +16,22 @@ import { exec, ExecResult } from "./lib/exec";
 export const DEFAULT_SOCKET = "/var/run/docker.sock";
 
 /** PEM material for mutual TLS: the CA that signed the daemon's certificate, and the client's own pair. */
-export interface TlsMaterial { ca: string | Buffer; cert: string | Buffer; key: string | Buffer }
+export interface TlsMaterial {
+    ca: string | Buffer;
+    cert: string | Buffer;
+    key: string | Buffer;
+}
 
 /**
  * dockerode's options for an endpoint in DOCKER_HOST form (absent: `env.DOCKER_HOST`, else the default
  * socket). For tcp://, TLS is on when `tls` is given or `env.DOCKER_TLS_VERIFY` is set, in which case the
  * files ca.pem, cert.pem and key.pem come from `env.DOCKER_CERT_PATH` (default ~/.docker), as the CLI has it.
  */
-export function dockerOptions(host?: string, tls?: TlsMaterial,
-    env: NodeJS.ProcessEnv = process.env): Docker.DockerOptions {
+export function dockerOptions(
+    host?: string,
+    tls?: TlsMaterial,
+    env: NodeJS.ProcessEnv = process.env,
+): Docker.DockerOptions {
     const endpoint = host || env.DOCKER_HOST || `unix://${DEFAULT_SOCKET}`;
     if (endpoint.startsWith("unix://")) return { socketPath: endpoint.slice("unix://".length) };
     const m = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]+)(?::(\d+))?\/?$/.exec(endpoint);
@@ -43,14 +50,21 @@ function tlsFromDir(dir: string): TlsMaterial {
 }
 
 /** A failed API call as the engine answered it: its HTTP status and message. */
-export interface Refusal { status: number; message: string }
+export interface Refusal {
+    status: number;
+    message: string;
+}
 
 /** An engine: dockerode for the API, the docker CLI (same endpoint) for builds. */
 export class Engine {
     private static readonly cache = new Map<string, Engine>();
     readonly docker: Docker;
 
-    private constructor(readonly host: string, readonly options: Docker.DockerOptions, readonly tls?: TlsMaterial) {
+    private constructor(
+        readonly host: string,
+        readonly options: Docker.DockerOptions,
+        readonly tls?: TlsMaterial,
+    ) {
         this.docker = new Docker(options);
     }
 
@@ -64,18 +78,27 @@ export class Engine {
      * The engine a docker provider's inputs point at: the local socket, or a remote Host's daemon at
      * tcp://ADDRESS:2376 with its CA, client certificate and key (the only way the sandbox speaks TCP).
      */
-    static forProvider(inputs: { host?: string; caMaterial?: string; certMaterial?: string; keyMaterial?: string }):
-        Engine {
+    static forProvider(inputs: {
+        host?: string;
+        caMaterial?: string;
+        certMaterial?: string;
+        keyMaterial?: string;
+    }): Engine {
         const endpoint = inputs.host || process.env.DOCKER_HOST || `unix://${DEFAULT_SOCKET}`;
         if (endpoint.startsWith("unix://")) return Engine.local(endpoint);
         const { caMaterial: ca, certMaterial: cert, keyMaterial: key } = inputs;
         if (!endpoint.startsWith("tcp://") || !ca || !cert || !key) {
-            throw new SandboxError(`docker host "${endpoint}" is neither a unix:// socket nor tcp:// with caMaterial, `
-                + "certMaterial and keyMaterial; the sandbox speaks TCP to a daemon only with mutual TLS");
+            throw new SandboxError(
+                `docker host "${endpoint}" is neither a unix:// socket nor tcp:// with caMaterial, ` +
+                    "certMaterial and keyMaterial; the sandbox speaks TCP to a daemon only with mutual TLS",
+            );
         }
         const id = `${endpoint} ${createHash("sha256").update(`${ca}\0${cert}\0${key}`).digest("hex")}`;
         let e = Engine.cache.get(id);
-        if (!e) { e = Engine.connect(endpoint, { ca, cert, key }); Engine.cache.set(id, e); }
+        if (!e) {
+            e = Engine.connect(endpoint, { ca, cert, key });
+            Engine.cache.set(id, e);
+        }
         return e;
     }
 
@@ -83,11 +106,16 @@ export class Engine {
     static local(host?: string): Engine {
         const endpoint = host || process.env.DOCKER_HOST || `unix://${DEFAULT_SOCKET}`;
         if (!endpoint.startsWith("unix://")) {
-            throw new SandboxError(`docker host "${endpoint}" is not the local engine `
-                + "(use a unix:// socket, e.g. Host { local: true }; a remote Host's daemon is reached with Engine.forProvider)");
+            throw new SandboxError(
+                `docker host "${endpoint}" is not the local engine ` +
+                    "(use a unix:// socket, e.g. Host { local: true }; a remote Host's daemon is reached with Engine.forProvider)",
+            );
         }
         let e = Engine.cache.get(endpoint);
-        if (!e) { e = Engine.connect(endpoint); Engine.cache.set(endpoint, e); }
+        if (!e) {
+            e = Engine.connect(endpoint);
+            Engine.cache.set(endpoint, e);
+        }
         return e;
     }
 
@@ -103,12 +131,14 @@ export class Engine {
         } catch (e) {
             const err = e as { statusCode?: number; json?: { message?: string } | string; message?: string };
             if (typeof err.statusCode !== "number") {
-                throw new SandboxError(`the Docker engine at ${this.host} does not answer (${err.message}); `
-                    + "start it with `bash sandbox/engine/engine.sh start`");
+                throw new SandboxError(
+                    `the Docker engine at ${this.host} does not answer (${err.message}); ` +
+                        "start it with `bash sandbox/engine/engine.sh start`",
+                );
             }
             const body = err.json;
-            const message = typeof body === "object" && body?.message ? body.message
-                : String(body ?? err.message ?? "").trim();
+            const message =
+                typeof body === "object" && body?.message ? body.message : String(body ?? err.message ?? "").trim();
             return { status: err.statusCode, message };
         }
     }
@@ -146,8 +176,9 @@ export class Engine {
 
     /** Runs a command in a running container (`docker exec`): its exit code and both streams. */
     async exec(container: string, cmd: string[]): Promise<ExecResult> {
-        const run = await this.must(`docker exec ${container} ${cmd[0]}`,
-            () => this.docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true }));
+        const run = await this.must(`docker exec ${container} ${cmd[0]}`, () =>
+            this.docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true }),
+        );
         const stream = await run!.start({ hijack: true, stdin: false });
         const out = collect(new PassThrough());
         const err = collect(new PassThrough());
@@ -178,7 +209,11 @@ export class Engine {
         if (!this.tls) return exec("docker", args, { env });
         const dir = mkdtempSync(join(tmpdir(), "dropyard-docker-tls-"));
         try {
-            for (const [file, pem] of [["ca.pem", this.tls.ca], ["cert.pem", this.tls.cert], ["key.pem", this.tls.key]]) {
+            for (const [file, pem] of [
+                ["ca.pem", this.tls.ca],
+                ["cert.pem", this.tls.cert],
+                ["key.pem", this.tls.key],
+            ]) {
                 writeFileSync(join(dir, file as string), pem, { mode: 0o600 });
             }
             return await exec("docker", args, { env: { ...env, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: dir } });
@@ -203,8 +238,8 @@ export function demux(buf: Buffer): { stdout: string; stderr: string } {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     for (let at = 0; at < buf.length;) {
-        const framed = at + 8 <= buf.length && buf[at] <= 2 && buf[at + 1] === 0 && buf[at + 2] === 0
-            && buf[at + 3] === 0;
+        const framed =
+            at + 8 <= buf.length && buf[at] <= 2 && buf[at + 1] === 0 && buf[at + 2] === 0 && buf[at + 3] === 0;
         if (!framed) return { stdout: buf.toString("utf8"), stderr: "" };
         const size = buf.readUInt32BE(at + 4);
         (buf[at] === 2 ? err : out).push(buf.subarray(at + 8, at + 8 + size));

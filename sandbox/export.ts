@@ -50,7 +50,9 @@ export function exportStack(dir: string, opts: { stack?: string } = {}): StackEx
     const stack = opts.stack ?? "dev";
     const state = loadState(y.name, stack, abs);
     if (state.resources.length === 0) {
-        throw new SandboxError(`stack ${y.name}/${stack} of ${abs} is not deployed (no ${statePath(y.name, stack, abs)}); run \`npm run sandbox -- up ${dir}\` first`);
+        throw new SandboxError(
+            `stack ${y.name}/${stack} of ${abs} is not deployed (no ${statePath(y.name, stack, abs)}); run \`npm run sandbox -- up ${dir}\` first`,
+        );
     }
     return toExport(state);
 }
@@ -92,7 +94,10 @@ export function toExport(state: StackState): StackExport {
     for (const r of live) {
         const inputs = exportValue(r.rawInputs) as Record<string, unknown>;
         resources.push({
-            urn: urnOf(r.key, r.type, r.name), custom: true, id: idOf.get(r.key), type: r.type,
+            urn: urnOf(r.key, r.type, r.name),
+            custom: true,
+            id: idOf.get(r.key),
+            type: r.type,
             inputs,
             // A provider's outputs are its inputs; a resource's are its inputs and what the provider returned.
             outputs: { ...inputs, ...(exportValue(r.outputs) as Record<string, unknown>) },
@@ -100,5 +105,11 @@ export function toExport(state: StackState): StackExport {
             provider: r.provider ? `${urnOfKey(r.provider)}::${idOf.get(r.provider) ?? "unknown"}` : undefined,
         });
     }
-    return { version: 3, deployment: { manifest: { time: new Date(0).toISOString(), magic: "", version: "dropyard-sandbox" }, resources } };
+    return {
+        version: 3,
+        deployment: {
+            manifest: { time: new Date(0).toISOString(), magic: "", version: "dropyard-sandbox" },
+            resources,
+        },
+    };
 }

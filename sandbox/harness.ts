@@ -26,7 +26,10 @@ export interface RecordedResource {
     readonly deps: Set<string>;
     /** Resource options that matter to an applier: replaceOnChanges, deleteBeforeReplace, ... */
     readonly options: {
-        deleteBeforeReplace?: boolean; replaceOnChanges?: string[]; ignoreChanges?: string[]; retainOnDelete?: boolean;
+        deleteBeforeReplace?: boolean;
+        replaceOnChanges?: string[];
+        ignoreChanges?: string[];
+        retainOnDelete?: boolean;
     };
 }
 
@@ -43,8 +46,11 @@ export interface EvaluateOptions {
 
 export class Graph {
     readonly byKey = new Map<string, RecordedResource>();
-    constructor(readonly resources: RecordedResource[], readonly outputs: Record<string, unknown>,
-        readonly secretOutputs: Set<string>) {
+    constructor(
+        readonly resources: RecordedResource[],
+        readonly outputs: Record<string, unknown>,
+        readonly secretOutputs: Set<string>,
+    ) {
         for (const r of resources) this.byKey.set(r.key, r);
     }
 
@@ -56,8 +62,13 @@ export class Graph {
     one(type: string, name?: string): RecordedResource {
         const found = this.ofType(type).filter(r => name === undefined || r.name === name);
         if (found.length !== 1) {
-            const names = this.ofType(type).map(r => r.name).join(", ") || "none";
-            throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length} (have: ${names})`);
+            const names =
+                this.ofType(type)
+                    .map(r => r.name)
+                    .join(", ") || "none";
+            throw new Error(
+                `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length} (have: ${names})`,
+            );
         }
         return found[0];
     }
@@ -85,10 +96,16 @@ export class Graph {
             if (!r) return;
             for (const d of r.deps) {
                 for (const c of this.customResourcesUnder(d)) {
-                    if (!seen.has(c.key)) { seen.add(c.key); visit(c.key); }
+                    if (!seen.has(c.key)) {
+                        seen.add(c.key);
+                        visit(c.key);
+                    }
                 }
                 const dep = this.byKey.get(d);
-                if (dep && !dep.custom && !seen.has(d)) { seen.add(d); visit(d); }
+                if (dep && !dep.custom && !seen.has(d)) {
+                    seen.add(d);
+                    visit(d);
+                }
             }
         };
         visit(key);
@@ -100,8 +117,10 @@ export class Graph {
         const ak = typeof a === "string" ? a : a.key;
         const bk = typeof b === "string" ? b : b.key;
         const deps = this.dependenciesOf(ak);
-        return deps.has(bk) || this.customResourcesUnder(bk).every(c => deps.has(c.key))
-            && this.customResourcesUnder(bk).length > 0;
+        return (
+            deps.has(bk) ||
+            (this.customResourcesUnder(bk).every(c => deps.has(c.key)) && this.customResourcesUnder(bk).length > 0)
+        );
     }
 }
 
@@ -151,7 +170,8 @@ export function fakeOutputs(args: pulumi.runtime.MockResourceArgs): Record<strin
         case "tls:index/privateKey:PrivateKey":
             return {
                 privateKeyPem: `-----BEGIN PRIVATE KEY-----\nfake-${args.name}\n-----END PRIVATE KEY-----\n`,
-                privateKeyOpenssh: `fake-openssh-${args.name}`, publicKeyOpenssh: `ssh-ed25519 FAKE${h} ${args.name}`,
+                privateKeyOpenssh: `fake-openssh-${args.name}`,
+                publicKeyOpenssh: `ssh-ed25519 FAKE${h} ${args.name}`,
                 publicKeyPem: `fake-pub-${args.name}`,
             };
         case "tls:index/selfSignedCert:SelfSignedCert":
@@ -197,41 +217,61 @@ export async function evaluate(program: () => unknown, options: EvaluateOptions 
 
     const recorded: RecordedResource[] = [];
     interface Registration {
-        parent?: pulumi.Resource; provider?: pulumi.ProviderResource; deps: Promise<Set<string>>;
+        parent?: pulumi.Resource;
+        provider?: pulumi.ProviderResource;
+        deps: Promise<Set<string>>;
         options: RecordedResource["options"];
     }
     const registered = new Map<string, Registration>();
     const keyOf = new WeakMap<object, string>();
     const faker = options.outputs ?? fakeOutputs;
 
-    await pulumi.runtime.setMocks({
-        newResource: async (args) => {
-            const faked = await faker(args);
-            const outputs = { ...unwrapSecrets(args.inputs), ...faked };
-            recorded.push({
-                type: args.type, name: args.name, key: `${args.type}::${args.name}`, rawInputs: args.inputs,
-                inputs: unwrapSecrets(args.inputs), outputs, custom: args.custom !== false, deps: new Set(),
-                options: {},
-            });
-            // An id the outputs bring (the simulated DigitalOcean API's) is the resource's id, as a provider's is.
-            return { id: typeof faked.id === "string" && faked.id ? faked.id : args.id || `${args.name}-id`, state: outputs };
+    await pulumi.runtime.setMocks(
+        {
+            newResource: async args => {
+                const faked = await faker(args);
+                const outputs = { ...unwrapSecrets(args.inputs), ...faked };
+                recorded.push({
+                    type: args.type,
+                    name: args.name,
+                    key: `${args.type}::${args.name}`,
+                    rawInputs: args.inputs,
+                    inputs: unwrapSecrets(args.inputs),
+                    outputs,
+                    custom: args.custom !== false,
+                    deps: new Set(),
+                    options: {},
+                });
+                // An id the outputs bring (the simulated DigitalOcean API's) is the resource's id, as a provider's is.
+                return {
+                    id: typeof faked.id === "string" && faked.id ? faked.id : args.id || `${args.name}-id`,
+                    state: outputs,
+                };
+            },
+            call: async args => args.inputs,
         },
-        call: async (args) => args.inputs,
-    }, project, stack, false);
+        project,
+        stack,
+        false,
+    );
 
     const result: Record<string, unknown> = {};
     const secretOutputs = new Set<string>();
     await pulumi.runtime.runInPulumiStack(async () => {
         // A stack transformation sees every resource as it is constructed, with its options and raw props.
-        pulumi.runtime.registerStackTransformation((t) => {
+        pulumi.runtime.registerStackTransformation(t => {
             const key = `${t.type}::${t.name}`;
             keyOf.set(t.resource, key);
             const o = t.opts as pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions;
             registered.set(key, {
-                parent: o.parent, provider: o.provider, deps: collectDeps(t.props, o, keyOf),
+                parent: o.parent,
+                provider: o.provider,
+                deps: collectDeps(t.props, o, keyOf),
                 options: {
-                    deleteBeforeReplace: o.deleteBeforeReplace, replaceOnChanges: o.replaceOnChanges,
-                    ignoreChanges: o.ignoreChanges, retainOnDelete: o.retainOnDelete,
+                    deleteBeforeReplace: o.deleteBeforeReplace,
+                    replaceOnChanges: o.replaceOnChanges,
+                    ignoreChanges: o.ignoreChanges,
+                    retainOnDelete: o.retainOnDelete,
                 },
             });
             return undefined;
@@ -257,32 +297,52 @@ export async function evaluate(program: () => unknown, options: EvaluateOptions 
         if (r.provider) r.deps.add(r.provider);
         Object.assign(r.options, reg.options);
     }
-    return new Graph(recorded.filter(r => r.type !== "pulumi:pulumi:Stack"), result, secretOutputs);
+    return new Graph(
+        recorded.filter(r => r.type !== "pulumi:pulumi:Stack"),
+        result,
+        secretOutputs,
+    );
 }
 
 /** Every resource a new resource waits for: dependsOn, the resources behind its input Outputs. */
-async function collectDeps(props: unknown, opts: pulumi.ResourceOptions,
-    keyOf: WeakMap<object, string>): Promise<Set<string>> {
+async function collectDeps(
+    props: unknown,
+    opts: pulumi.ResourceOptions,
+    keyOf: WeakMap<object, string>,
+): Promise<Set<string>> {
     const found = new Set<pulumi.Resource>();
     const outputs: any[] = [];
     const walk = (v: unknown, depth: number) => {
         if (depth > 20 || v === null || v === undefined) return;
-        if (pulumi.Output.isInstance(v)) { outputs.push(v); return; }
-        if (pulumi.Resource.isInstance(v)) { found.add(v); return; }
-        if (Array.isArray(v)) { v.forEach(x => walk(x, depth + 1)); return; }
+        if (pulumi.Output.isInstance(v)) {
+            outputs.push(v);
+            return;
+        }
+        if (pulumi.Resource.isInstance(v)) {
+            found.add(v);
+            return;
+        }
+        if (Array.isArray(v)) {
+            v.forEach(x => walk(x, depth + 1));
+            return;
+        }
         if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
             Object.values(v as object).forEach(x => walk(x, depth + 1));
         }
     };
     walk(props, 0);
     const dependsOn = opts.dependsOn;
-    if (pulumi.Output.isInstance(dependsOn)) outputs.push(dependsOn); else walk(dependsOn, 0);
+    if (pulumi.Output.isInstance(dependsOn)) outputs.push(dependsOn);
+    else walk(dependsOn, 0);
     for (const o of outputs) {
         const all = o.allResources ? await o.allResources() : o.resources();
         for (const r of all) found.add(r);
         if (o === dependsOn) for (const r of [await o.promise()].flat()) if (r) found.add(r);
     }
     const keys = new Set<string>();
-    for (const r of found) { const k = keyOf.get(r); if (k) keys.add(k); }
+    for (const r of found) {
+        const k = keyOf.get(r);
+        if (k) keys.add(k);
+    }
     return keys;
 }

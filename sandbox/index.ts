@@ -32,7 +32,11 @@ export interface DownOptions {
     readonly log?: ((line: string) => void) | false;
 }
 
-export interface ResourceSummary { type: string; name: string; action: Action }
+export interface ResourceSummary {
+    type: string;
+    name: string;
+    action: Action;
+}
 
 export interface ContainerSummary {
     name: string;
@@ -69,20 +73,26 @@ function seedScrubber(scrubber: Scrubber, state: StackState): void {
         scrubber.addSecretInputs(r.rawInputs);
         if (r.type === "random:index/randomPassword:RandomPassword") scrubber.add(r.outputs.result);
         if (r.type === "random:index/randomBytes:RandomBytes") scrubber.add(r.outputs.hex, r.outputs.base64);
-        if (r.type === "tls:index/privateKey:PrivateKey") scrubber.add(r.outputs.privateKeyPem,
-            r.outputs.privateKeyPemPkcs8, r.outputs.privateKeyOpenssh);
+        if (r.type === "tls:index/privateKey:PrivateKey")
+            scrubber.add(r.outputs.privateKeyPem, r.outputs.privateKeyPemPkcs8, r.outputs.privateKeyOpenssh);
     }
 }
 
 function logger(opt: UpOptions["log"], scrubber: Scrubber): (line: string) => void {
-    const sink = opt === false ? () => undefined : opt ?? ((l: string) => process.stderr.write(`sandbox: ${l}\n`));
+    const sink = opt === false ? () => undefined : (opt ?? ((l: string) => process.stderr.write(`sandbox: ${l}\n`)));
     return line => sink(scrubber.scrub(line));
 }
 
-function applyContext(dir: string, state: StackState, log: (line: string) => void,
-    dns?: UpOptions["dns"]): ApplyContext {
+function applyContext(
+    dir: string,
+    state: StackState,
+    log: (line: string) => void,
+    dns?: UpOptions["dns"],
+): ApplyContext {
     return {
-        dir, log, dns,
+        dir,
+        log,
+        dns,
         resources: () => state.resources.filter(r => !r.condemned),
         engineOf: provider => engineOf(state, provider),
     };
@@ -128,9 +138,18 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
         // Usually one pass. When a command runs whose output other resources use, they wait for the
         // next pass, which evaluates the program again with the real output.
         for (;;) {
-            if (++passes > 5) throw new SandboxError("command outputs did not settle after 5 passes (a cycle of commands feeding each other?)");
+            if (++passes > 5)
+                throw new SandboxError(
+                    "command outputs did not settle after 5 passes (a cycle of commands feeding each other?)",
+                );
             const ectx: EvalContext = {
-                state, scrubber, dir: project.dir, project: project.project, errors: [], log, providerHosts: new Map(),
+                state,
+                scrubber,
+                dir: project.dir,
+                project: project.project,
+                errors: [],
+                log,
+                providerHosts: new Map(),
             };
             const t = Date.now();
             try {
@@ -155,14 +174,21 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
         // The resource tree `sandbox export` prints: recorded only once an up has been applied, as Pulumi's
         // state would hold it.
         state.tree = graph!.resources.map(r => ({
-            key: r.key, type: r.type, name: r.name, custom: r.custom, parent: r.parent,
+            key: r.key,
+            type: r.type,
+            name: r.name,
+            custom: r.custom,
+            parent: r.parent,
         }));
         // What other stacks' StackReferences read. Pulumi drops undefined outputs.
         state.outputs = Object.fromEntries(Object.entries(graph!.outputs).filter(([, v]) => v !== undefined));
         // Secret: marked so, or carrying a value secret by nature (a RandomPassword's result is secret in
         // Pulumi even when the program does not wrap it; under mocks it is not marked).
-        state.secretOutputs = Object.keys(state.outputs).filter(k => graph!.secretOutputs.has(k)
-            || JSON.stringify(scrubber.scrubDeep(state.outputs![k])) !== JSON.stringify(state.outputs![k]));
+        state.secretOutputs = Object.keys(state.outputs).filter(
+            k =>
+                graph!.secretOutputs.has(k) ||
+                JSON.stringify(scrubber.scrubDeep(state.outputs![k])) !== JSON.stringify(state.outputs![k]),
+        );
         saveState(state);
     } catch (e) {
         saveState(state);
@@ -177,8 +203,9 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
     return {
         stack: `${project.project}/${project.stack}`,
         resources: [
-            ...g.resources.filter(r => r.custom).map(r => ({ type: r.type, name: r.name,
-                action: actions.get(r.key) ?? "same" as Action })),
+            ...g.resources
+                .filter(r => r.custom)
+                .map(r => ({ type: r.type, name: r.name, action: actions.get(r.key) ?? ("same" as Action) })),
             ...deleted.map(r => ({ type: r.type, name: r.name, action: "delete" as Action })),
         ],
         containers: await containers(state),
@@ -201,8 +228,13 @@ export async function down(dir: string, opts: DownOptions = {}): Promise<DownSum
     }
 }
 
-async function downLocked(abs: string, project: string, stack: string, opts: DownOptions,
-    started: number): Promise<DownSummary> {
+async function downLocked(
+    abs: string,
+    project: string,
+    stack: string,
+    opts: DownOptions,
+    started: number,
+): Promise<DownSummary> {
     const state = loadState(project, stack, abs);
     const scrubber = new Scrubber();
     seedScrubber(scrubber, state);
@@ -230,8 +262,9 @@ async function containers(state: StackState): Promise<ContainerSummary[]> {
     const out: ContainerSummary[] = [];
     for (const r of state.resources) {
         if (r.type !== "docker:index/container:Container" || r.condemned || !r.engineId) continue;
-        const c = await (r.socket ? Engine.local(`unix://${r.socket}`) : engineOf(state, r.provider))
-            .containerInspect(r.engineId);
+        const c = await (r.socket ? Engine.local(`unix://${r.socket}`) : engineOf(state, r.provider)).containerInspect(
+            r.engineId,
+        );
         if (!c) {
             out.push({ name: String(r.outputs.name), image: "", networks: [], ports: [], health: "missing" });
             continue;
@@ -241,8 +274,10 @@ async function containers(state: StackState): Promise<ContainerSummary[]> {
             for (const b of bindings ?? []) ports.push(`${b.HostIp}:${b.HostPort}->${port}`);
         }
         out.push({
-            name: String(c.Name).replace(/^\//, ""), image: c.Config?.Image ?? "",
-            networks: Object.keys(c.NetworkSettings?.Networks ?? {}), ports,
+            name: String(c.Name).replace(/^\//, ""),
+            image: c.Config?.Image ?? "",
+            networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+            ports,
             health: c.State?.Health?.Status ?? c.State?.Status ?? "unknown",
         });
     }
@@ -250,8 +285,9 @@ async function containers(state: StackState): Promise<ContainerSummary[]> {
 }
 
 function urls(v: unknown, out: string[] = []): string[] {
-    if (typeof v === "string") { if (/^https?:\/\/\S+$/.test(v) && !v.includes(MASK)) out.push(v); }
-    else if (Array.isArray(v)) v.forEach(x => urls(x, out));
+    if (typeof v === "string") {
+        if (/^https?:\/\/\S+$/.test(v) && !v.includes(MASK)) out.push(v);
+    } else if (Array.isArray(v)) v.forEach(x => urls(x, out));
     else if (v && typeof v === "object") Object.values(v).forEach(x => urls(x, out));
     return out;
 }

@@ -54,7 +54,10 @@ export function loadProject(dirArg: string, opts: LoadOptions = {}): StackProjec
     const dir = resolve(dirArg);
     const { file: projectFileName, y } = projectFile(dir);
     const runtime = typeof y.runtime === "string" ? y.runtime : y.runtime?.name;
-    if (runtime !== "nodejs") throw new SandboxError(`${projectFileName}: runtime "${runtime}" is not nodejs; the sandbox runs TypeScript stacks`);
+    if (runtime !== "nodejs")
+        throw new SandboxError(
+            `${projectFileName}: runtime "${runtime}" is not nodejs; the sandbox runs TypeScript stacks`,
+        );
     const project: string = y.name;
     const stack = opts.stack ?? "dev";
     const ns = (k: string) => (k.includes(":") ? k : `${project}:${k}`);
@@ -67,9 +70,9 @@ export function loadProject(dirArg: string, opts: LoadOptions = {}): StackProjec
         if (v?.secret) secretKeys.add(ns(k));
     }
     for (const [k, v] of Object.entries<any>(y.config ?? {})) {
-        const isSchema = v !== null && typeof v === "object" && !Array.isArray(v)
-            && ("default" in v || "value" in v || "type" in v);
-        const value = isSchema ? v.value ?? v.default : v;
+        const isSchema =
+            v !== null && typeof v === "object" && !Array.isArray(v) && ("default" in v || "value" in v || "type" in v);
+        const value = isSchema ? (v.value ?? v.default) : v;
         if (value !== undefined) config[ns(k)] = configString(value);
         if (isSchema && v.secret) secretKeys.add(ns(k));
     }
@@ -80,7 +83,9 @@ export function loadProject(dirArg: string, opts: LoadOptions = {}): StackProjec
             if (v && typeof v === "object" && "secure" in v) {
                 secretKeys.add(ns(k));
                 if (overrides[ns(k)] === undefined) {
-                    throw new SandboxError(`${stackFile}: config "${k}" is encrypted and the sandbox cannot decrypt it; pass it with --config ${k}=<value>`);
+                    throw new SandboxError(
+                        `${stackFile}: config "${k}" is encrypted and the sandbox cannot decrypt it; pass it with --config ${k}=<value>`,
+                    );
                 }
                 continue;
             }
@@ -89,7 +94,11 @@ export function loadProject(dirArg: string, opts: LoadOptions = {}): StackProjec
     }
     Object.assign(config, overrides);
     return {
-        dir, project, stack, main: entryFile(dir, y.main), config,
+        dir,
+        project,
+        stack,
+        main: entryFile(dir, y.main),
+        config,
         secretValues: [...secretKeys].map(k => config[k]).filter((v): v is string => v !== undefined),
     };
 }
@@ -106,7 +115,8 @@ function entryFile(dir: string, main: unknown): string {
     if (existsSync(pkg)) {
         const m = JSON.parse(readFileSync(pkg, "utf8")).main;
         const isFile = (c: string) => existsSync(join(base, c)) && statSync(join(base, c)).isFile();
-        if (typeof m === "string") for (const c of [m, `${m}.ts`, join(m, "index.ts")]) if (isFile(c)) return join(base, c);
+        if (typeof m === "string")
+            for (const c of [m, `${m}.ts`, join(m, "index.ts")]) if (isFile(c)) return join(base, c);
     }
     for (const c of ["index.ts", "index.js"]) if (existsSync(join(base, c))) return join(base, c);
     throw new SandboxError(`${base}: no program found (index.ts, or main in Pulumi.yaml / package.json)`);
@@ -131,8 +141,12 @@ export async function evaluateStack(p: StackProject, outputs: OutputFaker): Prom
     M._resolveFilename = function (this: unknown, request: string, parent: unknown, ...rest: unknown[]) {
         if (request === "dropyard") return original.call(this, LIB_INDEX, parent, ...rest);
         if (request.startsWith("@pulumi/")) {
-            return original.call(this, request,
-                { id: ROOT_MODULES, filename: join(REPO_ROOT, "index.js"), paths: [ROOT_MODULES] }, ...rest);
+            return original.call(
+                this,
+                request,
+                { id: ROOT_MODULES, filename: join(REPO_ROOT, "index.js"), paths: [ROOT_MODULES] },
+                ...rest,
+            );
         }
         return original.call(this, request, parent, ...rest);
     };
@@ -148,20 +162,24 @@ export async function evaluateStack(p: StackProject, outputs: OutputFaker): Prom
     // inside the stack, the SDK would also re-reject it on promises nobody awaits.
     let programError: { error: unknown } | undefined;
     try {
-        const graph = await evaluate(async () => {
-            try {
-                const mod = require(p.main);
-                const fn = typeof mod === "function" ? mod
-                    : typeof mod?.default === "function" ? mod.default : undefined;
-                if (fn) return await fn();
-                const { __esModule, default: _default, ...exportsOnly } = mod ?? {};
-                void __esModule; void _default;
-                return exportsOnly;
-            } catch (error) {
-                programError = { error };
-                return {};
-            }
-        }, { project: p.project, stack: p.stack, config: p.config, outputs });
+        const graph = await evaluate(
+            async () => {
+                try {
+                    const mod = require(p.main);
+                    const fn =
+                        typeof mod === "function" ? mod : typeof mod?.default === "function" ? mod.default : undefined;
+                    if (fn) return await fn();
+                    const { __esModule, default: _default, ...exportsOnly } = mod ?? {};
+                    void __esModule;
+                    void _default;
+                    return exportsOnly;
+                } catch (error) {
+                    programError = { error };
+                    return {};
+                }
+            },
+            { project: p.project, stack: p.stack, config: p.config, outputs },
+        );
         if (programError) throw programError.error;
         return graph;
     } finally {

@@ -19,11 +19,26 @@ export const MACHINE_LABEL = "dev.dropyard.test=machine";
  * installs needs every capability, devices, and seccomp, AppArmor and the masked /proc paths out of its way.
  */
 export const MACHINE_RUN_FLAGS: readonly string[] = [
-    "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
-    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined",
-    "--device-cgroup-rule", "a *:* rwm",
-    "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-    "--tmpfs", "/run:rw,nosuid,nodev,exec,mode=755", "--tmpfs", "/run/lock:rw,nosuid,nodev,noexec",
+    "--cap-add",
+    "ALL",
+    "--cap-drop",
+    "SYS_RESOURCE",
+    "--security-opt",
+    "seccomp=unconfined",
+    "--security-opt",
+    "apparmor=unconfined",
+    "--security-opt",
+    "systempaths=unconfined",
+    "--device-cgroup-rule",
+    "a *:* rwm",
+    "--cgroupns",
+    "host",
+    "-v",
+    "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--tmpfs",
+    "/run:rw,nosuid,nodev,exec,mode=755",
+    "--tmpfs",
+    "/run/lock:rw,nosuid,nodev,noexec",
 ];
 
 export interface MachineOptions {
@@ -75,9 +90,19 @@ export interface Machine {
 const DROPLET_VENDOR_CONFIG = "disable_root: false\npreserve_hostname: true\n";
 
 /** The NoCloud seed of a droplet, as DigitalOcean's metadata hands it: user data as given, keys as meta data. */
-export function dropletSeed(name: string, authorizedKey: string, userData = ""): { userData: string; metaData: string } {
-    const metaData = stringify({ "instance-id": `dropyard-machine-${name}`, "local-hostname": name,
-        "public-keys": authorizedKey.trim().split("\n") }, { lineWidth: 0 });
+export function dropletSeed(
+    name: string,
+    authorizedKey: string,
+    userData = "",
+): { userData: string; metaData: string } {
+    const metaData = stringify(
+        {
+            "instance-id": `dropyard-machine-${name}`,
+            "local-hostname": name,
+            "public-keys": authorizedKey.trim().split("\n"),
+        },
+        { lineWidth: 0 },
+    );
     return { userData, metaData };
 }
 
@@ -96,23 +121,36 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
  * The NoCloud seed: user data as a droplet gets it (an SSH key, a sudo user), merged into `base` when given
  * (a `#cloud-config` document; its own `users` come first), and meta data with an instance id.
  */
-export function machineSeed(name: string, user: string, authorizedKey: string, base?: string):
-    { userData: string; metaData: string } {
+export function machineSeed(
+    name: string,
+    user: string,
+    authorizedKey: string,
+    base?: string,
+): { userData: string; metaData: string } {
     const key = authorizedKey.trim();
-    if (!/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+( [^\n]*)?$/.test(key)) throw new Error("authorizedKey is not one OpenSSH public key line");
+    if (!/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+( [^\n]*)?$/.test(key))
+        throw new Error("authorizedKey is not one OpenSSH public key line");
     if (!/^[a-z_][a-z0-9_-]*$/.test(user)) throw new Error(`user "${user}" is not a valid user name`);
     let config: Record<string, unknown> = {};
     if (base !== undefined) {
         if (!base.startsWith("#cloud-config\n")) throw new Error("userData must be a #cloud-config document");
         const parsed: unknown = parse(base);
-        if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed))) throw new Error("userData must be a YAML mapping");
+        if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed)))
+            throw new Error("userData must be a YAML mapping");
         config = { ...(parsed as Record<string, unknown> | null) };
     }
     const users = Array.isArray(config.users) ? config.users : [];
-    config.users = [...users, {
-        name: user, shell: "/bin/bash", groups: ["sudo"], sudo: "ALL=(ALL) NOPASSWD:ALL", lock_passwd: true,
-        ssh_authorized_keys: [key],
-    }];
+    config.users = [
+        ...users,
+        {
+            name: user,
+            shell: "/bin/bash",
+            groups: ["sudo"],
+            sudo: "ALL=(ALL) NOPASSWD:ALL",
+            lock_passwd: true,
+            ssh_authorized_keys: [key],
+        },
+    ];
     config.disable_root ??= true;
     config.ssh_pwauth ??= false;
     // Docker gives the container its hostname.
@@ -127,31 +165,45 @@ async function waitBooted(container: string, timeoutMs: number): Promise<void> {
     let last = "";
     while (Date.now() < deadline) {
         const r = await exec("docker", ["exec", container, "systemctl", "is-system-running"], { timeoutMs: 15_000 });
-        last = (r.stdout.trim() || r.stderr.trim());
+        last = r.stdout.trim() || r.stderr.trim();
         if (last === "running" || last === "degraded") return;
         await sleep(1000);
     }
-    const journal = await exec("docker", ["exec", container, "journalctl", "-b", "--no-pager", "-n", "30"], { timeoutMs: 15_000 });
-    const failed = await exec("docker", ["exec", container, "systemctl", "--failed", "--no-pager"], { timeoutMs: 15_000 });
-    throw new Error(`machine ${container} did not boot within ${timeoutMs / 1000}s (systemctl is-system-running: ${last || "no answer"})\n` +
-        `${failed.stdout}\n${lastLines(journal.stdout + journal.stderr, 30)}`);
+    const journal = await exec("docker", ["exec", container, "journalctl", "-b", "--no-pager", "-n", "30"], {
+        timeoutMs: 15_000,
+    });
+    const failed = await exec("docker", ["exec", container, "systemctl", "--failed", "--no-pager"], {
+        timeoutMs: 15_000,
+    });
+    throw new Error(
+        `machine ${container} did not boot within ${timeoutMs / 1000}s (systemctl is-system-running: ${last || "no answer"})\n` +
+            `${failed.stdout}\n${lastLines(journal.stdout + journal.stderr, 30)}`,
+    );
 }
 
 async function addressOf(container: string, network: string): Promise<string> {
-    const ip = await docker(["inspect", "-f", `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container]);
-    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new Error(`machine ${container} has no IPv4 address on ${network} (got "${ip}")`);
+    const ip = await docker([
+        "inspect",
+        "-f",
+        `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`,
+        container,
+    ]);
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip))
+        throw new Error(`machine ${container} has no IPv4 address on ${network} (got "${ip}")`);
     return ip;
 }
 
 /** Starts a machine and waits until it has booted (sshd up, cloud-init done). Cleans up after itself on failure. */
 export async function startMachine(opts: MachineOptions): Promise<Machine> {
-    if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(opts.name)) throw new Error(`machine name "${opts.name}" must be lowercase letters, digits and dashes`);
-    const user = opts.droplet ? "root" : opts.user ?? "deploy";
+    if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(opts.name))
+        throw new Error(`machine name "${opts.name}" must be lowercase letters, digits and dashes`);
+    const user = opts.droplet ? "root" : (opts.user ?? "deploy");
     const container = `dropyard-machine-${opts.name}`;
     const network = container;
     const volume = `${container}-docker`;
     const seedDir = mkdtempSync(join(tmpdir(), "dropyard-machine-seed-"));
-    const seed = opts.droplet ? dropletSeed(opts.name, opts.authorizedKey, opts.userData)
+    const seed = opts.droplet
+        ? dropletSeed(opts.name, opts.authorizedKey, opts.userData)
         : machineSeed(opts.name, user, opts.authorizedKey, opts.userData);
     writeFileSync(join(seedDir, "user-data"), seed.userData, { mode: 0o644 });
     writeFileSync(join(seedDir, "meta-data"), seed.metaData, { mode: 0o644 });
@@ -160,7 +212,14 @@ export async function startMachine(opts: MachineOptions): Promise<Machine> {
 
     let stopped = false;
     const machine: Machine = {
-        name: opts.name, container, network, volume, seedDir, user, address: "", bootMs: 0,
+        name: opts.name,
+        container,
+        network,
+        volume,
+        seedDir,
+        user,
+        address: "",
+        bootMs: 0,
         exec: (args, timeoutMs = 60_000) => exec("docker", ["exec", container, ...args], { timeoutMs }),
         async restart() {
             const t0 = Date.now();
@@ -181,11 +240,26 @@ export async function startMachine(opts: MachineOptions): Promise<Machine> {
         // The registry mirror the machine's daemon.json names, on the machine's network (sandbox/registry.ts).
         await attachRegistry(network);
         const t0 = Date.now();
-        await docker(["run", "-d", "--name", container, "--hostname", opts.name, "--label", MACHINE_LABEL,
-            "--network", network, ...MACHINE_RUN_FLAGS,
-            "-v", `${volume}:/var/lib/docker`, "-v", `${seedDir}:/var/lib/cloud/seed/nocloud:ro`,
-            "-v", `${join(seedDir, "vendor.cfg")}:/etc/cloud/cloud.cfg.d/95-dropyard-vendor.cfg:ro`,
-            opts.image ?? MACHINE_IMAGE]);
+        await docker([
+            "run",
+            "-d",
+            "--name",
+            container,
+            "--hostname",
+            opts.name,
+            "--label",
+            MACHINE_LABEL,
+            "--network",
+            network,
+            ...MACHINE_RUN_FLAGS,
+            "-v",
+            `${volume}:/var/lib/docker`,
+            "-v",
+            `${seedDir}:/var/lib/cloud/seed/nocloud:ro`,
+            "-v",
+            `${join(seedDir, "vendor.cfg")}:/etc/cloud/cloud.cfg.d/95-dropyard-vendor.cfg:ro`,
+            opts.image ?? MACHINE_IMAGE,
+        ]);
         await waitBooted(container, bootTimeoutMs);
         machine.bootMs = Date.now() - t0;
         machine.address = await addressOf(container, network);

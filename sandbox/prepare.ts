@@ -8,11 +8,17 @@ import { REPO_ROOT } from "./state";
 
 /** The build.sh recipe of each stand-in image, by the tag it carries. */
 export const STAND_INS: Readonly<Record<string, string>> = {
-    "postgres:17": "postgres", "mariadb:11": "mariadb", "nginx:1.26": "nginx", "certbot/certbot:v4.0.0": "certbot",
-    "wordpress:6.8-php8.4-apache": "wordpress", "python:3.13-slim": "python", "node:20-slim": "node",
+    "postgres:17": "postgres",
+    "mariadb:11": "mariadb",
+    "nginx:1.26": "nginx",
+    "certbot/certbot:v4.0.0": "certbot",
+    "wordpress:6.8-php8.4-apache": "wordpress",
+    "python:3.13-slim": "python",
+    "node:20-slim": "node",
     "dropyard-sandbox/pebble:2.6": "pebble",
     // The older majors the database upgrade test starts from (bookworm's).
-    "postgres:15": "postgres-15", "mariadb:10.11": "mariadb-10.11",
+    "postgres:15": "postgres-15",
+    "mariadb:10.11": "mariadb-10.11",
     "restic/restic:0.18.0": "restic",
 };
 
@@ -27,13 +33,18 @@ export interface PrepareOptions {
 export async function prepareEngine(images: readonly string[], o: PrepareOptions = {}): Promise<Engine> {
     const stdio = o.stdio ?? "inherit";
     const engine = Engine.local();
-    const answers = await engine.ping().then(() => true, () => false);
+    const answers = await engine.ping().then(
+        () => true,
+        () => false,
+    );
     if (!answers) execFileSync("bash", [join(REPO_ROOT, "sandbox", "engine", "engine.sh"), "start"], { stdio });
     const unknown = images.filter(i => !STAND_INS[i]);
     if (unknown.length) throw new Error(`not stand-in images (sandbox/images): ${unknown.join(", ")}`);
     const wanted = o.rebuildStale ? images : await missingImages(engine, images);
-    if (wanted.length) execFileSync("bash",
-        [join(REPO_ROOT, "sandbox", "images", "build.sh"), ...wanted.map(i => STAND_INS[i])], { stdio });
+    if (wanted.length)
+        execFileSync("bash", [join(REPO_ROOT, "sandbox", "images", "build.sh"), ...wanted.map(i => STAND_INS[i])], {
+            stdio,
+        });
     return engine;
 }
 

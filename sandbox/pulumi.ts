@@ -15,7 +15,10 @@ import { up } from "./index";
 /** `ns:top`, `ns:top.key` or `ns:top["key"]` → the yaml path under `config:`. */
 export function configPath(key: string): string[] {
     const m = /^([A-Za-z0-9_-]+:[A-Za-z0-9_-]+)((?:\.[A-Za-z0-9_$-]+|\["[^"]+"\])*)$/.exec(key);
-    if (!m) throw new Error(`config key "${key}" is not understood by the sandbox's pulumi (use ns:key, ns:key.sub or ns:key["sub"])`);
+    if (!m)
+        throw new Error(
+            `config key "${key}" is not understood by the sandbox's pulumi (use ns:key, ns:key.sub or ns:key["sub"])`,
+        );
     const rest = [...m[2].matchAll(/\.([A-Za-z0-9_$-]+)|\["([^"]+)"\]/g)].map(x => x[1] ?? x[2]);
     return [m[1], ...rest];
 }
@@ -41,9 +44,16 @@ export function editStackConfig(dir: string, stack: string, key: string, value?:
 
 async function main(argv: string[]): Promise<void> {
     const { values, positionals } = parseArgs({
-        args: argv, allowPositionals: true, strict: true,
-        options: { stack: { type: "string", short: "s" }, path: { type: "boolean" }, "show-secrets": { type: "boolean" },
-            yes: { type: "boolean", short: "y" }, "skip-preview": { type: "boolean" } },
+        args: argv,
+        allowPositionals: true,
+        strict: true,
+        options: {
+            stack: { type: "string", short: "s" },
+            path: { type: "boolean" },
+            "show-secrets": { type: "boolean" },
+            yes: { type: "boolean", short: "y" },
+            "skip-preview": { type: "boolean" },
+        },
     });
     const dir = process.cwd();
     const stack = values.stack ?? "dev";
@@ -51,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
     if (a === "stack" && b === "export" && values["show-secrets"]) {
         process.stdout.write(JSON.stringify(exportStack(dir, { stack }), null, 4) + "\n");
     } else if (a === "config" && (b === "set" || b === "rm") && values.path && c) {
-        editStackConfig(dir, stack, c, b === "set" ? d ?? "" : undefined);
+        editStackConfig(dir, stack, c, b === "set" ? (d ?? "") : undefined);
     } else if (a === "up" && values.yes) {
         const summary = await up(dir, { stack });
         process.stdout.write(JSON.stringify(summary, null, 2) + "\n");

@@ -20,8 +20,12 @@ import { checkSupported } from "./lib/fields";
 import { randomOutputs } from "./lib/random-values";
 import { Scrubber } from "./lib/secrets";
 import { inputsHash } from "./lib/stable";
-import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs,
-    selfSignedCertOutputs } from "./lib/tls-values";
+import {
+    certRequestOutputs,
+    locallySignedCertOutputs,
+    privateKeyOutputs,
+    selfSignedCertOutputs,
+} from "./lib/tls-values";
 import { updatableInPlace } from "./resources";
 import { live, referencedState, StackState } from "./state";
 
@@ -46,8 +50,11 @@ const SECRET_OUTPUTS: Record<string, string[]> = {
     "tls:index/privateKey:PrivateKey": ["privateKeyPem", "privateKeyPemPkcs8", "privateKeyOpenssh"],
 };
 
-const AUTONAMED = new Set(["docker:index/container:Container", "docker:index/network:Network",
-    "docker:index/volume:Volume"]);
+const AUTONAMED = new Set([
+    "docker:index/container:Container",
+    "docker:index/network:Network",
+    "docker:index/volume:Volume",
+]);
 
 export function realOutputs(ctx: EvalContext): OutputFaker {
     return async (args: pulumi.runtime.MockResourceArgs) => {
@@ -59,8 +66,11 @@ export function realOutputs(ctx: EvalContext): OutputFaker {
             const prior = live(ctx.state, key);
             const same = prior !== undefined && prior.hash === inputsHash(inputs);
             // An in-place update keeps the resource, and so its auto-name (a command's output is new, though).
-            const kept = same || (prior !== undefined && !args.type.startsWith("command:")
-                && updatableInPlace(args.type, changedFields(unwrapSecrets(prior.rawInputs), inputs)));
+            const kept =
+                same ||
+                (prior !== undefined &&
+                    !args.type.startsWith("command:") &&
+                    updatableInPlace(args.type, changedFields(unwrapSecrets(prior.rawInputs), inputs)));
             if (args.type === "pulumi:providers:docker") ctx.providerHosts.set(args.name, inputs);
             const out = await produce(ctx, args, inputs, kept ? prior!.outputs : undefined);
             for (const field of SECRET_OUTPUTS[args.type] ?? []) ctx.scrubber.add(out[field]);
@@ -81,17 +91,21 @@ function engineFor(ctx: EvalContext, provider: string | undefined): Engine | und
     // The type in a URN carries its parents' types: `dropyard:index:Host$pulumi:providers:docker`.
     const parts = (provider ?? "").split("::");
     const at = parts.findIndex(p => p.split("$").pop() === "pulumi:providers:docker");
-    const inputs = at >= 0 ? ctx.providerHosts.get(parts[at + 1]) ?? {} : {};
-    if (String(inputs.host ?? "").startsWith("tcp://")
-        && !live(ctx.state, `pulumi:providers:docker::${parts[at + 1]}`)) return undefined;
+    const inputs = at >= 0 ? (ctx.providerHosts.get(parts[at + 1]) ?? {}) : {};
+    if (String(inputs.host ?? "").startsWith("tcp://") && !live(ctx.state, `pulumi:providers:docker::${parts[at + 1]}`))
+        return undefined;
     return Engine.forProvider(inputs);
 }
 
 /** What an image resource gives before its engine exists: resources that use it wait for a later pass. */
 const PENDING_IMAGE = { imageId: PENDING_OUTPUT, repoDigest: PENDING_OUTPUT };
 
-async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, i: Record<string, any>,
-    prior: Record<string, any> | undefined): Promise<Record<string, any>> {
+async function produce(
+    ctx: EvalContext,
+    args: pulumi.runtime.MockResourceArgs,
+    i: Record<string, any>,
+    prior: Record<string, any> | undefined,
+): Promise<Record<string, any>> {
     const { type, name } = args;
     if (type.startsWith("random:index/")) return prior ?? randomOutputs(type, name, i);
     if (type.startsWith("digitalocean:")) return digitaloceanOutputs(type, name, i, prior);
@@ -100,10 +114,14 @@ async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, 
         return { certPem: PENDING_OUTPUT, certRequestPem: PENDING_OUTPUT };
     }
     switch (type) {
-        case "tls:index/privateKey:PrivateKey": return prior ?? privateKeyOutputs(type, name, i);
-        case "tls:index/selfSignedCert:SelfSignedCert": return prior ?? selfSignedCertOutputs(type, name, i);
-        case "tls:index/certRequest:CertRequest": return prior ?? certRequestOutputs(type, name, i);
-        case "tls:index/locallySignedCert:LocallySignedCert": return prior ?? locallySignedCertOutputs(type, name, i);
+        case "tls:index/privateKey:PrivateKey":
+            return prior ?? privateKeyOutputs(type, name, i);
+        case "tls:index/selfSignedCert:SelfSignedCert":
+            return prior ?? selfSignedCertOutputs(type, name, i);
+        case "tls:index/certRequest:CertRequest":
+            return prior ?? certRequestOutputs(type, name, i);
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return prior ?? locallySignedCertOutputs(type, name, i);
         case "docker:index/image:Image": {
             const engine = engineFor(ctx, args.provider);
             return engine ? buildImage(ctx, engine, type, name, i) : { imageName: i.imageName, ...PENDING_IMAGE };
@@ -113,7 +131,8 @@ async function produce(ctx: EvalContext, args: pulumi.runtime.MockResourceArgs, 
             const engine = engineFor(ctx, args.provider);
             return engine ? remoteImage(ctx, engine, type, name, i) : { name: i.name, ...PENDING_IMAGE };
         }
-        case "pulumi:pulumi:StackReference": return stackReference(ctx, i.name);
+        case "pulumi:pulumi:StackReference":
+            return stackReference(ctx, i.name);
         case "command:local:Command":
         case "command:remote:Command":
             if (prior) return prior;
@@ -150,23 +169,38 @@ function stackReference(ctx: EvalContext, ref: string): Record<string, any> {
     return { name: ref, outputs, secretOutputNames };
 }
 
-async function remoteImage(ctx: EvalContext, engine: Engine, type: string, name: string,
-    i: Record<string, any>): Promise<Record<string, any>> {
+async function remoteImage(
+    ctx: EvalContext,
+    engine: Engine,
+    type: string,
+    name: string,
+    i: Record<string, any>,
+): Promise<Record<string, any>> {
     let image = await engine.imageInspect(i.name);
     if (!image && engine.tls) {
         // A remote Host's daemon pulls for real, through its registry mirror (the sandbox's registry).
         ctx.log(`pull ${i.name} on ${engine.host}`);
         const r = await engine.cli(["pull", "--quiet", i.name]);
         if (r.code !== 0) {
-            throw resourceError(type, name, "name", `"${i.name}" could not be pulled on ${engine.host}`,
+            throw resourceError(
+                type,
+                name,
+                "name",
+                `"${i.name}" could not be pulled on ${engine.host}`,
                 "put the image in the sandbox's registry (sandbox/registry.ts mirrorImages)",
-                { "docker pull output": lastLines(r.stderr || r.stdout, 10) });
+                { "docker pull output": lastLines(r.stderr || r.stdout, 10) },
+            );
         }
         image = await engine.imageInspect(i.name);
     }
     if (!image) {
-        throw resourceError(type, name, "name", `"${i.name}" is not on the local engine and the sandbox cannot pull`,
-            "build the stand-in images first (bash sandbox/images/build.sh), or `docker build`/`docker tag` an image with that name");
+        throw resourceError(
+            type,
+            name,
+            "name",
+            `"${i.name}" is not on the local engine and the sandbox cannot pull`,
+            "build the stand-in images first (bash sandbox/images/build.sh), or `docker build`/`docker tag` an image with that name",
+        );
     }
     // Images built here have no registry digest; the image id is what docker accepts in its place.
     return { imageId: image.Id, repoDigest: image.RepoDigests?.[0] ?? image.Id, name: i.name };
@@ -185,20 +219,48 @@ export function oneBuildAtATime<T>(build: () => Promise<T>): Promise<T> {
     return run;
 }
 
-async function buildImage(ctx: EvalContext, engine: Engine, type: string, name: string,
-    i: Record<string, any>): Promise<Record<string, any>> {
-    if (i.skipPush !== true) throw resourceError(type, name, "skipPush",
-        "is not true and the sandbox has no registry to push to", "set skipPush: true");
+async function buildImage(
+    ctx: EvalContext,
+    engine: Engine,
+    type: string,
+    name: string,
+    i: Record<string, any>,
+): Promise<Record<string, any>> {
+    if (i.skipPush !== true)
+        throw resourceError(
+            type,
+            name,
+            "skipPush",
+            "is not true and the sandbox has no registry to push to",
+            "set skipPush: true",
+        );
     const b = i.build ?? {};
     const context = resolve(ctx.dir, b.context ?? ".");
-    if (!existsSync(context)) throw resourceError(type, name, "build.context", `"${context}" does not exist`,
-        "give the directory holding the Dockerfile");
+    if (!existsSync(context))
+        throw resourceError(
+            type,
+            name,
+            "build.context",
+            `"${context}" does not exist`,
+            "give the directory holding the Dockerfile",
+        );
     // A relative dockerfile is taken from the program's directory, else from the context.
-    const dockerfile = b.dockerfile === undefined ? join(context, "Dockerfile")
-        : isAbsolute(b.dockerfile) ? b.dockerfile
-        : existsSync(resolve(ctx.dir, b.dockerfile)) ? resolve(ctx.dir, b.dockerfile) : resolve(context, b.dockerfile);
-    if (!existsSync(dockerfile)) throw resourceError(type, name, "build.dockerfile", `"${dockerfile}" does not exist`,
-        "add a Dockerfile or point build.dockerfile at one");
+    const dockerfile =
+        b.dockerfile === undefined
+            ? join(context, "Dockerfile")
+            : isAbsolute(b.dockerfile)
+              ? b.dockerfile
+              : existsSync(resolve(ctx.dir, b.dockerfile))
+                ? resolve(ctx.dir, b.dockerfile)
+                : resolve(context, b.dockerfile);
+    if (!existsSync(dockerfile))
+        throw resourceError(
+            type,
+            name,
+            "build.dockerfile",
+            `"${dockerfile}" does not exist`,
+            "add a Dockerfile or point build.dockerfile at one",
+        );
 
     const tmp = mkdtempSync(join(tmpdir(), "dropyard-build-"));
     try {
@@ -206,21 +268,35 @@ async function buildImage(ctx: EvalContext, engine: Engine, type: string, name: 
         const env: Record<string, string> = {};
         const args = ["build", "--quiet", "--iidfile", iidfile, "--file", dockerfile];
         // Build args travel in the environment (`--build-arg NAME`), so secret ones never sit in argv.
-        for (const [k, v] of Object.entries<string>(b.args ?? {})) { args.push("--build-arg", k); env[k] = String(v); }
+        for (const [k, v] of Object.entries<string>(b.args ?? {})) {
+            args.push("--build-arg", k);
+            env[k] = String(v);
+        }
         if (b.target) args.push("--target", b.target);
         args.push(context);
         ctx.log(`build ${i.imageName} from ${context}`);
         const started = Date.now();
         const r = await oneBuildAtATime(() => engine.cli(args, { env }));
         if (r.code !== 0) {
-            throw resourceError(type, name, "build", `failed (docker build exit ${r.code})`,
+            throw resourceError(
+                type,
+                name,
+                "build",
+                `failed (docker build exit ${r.code})`,
                 "fix the Dockerfile or the build context",
-                { "docker build output (last lines)": lastLines(r.stderr || r.stdout, 20) });
+                { "docker build output (last lines)": lastLines(r.stderr || r.stdout, 20) },
+            );
         }
         const imageId = readFileSync(iidfile, "utf8").trim();
         ctx.log(`built ${i.imageName} = ${imageId.slice(0, 19)} in ${Date.now() - started} ms`);
-        return { imageName: i.imageName, repoDigest: imageId, context, dockerfile, registryServer: "",
-            baseImageName: i.imageName };
+        return {
+            imageName: i.imageName,
+            repoDigest: imageId,
+            context,
+            dockerfile,
+            registryServer: "",
+            baseImageName: i.imageName,
+        };
     } finally {
         rmSync(tmp, { recursive: true, force: true });
     }

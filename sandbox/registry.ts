@@ -27,15 +27,31 @@ export async function ensureRegistry(): Promise<number> {
     if (running.stdout.trim() !== "true") {
         if (running.code === 0) await docker(["rm", "-f", REGISTRY_NAME]);
         await docker(["volume", "create", "--label", LABEL, VOLUME]);
-        await docker(["run", "-d", "--name", REGISTRY_NAME, "--label", LABEL, "--restart", "unless-stopped",
-            "-p", "127.0.0.1::5000", "-v", `${VOLUME}:/var/lib/docker-registry`, REGISTRY_IMAGE]);
+        await docker([
+            "run",
+            "-d",
+            "--name",
+            REGISTRY_NAME,
+            "--label",
+            LABEL,
+            "--restart",
+            "unless-stopped",
+            "-p",
+            "127.0.0.1::5000",
+            "-v",
+            `${VOLUME}:/var/lib/docker-registry`,
+            REGISTRY_IMAGE,
+        ]);
     }
     const port = Number((await docker(["port", REGISTRY_NAME, "5000/tcp"])).split("\n")[0].split(":").pop());
     const deadline = Date.now() + 30_000;
     for (;;) {
         const r = await fetch(`http://127.0.0.1:${port}/v2/`).catch((e: Error) => e);
         if (!(r instanceof Error) && r.status === 200) return port;
-        if (Date.now() > deadline) throw new Error(`the registry on 127.0.0.1:${port} did not answer: ${r instanceof Error ? r.message : r.status}`);
+        if (Date.now() > deadline)
+            throw new Error(
+                `the registry on 127.0.0.1:${port} did not answer: ${r instanceof Error ? r.message : r.status}`,
+            );
         await new Promise(res => setTimeout(res, 500));
     }
 }

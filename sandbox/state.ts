@@ -1,8 +1,18 @@
 // The sandbox's record of what it created for one stack: <repo>/.sandbox/<project>-<stack>-<dir hash>.json
 // (gitignored, mode 0600: like Pulumi's state it holds secret values). Resources are kept in creation
 // order, so deleting in reverse order always deletes dependents before what they depend on.
-import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync,
-    writeFileSync } from "node:fs";
+import {
+    chmodSync,
+    existsSync,
+    mkdirSync,
+    openSync,
+    closeSync,
+    readdirSync,
+    readFileSync,
+    renameSync,
+    rmSync,
+    writeFileSync,
+} from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { SandboxError } from "./lib/errors";
 import { sha256 } from "./lib/stable";
@@ -51,7 +61,13 @@ export interface StackState {
     secretOutputs?: string[];
 }
 
-export interface TreeNode { key: string; type: string; name: string; custom: boolean; parent?: string }
+export interface TreeNode {
+    key: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    parent?: string;
+}
 
 export function statePath(project: string, stack: string, dir: string): string {
     const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_");
@@ -62,7 +78,10 @@ export function loadState(project: string, stack: string, dir: string): StackSta
     const file = statePath(project, stack, dir);
     if (!existsSync(file)) return { version: 1, project, stack, dir: resolve(dir), resources: [], retained: [] };
     const s = JSON.parse(readFileSync(file, "utf8")) as StackState;
-    if (s.version !== 1) throw new SandboxError(`${file}: state version ${s.version} is not understood; remove it (and what it created) by hand`);
+    if (s.version !== 1)
+        throw new SandboxError(
+            `${file}: state version ${s.version} is not understood; remove it (and what it created) by hand`,
+        );
     return s;
 }
 
@@ -97,10 +116,14 @@ export function referencedState(ref: string, currentProject: string): StackState
         .map(f => JSON.parse(readFileSync(join(STATE_DIR, f), "utf8")) as StackState)
         .filter(s => s.project === project && s.stack === stack);
     if (found.length === 0) {
-        throw new SandboxError(`StackReference "${ref}": the sandbox has no state of stack ${project}/${stack}; run \`npm run sandbox -- up <its dir> --stack ${stack}\` first`);
+        throw new SandboxError(
+            `StackReference "${ref}": the sandbox has no state of stack ${project}/${stack}; run \`npm run sandbox -- up <its dir> --stack ${stack}\` first`,
+        );
     }
     if (found.length > 1) {
-        throw new SandboxError(`StackReference "${ref}": stack ${project}/${stack} was deployed from ${found.length} directories (${found.map(s => s.dir).join(", ")}); take one down`);
+        throw new SandboxError(
+            `StackReference "${ref}": stack ${project}/${stack} was deployed from ${found.length} directories (${found.map(s => s.dir).join(", ")}); take one down`,
+        );
     }
     return found[0];
 }
@@ -128,7 +151,9 @@ export function lockState(project: string, stack: string, dir: string): () => vo
             if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
             const pid = Number(readFileSync(file, "utf8"));
             if (pid > 0 && pid !== process.pid && alive(pid)) {
-                throw new SandboxError(`stack ${project}/${stack} is being changed by process ${pid}; wait for it (or remove ${file} if that process is not the sandbox)`);
+                throw new SandboxError(
+                    `stack ${project}/${stack} is being changed by process ${pid}; wait for it (or remove ${file} if that process is not the sandbox)`,
+                );
             }
             rmSync(file, { force: true }); // stale
         }

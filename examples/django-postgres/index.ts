@@ -11,39 +11,50 @@ const target = config.get("target", { allowedValues: ["local", "droplet", "serve
 // *.localhost names resolve to this machine without any DNS record; a droplet or server needs a real name.
 const domain = config.get("domain") ?? "counter.localhost";
 if (target !== "local" && domain.endsWith(".localhost")) {
-    throw new Error(`config domain: a ${target} needs a public name; `
-        + `run \`pulumi config set domain counter.example.com\``);
+    throw new Error(
+        `config domain: a ${target} needs a public name; ` + `run \`pulumi config set domain counter.example.com\``,
+    );
 }
 
 // A server is any Ubuntu or Debian machine you reach over SSH as root or a user with passwordless sudo.
-const host = new Host("counter-host", target === "droplet"
-    ? { droplet: { region: config.get("region"), size: config.get("size"), image: config.get("dropletImage") } }
-    : target === "server"
-    ? { server: { address: config.require("serverAddress"), user: config.get("serverUser"),
-        privateKey: config.requireSecret("serverKey") } }
-    : { local: true });
+const host = new Host(
+    "counter-host",
+    target === "droplet"
+        ? { droplet: { region: config.get("region"), size: config.get("size"), image: config.get("dropletImage") } }
+        : target === "server"
+          ? {
+                server: {
+                    address: config.require("serverAddress"),
+                    user: config.get("serverUser"),
+                    privateKey: config.requireSecret("serverKey"),
+                },
+            }
+          : { local: true },
+);
 
 // The certificate. A laptop cannot pass Let's Encrypt's challenge, so locally it is self-signed unless
 // acmeServer names a CA to ask; a droplet or server gets one from Let's Encrypt (or acmeServer). With
 // dnsZone, a domain in your DigitalOcean account, the droplet's DNS record is made too.
 const acmeServer = config.get("acmeServer");
 const dnsZone = config.get("dnsZone");
-const tls = target !== "local" || acmeServer !== undefined
-    ? new LetsEncrypt("counter-cert", {
-        host,
-        domains: [domain],
-        email: config.require("acmeEmail"),
-        server: acmeServer,
-        // A private ACME CA's TLS root (PEM), e.g. Pebble in the sandbox; public CAs need none.
-        serverCaBundle: config.get("acmeCaBundle"),
-        dns: dnsZone === undefined ? undefined : { zone: dnsZone },
-    })
-    : "self-signed";
+const tls =
+    target !== "local" || acmeServer !== undefined
+        ? new LetsEncrypt("counter-cert", {
+              host,
+              domains: [domain],
+              email: config.require("acmeEmail"),
+              server: acmeServer,
+              // A private ACME CA's TLS root (PEM), e.g. Pebble in the sandbox; public CAs need none.
+              serverCaBundle: config.get("acmeCaBundle"),
+              dns: dnsZone === undefined ? undefined : { zone: dnsZone },
+          })
+        : "self-signed";
 
 // Django signs CSRF tokens with SECRET_KEY: set your own with `pulumi config set --secret secretKey ...`,
 // or one is generated once for this stack and kept in its state.
-const secretKey = config.getSecret("secretKey")
-    ?? pulumi.secret(new random.RandomPassword("counter-secret-key", { length: 50 }).result);
+const secretKey =
+    config.getSecret("secretKey") ??
+    pulumi.secret(new random.RandomPassword("counter-secret-key", { length: 50 }).result);
 
 // dbShmSize: Postgres's /dev/shm in MB (dropyard's default, 256, when unset). Raise it if large
 // parallel queries fail with "could not resize shared memory segment"; a change recreates the

@@ -14,34 +14,44 @@ const target = config.get("target", { allowedValues: ["local", "droplet", "serve
 // *.localhost names resolve to this machine without any DNS record; a droplet or server needs a real name.
 const domain = config.get("domain") ?? "notes.localhost";
 if (target !== "local" && domain.endsWith(".localhost")) {
-    throw new Error(`config domain: a ${target} needs a public name; `
-        + `run \`pulumi config set domain notes.example.com\``);
+    throw new Error(
+        `config domain: a ${target} needs a public name; ` + `run \`pulumi config set domain notes.example.com\``,
+    );
 }
 
 // A server is any Ubuntu or Debian machine you reach over SSH as root or a user with passwordless sudo.
-const host = new Host("notes-host", target === "droplet"
-    ? { droplet: { region: config.get("region"), size: config.get("size"), image: config.get("dropletImage") } }
-    : target === "server"
-    ? { server: { address: config.require("serverAddress"), user: config.get("serverUser"),
-        privateKey: config.requireSecret("serverKey") } }
-    : { local: true });
+const host = new Host(
+    "notes-host",
+    target === "droplet"
+        ? { droplet: { region: config.get("region"), size: config.get("size"), image: config.get("dropletImage") } }
+        : target === "server"
+          ? {
+                server: {
+                    address: config.require("serverAddress"),
+                    user: config.get("serverUser"),
+                    privateKey: config.requireSecret("serverKey"),
+                },
+            }
+          : { local: true },
+);
 
 // The certificate. A laptop cannot pass Let's Encrypt's challenge, so locally it is self-signed unless
 // acmeServer names a CA to ask; a droplet or server gets one from Let's Encrypt (or acmeServer). With
 // dnsZone, a domain in your DigitalOcean account, the droplet's DNS record is made too.
 const acmeServer = config.get("acmeServer");
 const dnsZone = config.get("dnsZone");
-const tls = target !== "local" || acmeServer !== undefined
-    ? new LetsEncrypt("notes-cert", {
-        host,
-        domains: [domain],
-        email: config.require("acmeEmail"),
-        server: acmeServer,
-        // A private ACME CA's TLS root (PEM), e.g. Pebble in the sandbox; public CAs need none.
-        serverCaBundle: config.get("acmeCaBundle"),
-        dns: dnsZone === undefined ? undefined : { zone: dnsZone },
-    })
-    : "self-signed";
+const tls =
+    target !== "local" || acmeServer !== undefined
+        ? new LetsEncrypt("notes-cert", {
+              host,
+              domains: [domain],
+              email: config.require("acmeEmail"),
+              server: acmeServer,
+              // A private ACME CA's TLS root (PEM), e.g. Pebble in the sandbox; public CAs need none.
+              serverCaBundle: config.get("acmeCaBundle"),
+              dns: dnsZone === undefined ? undefined : { zone: dnsZone },
+          })
+        : "self-signed";
 
 // Neither network needs a way out: internal networks carry only traffic between their members.
 const frontnet = new BridgeNet("frontnet", { host, internal: true });
@@ -53,7 +63,9 @@ const dbUserauth = new MariaDB("db-userauth", { host, database: "userauth", netw
 
 // notes proves itself to userauth with this key; sessions are signed with the other.
 const apiKey = pulumi.secret(new random.RandomPassword("userauth-api-key", { length: 40, special: false }).result);
-const sessionSecret = pulumi.secret(new random.RandomPassword("notes-session-secret", { length: 64, special: false }).result);
+const sessionSecret = pulumi.secret(
+    new random.RandomPassword("notes-session-secret", { length: 64, special: false }).result,
+);
 
 const USERAUTH_PORT = 3000;
 new App("userauth", {

@@ -11,45 +11,66 @@ const target = config.get("target", { allowedValues: ["local", "droplet", "serve
 // *.localhost names resolve to this machine without any DNS record; a droplet or server needs a real name.
 const domain = config.get("domain") ?? "blog.localhost";
 if (target !== "local" && domain.endsWith(".localhost")) {
-    throw new Error(`config domain: a ${target} needs a public name; `
-        + `run \`pulumi config set domain blog.example.com\``);
+    throw new Error(
+        `config domain: a ${target} needs a public name; ` + `run \`pulumi config set domain blog.example.com\``,
+    );
 }
 const siteUrl = `https://${domain}`;
 
 // A server is any Ubuntu or Debian machine you reach over SSH as root or a user with passwordless sudo.
-const host = new Host("wordpress-host", target === "droplet"
-    ? { droplet: { region: config.get("region"), size: config.get("size"), image: config.get("dropletImage") } }
-    : target === "server"
-    ? { server: { address: config.require("serverAddress"), user: config.get("serverUser"),
-        privateKey: config.requireSecret("serverKey") } }
-    : { local: true });
+const host = new Host(
+    "wordpress-host",
+    target === "droplet"
+        ? { droplet: { region: config.get("region"), size: config.get("size"), image: config.get("dropletImage") } }
+        : target === "server"
+          ? {
+                server: {
+                    address: config.require("serverAddress"),
+                    user: config.get("serverUser"),
+                    privateKey: config.requireSecret("serverKey"),
+                },
+            }
+          : { local: true },
+);
 
 // The certificate. A laptop cannot pass Let's Encrypt's challenge, so locally it is self-signed unless
 // acmeServer names a CA to ask; a droplet or server gets one from Let's Encrypt (or acmeServer). With
 // dnsZone, a domain in your DigitalOcean account, the droplet's DNS record is made too.
 const acmeServer = config.get("acmeServer");
 const dnsZone = config.get("dnsZone");
-const tls = target !== "local" || acmeServer !== undefined
-    ? new LetsEncrypt("wordpress-cert", {
-        host,
-        domains: [domain],
-        email: config.require("acmeEmail"),
-        server: acmeServer,
-        // A private ACME CA's TLS root (PEM), e.g. Pebble in the sandbox; public CAs need none.
-        serverCaBundle: config.get("acmeCaBundle"),
-        dns: dnsZone === undefined ? undefined : { zone: dnsZone },
-    })
-    : "self-signed";
+const tls =
+    target !== "local" || acmeServer !== undefined
+        ? new LetsEncrypt("wordpress-cert", {
+              host,
+              domains: [domain],
+              email: config.require("acmeEmail"),
+              server: acmeServer,
+              // A private ACME CA's TLS root (PEM), e.g. Pebble in the sandbox; public CAs need none.
+              serverCaBundle: config.get("acmeCaBundle"),
+              dns: dnsZone === undefined ? undefined : { zone: dnsZone },
+          })
+        : "self-signed";
 
 const db = new MariaDB("wordpress-db", { host, database: "wordpress", user: "wordpress" });
 
 // The image writes fresh random keys and salts into every new container's wp-config.php, which logs
 // everyone out on each deploy. Generated once per stack instead, they stay put.
-const saltNames = ["AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY",
-    "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT"];
+const saltNames = [
+    "AUTH_KEY",
+    "SECURE_AUTH_KEY",
+    "LOGGED_IN_KEY",
+    "NONCE_KEY",
+    "AUTH_SALT",
+    "SECURE_AUTH_SALT",
+    "LOGGED_IN_SALT",
+    "NONCE_SALT",
+];
 const salts: Record<string, pulumi.Output<string>> = {};
 for (const name of saltNames) {
-    const password = new random.RandomPassword(`wordpress-${name.toLowerCase().replace(/_/g, "-")}`, { length: 64, special: false });
+    const password = new random.RandomPassword(`wordpress-${name.toLowerCase().replace(/_/g, "-")}`, {
+        length: 64,
+        special: false,
+    });
     salts[`WORDPRESS_${name}`] = pulumi.secret(password.result);
 }
 

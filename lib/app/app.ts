@@ -7,12 +7,23 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { Host } from "../host";
 import { LABEL, labels } from "../labels";
-import { DEPLOY_CONTAINERS, DEPLOY_UPSTREAM_MAP, renderDeployScript, renderUpstreamMap, upstreamVariable } from "../render/deploy";
+import {
+    DEPLOY_CONTAINERS,
+    DEPLOY_UPSTREAM_MAP,
+    renderDeployScript,
+    renderUpstreamMap,
+    upstreamVariable,
+} from "../render/deploy";
 import { processCommand } from "../render/procfile";
 import { RELEASE_COMMAND, RELEASE_ENV_PREFIX, RELEASE_IMAGE, RELEASE_NETWORKS, releaseScript } from "../render/release";
 import { renderEdgeScript } from "../render/edge-files";
 import { releaseTag, RELEASES_LIVE_IMAGE, renderReleasesRemoveScript, renderReleasesScript } from "../render/releases";
-import { renderSchedulesInstallScript, renderSchedulesRemoveScript, SCHEDULE_CONTAINERS, SCHEDULE_JOBS } from "../render/schedules";
+import {
+    renderSchedulesInstallScript,
+    renderSchedulesRemoveScript,
+    SCHEDULE_CONTAINERS,
+    SCHEDULE_JOBS,
+} from "../render/schedules";
 import type { AppArgs } from "./args";
 import { appNames, claim, scopeOf } from "../claims";
 import { configErrors } from "../errors";
@@ -71,7 +82,10 @@ export class App extends pulumi.ComponentResource {
     constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
         const spec = normalizeAppArgs(name, args, opts?.parent);
         const names = appNames(scopeOf(args.host), name, {
-            build: "build" in spec.source, volumeKeys: spec.volumes.map(([key]) => key), web: spec.web !== undefined, isPublic: spec.isPublic,
+            build: "build" in spec.source,
+            volumeKeys: spec.volumes.map(([key]) => key),
+            web: spec.web !== undefined,
+            isPublic: spec.isPublic,
         });
         claim(configErrors("App", name, opts?.parent), scopeOf(args.host), `App "${name}"`, names);
         super("dropyard:index:App", name, {}, opts);
@@ -89,10 +103,14 @@ export class App extends pulumi.ComponentResource {
         this.image = image.resource;
         this.imageDigest = image.digest;
         const volumes = this.createVolumes(name, spec);
-        const networks: Networks = { app: spec.networks.map(n => n.networkName), databases: spec.links.flatMap(db => db.networkNames) };
+        const networks: Networks = {
+            app: spec.networks.map(n => n.networkName),
+            databases: spec.links.flatMap(db => db.networkNames),
+        };
         // Linked databases as resources, so what runs the app waits for their servers to be healthy.
         const databases = spec.links.filter(db => pulumi.Resource.isInstance(db)) as unknown as pulumi.Resource[];
-        if (spec.release !== undefined) this.release = this.createRelease(name, spec, spec.release, networks, databases);
+        if (spec.release !== undefined)
+            this.release = this.createRelease(name, spec, spec.release, networks, databases);
         // Web and worker containers wait for the release step: a failing release stops the deploy
         // while the old containers keep serving.
         const after = [...databases, ...(this.release ? [this.release] : [])];
@@ -103,12 +121,20 @@ export class App extends pulumi.ComponentResource {
         }
         // Workers change over once the new web containers passed their checks: a failing deploy
         // leaves the old workers (a singleton above all) running too.
-        const workers = this.createWorkers(name, spec, volumes, networks, [...after, ...(this.deploy ? [this.deploy] : [])]);
+        const workers = this.createWorkers(name, spec, volumes, networks, [
+            ...after,
+            ...(this.deploy ? [this.deploy] : []),
+        ]);
         this.containers = { ...web, ...workers };
         if ("build" in spec.source) this.createReleases(name, spec);
         if (spec.schedules.length > 0) this.createSchedules(name, spec);
 
-        this.registerOutputs({ imageDigest: this.imageDigest, alias: this.alias, hasWeb: this.hasWeb, webPort: this.webPort });
+        this.registerOutputs({
+            imageDigest: this.imageDigest,
+            alias: this.alias,
+            hasWeb: this.hasWeb,
+            webPort: this.webPort,
+        });
     }
 
     /** Options for the app's docker resources: on the host's engine, after its bootstrap. */
@@ -117,26 +143,45 @@ export class App extends pulumi.ComponentResource {
     }
 
     /** Builds the directory on the host's engine, or pulls the image; returns it and the digest containers run. */
-    private createImage(name: string, spec: AppSpec): { resource: docker.Image | docker.RemoteImage; digest: pulumi.Output<string> } {
+    private createImage(
+        name: string,
+        spec: AppSpec,
+    ): { resource: docker.Image | docker.RemoteImage; digest: pulumi.Output<string> } {
         const hostName = this.host.hostName;
         if ("build" in spec.source && spec.pinned !== undefined) {
             // A pinned release runs the image its tag holds on the host: no build (the tag is local, so
             // nothing is pulled; keepLocally leaves it to the releases step when the pin goes).
-            const image = new docker.RemoteImage(`${name}-image`, {
-                name: `${this.releaseRepo()}:${releaseTag(spec.pinned)}`, keepLocally: true,
-            }, this.onHost());
+            const image = new docker.RemoteImage(
+                `${name}-image`,
+                {
+                    name: `${this.releaseRepo()}:${releaseTag(spec.pinned)}`,
+                    keepLocally: true,
+                },
+                this.onHost(),
+            );
             return { resource: image, digest: image.imageId };
         }
         if ("build" in spec.source) {
-            const image = new docker.Image(`${name}-image`, {
-                imageName: this.names.image!.name,
-                build: { context: spec.source.build, dockerfile: labelledDockerfile(hostName, name, spec.source.build) },
-                skipPush: true,
-            }, this.onHost());
+            const image = new docker.Image(
+                `${name}-image`,
+                {
+                    imageName: this.names.image!.name,
+                    build: {
+                        context: spec.source.build,
+                        dockerfile: labelledDockerfile(hostName, name, spec.source.build),
+                    },
+                    skipPush: true,
+                },
+                this.onHost(),
+            );
             return { resource: image, digest: image.repoDigest };
         }
         // Kept locally: other components may run the same image, and removing it would fail.
-        const image = new docker.RemoteImage(`${name}-image`, { name: spec.source.image, keepLocally: true }, this.onHost());
+        const image = new docker.RemoteImage(
+            `${name}-image`,
+            { name: spec.source.image, keepLocally: true },
+            this.onHost(),
+        );
         return { resource: image, digest: image.imageId };
     }
 
@@ -144,25 +189,49 @@ export class App extends pulumi.ComponentResource {
     private createVolumes(name: string, spec: AppSpec): docker.types.input.ContainerVolume[] {
         return spec.volumes.map(([key, containerPath]) => ({
             containerPath,
-            volumeName: new docker.Volume(`${name}-volume-${key}`, {
-                name: this.names.volumes[key].name,
-                labels: labels({ app: name }),
-            }, { ...this.onHost(), deleteBeforeReplace: true }).name,
+            volumeName: new docker.Volume(
+                `${name}-volume-${key}`,
+                {
+                    name: this.names.volumes[key].name,
+                    labels: labels({ app: name }),
+                },
+                { ...this.onHost(), deleteBeforeReplace: true },
+            ).name,
         }));
     }
 
     /** The release command, once per new image digest, in a throwaway container on every network the app uses. */
-    private createRelease(name: string, spec: AppSpec, release: string, networks: Networks, databases: pulumi.Resource[]): pulumi.CustomResource {
-        return this.host.command(`${name}-release`, {
-            create: releaseScript(name, spec.envKeys),
-            environment: releaseEnvironment(spec, this.imageDigest, uniqueNames([...networks.app, ...networks.databases]), release),
-            triggers: [this.imageDigest],
-        }, { parent: this, dependsOn: databases });
+    private createRelease(
+        name: string,
+        spec: AppSpec,
+        release: string,
+        networks: Networks,
+        databases: pulumi.Resource[],
+    ): pulumi.CustomResource {
+        return this.host.command(
+            `${name}-release`,
+            {
+                create: releaseScript(name, spec.envKeys),
+                environment: releaseEnvironment(
+                    spec,
+                    this.imageDigest,
+                    uniqueNames([...networks.app, ...networks.databases]),
+                    release,
+                ),
+                triggers: [this.imageDigest],
+            },
+            { parent: this, dependsOn: databases },
+        );
     }
 
     /** `web-1` … `web-N`: `PORT` set, the healthcheck, and the app's alias on the edge and app networks. */
-    private createWebContainers(name: string, spec: AppSpec, volumes: docker.types.input.ContainerVolume[], networks: Networks,
-        after: pulumi.Resource[]): Record<string, docker.Container> {
+    private createWebContainers(
+        name: string,
+        spec: AppSpec,
+        volumes: docker.types.input.ContainerVolume[],
+        networks: Networks,
+        after: pulumi.Resource[],
+    ): Record<string, docker.Container> {
         const web = spec.web;
         if (web === undefined) return {};
         const envs = envList(spec, { PORT: String(spec.port) });
@@ -176,56 +245,81 @@ export class App extends pulumi.ComponentResource {
             // No name and no published port: Pulumi creates the replacement before deleting the
             // old container (pulumi-docker#1356). No `wait`: the deploy step waits for health and
             // reports the healthcheck output and logs, which the provider's wait does not.
-            containers[`web-${i}`] = new docker.Container(`${name}-web-${i}`, {
-                ...containerArgs(name, spec, this.imageDigest, volumes, "web"),
-                command: web.command === undefined ? undefined : processCommand(web.command),
-                envs,
-                networksAdvanced: joinNetworks(aliased, networks.databases, name, generation),
-                healthcheck: spec.healthcheck?.input,
-                wait: false,
-            }, { ...this.onHost(), dependsOn: [...this.host.ready, ...after] });
+            containers[`web-${i}`] = new docker.Container(
+                `${name}-web-${i}`,
+                {
+                    ...containerArgs(name, spec, this.imageDigest, volumes, "web"),
+                    command: web.command === undefined ? undefined : processCommand(web.command),
+                    envs,
+                    networksAdvanced: joinNetworks(aliased, networks.databases, name, generation),
+                    healthcheck: spec.healthcheck?.input,
+                    wait: false,
+                },
+                { ...this.onHost(), dependsOn: [...this.host.ready, ...after] },
+            );
         }
         return containers;
     }
 
     /** One container per worker type, on the app's and its databases' networks without an alias. */
-    private createWorkers(name: string, spec: AppSpec, volumes: docker.types.input.ContainerVolume[], networks: Networks,
-        after: pulumi.Resource[]): Record<string, docker.Container> {
+    private createWorkers(
+        name: string,
+        spec: AppSpec,
+        volumes: docker.types.input.ContainerVolume[],
+        networks: Networks,
+        after: pulumi.Resource[],
+    ): Record<string, docker.Container> {
         const envs = envList(spec, {});
         const all = [...networks.app, ...networks.databases];
         const joined = all.length > 0 ? joinNetworks([], all, name) : undefined;
         const containers: Record<string, docker.Container> = {};
         for (const proc of spec.workers) {
-            containers[proc.type] = new docker.Container(`${name}-${proc.type}`, {
-                ...containerArgs(name, spec, this.imageDigest, volumes, proc.type),
-                command: proc.command === undefined ? undefined : processCommand(proc.command),
-                envs,
-                networksAdvanced: joined,
-            }, { ...this.onHost(), dependsOn: [...this.host.ready, ...after], deleteBeforeReplace: spec.singletons.has(proc.type) });
+            containers[proc.type] = new docker.Container(
+                `${name}-${proc.type}`,
+                {
+                    ...containerArgs(name, spec, this.imageDigest, volumes, proc.type),
+                    command: proc.command === undefined ? undefined : processCommand(proc.command),
+                    envs,
+                    networksAdvanced: joined,
+                },
+                {
+                    ...this.onHost(),
+                    dependsOn: [...this.host.ready, ...after],
+                    deleteBeforeReplace: spec.singletons.has(proc.type),
+                },
+            );
         }
         return containers;
     }
 
     /**
-     * The deploy step (docs/architecture.md#the-deploy-sequence, step 4). It runs whenever the web containers were replaced
+     * The deploy step (docs/architecture.md#the-deploy-sequence, step 4). It runs whenever the web containers
+     * were replaced
      * (their names are in its environment), after them and before Pulumi deletes the old ones.
      */
     private createDeploy(name: string, spec: AppSpec, web: docker.Container[]): pulumi.CustomResource {
         const edge = this.isPublic ? this.host.edge : undefined;
         const mapFile = edge ? this.names.upstreamMap?.name : undefined;
         const names = pulumi.all(web.map(c => c.name));
-        return this.host.command(`${name}-deploy`, {
-            create: renderDeployScript({
-                // Without a healthcheck there is nothing to wait for but "running".
-                waitSeconds: spec.healthcheck?.waitSeconds ?? 30,
-                edge: edge && mapFile ? { ...edge.ref, mapFile, drainSeconds: spec.grace } : undefined,
-            }),
-            environment: names.apply(ns => ({
-                [DEPLOY_CONTAINERS]: ns.join(" "),
-                ...(edge ? { [DEPLOY_UPSTREAM_MAP]: renderUpstreamMap(name, ns[0]) } : {}),
-            })),
-            delete: edge && mapFile ? renderEdgeScript({ edge: edge.ref, remove: [mapFile], whenStopped: "skip" }) : undefined,
-        }, { parent: this, dependsOn: [...web, ...(edge ? [edge] : [])] });
+        return this.host.command(
+            `${name}-deploy`,
+            {
+                create: renderDeployScript({
+                    // Without a healthcheck there is nothing to wait for but "running".
+                    waitSeconds: spec.healthcheck?.waitSeconds ?? 30,
+                    edge: edge && mapFile ? { ...edge.ref, mapFile, drainSeconds: spec.grace } : undefined,
+                }),
+                environment: names.apply(ns => ({
+                    [DEPLOY_CONTAINERS]: ns.join(" "),
+                    ...(edge ? { [DEPLOY_UPSTREAM_MAP]: renderUpstreamMap(name, ns[0]) } : {}),
+                })),
+                delete:
+                    edge && mapFile
+                        ? renderEdgeScript({ edge: edge.ref, remove: [mapFile], whenStopped: "skip" })
+                        : undefined,
+            },
+            { parent: this, dependsOn: [...web, ...(edge ? [edge] : [])] },
+        );
     }
 
     /**
@@ -236,16 +330,31 @@ export class App extends pulumi.ComponentResource {
         const stateDir = path.posix.join(this.host.dataDir, "schedules", name);
         const jobs = spec.schedules.map(j => ({ name: j.name, cron: j.cron, command: processCommand(j.command) }));
         const containers = Object.values(this.containers);
-        this.host.command(`${name}-schedules`, {
-            create: this.host.edgeNetwork.name.apply(edgeNetwork => renderSchedulesInstallScript({
-                app: name, hostName: this.host.hostName, stateDir, edgeNetwork, jobs,
-            })),
-            environment: pulumi.all(containers.map(c => c.name)).apply(ns => ({
-                [SCHEDULE_CONTAINERS]: ns.join(" "),
-                [SCHEDULE_JOBS]: JSON.stringify(Object.fromEntries(jobs.map(j => [j.name, j.cron]))),
-            })),
-            delete: renderSchedulesRemoveScript({ app: name, hostName: this.host.hostName, stateDir, jobs: jobs.map(j => j.name) }),
-        }, { parent: this, dependsOn: containers });
+        this.host.command(
+            `${name}-schedules`,
+            {
+                create: this.host.edgeNetwork.name.apply(edgeNetwork =>
+                    renderSchedulesInstallScript({
+                        app: name,
+                        hostName: this.host.hostName,
+                        stateDir,
+                        edgeNetwork,
+                        jobs,
+                    }),
+                ),
+                environment: pulumi.all(containers.map(c => c.name)).apply(ns => ({
+                    [SCHEDULE_CONTAINERS]: ns.join(" "),
+                    [SCHEDULE_JOBS]: JSON.stringify(Object.fromEntries(jobs.map(j => [j.name, j.cron]))),
+                })),
+                delete: renderSchedulesRemoveScript({
+                    app: name,
+                    hostName: this.host.hostName,
+                    stateDir,
+                    jobs: jobs.map(j => j.name),
+                }),
+            },
+            { parent: this, dependsOn: containers },
+        );
     }
 
     /** `dropyard/<host>-<app>`: the repository of the built image and of its release tags. */
@@ -259,13 +368,17 @@ export class App extends pulumi.ComponentResource {
      * uses (the one being replaced) goes on a later deploy. docs/architecture.md#releases-and-rollback.
      */
     private createReleases(name: string, spec: AppSpec): void {
-        this.host.command(`${name}-releases`, {
-            create: renderReleasesScript({ app: name, repo: this.releaseRepo(), keep: spec.keepReleases }),
-            // A new image changes the environment, which runs `create` again. Not `triggers`: a
-            // replacement would run the old step's delete, which removes every release.
-            environment: this.imageDigest.apply(image => ({ [RELEASES_LIVE_IMAGE]: image })),
-            delete: renderReleasesRemoveScript(this.releaseRepo()),
-        }, { parent: this, dependsOn: Object.values(this.containers) });
+        this.host.command(
+            `${name}-releases`,
+            {
+                create: renderReleasesScript({ app: name, repo: this.releaseRepo(), keep: spec.keepReleases }),
+                // A new image changes the environment, which runs `create` again. Not `triggers`: a
+                // replacement would run the old step's delete, which removes every release.
+                environment: this.imageDigest.apply(image => ({ [RELEASES_LIVE_IMAGE]: image })),
+                delete: renderReleasesRemoveScript(this.releaseRepo()),
+            },
+            { parent: this, dependsOn: Object.values(this.containers) },
+        );
     }
 }
 
@@ -276,8 +389,13 @@ interface Networks {
 }
 
 /** What every web and worker container has in common. */
-function containerArgs(name: string, spec: AppSpec, image: pulumi.Output<string>, volumes: docker.types.input.ContainerVolume[],
-    type: string): docker.ContainerArgs {
+function containerArgs(
+    name: string,
+    spec: AppSpec,
+    image: pulumi.Output<string>,
+    volumes: docker.types.input.ContainerVolume[],
+    type: string,
+): docker.ContainerArgs {
     return {
         image,
         restart: "unless-stopped",
@@ -294,19 +412,29 @@ function containerArgs(name: string, spec: AppSpec, image: pulumi.Output<string>
 function envList(spec: AppSpec, extra: Record<string, string>): pulumi.Output<string[]> {
     const own = Object.entries({ ...spec.env, ...spec.secrets }).map(([k, v]) => pulumi.interpolate`${k}=${v}`);
     const linked = spec.links.map(db => db.env.apply(e => Object.entries(e).map(([k, v]) => `${k}=${v}`)));
-    const list = pulumi.all([pulumi.all(own), pulumi.all(linked)])
+    const list = pulumi
+        .all([pulumi.all(own), pulumi.all(linked)])
         .apply(([o, l]) => [...o, ...l.flat(), ...Object.entries(extra).map(([k, v]) => `${k}=${v}`)]);
     return spec.secret ? pulumi.secret(list) : list;
 }
 
 /** The release command's environment: what to run where, and the app's variables under a prefix. */
-function releaseEnvironment(spec: AppSpec, digest: pulumi.Output<string>, networks: pulumi.Output<string[]>,
-    release: string): pulumi.Output<Record<string, string>> {
+function releaseEnvironment(
+    spec: AppSpec,
+    digest: pulumi.Output<string>,
+    networks: pulumi.Output<string[]>,
+    release: string,
+): pulumi.Output<Record<string, string>> {
     const own = pulumi.all({ ...spec.env, ...spec.secrets });
     const linked = pulumi.all(spec.links.map(db => db.env));
     const environment = pulumi.all([own, linked, digest, networks]).apply(([o, l, image, nets]) => {
-        const vars: Record<string, string> = { [RELEASE_IMAGE]: image, [RELEASE_NETWORKS]: nets.join(" "), [RELEASE_COMMAND]: release };
-        for (const [k, v] of [...Object.entries(o), ...l.flatMap(e => Object.entries(e))]) vars[RELEASE_ENV_PREFIX + k] = v;
+        const vars: Record<string, string> = {
+            [RELEASE_IMAGE]: image,
+            [RELEASE_NETWORKS]: nets.join(" "),
+            [RELEASE_COMMAND]: release,
+        };
+        for (const [k, v] of [...Object.entries(o), ...l.flatMap(e => Object.entries(e))])
+            vars[RELEASE_ENV_PREFIX + k] = v;
         return vars;
     });
     return spec.secret ? pulumi.secret(environment) : environment;
@@ -321,10 +449,16 @@ function uniqueNames(names: pulumi.Output<string>[]): pulumi.Output<string[]> {
  * reach the web process by name), the first of them `generation` too when given; `plain` ones
  * (databases' networks) carry none.
  */
-function joinNetworks(aliased: pulumi.Output<string>[], plain: pulumi.Output<string>[], alias: string, generation?: pulumi.Output<string>) {
+function joinNetworks(
+    aliased: pulumi.Output<string>[],
+    plain: pulumi.Output<string>[],
+    alias: string,
+    generation?: pulumi.Output<string>,
+) {
     return pulumi.all([pulumi.all(aliased), pulumi.all(plain), generation ?? ""]).apply(([a, p, g]) => {
         const byName = new Map<string, docker.types.input.ContainerNetworksAdvanced>();
-        for (const [i, n] of a.entries()) if (!byName.has(n)) byName.set(n, { name: n, aliases: i === 0 && g ? [alias, g] : [alias] });
+        for (const [i, n] of a.entries())
+            if (!byName.has(n)) byName.set(n, { name: n, aliases: i === 0 && g ? [alias, g] : [alias] });
         for (const n of p) if (!byName.has(n)) byName.set(n, { name: n });
         return [...byName.values()];
     });
@@ -336,7 +470,11 @@ function joinNetworks(aliased: pulumi.Output<string>[], plain: pulumi.Output<str
  */
 export function lastCommit(dir: string): string | undefined {
     try {
-        const out = execFileSync("git", ["log", "-1", "--format=%H", "--", "."], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+        const out = execFileSync("git", ["log", "-1", "--format=%H", "--", "."], {
+            cwd: dir,
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "ignore"],
+        });
         return /^[0-9a-f]{40,64}$/.test(out.trim()) ? out.trim() : undefined;
     } catch {
         return undefined; // not a repository, or no git
@@ -352,8 +490,9 @@ export function lastCommit(dir: string): string | undefined {
 function labelledDockerfile(hostName: string, app: string, buildDir: string): string {
     const original = fs.readFileSync(path.join(buildDir, "Dockerfile"), "utf8");
     const commit = lastCommit(buildDir);
-    const content = `${original.replace(/\s*$/, "")}\n\n# Added by dropyard: the app (each deploy prunes its old images) and its commit.\n`
-        + `LABEL ${LABEL.app}="${app}"${commit ? ` ${LABEL.commit}="${commit}"` : ""}\n`;
+    const content =
+        `${original.replace(/\s*$/, "")}\n\n# Added by dropyard: the app (each deploy prunes its old images) and its commit.\n` +
+        `LABEL ${LABEL.app}="${app}"${commit ? ` ${LABEL.commit}="${commit}"` : ""}\n`;
     const hash = createHash("sha256").update(path.resolve(buildDir)).digest("hex").slice(0, 12);
     const file = path.join(os.tmpdir(), "dropyard", `${hostName}-${app}-${hash}.Dockerfile`);
     fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -29,7 +29,10 @@ export interface BackupStatus {
 async function hostImage(docker: Docker, host: string): Promise<string> {
     const edges = await docker.listContainers({ all: true, filters: { label: [`${LABEL.role}=edge`] } });
     const own = edges.find(e => e.Labels[LABEL.host] === host) ?? edges[0];
-    if (!own) throw new CliError(`host "${host}" has no edge container to run the backup scripts with; run \`pulumi up\` first`);
+    if (!own)
+        throw new CliError(
+            `host "${host}" has no edge container to run the backup scripts with; run \`pulumi up\` first`,
+        );
     return own.ImageID;
 }
 
@@ -37,23 +40,32 @@ async function hostImage(docker: Docker, host: string): Promise<string> {
  * Runs `argv` on the host itself (chroot into its root from a throwaway container) and returns its
  * exit status; its output goes to `stdout`/`stderr`.
  */
-export async function onHost(ctx: Context, host: string, argv: string[], stdout: NodeJS.WritableStream,
-    stderr: NodeJS.WritableStream): Promise<number> {
+export async function onHost(
+    ctx: Context,
+    host: string,
+    argv: string[],
+    stdout: NodeJS.WritableStream,
+    stderr: NodeJS.WritableStream,
+): Promise<number> {
     const docker = ctx.docker(host);
     const c = await docker.createContainer({
         Image: await hostImage(docker, host),
         Entrypoint: ["chroot", "/host"],
         Cmd: argv,
         Labels: { [LABEL.role]: "host-exec" },
-        AttachStdout: true, AttachStderr: true,
+        AttachStdout: true,
+        AttachStderr: true,
         HostConfig: { Binds: ["/:/host"], NetworkMode: "host" },
     });
     try {
         const stream = await c.attach({ stream: true, stdout: true, stderr: true });
-        const ended = new Promise(r => { stream.on("end", r); stream.on("close", r); });
+        const ended = new Promise(r => {
+            stream.on("end", r);
+            stream.on("close", r);
+        });
         docker.modem.demuxStream(stream, stdout, stderr);
         await c.start();
-        const { StatusCode } = await c.wait() as { StatusCode: number };
+        const { StatusCode } = (await c.wait()) as { StatusCode: number };
         await Promise.race([ended, new Promise(r => setTimeout(r, 2000))]);
         return StatusCode;
     } finally {
@@ -65,7 +77,9 @@ export async function onHost(ctx: Context, host: string, argv: string[], stdout:
 async function readOnHost(ctx: Context, host: string, file: string): Promise<string | undefined> {
     const out = new PassThrough();
     let text = "";
-    out.on("data", d => { text += d; });
+    out.on("data", d => {
+        text += d;
+    });
     const code = await onHost(ctx, host, ["cat", file], out, new PassThrough());
     return code === 0 ? text : undefined;
 }
@@ -91,12 +105,22 @@ export const BACKUP_ACTIONS = ["list", "capture", "restore", "status"] as const;
  * `restore [--from D] [--snapshot ID] [--into C] [--database N] [--force]` runs `restore.sh`.
  * Returns the exit status.
  */
-export async function backups(ctx: Context, dbName: string, action: string | undefined, args: string[]): Promise<number> {
+export async function backups(
+    ctx: Context,
+    dbName: string,
+    action: string | undefined,
+    args: string[],
+): Promise<number> {
     const db = ctx.model.databases.find(d => d.name === dbName);
     if (!db) {
-        throw new CliError(`unknown database "${dbName}"; the databases of stack ${ctx.model.stack} are: ${ctx.model.databases.map(d => d.name).join(", ") || "none"}`);
+        throw new CliError(
+            `unknown database "${dbName}"; the databases of stack ${ctx.model.stack} are: ${ctx.model.databases.map(d => d.name).join(", ") || "none"}`,
+        );
     }
-    if (db.backupDir === undefined) throw new CliError(`database "${db.name}" has no backup; give it \`backup: true\` (or a BackupArgs) and run \`pulumi up\``);
+    if (db.backupDir === undefined)
+        throw new CliError(
+            `database "${db.name}" has no backup; give it \`backup: true\` (or a BackupArgs) and run \`pulumi up\``,
+        );
     const act = action ?? "status";
     if (!(BACKUP_ACTIONS as readonly string[]).includes(act)) {
         throw new CliError(`backups: unknown action "${act}"; the actions are: ${BACKUP_ACTIONS.join(", ")}`);
@@ -109,16 +133,27 @@ export async function backups(ctx: Context, dbName: string, action: string | und
         else ctx.out(renderStatus(db.name, s));
         return 0;
     }
-    if (act === "capture" && args.length > 0) throw new CliError(`backups capture takes no arguments, got "${args[0]}"`);
-    const argv = act === "capture" ? [paths.backupScript] : act === "list" ? [paths.restoreScript, "--list", ...args] : [paths.restoreScript, ...args];
-    ctx.progress(`${act === "capture" ? "taking a backup of" : act === "list" ? "listing the snapshots of" : "restoring"} ${db.name} on host "${db.host}": ${argv.join(" ")}`);
+    if (act === "capture" && args.length > 0)
+        throw new CliError(`backups capture takes no arguments, got "${args[0]}"`);
+    const argv =
+        act === "capture"
+            ? [paths.backupScript]
+            : act === "list"
+              ? [paths.restoreScript, "--list", ...args]
+              : [paths.restoreScript, ...args];
+    ctx.progress(
+        `${act === "capture" ? "taking a backup of" : act === "list" ? "listing the snapshots of" : "restoring"} ${db.name} on host "${db.host}": ${argv.join(" ")}`,
+    );
     return onHost(ctx, db.host, argv, ctx.io.stdout, ctx.io.stderr);
 }
 
 function renderStatus(name: string, s: BackupStatus): string {
     const entries = Object.entries(s.destinations);
     if (entries.length === 0) return `${name}: no backup has run yet`;
-    const rows = entries.map(([d, x]) => `${name} ${d}: last success ${x.lastSuccess ?? "never"}${x.snapshot ? ` (snapshot ${x.snapshot})` : ""}; `
-        + `last failure ${x.lastFailure ?? "never"}${x.lastError ? `: ${x.lastError}` : ""}`);
+    const rows = entries.map(
+        ([d, x]) =>
+            `${name} ${d}: last success ${x.lastSuccess ?? "never"}${x.snapshot ? ` (snapshot ${x.snapshot})` : ""}; ` +
+            `last failure ${x.lastFailure ?? "never"}${x.lastError ? `: ${x.lastError}` : ""}`,
+    );
     return rows.join("\n");
 }

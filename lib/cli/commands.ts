@@ -19,13 +19,21 @@ const list = (names: string[]) => (names.length ? names.join(", ") : "none");
 /** The app called `name`; an error listing the stack's apps otherwise. */
 export function findApp(model: StackModel, name: string): AppInfo {
     const app = model.apps.find(a => a.name === name);
-    if (!app) throw new CliError(`unknown app "${name}"; the apps of stack ${model.stack} are: ${list(model.apps.map(a => a.name))}`);
+    if (!app)
+        throw new CliError(
+            `unknown app "${name}"; the apps of stack ${model.stack} are: ${list(model.apps.map(a => a.name))}`,
+        );
     return app;
 }
 
 /** The app's process types that have containers (`web`, workers), in the state's order, then its scheduled jobs. */
 export function processTypes(app: AppInfo): string[] {
-    return [...new Set([...app.containers.map(c => c.process).filter((p): p is string => p !== undefined), ...app.schedules.map(j => j.name)])];
+    return [
+        ...new Set([
+            ...app.containers.map(c => c.process).filter((p): p is string => p !== undefined),
+            ...app.schedules.map(j => j.name),
+        ]),
+    ];
 }
 
 /** The container a scheduled job's last run left (gone before its first run). */
@@ -41,7 +49,10 @@ export function containersOf(app: AppInfo, type: string | undefined): ContainerI
     if (type === undefined) return [...app.containers];
     if (app.schedules.some(j => j.name === type)) return [jobRun(app, type)];
     const found = app.containers.filter(c => c.process === type);
-    if (found.length === 0) throw new CliError(`app "${app.name}" has no process type "${type}"; its process types are: ${list(processTypes(app))}`);
+    if (found.length === 0)
+        throw new CliError(
+            `app "${app.name}" has no process type "${type}"; its process types are: ${list(processTypes(app))}`,
+        );
     return found;
 }
 
@@ -50,7 +61,10 @@ export function containersOf(app: AppInfo, type: string | undefined): ContainerI
 export interface ContainerStatus {
     name: string;
     process?: string;
-    /** `healthy`/`unhealthy`/`starting` with a healthcheck, else the state (`running`, `exited`, ...); `missing` when gone. */
+    /**
+     * `healthy`/`unhealthy`/`starting` with a healthcheck, else the state (`running`, `exited`, ...); `missing`
+     * when gone.
+     */
     health: string;
     /** The image the container runs (its id, `sha256:…`): the release. */
     image: string;
@@ -69,19 +83,31 @@ export interface ScheduleStatus {
 
 export interface PsResult {
     stack: string;
-    apps: { name: string; host: string; processes: string[]; env: string[]; containers: ContainerStatus[]; schedules: ScheduleStatus[] }[];
+    apps: {
+        name: string;
+        host: string;
+        processes: string[];
+        env: string[];
+        containers: ContainerStatus[];
+        schedules: ScheduleStatus[];
+    }[];
     /** `backup`: each destination's last success and failure, from the host's status.json (absent without backup). */
     databases: { name: string; kind: string; host: string; containers: ContainerStatus[]; backup?: BackupStatus }[];
 }
 
 async function status(ctx: Context, c: ContainerInfo, now: number): Promise<ContainerStatus> {
     try {
-        const i = await ctx.docker(c.host).getContainer(c.id ?? c.name).inspect();
+        const i = await ctx
+            .docker(c.host)
+            .getContainer(c.id ?? c.name)
+            .inspect();
         const started = i.State.Running ? Date.parse(i.State.StartedAt) : NaN;
         return {
-            name: i.Name.replace(/^\//, ""), process: c.process,
+            name: i.Name.replace(/^\//, ""),
+            process: c.process,
             health: i.State.Health?.Status ?? i.State.Status,
-            image: i.Image, restarts: i.RestartCount,
+            image: i.Image,
+            restarts: i.RestartCount,
             startedAt: Number.isNaN(started) ? undefined : i.State.StartedAt,
             uptimeSeconds: Number.isNaN(started) ? undefined : Math.max(0, Math.round((now - started) / 1000)),
         };
@@ -91,13 +117,21 @@ async function status(ctx: Context, c: ContainerInfo, now: number): Promise<Cont
     }
 }
 
-async function scheduleStatus(ctx: Context, app: AppInfo, job: { name: string; cron: string }): Promise<ScheduleStatus> {
+async function scheduleStatus(
+    ctx: Context,
+    app: AppInfo,
+    job: { name: string; cron: string },
+): Promise<ScheduleStatus> {
     try {
         const i = await ctx.docker(app.host).getContainer(jobContainer(app.name, job.name)).inspect();
         const running = i.State.Running;
         return {
             ...job,
-            lastRun: { startedAt: i.State.StartedAt, running, ...(running ? {} : { finishedAt: i.State.FinishedAt, exitCode: i.State.ExitCode }) },
+            lastRun: {
+                startedAt: i.State.StartedAt,
+                running,
+                ...(running ? {} : { finishedAt: i.State.FinishedAt, exitCode: i.State.ExitCode }),
+            },
         };
     } catch (e) {
         if (!isNotFound(e)) throw e;
@@ -110,17 +144,28 @@ export async function ps(ctx: Context, appName?: string): Promise<PsResult> {
     const now = Date.now();
     const result: PsResult = {
         stack: ctx.model.stack,
-        apps: await Promise.all(apps.map(async a => ({
-            name: a.name, host: a.host, processes: processTypes(a),
-            env: [...new Set(a.containers.flatMap(c => c.envKeys))].sort(),
-            containers: await Promise.all(a.containers.map(c => status(ctx, c, now))),
-            schedules: await Promise.all(a.schedules.map(j => scheduleStatus(ctx, a, j))),
-        }))),
-        databases: appName !== undefined ? [] : await Promise.all(ctx.model.databases.map(async d => ({
-            name: d.name, kind: d.kind, host: d.host,
-            containers: await Promise.all(d.containers.map(c => status(ctx, c, now))),
-            backup: await backupStatus(ctx, d),
-        }))),
+        apps: await Promise.all(
+            apps.map(async a => ({
+                name: a.name,
+                host: a.host,
+                processes: processTypes(a),
+                env: [...new Set(a.containers.flatMap(c => c.envKeys))].sort(),
+                containers: await Promise.all(a.containers.map(c => status(ctx, c, now))),
+                schedules: await Promise.all(a.schedules.map(j => scheduleStatus(ctx, a, j))),
+            })),
+        ),
+        databases:
+            appName !== undefined
+                ? []
+                : await Promise.all(
+                      ctx.model.databases.map(async d => ({
+                          name: d.name,
+                          kind: d.kind,
+                          host: d.host,
+                          containers: await Promise.all(d.containers.map(c => status(ctx, c, now))),
+                          backup: await backupStatus(ctx, d),
+                      })),
+                  ),
     };
     if (ctx.json) ctx.out(JSON.stringify(result, null, 2));
     else ctx.out(renderPs(result));
@@ -137,21 +182,49 @@ export function duration(seconds: number | undefined): string {
 
 export function table(rows: string[][]): string {
     const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)));
-    return rows.map(r => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ")).join("\n");
+    return rows
+        .map(r => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  "))
+        .join("\n");
 }
 
 const shortImage = (image: string) => image.replace(/^sha256:/, "").slice(0, 12) || "-";
 
 function renderPs(r: PsResult): string {
     const rows: string[][] = [["NAME", "PROCESS", "CONTAINER", "HEALTH", "IMAGE", "RESTARTS", "UP"]];
-    for (const a of r.apps) for (const c of a.containers) rows.push([a.name, c.process ?? "-", c.name, c.health, shortImage(c.image), String(c.restarts), duration(c.uptimeSeconds)]);
-    for (const d of r.databases) for (const c of d.containers) rows.push([d.name, d.kind, c.name, c.health, shortImage(c.image), String(c.restarts), duration(c.uptimeSeconds)]);
+    for (const a of r.apps)
+        for (const c of a.containers)
+            rows.push([
+                a.name,
+                c.process ?? "-",
+                c.name,
+                c.health,
+                shortImage(c.image),
+                String(c.restarts),
+                duration(c.uptimeSeconds),
+            ]);
+    for (const d of r.databases)
+        for (const c of d.containers)
+            rows.push([
+                d.name,
+                d.kind,
+                c.name,
+                c.health,
+                shortImage(c.image),
+                String(c.restarts),
+                duration(c.uptimeSeconds),
+            ]);
     const env = r.apps.map(a => `${a.name} env: ${a.env.join(", ") || "(none)"}`);
     const jobs: string[][] = [["APP", "SCHEDULE", "CRON", "LAST RUN", "STATUS"]];
     for (const a of r.apps) {
         for (const j of a.schedules) {
             const last = j.lastRun;
-            const state = !last ? "never run" : last.running ? "running" : last.exitCode === 0 ? "succeeded" : `failed (exit ${last.exitCode})`;
+            const state = !last
+                ? "never run"
+                : last.running
+                  ? "running"
+                  : last.exitCode === 0
+                    ? "succeeded"
+                    : `failed (exit ${last.exitCode})`;
             jobs.push([a.name, j.name, j.cron, last ? last.startedAt.replace(/\.\d+Z$/, "Z") : "-", state]);
         }
     }
@@ -161,10 +234,21 @@ function renderPs(r: PsResult): string {
         const dests = Object.entries(d.backup.destinations);
         if (dests.length === 0) backups.push([d.name, "-", "never run", "-"]);
         for (const [dest, x] of dests) {
-            backups.push([d.name, dest, x.lastSuccess ?? "never", x.lastFailure ? `${x.lastFailure}${x.lastError ? `: ${x.lastError}` : ""}` : "-"]);
+            backups.push([
+                d.name,
+                dest,
+                x.lastSuccess ?? "never",
+                x.lastFailure ? `${x.lastFailure}${x.lastError ? `: ${x.lastError}` : ""}` : "-",
+            ]);
         }
     }
-    return [`stack ${r.stack}`, table(rows), ...(jobs.length > 1 ? [table(jobs)] : []), ...(backups.length > 1 ? [table(backups)] : []), ...env].join("\n");
+    return [
+        `stack ${r.stack}`,
+        table(rows),
+        ...(jobs.length > 1 ? [table(jobs)] : []),
+        ...(backups.length > 1 ? [table(backups)] : []),
+        ...env,
+    ].join("\n");
 }
 
 // -------------------------------------------------------------------------------------------- logs
@@ -183,11 +267,20 @@ export function parseSince(since: string, now = Date.now()): number {
     const m = /^(\d+)(s|m|h|d)$/.exec(since);
     if (m) return Math.floor(now / 1000) - Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "s"];
     const t = Date.parse(since);
-    if (Number.isNaN(t)) throw new CliError(`--since "${since}" is not understood; give a duration (30s, 10m, 2h, 1d) or a date (2026-12-01T10:00:00Z)`);
+    if (Number.isNaN(t))
+        throw new CliError(
+            `--since "${since}" is not understood; give a duration (30s, 10m, 2h, 1d) or a date (2026-12-01T10:00:00Z)`,
+        );
     return Math.floor(t / 1000);
 }
 
-interface LogLine { time: string; container: string; process?: string; stream: "stdout" | "stderr"; line: string }
+interface LogLine {
+    time: string;
+    container: string;
+    process?: string;
+    stream: "stdout" | "stderr";
+    line: string;
+}
 
 /** Splits a (demultiplexed) stream into timestamped lines. */
 function lines(stream: Readable, onLine: (time: string, text: string) => void): Promise<void> {
@@ -205,7 +298,10 @@ function lines(stream: Readable, onLine: (time: string, text: string) => void): 
             }
         });
         stream.on("end", () => {
-            if (rest) { const sp = rest.indexOf(" "); onLine(rest.slice(0, sp), rest.slice(sp + 1)); }
+            if (rest) {
+                const sp = rest.indexOf(" ");
+                onLine(rest.slice(0, sp), rest.slice(sp + 1));
+            }
             resolveDone();
         });
         stream.on("error", reject);
@@ -216,7 +312,8 @@ export async function logs(ctx: Context, appName: string, opts: LogsOptions = {}
     const app = findApp(ctx.model, appName);
     const containers = containersOf(app, opts.process);
     const since = opts.since === undefined ? undefined : parseSince(opts.since);
-    const print = (l: LogLine) => ctx.out(ctx.json ? JSON.stringify(l) : `${l.time} ${l.process ?? app.name}[${l.container}]: ${l.line}`);
+    const print = (l: LogLine) =>
+        ctx.out(ctx.json ? JSON.stringify(l) : `${l.time} ${l.process ?? app.name}[${l.container}]: ${l.line}`);
     const backlog: LogLine[] = [];
     let following = false;
     const followed = new Set<string>();
@@ -224,23 +321,36 @@ export async function logs(ctx: Context, appName: string, opts: LogsOptions = {}
         followed.add(c.id ?? c.name);
         const docker = ctx.docker(c.host);
         const container = docker.getContainer(c.id ?? c.name);
-        const common = { stdout: true, stderr: true, timestamps: true, tail: tail ?? opts.lines ?? 100, ...(since === undefined ? {} : { since }) };
+        const common = {
+            stdout: true,
+            stderr: true,
+            timestamps: true,
+            tail: tail ?? opts.lines ?? 100,
+            ...(since === undefined ? {} : { since }),
+        };
         let raw: NodeJS.ReadableStream;
         try {
             raw = opts.follow
                 ? await container.logs({ ...common, follow: true })
                 : Readable.from([await container.logs({ ...common, follow: false })]);
         } catch (e) {
-            if (isNotFound(e)) { ctx.progress(`container ${c.name} is gone (redeployed since the state was read?)`); return; }
+            if (isNotFound(e)) {
+                ctx.progress(`container ${c.name} is gone (redeployed since the state was read?)`);
+                return;
+            }
             throw e;
         }
         const out = new PassThrough();
         const err = new PassThrough();
         docker.modem.demuxStream(raw, out, err);
-        raw.on("end", () => { out.end(); err.end(); });
+        raw.on("end", () => {
+            out.end();
+            err.end();
+        });
         const emit = (stream: LogLine["stream"]) => (time: string, line: string) => {
             const l: LogLine = { time, container: c.name, process: c.process, stream, line };
-            if (following) print(l); else backlog.push(l);
+            if (following) print(l);
+            else backlog.push(l);
         };
         await Promise.all([lines(out, emit("stdout")), lines(err, emit("stderr"))]);
     };
@@ -248,9 +358,12 @@ export async function logs(ctx: Context, appName: string, opts: LogsOptions = {}
     if (opts.follow) {
         // Containers a deploy (or a scheduled job) starts while we follow are followed too, from their start.
         const hosts = [...new Set(containers.map(c => c.host))];
-        const started = hosts.map(host => followStarts(ctx, app, host, opts.process, c => {
-            if (!followed.has(c.id ?? c.name)) void stream(c, 0).catch(e => ctx.progress(`${c.name}: ${(e as Error).message}`));
-        }));
+        const started = hosts.map(host =>
+            followStarts(ctx, app, host, opts.process, c => {
+                if (!followed.has(c.id ?? c.name))
+                    void stream(c, 0).catch(e => ctx.progress(`${c.name}: ${(e as Error).message}`));
+            }),
+        );
         // The backlog every container returns at once is printed in time order, then lines as they come.
         await new Promise(r => setTimeout(r, 500));
         flush(backlog, print);
@@ -266,16 +379,32 @@ export async function logs(ctx: Context, appName: string, opts: LogsOptions = {}
  * Calls `onStart` for each container of the app (of process type `type`, when given; never a `dropyard run`
  * container) that starts on `host`, from Docker's event stream, until the stream ends.
  */
-async function followStarts(ctx: Context, app: AppInfo, host: string, type: string | undefined,
-    onStart: (c: ContainerInfo) => void): Promise<void> {
+async function followStarts(
+    ctx: Context,
+    app: AppInfo,
+    host: string,
+    type: string | undefined,
+    onStart: (c: ContainerInfo) => void,
+): Promise<void> {
     const label = [`${LABEL.app}=${app.name}`, ...(type !== undefined ? [`${LABEL.process}=${type}`] : [])];
     const events = await ctx.docker(host).getEvents({ filters: { type: ["container"], event: ["start"], label } });
     await lines(events as unknown as Readable, (first, rest) => {
         let e: { id?: string; Actor?: { Attributes?: Record<string, string> } };
-        try { e = JSON.parse(`${first} ${rest}`); } catch { return; }
+        try {
+            e = JSON.parse(`${first} ${rest}`);
+        } catch {
+            return;
+        }
         const attrs = e.Actor?.Attributes ?? {};
         if (!e.id || attrs[LABEL.role] === "run") return;
-        onStart({ resource: attrs.name ?? e.id, name: attrs.name ?? e.id, id: e.id, process: attrs[LABEL.process], envKeys: [], host });
+        onStart({
+            resource: attrs.name ?? e.id,
+            name: attrs.name ?? e.id,
+            id: e.id,
+            process: attrs[LABEL.process],
+            envKeys: [],
+            host,
+        });
     });
 }
 
@@ -287,28 +416,48 @@ function flush(backlog: LogLine[], print: (l: LogLine) => void): void {
 // --------------------------------------------------------------------------------------- run, exec
 
 /** The running container of the app to start from: of `type`, else `web`, else any. */
-async function runningContainer(ctx: Context, app: AppInfo, type: string | undefined): Promise<{ c: ContainerInfo; info: Docker.ContainerInspectInfo }> {
-    const candidates = type !== undefined ? containersOf(app, type)
-        : [...app.containers].sort((a, b) => Number(b.process === "web") - Number(a.process === "web"));
+async function runningContainer(
+    ctx: Context,
+    app: AppInfo,
+    type: string | undefined,
+): Promise<{ c: ContainerInfo; info: Docker.ContainerInspectInfo }> {
+    const candidates =
+        type !== undefined
+            ? containersOf(app, type)
+            : [...app.containers].sort((a, b) => Number(b.process === "web") - Number(a.process === "web"));
     for (const c of candidates) {
         try {
-            const info = await ctx.docker(c.host).getContainer(c.id ?? c.name).inspect();
+            const info = await ctx
+                .docker(c.host)
+                .getContainer(c.id ?? c.name)
+                .inspect();
             if (info.State.Running) return { c, info };
         } catch (e) {
             if (!isNotFound(e)) throw e;
         }
     }
-    throw new CliError(`app "${app.name}" has no running container${type ? ` of process type "${type}"` : ""} (${list(candidates.map(c => c.name))}); see \`dropyard ps ${app.name}\``);
+    throw new CliError(
+        `app "${app.name}" has no running container${type ? ` of process type "${type}"` : ""} (${list(candidates.map(c => c.name))}); see \`dropyard ps ${app.name}\``,
+    );
 }
 
 /** Pipes a container's attached stream to the terminal; returns when it ends. */
 function attachTo(ctx: Context, docker: Docker, stream: NodeJS.ReadWriteStream, tty: boolean): Promise<void> {
     if (tty) stream.pipe(ctx.io.stdout as NodeJS.WritableStream, { end: false });
     else docker.modem.demuxStream(stream, ctx.io.stdout, ctx.io.stderr);
-    return new Promise(r => { stream.on("end", r); stream.on("close", r); stream.on("error", () => r()); });
+    return new Promise(r => {
+        stream.on("end", r);
+        stream.on("close", r);
+        stream.on("error", () => r());
+    });
 }
 
-function withTerminal<T>(ctx: Context, stream: NodeJS.ReadWriteStream, tty: boolean, body: () => Promise<T>): Promise<T> {
+function withTerminal<T>(
+    ctx: Context,
+    stream: NodeJS.ReadWriteStream,
+    tty: boolean,
+    body: () => Promise<T>,
+): Promise<T> {
     if (tty) {
         ctx.io.stdin.setRawMode?.(true);
         ctx.io.stdin.pipe(stream);
@@ -335,20 +484,34 @@ export async function run(ctx: Context, appName: string, cmd: string[]): Promise
     const edgeNets = new Set(edge.flatMap(e => Object.keys(e.NetworkSettings?.Networks ?? {})));
     const networks = Object.keys(info.NetworkSettings.Networks ?? {}).filter(n => !edgeNets.has(n));
     const tty = Boolean(ctx.io.stdin.isTTY && ctx.io.stdout.isTTY);
-    ctx.progress(`starting a one-off container of ${app.name} (image ${shortImage(info.Image)}) on ${networks.join(", ") || "no network"}`);
+    ctx.progress(
+        `starting a one-off container of ${app.name} (image ${shortImage(info.Image)}) on ${networks.join(", ") || "no network"}`,
+    );
     const one = await docker.createContainer({
         Image: info.Image,
         Cmd: cmd,
         Env: info.Config.Env,
         WorkingDir: info.Config.WorkingDir || undefined,
         User: info.Config.User || undefined,
-        Tty: tty, OpenStdin: tty, StdinOnce: tty, AttachStdin: tty, AttachStdout: true, AttachStderr: true,
+        Tty: tty,
+        OpenStdin: tty,
+        StdinOnce: tty,
+        AttachStdin: tty,
+        AttachStdout: true,
+        AttachStderr: true,
         Labels: { [LABEL.app]: app.name, [LABEL.role]: "run" },
         // The app's volumes too, as `dokku run` mounts the app's storage.
-        HostConfig: { NetworkMode: networks[0] ?? "none", Binds: info.HostConfig.Binds ?? undefined, Mounts: info.HostConfig.Mounts, VolumesFrom: info.HostConfig.VolumesFrom ?? undefined },
+        HostConfig: {
+            NetworkMode: networks[0] ?? "none",
+            Binds: info.HostConfig.Binds ?? undefined,
+            Mounts: info.HostConfig.Mounts,
+            VolumesFrom: info.HostConfig.VolumesFrom ?? undefined,
+        },
     });
     const cleanup = () => one.remove({ force: true }).catch(() => undefined);
-    const onSignal = () => { void cleanup().then(() => process.exit(130)); };
+    const onSignal = () => {
+        void cleanup().then(() => process.exit(130));
+    };
     process.once("SIGINT", onSignal);
     try {
         for (const n of networks.slice(1)) await docker.getNetwork(n).connect({ Container: one.id });
@@ -356,7 +519,7 @@ export async function run(ctx: Context, appName: string, cmd: string[]): Promise
         return await withTerminal(ctx, stream, tty, async () => {
             const ended = attachTo(ctx, docker, stream, tty);
             await one.start();
-            const { StatusCode } = await one.wait() as { StatusCode: number };
+            const { StatusCode } = (await one.wait()) as { StatusCode: number };
             await Promise.race([ended, new Promise(r => setTimeout(r, 2000))]);
             return StatusCode;
         });
@@ -374,7 +537,9 @@ export async function exec(ctx: Context, appName: string, type: string | undefin
     const { c } = await runningContainer(ctx, app, type);
     const docker = ctx.docker(c.host);
     const tty = Boolean(ctx.io.stdin.isTTY && ctx.io.stdout.isTTY);
-    const e = await docker.getContainer(c.id ?? c.name).exec({ Cmd: cmd, AttachStdin: tty, AttachStdout: true, AttachStderr: true, Tty: tty });
+    const e = await docker
+        .getContainer(c.id ?? c.name)
+        .exec({ Cmd: cmd, AttachStdin: tty, AttachStdout: true, AttachStderr: true, Tty: tty });
     const stream = await e.start({ hijack: true, stdin: tty, Tty: tty });
     await withTerminal(ctx, stream, tty, () => attachTo(ctx, docker, stream, tty));
     const { ExitCode } = await e.inspect();

@@ -18,5 +18,9 @@ export interface Context {
      */
     readonly pulumi?: (args: string[]) => Promise<number>;
     /** The terminal, for `run` and `exec`. */
-    readonly io: { stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown }; stdout: NodeJS.WritableStream & { isTTY?: boolean }; stderr: NodeJS.WritableStream };
+    readonly io: {
+        stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+        stdout: NodeJS.WritableStream & { isTTY?: boolean };
+        stderr: NodeJS.WritableStream;
+    };
 }

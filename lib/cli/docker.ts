@@ -13,10 +13,15 @@ export function connectionOptions(ep: DockerEndpoint, env: NodeJS.ProcessEnv = p
     if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
     if (host.startsWith("/")) return { socketPath: host };
     const m = /^(?:tcp|https?):\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(host);
-    if (!m) throw new CliError(`docker host "${host}" is not understood; dropyard speaks to unix:// sockets and tcp:// addresses`);
+    if (!m)
+        throw new CliError(
+            `docker host "${host}" is not understood; dropyard speaks to unix:// sockets and tcp:// addresses`,
+        );
     const tls = ep.ca !== undefined || ep.cert !== undefined || ep.key !== undefined;
     if (tls && (ep.ca === undefined || ep.cert === undefined || ep.key === undefined)) {
-        throw new CliError(`docker host "${host}": the state holds only part of the TLS client material (caMaterial, certMaterial, keyMaterial); run \`pulumi up\` again`);
+        throw new CliError(
+            `docker host "${host}": the state holds only part of the TLS client material (caMaterial, certMaterial, keyMaterial); run \`pulumi up\` again`,
+        );
     }
     return {
         protocol: tls ? "https" : "http",

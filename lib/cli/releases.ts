@@ -38,7 +38,9 @@ export interface ReleasesResult {
 function repoOf(app: AppInfo): string {
     if (app.repo !== undefined) return app.repo;
     if (app.pulled !== undefined) {
-        throw new CliError(`app "${app.name}" runs the pulled image ${app.pulled} and has no releases; roll it back by changing its image argument`);
+        throw new CliError(
+            `app "${app.name}" runs the pulled image ${app.pulled} and has no releases; roll it back by changing its image argument`,
+        );
     }
     throw new CliError(`app "${app.name}" has no image in the state; run \`pulumi up\` first`);
 }
@@ -48,7 +50,10 @@ async function runningImages(ctx: Context, app: AppInfo): Promise<Set<string>> {
     const ids = new Set<string>();
     for (const c of app.containers) {
         try {
-            const i = await ctx.docker(c.host).getContainer(c.id ?? c.name).inspect();
+            const i = await ctx
+                .docker(c.host)
+                .getContainer(c.id ?? c.name)
+                .inspect();
             if (i.State.Running) ids.add(i.Image);
         } catch (e) {
             if (!isNotFound(e)) throw e;
@@ -71,8 +76,11 @@ export async function listReleases(ctx: Context, app: AppInfo): Promise<Releases
             const m = /:release-([1-9][0-9]*)$/.exec(tag);
             if (!m || tag.slice(0, tag.lastIndexOf(":")) !== repo) continue;
             releases.push({
-                release: Number(m[1]), image: image.Id, built: new Date(image.Created * 1000).toISOString(),
-                commit: image.Labels?.[LABEL.commit] || undefined, live: running.has(image.Id),
+                release: Number(m[1]),
+                image: image.Id,
+                built: new Date(image.Created * 1000).toISOString(),
+                commit: image.Labels?.[LABEL.commit] || undefined,
+                live: running.has(image.Id),
             });
         }
     }
@@ -82,15 +90,23 @@ export async function listReleases(ctx: Context, app: AppInfo): Promise<Releases
 }
 
 function renderReleases(r: ReleasesResult): string {
-    if (r.releases.length === 0) return `app ${r.app} has no kept releases on host ${r.host} yet (its next deploy makes one)`;
+    if (r.releases.length === 0)
+        return `app ${r.app} has no kept releases on host ${r.host} yet (its next deploy makes one)`;
     const rows = [["RELEASE", "IMAGE", "BUILT", "COMMIT", ""]];
     for (const x of r.releases) {
         const marks = [x.live ? "live" : "", r.pinned === x.release ? "pinned" : ""].filter(Boolean).join(", ");
-        rows.push([`v${x.release}`, x.image.replace(/^sha256:/, "").slice(0, 12), x.built.replace(/\.\d+Z$/, "Z"), x.commit?.slice(0, 12) ?? "-", marks]);
+        rows.push([
+            `v${x.release}`,
+            x.image.replace(/^sha256:/, "").slice(0, 12),
+            x.built.replace(/\.\d+Z$/, "Z"),
+            x.commit?.slice(0, 12) ?? "-",
+            marks,
+        ]);
     }
-    const pin = r.pinned !== undefined
-        ? `pinned to v${r.pinned} by the stack config ${PIN_KEY}; \`dropyard rollback ${r.app} --unpin\` deploys the code again`
-        : "not pinned: `pulumi up` deploys the code";
+    const pin =
+        r.pinned !== undefined
+            ? `pinned to v${r.pinned} by the stack config ${PIN_KEY}; \`dropyard rollback ${r.app} --unpin\` deploys the code again`
+            : "not pinned: `pulumi up` deploys the code";
     return [table(rows), pin].join("\n");
 }
 
@@ -122,11 +138,14 @@ export async function rollback(ctx: Context, appName: string, opts: RollbackOpti
     repoOf(app);
     const pulumi = ctx.pulumi;
     if (!pulumi) {
-        throw new CliError("rollback sets the stack's config and runs `pulumi up`, which --state cannot do: run it in the stack's directory without --state");
+        throw new CliError(
+            "rollback sets the stack's config and runs `pulumi up`, which --state cannot do: run it in the stack's directory without --state",
+        );
     }
     if (opts.unpin) {
         if (opts.release !== undefined) throw new CliError("rollback: give a release or --unpin, not both");
-        if (app.pinned === undefined) throw new CliError(`app "${app.name}" is not pinned to a release; \`pulumi up\` already deploys its code`);
+        if (app.pinned === undefined)
+            throw new CliError(`app "${app.name}" is not pinned to a release; \`pulumi up\` already deploys its code`);
         ctx.progress(`unpinning ${app.name} (it runs v${app.pinned}) and deploying its code: pulumi up`);
         return await deploy(ctx, pulumi, ["config", "rm", "--path", pinPath(app.name)], app.name, undefined);
     }
@@ -142,29 +161,49 @@ export async function rollback(ctx: Context, appName: string, opts: RollbackOpti
     } else {
         const before = r.live === undefined ? undefined : r.releases.find(x => x.release < r.live!);
         if (!before) {
-            throw new CliError(`app "${app.name}" has no release before the live one (${r.live === undefined ? "none is live" : `v${r.live}`}); its releases are: ${valid}`);
+            throw new CliError(
+                `app "${app.name}" has no release before the live one (${r.live === undefined ? "none is live" : `v${r.live}`}); its releases are: ${valid}`,
+            );
         }
         target = before.release;
     }
     if (r.live === target && r.pinned === target) {
-        ctx.out(ctx.json ? JSON.stringify({ app: app.name, release: target, pinned: true, changed: false }) : `${app.name}: v${target} is live and pinned already`);
+        ctx.out(
+            ctx.json
+                ? JSON.stringify({ app: app.name, release: target, pinned: true, changed: false })
+                : `${app.name}: v${target} is live and pinned already`,
+        );
         return 0;
     }
-    ctx.progress(`rolling ${app.name} back to v${target} (live: ${r.live === undefined ? "none" : `v${r.live}`}): pinning it in the stack's config, then pulumi up`);
+    ctx.progress(
+        `rolling ${app.name} back to v${target} (live: ${r.live === undefined ? "none" : `v${r.live}`}): pinning it in the stack's config, then pulumi up`,
+    );
     return await deploy(ctx, pulumi, ["config", "set", "--path", pinPath(app.name), String(target)], app.name, target);
 }
 
-async function deploy(ctx: Context, pulumi: NonNullable<Context["pulumi"]>, config: string[], app: string, target: number | undefined): Promise<number> {
+async function deploy(
+    ctx: Context,
+    pulumi: NonNullable<Context["pulumi"]>,
+    config: string[],
+    app: string,
+    target: number | undefined,
+): Promise<number> {
     const set = await pulumi(config);
     if (set !== 0) throw new CliError(`pulumi ${config.join(" ")} failed (exit ${set}); nothing was deployed`);
     const up = await pulumi(["up", "--yes", "--skip-preview"]);
     if (up !== 0) {
         const state = target === undefined ? "the pin is removed" : `the stack's config pins v${target}`;
-        ctx.progress(`pulumi up failed (exit ${up}); ${state}, and the previous containers keep serving where the deploy step did not pass`);
+        ctx.progress(
+            `pulumi up failed (exit ${up}); ${state}, and the previous containers keep serving where the deploy step did not pass`,
+        );
         return up;
     }
-    ctx.out(ctx.json ? JSON.stringify({ app, release: target ?? null, pinned: target !== undefined, changed: true })
-        : target === undefined ? `${app}: unpinned; its code is deployed`
-        : `${app}: v${target} is live, pinned in the stack config (${pinPath(app)}); \`dropyard rollback ${app} --unpin\` deploys the code again`);
+    ctx.out(
+        ctx.json
+            ? JSON.stringify({ app, release: target ?? null, pinned: target !== undefined, changed: true })
+            : target === undefined
+              ? `${app}: unpinned; its code is deployed`
+              : `${app}: v${target} is live, pinned in the stack config (${pinPath(app)}); \`dropyard rollback ${app} --unpin\` deploys the code again`,
+    );
     return 0;
 }

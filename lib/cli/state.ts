@@ -11,14 +11,16 @@ export const SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270";
 
 export const HOST_TYPE = "dropyard:index:Host";
 export const APP_TYPE = "dropyard:index:App";
-export const DATABASE_TYPES: Record<string, DatabaseKind> = { "dropyard:index:Postgres": "postgres", "dropyard:index:MariaDB": "mariadb" };
+export const DATABASE_TYPES: Record<string, DatabaseKind> = {
+    "dropyard:index:Postgres": "postgres",
+    "dropyard:index:MariaDB": "mariadb",
+};
 export const DOCKER_PROVIDER = "pulumi:providers:docker";
 export const CONTAINER_TYPE = "docker:index/container:Container";
 export const IMAGE_TYPE = "docker:index/image:Image";
 export const REMOTE_IMAGE_TYPE = "docker:index/remoteImage:RemoteImage";
 /** Host commands: local on a `local` host, over SSH on a droplet or server. */
 export const COMMAND_TYPES = ["command:local:Command", "command:remote:Command"];
-
 
 const LABEL_APP = "dev.dropyard.app";
 const LABEL_PROCESS = "dev.dropyard.process";
@@ -104,7 +106,9 @@ export function unwrapSecrets(v: unknown, where = "state"): unknown {
     if (o[SECRET_SIG] === SECRET_MARK) {
         if (typeof o.plaintext === "string") return unwrapSecrets(JSON.parse(o.plaintext), where);
         if ("value" in o) return unwrapSecrets(o.value, where);
-        throw new CliError(`${where}: secrets are encrypted; export the state with --show-secrets (pulumi stack export --show-secrets)`);
+        throw new CliError(
+            `${where}: secrets are encrypted; export the state with --show-secrets (pulumi stack export --show-secrets)`,
+        );
     }
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x, where)]));
 }
@@ -114,7 +118,12 @@ export function parseUrn(urn: string): { stack: string; project: string; type: s
     const parts = urn.split("::");
     if (parts.length < 4 || !parts[0].startsWith("urn:pulumi:")) throw new CliError(`not a Pulumi URN: ${urn}`);
     const chain = parts[2].split("$");
-    return { stack: parts[0].slice("urn:pulumi:".length), project: parts[1], type: chain[chain.length - 1], name: parts.slice(3).join("::") };
+    return {
+        stack: parts[0].slice("urn:pulumi:".length),
+        project: parts[1],
+        type: chain[chain.length - 1],
+        name: parts.slice(3).join("::"),
+    };
 }
 
 /** The URN part of a provider reference (`<urn>::<id>`). */
@@ -139,15 +148,21 @@ function labelMap(v: unknown): Record<string, string> {
  */
 export function readStackState(exported: unknown, source: string): StackModel {
     const resources = (exported as { deployment?: { resources?: unknown } } | null)?.deployment?.resources;
-    if (!Array.isArray(resources)) throw new CliError(`${source}: not a Pulumi stack export (no deployment.resources); give the output of \`pulumi stack export --show-secrets\``);
-    const all: RawResource[] = resources.filter((r): r is RawResource => r && typeof r.urn === "string" && typeof r.type === "string");
+    if (!Array.isArray(resources))
+        throw new CliError(
+            `${source}: not a Pulumi stack export (no deployment.resources); give the output of \`pulumi stack export --show-secrets\``,
+        );
+    const all: RawResource[] = resources.filter(
+        (r): r is RawResource => r && typeof r.urn === "string" && typeof r.type === "string",
+    );
     const byUrn = new Map(all.map(r => [r.urn, r]));
     const input = (r: RawResource, field: string) => unwrapSecrets(r.inputs?.[field], source);
     const output = (r: RawResource, field: string) => unwrapSecrets(r.outputs?.[field] ?? r.inputs?.[field], source);
 
     /** The nearest ancestor (or the resource itself) of one of `types`. */
     const ancestor = (r: RawResource | undefined, types: (t: string) => boolean): RawResource | undefined => {
-        for (let seen = 0; r && seen < 100; seen++, r = r.parent ? byUrn.get(r.parent) : undefined) if (types(r.type)) return r;
+        for (let seen = 0; r && seen < 100; seen++, r = r.parent ? byUrn.get(r.parent) : undefined)
+            if (types(r.type)) return r;
         return undefined;
     };
     const nameOf = (r: RawResource) => parseUrn(r.urn).name;
@@ -160,15 +175,31 @@ export function readStackState(exported: unknown, source: string): StackModel {
         const owner = ancestor(p, t => t === HOST_TYPE);
         const name = owner ? nameOf(owner) : nameOf(p);
         hostByProvider.set(p.urn, name);
-        hosts.push({ name, docker: { host: str(input(p, "host")), ca: str(input(p, "caMaterial")), cert: str(input(p, "certMaterial")), key: str(input(p, "keyMaterial")) } });
+        hosts.push({
+            name,
+            docker: {
+                host: str(input(p, "host")),
+                ca: str(input(p, "caMaterial")),
+                cert: str(input(p, "certMaterial")),
+                key: str(input(p, "keyMaterial")),
+            },
+        });
     }
 
     type MutableApp = {
-        name: string; host: string; containers: ContainerInfo[]; repo?: string; pinned?: number; pulled?: string;
+        name: string;
+        host: string;
+        containers: ContainerInfo[];
+        repo?: string;
+        pinned?: number;
+        pulled?: string;
         schedules: { name: string; cron: string }[];
     };
     const apps = new Map<string, MutableApp>();
-    const databases = new Map<string, { name: string; kind: DatabaseKind; host: string; containers: ContainerInfo[]; backupDir?: string }>();
+    const databases = new Map<
+        string,
+        { name: string; kind: DatabaseKind; host: string; containers: ContainerInfo[]; backupDir?: string }
+    >();
     for (const r of all) {
         if (r.type === APP_TYPE) apps.set(nameOf(r), { name: nameOf(r), host: "", containers: [], schedules: [] });
         const kind = DATABASE_TYPES[r.type];
@@ -176,7 +207,7 @@ export function readStackState(exported: unknown, source: string): StackModel {
     }
     for (const r of all.filter(x => x.type === CONTAINER_TYPE)) {
         const labels = labelMap(output(r, "labels"));
-        const host = r.provider ? hostByProvider.get(providerUrn(r.provider)) ?? "" : "";
+        const host = r.provider ? (hostByProvider.get(providerUrn(r.provider)) ?? "") : "";
         const envs = output(r, "envs");
         const c: ContainerInfo = {
             resource: nameOf(r),
@@ -205,8 +236,10 @@ export function readStackState(exported: unknown, source: string): StackModel {
         const ref = str(input(r, r.type === IMAGE_TYPE ? "imageName" : "name")) ?? "";
         const release = /^(.+):release-([1-9][0-9]*)$/.exec(ref);
         if (r.type === IMAGE_TYPE) app.repo = ref.replace(/:[^:/]+$/, "");
-        else if (release) { app.repo = release[1]; app.pinned = Number(release[2]); }
-        else app.pulled = ref;
+        else if (release) {
+            app.repo = release[1];
+            app.pinned = Number(release[2]);
+        } else app.pulled = ref;
     }
     // Each database's backup: the directory its backup step's delete script removes the scripts from.
     for (const r of all.filter(x => COMMAND_TYPES.includes(x.type))) {
@@ -223,8 +256,13 @@ export function readStackState(exported: unknown, source: string): StackModel {
         if (!app || nameOf(r) !== `${app.name}-schedules`) continue;
         const env = input(r, "environment") as Record<string, unknown> | undefined;
         let jobs: unknown;
-        try { jobs = JSON.parse(String(env?.[SCHEDULE_JOBS] ?? "{}")); } catch { jobs = {}; }
-        if (jobs && typeof jobs === "object") app.schedules = Object.entries(jobs).map(([name, cron]) => ({ name, cron: String(cron) }));
+        try {
+            jobs = JSON.parse(String(env?.[SCHEDULE_JOBS] ?? "{}"));
+        } catch {
+            jobs = {};
+        }
+        if (jobs && typeof jobs === "object")
+            app.schedules = Object.entries(jobs).map(([name, cron]) => ({ name, cron: String(cron) }));
     }
     const first = all[0] ? parseUrn(all[0].urn) : undefined;
     return {

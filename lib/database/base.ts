@@ -10,7 +10,16 @@ import { claim, scopeOf } from "../claims";
 import { BackupParts, BackupTarget, createBackup, createBackupBeforeChange, normalizeBackup } from "./backup";
 import { Database, DATABASE_BRAND } from "./database";
 import { createUpgrade, UpgradeTarget } from "./upgrade";
-import { CONTAINER_UPDATED_IN_PLACE, connectionUrl, createServer, EngineFacts, NormalizedServer, normalizeServerArgs, ServerContainer, serverPassword } from "./server";
+import {
+    CONTAINER_UPDATED_IN_PLACE,
+    connectionUrl,
+    createServer,
+    EngineFacts,
+    NormalizedServer,
+    normalizeServerArgs,
+    ServerContainer,
+    serverPassword,
+} from "./server";
 
 /** What the engine hooks get: the component's name, its args, and what the base made of them. */
 export interface ServerSettings<A extends DatabaseArgs> {
@@ -119,24 +128,37 @@ export abstract class DatabaseServer<A extends DatabaseArgs> extends pulumi.Comp
         super(`dropyard:index:${engine.component}`, name, {}, opts);
 
         const password = serverPassword(this, `${name}-password`);
-        const otherPasswords = Object.fromEntries((engine.otherPasswords ?? [])
-            .map(role => [role, serverPassword(this, `${name}-${role}-password`)]));
+        const otherPasswords = Object.fromEntries(
+            (engine.otherPasswords ?? []).map(role => [role, serverPassword(this, `${name}-${role}-password`)]),
+        );
         const settings: ServerSettings<A> = { name, args, server, password, otherPasswords };
         const target: BackupTarget = {
-            name, host: server.host, engine: engine.engine as BackupTarget["engine"], component: engine.component,
-            database: server.database, user: server.user,
+            name,
+            host: server.host,
+            engine: engine.engine as BackupTarget["engine"],
+            component: engine.component,
+            database: server.database,
+            user: server.user,
         };
         const backupParts = backup !== undefined ? createBackup(this, target, backup, args.backup!) : undefined;
         const container = engine.container(settings);
         const upgradeTarget: UpgradeTarget = {
-            ...target, version: server.version, versions: engine.versions, volume: server.names.volume.name,
+            ...target,
+            version: server.version,
+            versions: engine.versions,
+            volume: server.names.volume.name,
         };
         // Before a new image replaces the container: the backup, then the major upgrade (a no-op within a major).
         const parts = createServer(this, name, server, container, (image, containerArgs) => {
-            const replacing = Object.fromEntries(Object.entries(containerArgs)
-                .filter(([k]) => !(CONTAINER_UPDATED_IN_PLACE as readonly string[]).includes(k)));
-            const backedUp = backupParts === undefined ? []
-                : [createBackupBeforeChange(this, target, backupParts, image.imageId, replacing)];
+            const replacing = Object.fromEntries(
+                Object.entries(containerArgs).filter(
+                    ([k]) => !(CONTAINER_UPDATED_IN_PLACE as readonly string[]).includes(k),
+                ),
+            );
+            const backedUp =
+                backupParts === undefined
+                    ? []
+                    : [createBackupBeforeChange(this, target, backupParts, image.imageId, replacing)];
             return [createUpgrade(this, upgradeTarget, container, image, backedUp)];
         });
 
@@ -161,11 +183,18 @@ export abstract class DatabaseServer<A extends DatabaseArgs> extends pulumi.Comp
         this.backup = backupParts;
         this.backupPassphrase = backupParts?.passphrase;
         this.registerOutputs({
-            backupPassphrase: this.backupPassphrase, backupScript: backupParts?.backupScript,
-            restoreScript: backupParts?.restoreScript, backupStatus: backupParts?.statusFile,
-            url: this.url, password: this.password, env: this.env,
+            backupPassphrase: this.backupPassphrase,
+            backupScript: backupParts?.backupScript,
+            restoreScript: backupParts?.restoreScript,
+            backupStatus: backupParts?.statusFile,
+            url: this.url,
+            password: this.password,
+            env: this.env,
             ...Object.fromEntries(Object.entries(otherPasswords).map(([role, p]) => [`${role}Password`, p])),
-            host: this.hostname, port: this.port, database: this.database, user: this.user,
+            host: this.hostname,
+            port: this.port,
+            database: this.database,
+            user: this.user,
         });
     }
 }

@@ -54,14 +54,15 @@ const MARIADB: Engine<MariaDBArgs> = {
         // server the entrypoint runs while initialising (no networking) does not count.
         healthcheck: ["healthcheck.sh", "--connect", "--innodb_initialized"],
     }),
-    env: ({ name, server: n }, url, password) => ({
-        DATABASE_URL: url,
-        DB_HOST: name,
-        DB_PORT: String(PORT),
-        DB_NAME: n.database,
-        DB_USER: n.user,
-        DB_PASSWORD: password,
-    } satisfies Record<(typeof ENV_KEYS)[number], string>),
+    env: ({ name, server: n }, url, password) =>
+        ({
+            DATABASE_URL: url,
+            DB_HOST: name,
+            DB_PORT: String(PORT),
+            DB_NAME: n.database,
+            DB_USER: n.user,
+            DB_PASSWORD: password,
+        }) satisfies Record<(typeof ENV_KEYS)[number], string>,
 };
 
 /**

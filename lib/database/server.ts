@@ -51,7 +51,12 @@ export function defaultDatabaseName(name: string): string {
 }
 
 /** Validates everything both engines share and applies the shared defaults. Creates nothing. */
-export function normalizeServerArgs(err: ErrorFactory, name: string, args: DatabaseArgs, facts: EngineFacts): NormalizedServer {
+export function normalizeServerArgs(
+    err: ErrorFactory,
+    name: string,
+    args: DatabaseArgs,
+    facts: EngineFacts,
+): NormalizedServer {
     // The name is the container's name and its host name on every network it joins.
     checkResourceName(err, "name", name);
     if (!(args.host instanceof Host)) throw err("host", "is not a Host", "pass the Host the database runs on");
@@ -63,8 +68,11 @@ export function normalizeServerArgs(err: ErrorFactory, name: string, args: Datab
     }
     const image = args.image ?? `${facts.repository}:${version}`;
     if (!/^\S+$/.test(image)) {
-        throw err("image", `"${image}" is not an image reference`,
-            `give a name and tag without spaces, e.g. "mirror.example.com/${facts.repository}:${version}"`);
+        throw err(
+            "image",
+            `"${image}" is not an image reference`,
+            `give a name and tag without spaces, e.g. "mirror.example.com/${facts.repository}:${version}"`,
+        );
     }
 
     const database = args.database ?? defaultDatabaseName(name);
@@ -83,20 +91,32 @@ export function normalizeServerArgs(err: ErrorFactory, name: string, args: Datab
     return { host, version, image, database, user, networks, names: databaseNames(name, networks === undefined) };
 }
 
-function checkNetworks(err: ErrorFactory, host: Host, networks: readonly BridgeNet[] | undefined): readonly BridgeNet[] | undefined {
+function checkNetworks(
+    err: ErrorFactory,
+    host: Host,
+    networks: readonly BridgeNet[] | undefined,
+): readonly BridgeNet[] | undefined {
     if (networks === undefined) return undefined;
-    if (!Array.isArray(networks)) throw err("networks", "is not a list", "pass an array of BridgeNet, e.g. networks: [frontnet]");
+    if (!Array.isArray(networks))
+        throw err("networks", "is not a list", "pass an array of BridgeNet, e.g. networks: [frontnet]");
     // An empty list would leave the container on Docker's default bridge, reachable by every container.
     if (networks.length === 0) {
-        throw err("networks", "is empty", "omit it for the database's own internal network, or list at least one BridgeNet");
+        throw err(
+            "networks",
+            "is empty",
+            "omit it for the database's own internal network, or list at least one BridgeNet",
+        );
     }
     networks.forEach((net: unknown, i) => {
         if (!(net instanceof BridgeNet)) {
             throw err(`networks[${i}]`, "is not a BridgeNet", "create the network with new BridgeNet(name, { host })");
         }
         if (net.host !== host) {
-            throw err(`networks[${i}]`, `is on host "${net.host.hostName}", not "${host.hostName}"`,
-                "use a BridgeNet created on the database's Host");
+            throw err(
+                `networks[${i}]`,
+                `is on host "${net.host.hostName}", not "${host.hostName}"`,
+                "use a BridgeNet created on the database's Host",
+            );
         }
         const first = networks.indexOf(net);
         if (first !== i) throw err(`networks[${i}]`, `repeats networks[${first}]`, "list each BridgeNet once");
@@ -158,8 +178,13 @@ export const CONTAINER_UPDATED_IN_PLACE = ["restart", "wait", "waitTimeout", "de
  * waits for what `beforeContainer` returns, given the image and the container's inputs: the backup taken
  * before a change that replaces it, and the major upgrade.
  */
-export function createServer(parent: pulumi.Resource, name: string, n: NormalizedServer, c: ServerContainer,
-    beforeContainer: (image: docker.RemoteImage, container: docker.ContainerArgs) => pulumi.Resource[]): ServerParts {
+export function createServer(
+    parent: pulumi.Resource,
+    name: string,
+    n: NormalizedServer,
+    c: ServerContainer,
+    beforeContainer: (image: docker.RemoteImage, container: docker.ContainerArgs) => pulumi.Resource[],
+): ServerParts {
     const opts = { parent, provider: n.host.provider, dependsOn: n.host.ready };
 
     const image = new docker.RemoteImage(`${name}-image`, { name: n.image, keepLocally: true }, opts);
@@ -169,21 +194,29 @@ export function createServer(parent: pulumi.Resource, name: string, n: Normalize
     // data on the host (remove it with `docker volume rm <name>-data`). Dropping a database must be
     // a deliberate act, not a line deleted from a program. Because the name is fixed, a recreated
     // component adopts the kept volume — which still holds the old password (see `password`).
-    const volume = new docker.Volume(`${name}-data`, {
-        name: n.names.volume.name,
-        labels: labels({ database: name }),
-    }, { ...opts, retainOnDelete: true });
+    const volume = new docker.Volume(
+        `${name}-data`,
+        {
+            name: n.names.volume.name,
+            labels: labels({ database: name }),
+        },
+        { ...opts, retainOnDelete: true },
+    );
 
     let network: docker.Network | undefined;
     let networkNames: pulumi.Output<string>[];
     if (n.names.network !== undefined) {
         // Internal: linked apps reach the database, the database reaches nothing outside.
-        network = new docker.Network(`${name}-net`, {
-            name: n.names.network.name,
-            driver: "bridge",
-            internal: true,
-            labels: labels({ network: n.names.network.name }),
-        }, { ...opts, deleteBeforeReplace: true }); // fixed name: the old network must go first
+        network = new docker.Network(
+            `${name}-net`,
+            {
+                name: n.names.network.name,
+                driver: "bridge",
+                internal: true,
+                labels: labels({ network: n.names.network.name }),
+            },
+            { ...opts, deleteBeforeReplace: true },
+        ); // fixed name: the old network must go first
         networkNames = [network.name];
     } else {
         networkNames = (n.networks ?? []).map(net => net.networkName);
@@ -221,14 +254,27 @@ export function createServer(parent: pulumi.Resource, name: string, n: Normalize
         labels: labels({ database: name }),
     };
     const waitFor = beforeContainer(image, args);
-    const container = new docker.Container(`${name}-container`, args,
-        { ...opts, dependsOn: [...n.host.ready, ...waitFor], deleteBeforeReplace: true });
+    const container = new docker.Container(`${name}-container`, args, {
+        ...opts,
+        dependsOn: [...n.host.ready, ...waitFor],
+        deleteBeforeReplace: true,
+    });
 
     return { image, volume, network, container, networkNames };
 }
 
 /** `scheme://user:password@host:port/database`, secret; user and password URL-encoded. */
-export function connectionUrl(scheme: string, n: NormalizedServer, hostname: string, port: number, password: pulumi.Output<string>): pulumi.Output<string> {
-    return pulumi.secret(password.apply(p =>
-        `${scheme}://${encodeURIComponent(n.user)}:${encodeURIComponent(p)}@${hostname}:${port}/${encodeURIComponent(n.database)}`));
+export function connectionUrl(
+    scheme: string,
+    n: NormalizedServer,
+    hostname: string,
+    port: number,
+    password: pulumi.Output<string>,
+): pulumi.Output<string> {
+    return pulumi.secret(
+        password.apply(
+            p =>
+                `${scheme}://${encodeURIComponent(n.user)}:${encodeURIComponent(p)}@${hostname}:${port}/${encodeURIComponent(n.database)}`,
+        ),
+    );
 }

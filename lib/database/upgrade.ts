@@ -18,12 +18,31 @@ export interface UpgradeTarget {
 }
 
 /** The `<name>-upgrade` host command; the container waits for it, and it waits for `after` (the backup). */
-export function createUpgrade(parent: pulumi.Resource, t: UpgradeTarget, c: ServerContainer, image: docker.RemoteImage,
-    after: pulumi.Resource[]): pulumi.CustomResource {
-    const script = image.imageId.apply(id => renderUpgradeScript({
-        engine: t.engine, container: t.name, volume: t.volume, image: id, version: t.version, versions: t.versions,
-        dataPath: c.dataPath, env: c.upgradeEnv ?? [], command: c.command ?? [], ready: c.healthcheck,
-        owner: `${t.component} "${t.name}" on host "${t.host.hostName}"`,
-    }));
-    return t.host.command(`${t.name}-upgrade`, { create: script, triggers: [image.imageId] }, { parent, dependsOn: after });
+export function createUpgrade(
+    parent: pulumi.Resource,
+    t: UpgradeTarget,
+    c: ServerContainer,
+    image: docker.RemoteImage,
+    after: pulumi.Resource[],
+): pulumi.CustomResource {
+    const script = image.imageId.apply(id =>
+        renderUpgradeScript({
+            engine: t.engine,
+            container: t.name,
+            volume: t.volume,
+            image: id,
+            version: t.version,
+            versions: t.versions,
+            dataPath: c.dataPath,
+            env: c.upgradeEnv ?? [],
+            command: c.command ?? [],
+            ready: c.healthcheck,
+            owner: `${t.component} "${t.name}" on host "${t.host.hostName}"`,
+        }),
+    );
+    return t.host.command(
+        `${t.name}-upgrade`,
+        { create: script, triggers: [image.imageId] },
+        { parent, dependsOn: after },
+    );
 }

@@ -90,20 +90,20 @@ const LIMIT = `\${limit:+timeout "$limit"} `;
 /** Defines `restic_run DEST ARGS...`: restic in its container against one destination. */
 function resticFunction(p: BackupPlan): string {
     const paths = backupPaths(p.stateDir);
-    const mounts = Object.values(p.destinations).filter(d => d.kind === "directory")
+    const mounts = Object.values(p.destinations)
+        .filter(d => d.kind === "directory")
         .map(d => `-v ${shq(`${d.path}:${d.path}`)}`);
     const options = [
-        "-i", `--user "$(id -u):$(id -g)"`, `--env-file ${shq(paths.envFile)}`, `-e RESTIC_REPOSITORY="$repo"`,
+        "-i",
+        `--user "$(id -u):$(id -g)"`,
+        `--env-file ${shq(paths.envFile)}`,
+        `-e RESTIC_REPOSITORY="$repo"`,
         ...mounts,
         ...(p.caBundle ? [`-v ${shq(`${paths.caFile}:${CA_IN_CONTAINER}:ro`)}`] : []),
         "--label dev.dropyard.backup=restic",
     ].join(" ");
     const tail = `${shq(p.image)} --no-cache${p.caBundle ? ` --cacert ${CA_IN_CONTAINER}` : ""} "$@"`;
-    const lines = [
-        "restic_run() {",
-        "    local repo",
-        `    repo=$(repository_of "$1"); shift`,
-    ];
+    const lines = ["restic_run() {", "    local repo", `    repo=$(repository_of "$1"); shift`];
     if (p.networks.length === 0) {
         lines.push(`    ${LIMIT}docker run --rm ${options} ${tail}`);
     } else {
@@ -118,7 +118,9 @@ function resticFunction(p: BackupPlan): string {
         );
     }
     lines.push("}");
-    const cases = Object.entries(p.destinations).map(([name, d]) => `        ${shq(name)}) echo ${shq(repositoryOf(d))} ;;`);
+    const cases = Object.entries(p.destinations).map(
+        ([name, d]) => `        ${shq(name)}) echo ${shq(repositoryOf(d))} ;;`,
+    );
     return [
         "repository_of() {",
         `    case "$1" in`,
@@ -317,13 +319,15 @@ export function renderRestoreScript(p: BackupPlan): string {
         `  --database   the database in that container (default: ${p.database}); replaced object by object`,
         "  --force      restore even though other sessions are connected to the target database",
     ].join("\n");
-    const sessions = p.engine === "postgres"
-        ? `psql -U "$POSTGRES_USER" -d "$1" -Atc "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"`
-        : `MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb -uroot -N -B -e "SELECT count(*) FROM information_schema.processlist WHERE db = '$1' AND id <> connection_id()"`;
-    const load = p.engine === "postgres"
-        // --clean --if-exists drops what the dump re-creates; one transaction: all or nothing.
-        ? `pg_restore -U "$POSTGRES_USER" -d "$1" --clean --if-exists --no-owner --single-transaction --exit-on-error`
-        : `MYSQL_PWD="$MARIADB_ROOT_PASSWORD" exec mariadb -uroot "$1"`;
+    const sessions =
+        p.engine === "postgres"
+            ? `psql -U "$POSTGRES_USER" -d "$1" -Atc "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"`
+            : `MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb -uroot -N -B -e "SELECT count(*) FROM information_schema.processlist WHERE db = '$1' AND id <> connection_id()"`;
+    const load =
+        p.engine === "postgres"
+            ? // --clean --if-exists drops what the dump re-creates; one transaction: all or nothing.
+              `pg_restore -U "$POSTGRES_USER" -d "$1" --clean --if-exists --no-owner --single-transaction --exit-on-error`
+            : `MYSQL_PWD="$MARIADB_ROOT_PASSWORD" exec mariadb -uroot "$1"`;
     return [
         "#!/usr/bin/env bash",
         `# dropyard: restores the database "${p.database}" of ${p.owner} from restic (see --help).`,
@@ -389,13 +393,16 @@ export interface BackupInstall {
 export function renderBackupInstallScript(s: BackupInstall): string {
     const p = s.plan;
     const paths = backupPaths(p.stateDir);
-    if (p.caBundle !== (s.caBundlePem !== undefined)) throw new Error("renderBackupInstallScript: caBundle and caBundlePem go together");
+    if (p.caBundle !== (s.caBundlePem !== undefined))
+        throw new Error("renderBackupInstallScript: caBundle and caBundlePem go together");
     const write = (target: string, content: string, mode: string) => [
         heredoc(`cat > ${shq(`${target}.new`)}`, content),
         `chmod ${mode} ${shq(`${target}.new`)}`,
         `mv -f ${shq(`${target}.new`)} ${shq(target)}`,
     ];
-    const dirs = Object.values(p.destinations).filter(d => d.kind === "directory").map(d => d.path);
+    const dirs = Object.values(p.destinations)
+        .filter(d => d.kind === "directory")
+        .map(d => d.path);
     const lines = [
         "set -euo pipefail",
         "umask 077",
@@ -409,10 +416,15 @@ export function renderBackupInstallScript(s: BackupInstall): string {
     ];
     if (s.cron) {
         const command = `/bin/bash ${shq(paths.backupScript)} 2>&1 | logger -t dropyard-backup`;
-        lines.push(...cronInstallLines({
-            file: s.cron.file, schedule: s.cron.schedule, command, comment: `backs up ${p.owner}.`,
-            withoutRoot: `run as root, or set backup.cron: false and run ${paths.backupScript} from your own scheduler`,
-        }));
+        lines.push(
+            ...cronInstallLines({
+                file: s.cron.file,
+                schedule: s.cron.schedule,
+                command,
+                comment: `backs up ${p.owner}.`,
+                withoutRoot: `run as root, or set backup.cron: false and run ${paths.backupScript} from your own scheduler`,
+            }),
+        );
     }
     lines.push("");
     return lines.join("\n");
@@ -434,5 +446,7 @@ export function renderBackupEnv(env: Readonly<Record<string, string>>): string {
     for (const [k, v] of Object.entries(env)) {
         if (/[\n\r]/.test(v)) throw new Error(`renderBackupEnv: ${k} holds a newline`);
     }
-    return Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join("");
+    return Object.entries(env)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join("");
 }

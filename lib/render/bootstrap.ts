@@ -164,7 +164,9 @@ export function renderRemoteCommand(environment: Record<string, string>, script:
     for (const key of Object.keys(environment)) {
         if (!SHELL_NAME.test(key)) throw new Error(`environment key "${key}" is not a shell variable name`);
     }
-    const exports = Object.keys(environment).sort()
-        .map(k => `export ${k}=${shq(environment[k])}\n`).join("");
+    const exports = Object.keys(environment)
+        .sort()
+        .map(k => `export ${k}=${shq(environment[k])}\n`)
+        .join("");
     return `${sudo ? "sudo -n " : ""}bash -c ${shq(exports + script)}`;
 }

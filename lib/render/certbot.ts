@@ -48,10 +48,17 @@ export interface CertificateRequest {
  */
 export function certonlyArgs(r: CertificateRequest): string[] {
     return [
-        "certonly", "--webroot", "-w", EDGE_PATHS.webroot,
-        "--cert-name", r.certName,
+        "certonly",
+        "--webroot",
+        "-w",
+        EDGE_PATHS.webroot,
+        "--cert-name",
+        r.certName,
         ...r.domains.flatMap(d => ["-d", d]),
-        "--non-interactive", "--agree-tos", "--keep-until-expiring", "--expand",
+        "--non-interactive",
+        "--agree-tos",
+        "--keep-until-expiring",
+        "--expand",
         ...(r.email !== undefined ? ["--email", r.email, "--no-eff-email"] : ["--register-unsafely-without-email"]),
         ...(r.server !== undefined ? ["--server", r.server] : r.staging ? ["--staging"] : []),
     ];
@@ -101,11 +108,14 @@ export interface IssueScript {
 
 /** Issues (or expands) the certificate, then tests and reloads the edge. */
 export function renderIssueScript(s: IssueScript): string {
-    if (s.run.caBundle !== (s.caBundlePem !== undefined)) throw new Error("renderIssueScript: caBundle and caBundlePem go together");
+    if (s.run.caBundle !== (s.caBundlePem !== undefined))
+        throw new Error("renderIssueScript: caBundle and caBundlePem go together");
     return [
         "set -euo pipefail",
         `mkdir -p ${[s.run.letsencryptDir, s.run.webrootDir, s.run.stateDir].map(shq).join(" ")}`,
-        ...(s.caBundlePem !== undefined ? [heredoc(`cat > ${shq(`${s.run.stateDir}/${CA_BUNDLE}`)}`, s.caBundlePem)] : []),
+        ...(s.caBundlePem !== undefined
+            ? [heredoc(`cat > ${shq(`${s.run.stateDir}/${CA_BUNDLE}`)}`, s.caBundlePem)]
+            : []),
         renderCertbotFunction(s.run),
         `run_certbot ${certonlyArgs(s.request).map(shq).join(" ")}`,
         ...reloadEdge(s.edge, s.lockFile),
@@ -142,7 +152,9 @@ export function renderRenewScript(s: RenewScript): string {
         `run_certbot renew --cert-name ${shq(s.certName)} --non-interactive --deploy-hook ${shq(`touch ${CERTBOT_STATE_DIR}/${MARKER}`)} "$@"`,
         `if [ -e "$marker" ]; then`,
         `    rm -f "$marker"`,
-        ...reloadEdge(s.edge, s.lockFile).flatMap(l => l.split("\n")).map(l => `    ${l}`),
+        ...reloadEdge(s.edge, s.lockFile)
+            .flatMap(l => l.split("\n"))
+            .map(l => `    ${l}`),
         `    echo ${shq(`renewed ${s.certName}; nginx in ${s.edge} reloaded`)}`,
         "fi",
         "",
@@ -178,11 +190,15 @@ export function renderRenewalInstallScript(s: RenewalInstall): string {
     ];
     if (s.cron) {
         const command = `/bin/bash ${shq(s.scriptPath)} 2>&1 | logger -t dropyard-renew`;
-        lines.push(...cronInstallLines({
-            file: s.cron.file, schedule: s.cron.schedule, command,
-            comment: `${s.cron.owner}. Renews twice a day; the script adds a random delay.`,
-            withoutRoot: `run the installing user as root, or set autoRenew: false and run ${s.scriptPath} yourself`,
-        }));
+        lines.push(
+            ...cronInstallLines({
+                file: s.cron.file,
+                schedule: s.cron.schedule,
+                command,
+                comment: `${s.cron.owner}. Renews twice a day; the script adds a random delay.`,
+                withoutRoot: `run the installing user as root, or set autoRenew: false and run ${s.scriptPath} yourself`,
+            }),
+        );
     }
     lines.push("");
     return lines.join("\n");

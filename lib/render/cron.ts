@@ -4,11 +4,7 @@
 import { shq } from "./shell";
 
 /** `as_root CMD...`: runs CMD as root, through `sudo -n` when the script runs as another user. */
-export const AS_ROOT = [
-    "as_root() {",
-    `    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi`,
-    "}",
-].join("\n");
+export const AS_ROOT = ["as_root() {", `    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi`, "}"].join("\n");
 
 export interface CronEntry {
     /** The file in /etc/cron.d. */
@@ -41,8 +37,8 @@ export function cronInstallLines(e: CronEntry): string[] {
         "    exit 1",
         "fi",
         `rm -f "$tmp"`,
-        "if ! command -v cron >/dev/null 2>&1 && ! command -v crond >/dev/null 2>&1 "
-            + "&& [ ! -x /usr/sbin/cron ] && [ ! -x /usr/sbin/crond ]; then",
+        "if ! command -v cron >/dev/null 2>&1 && ! command -v crond >/dev/null 2>&1 " +
+            "&& [ ! -x /usr/sbin/cron ] && [ ! -x /usr/sbin/crond ]; then",
         `    echo ${shq(`warning: no cron daemon found; ${e.file} will not run until one is installed`)} >&2`,
         "fi",
     ];

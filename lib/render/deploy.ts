@@ -79,9 +79,13 @@ const PROBE_FUNCTION = [
     "}",
 ].join("\n");
 
-/** The script (bash). Values that change per deploy arrive in the environment: DEPLOY_CONTAINERS and DEPLOY_UPSTREAM_MAP. */
+/**
+ * The script (bash). Values that change per deploy arrive in the environment: DEPLOY_CONTAINERS and
+ * DEPLOY_UPSTREAM_MAP.
+ */
 export function renderDeployScript(d: DeployScript): string {
-    if (!Number.isInteger(d.waitSeconds) || d.waitSeconds < 1) throw new RangeError(`renderDeployScript: waitSeconds ${d.waitSeconds}`);
+    if (!Number.isInteger(d.waitSeconds) || d.waitSeconds < 1)
+        throw new RangeError(`renderDeployScript: waitSeconds ${d.waitSeconds}`);
     const lines = [
         "set -euo pipefail",
         `read -r -a containers <<<"\${${DEPLOY_CONTAINERS}:-}"`,

@@ -118,9 +118,12 @@ export function renderEdgeChange(c: EdgeChange): string {
             ...put.map(f => {
                 const aside = shq(`${f.path}.new`);
                 const header = owned(c.edge, f) ? `${OWNER_HEADER}${c.edge.owner}\n` : "";
-                const write = typeof f.content === "string" ? heredoc(`cat > ${aside}`, header + f.content)
-                    : "stdin" in f.content ? `cat > ${aside}`
-                        : `{ ${header ? `printf '%s\\n' ${shq(header.trimEnd())}; ` : ""}printf '%s' "$${f.content.env}"; } > ${aside}`;
+                const write =
+                    typeof f.content === "string"
+                        ? heredoc(`cat > ${aside}`, header + f.content)
+                        : "stdin" in f.content
+                          ? `cat > ${aside}`
+                          : `{ ${header ? `printf '%s\\n' ${shq(header.trimEnd())}; ` : ""}printf '%s' "$${f.content.env}"; } > ${aside}`;
                 return `${write}\nchmod ${f.mode ?? "0644"} ${aside}`;
             }),
             `for f in "\${files[@]}"; do`,
@@ -144,15 +147,15 @@ export function renderEdgeChange(c: EdgeChange): string {
             `if [ "$running" != true ]; then`,
             ...(c.whenStopped === "skip"
                 ? [
-                    "    drop_copies",
-                    `    echo "the edge ($edge) is not running; nginx reads its files as they are now when it starts"`,
-                    "    exit 0",
-                ]
+                      "    drop_copies",
+                      `    echo "the edge ($edge) is not running; nginx reads its files as they are now when it starts"`,
+                      "    exit 0",
+                  ]
                 : [
-                    "    restore",
-                    `    echo "the edge nginx container $edge is not running; start it (docker start $edge) and deploy again" >&2`,
-                    "    exit 1",
-                ]),
+                      "    restore",
+                      `    echo "the edge nginx container $edge is not running; start it (docker start $edge) and deploy again" >&2`,
+                      "    exit 1",
+                  ]),
             "fi",
         );
     }
@@ -160,9 +163,9 @@ export function renderEdgeChange(c: EdgeChange): string {
         `if ! out=$(docker exec "$edge" nginx -t 2>&1); then`,
         ...(touched.length > 0
             ? [
-                "    restore",
-                `    printf '%s\\n' "nginx -t in $edge rejected ${wording.rejected}; ${wording.restored} back in place:" "$out" >&2`,
-            ]
+                  "    restore",
+                  `    printf '%s\\n' "nginx -t in $edge rejected ${wording.rejected}; ${wording.restored} back in place:" "$out" >&2`,
+              ]
             : [`    printf '%s\\n' "nginx -t in $edge fails, so it was not reloaded:" "$out" >&2`]),
         "    exit 1",
         "fi",
@@ -174,9 +177,14 @@ export function renderEdgeChange(c: EdgeChange): string {
     return lines.join("\n");
 }
 
-/** Whether `f` gets the owner line: nginx config written as text or from the environment, when the change has an owner. */
+/**
+ * Whether `f` gets the owner line: nginx config written as text or from the environment, when the change has
+ * an owner.
+ */
 function owned(edge: EdgeRef, f: EdgeFile): boolean {
-    return edge.owner !== undefined && f.path.endsWith(".conf") && !(typeof f.content === "object" && "stdin" in f.content);
+    return (
+        edge.owner !== undefined && f.path.endsWith(".conf") && !(typeof f.content === "object" && "stdin" in f.content)
+    );
 }
 
 /** Lines that fail the change, before anything is written, when a `.conf` file it would replace is another stack's. */

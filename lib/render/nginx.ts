@@ -128,13 +128,23 @@ export interface VhostInput {
 }
 
 /** Placeholders a vhost template may use, what each becomes, and when it is required. */
-export const PLACEHOLDERS: Readonly<Record<string, { readonly doc: string; readonly required?: "always" | "tls"; readonly tlsOnly?: boolean }>> = {
+export const PLACEHOLDERS: Readonly<
+    Record<string, { readonly doc: string; readonly required?: "always" | "tls"; readonly tlsOnly?: boolean }>
+> = {
     name: { doc: "the NginxVhost's name" },
     server_name: { doc: "the names, space-separated, for `server_name`", required: "always" },
-    upstream: { doc: "`http://<name>:<port>`; use `set $upstream {{upstream}}; proxy_pass $upstream;` with {{resolver}} so nginx resolves it per request", required: "always" },
-    acme_location: { doc: "the `location` that serves ACME challenges; without it on port 80 certificates cannot renew", required: "always" },
+    upstream: {
+        doc: "`http://<name>:<port>`; use `set $upstream {{upstream}}; proxy_pass $upstream;` with {{resolver}} so nginx resolves it per request",
+        required: "always",
+    },
+    acme_location: {
+        doc: "the `location` that serves ACME challenges; without it on port 80 certificates cannot renew",
+        required: "always",
+    },
     resolver: { doc: "`resolver 127.0.0.11 ...`: Docker's DNS, re-asked every few seconds" },
-    proxy_settings: { doc: "headers, websockets, timeouts, retries, body size and gzip (valid at server or location level)" },
+    proxy_settings: {
+        doc: "headers, websockets, timeouts, retries, body size and gzip (valid at server or location level)",
+    },
     extra_config: { doc: "the vhost's `extraConfig`" },
     redirect_to_https: { doc: "`return 301 https://...;`", tlsOnly: true },
     ssl_certificate: { doc: "the certificate chain's path", required: "tls", tlsOnly: true },
@@ -202,7 +212,10 @@ export function placeholdersIn(template: string): string[] {
 }
 
 /** What is wrong with a template for a vhost with or without TLS (all empty when nothing is). */
-export function templateProblems(template: string, tls: boolean): { missing: string[]; unknown: string[]; needTls: string[] } {
+export function templateProblems(
+    template: string,
+    tls: boolean,
+): { missing: string[]; unknown: string[]; needTls: string[] } {
     const used = new Set(placeholdersIn(template));
     const missing = Object.entries(PLACEHOLDERS)
         .filter(([k, p]) => !used.has(k) && (p.required === "always" || (tls && p.required === "tls")))
@@ -222,7 +235,9 @@ function proxySettings(v: VhostInput, port: number): string {
     return [
         `client_max_body_size ${v.clientMaxBodySize};`,
         "proxy_http_version 1.1;",
-        ...(v.websockets ? ["proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;"] : []),
+        ...(v.websockets
+            ? ["proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;"]
+            : []),
         "proxy_set_header Host $http_host;",
         // The edge is the first proxy: what a client sends in X-Forwarded-For is not to be trusted.
         "proxy_set_header X-Real-IP $remote_addr;",
@@ -245,7 +260,11 @@ function sslSettings(tls: VhostTls): string {
     const lines = [...MOZILLA_INTERMEDIATE];
     if (tls.hsts !== false) {
         const h = tls.hsts;
-        const value = [`max-age=${h.maxAge}`, ...(h.includeSubDomains ? ["includeSubDomains"] : []), ...(h.preload ? ["preload"] : [])].join("; ");
+        const value = [
+            `max-age=${h.maxAge}`,
+            ...(h.includeSubDomains ? ["includeSubDomains"] : []),
+            ...(h.preload ? ["preload"] : []),
+        ].join("; ");
         lines.push(`add_header Strict-Transport-Security "${value}" always;`);
     }
     return lines.join("\n");
@@ -297,9 +316,15 @@ export function substitute(template: string, values: Readonly<Record<string, str
 
 /** Drops trailing spaces, runs of blank lines and blank lines before a closing brace (left by empty values). */
 function tidy(text: string): string {
-    return text.replace(/[ \t]+$/gm, "").replace(/\n{3,}/g, "\n\n").replace(/\n\n([ \t]*})/g, "\n$1");
+    return text
+        .replace(/[ \t]+$/gm, "")
+        .replace(/\n{3,}/g, "\n\n")
+        .replace(/\n\n([ \t]*})/g, "\n$1");
 }
 
 function indent(text: string, pad: string): string {
-    return text.split("\n").map(l => (l ? pad + l : l)).join("\n");
+    return text
+        .split("\n")
+        .map(l => (l ? pad + l : l))
+        .join("\n");
 }

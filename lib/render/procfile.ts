@@ -16,7 +16,11 @@ export interface ProcfileEntry {
 
 /** A Procfile line that cannot be used; `problem` and `fix` complete a ConfigError message. */
 export class ProcfileError extends Error {
-    constructor(readonly line: number, readonly problem: string, readonly fix: string) {
+    constructor(
+        readonly line: number,
+        readonly problem: string,
+        readonly fix: string,
+    ) {
         super(`line ${line} ${problem}; ${fix}`);
         this.name = "ProcfileError";
     }
@@ -30,37 +34,69 @@ export class ProcfileError extends Error {
 export function parseProcfile(text: string): ProcfileEntry[] {
     const entries: ProcfileEntry[] = [];
     const seen = new Map<string, number>();
-    text.replace(/^\uFEFF/, "").split(/\r?\n/).forEach((raw, i) => {
-        const line = i + 1;
-        const trimmed = raw.trim();
-        if (trimmed === "" || trimmed.startsWith("#")) return;
-        const m = LINE.exec(trimmed);
-        if (!m || m[1] === "") {
-            throw new ProcfileError(line, `${JSON.stringify(trimmed)} is not "type: command"`,
-                "write one process per line as type: command, e.g. web: gunicorn app:app");
-        }
-        const [, type, rest] = m;
-        if (!PROCESS_TYPE.test(type)) {
-            throw new ProcfileError(line, `process type "${type}" is not a valid name`,
-                "use letters, digits, _ and - only");
-        }
-        const command = rest.trim();
-        if (command === "") {
-            throw new ProcfileError(line, `process type "${type}" has no command`, `write the command after "${type}:"`);
-        }
-        const first = seen.get(type);
-        if (first !== undefined) {
-            throw new ProcfileError(line, `process type "${type}" is already defined on line ${first}`,
-                "keep one line per process type");
-        }
-        seen.set(type, line);
-        entries.push({ type, command, line });
-    });
+    text.replace(/^\uFEFF/, "")
+        .split(/\r?\n/)
+        .forEach((raw, i) => {
+            const line = i + 1;
+            const trimmed = raw.trim();
+            if (trimmed === "" || trimmed.startsWith("#")) return;
+            const m = LINE.exec(trimmed);
+            if (!m || m[1] === "") {
+                throw new ProcfileError(
+                    line,
+                    `${JSON.stringify(trimmed)} is not "type: command"`,
+                    "write one process per line as type: command, e.g. web: gunicorn app:app",
+                );
+            }
+            const [, type, rest] = m;
+            if (!PROCESS_TYPE.test(type)) {
+                throw new ProcfileError(
+                    line,
+                    `process type "${type}" is not a valid name`,
+                    "use letters, digits, _ and - only",
+                );
+            }
+            const command = rest.trim();
+            if (command === "") {
+                throw new ProcfileError(
+                    line,
+                    `process type "${type}" has no command`,
+                    `write the command after "${type}:"`,
+                );
+            }
+            const first = seen.get(type);
+            if (first !== undefined) {
+                throw new ProcfileError(
+                    line,
+                    `process type "${type}" is already defined on line ${first}`,
+                    "keep one line per process type",
+                );
+            }
+            seen.set(type, line);
+            entries.push({ type, command, line });
+        });
     return entries;
 }
 
-const RESERVED_WORDS = new Set(["if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while",
-    "until", "for", "in", "{", "}", "!", "exec"]);
+const RESERVED_WORDS = new Set([
+    "if",
+    "then",
+    "else",
+    "elif",
+    "fi",
+    "do",
+    "done",
+    "case",
+    "esac",
+    "while",
+    "until",
+    "for",
+    "in",
+    "{",
+    "}",
+    "!",
+    "exec",
+]);
 
 /**
  * The container command for a process: `/bin/sh -c <command>`, so `$PORT` and other variables
@@ -72,7 +108,10 @@ const RESERVED_WORDS = new Set(["if", "then", "else", "elif", "fi", "do", "done"
  */
 export function processCommand(command: string): string[] {
     const first = command.trim().split(/\s+/)[0];
-    const simple = !/[;&|\n]/.test(command) && !RESERVED_WORDS.has(first) && !first.startsWith("(")
-        && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(first);
+    const simple =
+        !/[;&|\n]/.test(command) &&
+        !RESERVED_WORDS.has(first) &&
+        !first.startsWith("(") &&
+        !/^[A-Za-z_][A-Za-z0-9_]*=/.test(first);
     return ["/bin/sh", "-c", simple ? `exec ${command.trim()}` : command.trim()];
 }

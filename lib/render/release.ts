@@ -26,8 +26,15 @@ export const RELEASE_ENV_PREFIX = "DROPYARD_ENV_";
  */
 export function releaseScript(app: string, envKeys: readonly string[]): string {
     const exports = envKeys.map(k => `    export ${k}="$${RELEASE_ENV_PREFIX}${k}"`);
-    const run = ['"$docker"', '"${create[@]}"', ...envKeys.map(k => `-e ${k}`), `"$${RELEASE_IMAGE}"`,
-        "/bin/sh", "-c", `"$${RELEASE_COMMAND}"`].join(" ");
+    const run = [
+        '"$docker"',
+        '"${create[@]}"',
+        ...envKeys.map(k => `-e ${k}`),
+        `"$${RELEASE_IMAGE}"`,
+        "/bin/sh",
+        "-c",
+        `"$${RELEASE_COMMAND}"`,
+    ].join(" ");
     return [
         "set -euo pipefail",
         "docker=$(command -v docker)",

@@ -29,7 +29,8 @@ export interface ReleasesScript {
 
 /** The script (bash). The live image arrives in the environment (RELEASES_LIVE_IMAGE). */
 export function renderReleasesScript(r: ReleasesScript): string {
-    if (!/^[a-z0-9][a-z0-9._/-]*$/.test(r.repo)) throw new Error(`renderReleasesScript: "${r.repo}" is not an image repository`);
+    if (!/^[a-z0-9][a-z0-9._/-]*$/.test(r.repo))
+        throw new Error(`renderReleasesScript: "${r.repo}" is not an image repository`);
     if (!/^[a-z0-9-]+$/.test(r.app)) throw new Error(`renderReleasesScript: "${r.app}" is not an App name`);
     if (!Number.isInteger(r.keep) || r.keep < 1) throw new RangeError(`renderReleasesScript: keep ${r.keep}`);
     return [
@@ -67,7 +68,8 @@ export function renderReleasesScript(r: ReleasesScript): string {
  * with it, unless another tag or a container holds it).
  */
 export function renderReleasesRemoveScript(repo: string): string {
-    if (!/^[a-z0-9][a-z0-9._/-]*$/.test(repo)) throw new Error(`renderReleasesRemoveScript: "${repo}" is not an image repository`);
+    if (!/^[a-z0-9][a-z0-9._/-]*$/.test(repo))
+        throw new Error(`renderReleasesRemoveScript: "${repo}" is not an image repository`);
     return [
         "set -euo pipefail",
         `docker image ls '${repo}' --format '{{.Tag}}' | { grep -x 'release-[0-9]*' || true; } | while read -r tag; do`,

@@ -154,7 +154,9 @@ export function renderSchedulesInstallScript(s: SchedulesScript): string {
 }
 
 /** The removal script: cron entries, last run containers and the state directory. */
-export function renderSchedulesRemoveScript(s: Omit<SchedulesScript, "jobs" | "edgeNetwork"> & { jobs: readonly string[] }): string {
+export function renderSchedulesRemoveScript(
+    s: Omit<SchedulesScript, "jobs" | "edgeNetwork"> & { jobs: readonly string[] },
+): string {
     return [
         "set -euo pipefail",
         AS_ROOT,

@@ -38,25 +38,26 @@ const DETECT = {
     // Up to 17 the cluster is at the volume's root; 18's image keeps it in <major>/docker.
     postgres: `for f in /data/PG_VERSION /data/*/docker/PG_VERSION; do if [ -s "$f" ]; then cat "$f"; exit 0; fi; done`,
     // mariadb-upgrade records the server version; a datadir no upgrade ever ran on says nothing (an "unknown").
-    mariadb: `[ -d /data/mysql ] || exit 0; v=$(cat /data/mariadb_upgrade_info /data/mysql_upgrade_info 2>/dev/null`
-        + ` | tr -d '\\000' | grep -oE '^[0-9]+\\.[0-9]+' | head -n 1); echo "\${v:-unknown}"`,
+    mariadb:
+        `[ -d /data/mysql ] || exit 0; v=$(cat /data/mariadb_upgrade_info /data/mysql_upgrade_info 2>/dev/null` +
+        ` | tr -d '\\000' | grep -oE '^[0-9]+\\.[0-9]+' | head -n 1); echo "\${v:-unknown}"`,
 };
 
 /** Prints `<database>.<schema>.<table> <rows>` for every user table, sorted (run in a server's container). */
 const COUNT_ROWS = {
     postgres: [
         `export PGUSER="$POSTGRES_USER"`,
-        `q="SELECT format('%I.%I', schemaname, relname) || ' ' || (xpath('/row/c/text()', query_to_xml(format(`
-        + `'SELECT count(*) AS c FROM %I.%I', schemaname, relname), false, true, '')))[1]::text FROM pg_stat_user_tables"`,
+        `q="SELECT format('%I.%I', schemaname, relname) || ' ' || (xpath('/row/c/text()', query_to_xml(format(` +
+            `'SELECT count(*) AS c FROM %I.%I', schemaname, relname), false, true, '')))[1]::text FROM pg_stat_user_tables"`,
         `for db in $(psql -d postgres -Atc "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate"); do`,
         `    psql -d "$db" -v ON_ERROR_STOP=1 -Atc "$q" | sed "s/^/$db./"`,
         `done | LC_ALL=C sort`,
     ].join("\n"),
     mariadb: [
         `export MYSQL_PWD="$MARIADB_ROOT_PASSWORD"`,
-        `mariadb -uroot -N -B -e "SELECT CONCAT('SELECT ''', table_schema, '.', table_name, ''', COUNT(*) FROM \\\``
-        + `', table_schema, '\\\`.\\\`', table_name, '\\\`;') FROM information_schema.tables WHERE table_type = 'BASE TABLE'`
-        + ` AND table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')"`,
+        `mariadb -uroot -N -B -e "SELECT CONCAT('SELECT ''', table_schema, '.', table_name, ''', COUNT(*) FROM \\\`` +
+            `', table_schema, '\\\`.\\\`', table_name, '\\\`;') FROM information_schema.tables WHERE table_type = 'BASE TABLE'` +
+            ` AND table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')"`,
         ` | mariadb -uroot -N -B | tr '\\t' ' ' | LC_ALL=C sort`,
     ].join(""),
 };
@@ -89,17 +90,19 @@ export function renderUpgradeScript(p: UpgradePlan): string {
         `owner=${shq(p.owner)}`,
         `container=${shq(p.container)} volume=${shq(p.volume)} image=${shq(p.image)} target=${shq(p.version)}`,
         `supported=${shq(series)}`,
-        "say() { echo \"upgrade: $*\"; }",
+        'say() { echo "upgrade: $*"; }',
         "",
         `if ! docker volume inspect "$volume" >/dev/null 2>&1; then say "no volume $volume yet: nothing to upgrade"; exit 0; fi`,
         `have=$(docker run --rm --network none --entrypoint sh -v "$volume:/data:ro" "$image" -c ${shq(DETECT[p.engine])})`,
         `if [ -z "$have" ]; then say "$volume holds no database yet: nothing to upgrade"; exit 0; fi`,
         // A datadir no upgrade ever ran on is at the version of the server that made it.
-        ...(p.engine === "mariadb" ? [
-            `if [ "$have" = unknown ] && image_of=$(docker inspect -f '{{.Image}}' "$container" 2>/dev/null); then`,
-            `    have=$(docker run --rm --network none --entrypoint mariadbd "$image_of" --version | grep -oE '[0-9]+\\.[0-9]+' | head -n 1)`,
-            "fi",
-        ] : []),
+        ...(p.engine === "mariadb"
+            ? [
+                  `if [ "$have" = unknown ] && image_of=$(docker inspect -f '{{.Image}}' "$container" 2>/dev/null); then`,
+                  `    have=$(docker run --rm --network none --entrypoint mariadbd "$image_of" --version | grep -oE '[0-9]+\\.[0-9]+' | head -n 1)`,
+                  "fi",
+              ]
+            : []),
         // The supported version the data belongs to: "15" for 15, "10.11" for 10.11.6, "11" for 11.8.
         `from=""`,
         `for v in $supported; do if [ "$have" = "$v" ] || [[ "$have" == "$v".* ]]; then from=$v; fi; done`,
@@ -198,20 +201,22 @@ export function renderUpgradeScript(p: UpgradePlan): string {
         `ready "$old_tmp"`,
         `docker exec "$old_tmp" sh -c ${shq(COUNT_ROWS[p.engine])} >"$tmp/rows.old" 2>"$tmp/log" || fail "counting the old rows failed"`,
         `step "making volume $work" docker volume create --label "$label" "$work"`,
-        ...(p.engine === "postgres" ? [
-            `step "starting the new server" docker run -d --name "$new_tmp" --label "$label" --network "$net" --env-file "$tmp/new.env" \\`,
-            `    -v "$work:${p.dataPath}" "$image" ${command}`,
-            `ready "$new_tmp"`,
-            `say "dump and restore, with ${engine} $target's pg_dump"`,
-            `step "moving the data (pg_dump | pg_restore)" docker exec "$new_tmp" bash -c ${shq(MIGRATE_POSTGRES)} bash "$old_tmp"`,
-        ] : [
-            `step "stopping the old server" docker stop -t 60 "$old_tmp"`,
-            `step "copying the data to $work" copy "$keep" "$work"`,
-            `say "mariadb-upgrade on a copy of the data"`,
-            `step "starting the new server" docker run -d --name "$new_tmp" --label "$label" --network "$net" --env-file "$tmp/new.env" \\`,
-            `    -e MARIADB_AUTO_UPGRADE=1 -v "$work:${p.dataPath}" "$image" ${command}`,
-            `ready "$new_tmp"`,
-        ]),
+        ...(p.engine === "postgres"
+            ? [
+                  `step "starting the new server" docker run -d --name "$new_tmp" --label "$label" --network "$net" --env-file "$tmp/new.env" \\`,
+                  `    -v "$work:${p.dataPath}" "$image" ${command}`,
+                  `ready "$new_tmp"`,
+                  `say "dump and restore, with ${engine} $target's pg_dump"`,
+                  `step "moving the data (pg_dump | pg_restore)" docker exec "$new_tmp" bash -c ${shq(MIGRATE_POSTGRES)} bash "$old_tmp"`,
+              ]
+            : [
+                  `step "stopping the old server" docker stop -t 60 "$old_tmp"`,
+                  `step "copying the data to $work" copy "$keep" "$work"`,
+                  `say "mariadb-upgrade on a copy of the data"`,
+                  `step "starting the new server" docker run -d --name "$new_tmp" --label "$label" --network "$net" --env-file "$tmp/new.env" \\`,
+                  `    -e MARIADB_AUTO_UPGRADE=1 -v "$work:${p.dataPath}" "$image" ${command}`,
+                  `ready "$new_tmp"`,
+              ]),
         `docker exec "$new_tmp" sh -c ${shq(COUNT_ROWS[p.engine])} >"$tmp/rows.new" 2>"$tmp/log" || fail "counting the new rows failed"`,
         `if ! diff "$tmp/rows.old" "$tmp/rows.new" >"$tmp/log"; then fail "the row counts differ after the upgrade (< old, > new)"; fi`,
         `step "stopping the new server" docker stop -t 60 "$new_tmp"`,

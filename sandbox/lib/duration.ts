@@ -1,6 +1,6 @@
 // Go duration strings ("1m30s", "500ms", "2h") as the docker provider takes them, in nanoseconds
 // as the Docker Engine API wants them.
-const UNITS: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNITS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** Nanoseconds for a Go duration; `undefined` when the text is not one. */
 export function goDurationNs(text: string): number | undefined {

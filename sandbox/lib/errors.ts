@@ -13,9 +13,16 @@ export class SandboxError extends Error {
  * An error about one resource of the stack: names its type, its name and the field. `details`
  * (script output, container logs) follow on lines of their own, each block under a `--- title ---`.
  */
-export function resourceError(type: string, name: string, field: string, problem: string, fix: string,
-    details: Record<string, string> = {}): SandboxError {
-    const blocks = Object.entries(details).filter(([, text]) => text.trim() !== "")
+export function resourceError(
+    type: string,
+    name: string,
+    field: string,
+    problem: string,
+    fix: string,
+    details: Record<string, string> = {},
+): SandboxError {
+    const blocks = Object.entries(details)
+        .filter(([, text]) => text.trim() !== "")
         .map(([title, text]) => `\n--- ${title} ---\n${text.trim()}`);
     return new SandboxError(`${type} "${name}": ${field} ${problem}; ${fix}${blocks.join("")}`);
 }

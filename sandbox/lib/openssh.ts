@@ -23,28 +23,46 @@ const b64u = (s: string) => Buffer.from(s, "base64url");
 
 const CURVES: Record<string, string> = { "P-256": "nistp256", "P-384": "nistp384", "P-521": "nistp521" };
 
-interface SshKey { type: string; publicBlob: Buffer; privatePart: Buffer }
+interface SshKey {
+    type: string;
+    publicBlob: Buffer;
+    privatePart: Buffer;
+}
 
 /** `undefined` for keys OpenSSH cannot hold (ECDSA P-224), as the provider leaves those empty. */
 function sshKey(privateKey: KeyObject): SshKey | undefined {
     const curve = privateKey.asymmetricKeyDetails?.namedCurve;
-    if (privateKey.asymmetricKeyType === "ec" && curve !== "prime256v1" && curve !== "secp384r1"
-        && curve !== "secp521r1") return undefined;
+    if (
+        privateKey.asymmetricKeyType === "ec" &&
+        curve !== "prime256v1" &&
+        curve !== "secp384r1" &&
+        curve !== "secp521r1"
+    )
+        return undefined;
     const jwk = privateKey.export({ format: "jwk" }) as Record<string, string>;
     if (jwk.kty === "OKP" && jwk.crv === "Ed25519") {
         const pub = b64u(jwk.x);
         const type = "ssh-ed25519";
         return {
-            type, publicBlob: Buffer.concat([str(type), str(pub)]),
+            type,
+            publicBlob: Buffer.concat([str(type), str(pub)]),
             privatePart: Buffer.concat([str(type), str(pub), str(Buffer.concat([b64u(jwk.d), pub]))]),
         };
     }
     if (jwk.kty === "RSA") {
         const type = "ssh-rsa";
         return {
-            type, publicBlob: Buffer.concat([str(type), mpint(b64u(jwk.e)), mpint(b64u(jwk.n))]),
-            privatePart: Buffer.concat([str(type), mpint(b64u(jwk.n)), mpint(b64u(jwk.e)), mpint(b64u(jwk.d)),
-                mpint(b64u(jwk.qi)), mpint(b64u(jwk.p)), mpint(b64u(jwk.q))]),
+            type,
+            publicBlob: Buffer.concat([str(type), mpint(b64u(jwk.e)), mpint(b64u(jwk.n))]),
+            privatePart: Buffer.concat([
+                str(type),
+                mpint(b64u(jwk.n)),
+                mpint(b64u(jwk.e)),
+                mpint(b64u(jwk.d)),
+                mpint(b64u(jwk.qi)),
+                mpint(b64u(jwk.p)),
+                mpint(b64u(jwk.q)),
+            ]),
         };
     }
     if (jwk.kty === "EC" && CURVES[jwk.crv]) {
@@ -52,7 +70,8 @@ function sshKey(privateKey: KeyObject): SshKey | undefined {
         const type = `ecdsa-sha2-${curve}`;
         const q = Buffer.concat([Buffer.from([4]), b64u(jwk.x), b64u(jwk.y)]);
         return {
-            type, publicBlob: Buffer.concat([str(type), str(curve), str(q)]),
+            type,
+            publicBlob: Buffer.concat([str(type), str(curve), str(q)]),
             privatePart: Buffer.concat([str(type), str(curve), str(q), mpint(b64u(jwk.d))]),
         };
     }
@@ -69,7 +88,12 @@ export interface OpensshValues {
 export function opensshValues(privateKey: KeyObject): OpensshValues {
     const key = sshKey(privateKey);
     if (!key) {
-        return { publicKeyOpenssh: "", privateKeyOpenssh: "", publicKeyFingerprintMd5: "", publicKeyFingerprintSha256: "" };
+        return {
+            publicKeyOpenssh: "",
+            privateKeyOpenssh: "",
+            publicKeyFingerprintMd5: "",
+            publicKeyFingerprintSha256: "",
+        };
     }
     const check = randomBytes(4);
     let priv = Buffer.concat([check, check, key.privatePart, str("")]);
@@ -77,13 +101,20 @@ export function opensshValues(privateKey: KeyObject): OpensshValues {
     for (let i = 1; (priv.length + pad.length) % 8 !== 0; i++) pad.push(i);
     priv = Buffer.concat([priv, Buffer.from(pad)]);
     const body = Buffer.concat([
-        Buffer.from("openssh-key-v1\0"), str("none"), str("none"), str(""), u32(1), str(key.publicBlob), str(priv),
+        Buffer.from("openssh-key-v1\0"),
+        str("none"),
+        str("none"),
+        str(""),
+        u32(1),
+        str(key.publicBlob),
+        str(priv),
     ]).toString("base64");
     const lines = body.match(/.{1,70}/g)!.join("\n");
     return {
         publicKeyOpenssh: `${key.type} ${key.publicBlob.toString("base64")}\n`,
         privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines}\n-----END OPENSSH PRIVATE KEY-----\n`,
         publicKeyFingerprintMd5: createHash("md5").update(key.publicBlob).digest("hex").match(/../g)!.join(":"),
-        publicKeyFingerprintSha256: "SHA256:" + createHash("sha256").update(key.publicBlob).digest("base64").replace(/=+$/, ""),
+        publicKeyFingerprintSha256:
+            "SHA256:" + createHash("sha256").update(key.publicBlob).digest("base64").replace(/=+$/, ""),
     };
 }

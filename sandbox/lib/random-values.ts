@@ -13,8 +13,8 @@ type Inputs = Record<string, any>;
 /** RandomPassword / RandomString: `min*` characters of each class first, the rest from all classes, shuffled. */
 export function randomStringResult(type: string, name: string, i: Inputs): string {
     const length = i.length;
-    if (!Number.isInteger(length) || length < 1) throw resourceError(type, name, "length",
-        `${length} is not a positive whole number`, "give length >= 1");
+    if (!Number.isInteger(length) || length < 1)
+        throw resourceError(type, name, "length", `${length} is not a positive whole number`, "give length >= 1");
     const classes: { on: boolean; chars: string; min: number }[] = [
         { on: i.upper ?? true, chars: UPPER, min: i.minUpper ?? 0 },
         { on: i.lower ?? true, chars: LOWER, min: i.minLower ?? 0 },
@@ -23,15 +23,28 @@ export function randomStringResult(type: string, name: string, i: Inputs): strin
     ];
     const enabled = classes.filter(c => c.on && c.chars.length > 0);
     const minimum = enabled.reduce((n, c) => n + c.min, 0);
-    if (minimum > length) throw resourceError(type, name, "length",
-        `${length} is less than the sum of the min* fields (${minimum})`, "raise length or lower the minimums");
+    if (minimum > length)
+        throw resourceError(
+            type,
+            name,
+            "length",
+            `${length} is less than the sum of the min* fields (${minimum})`,
+            "raise length or lower the minimums",
+        );
     const all = enabled.map(c => c.chars).join("");
-    if (all.length === 0) throw resourceError(type, name, "upper/lower/numeric/special",
-        "leave no characters to choose from", "enable at least one class");
+    if (all.length === 0)
+        throw resourceError(
+            type,
+            name,
+            "upper/lower/numeric/special",
+            "leave no characters to choose from",
+            "enable at least one class",
+        );
     const out: string[] = [];
     for (const c of enabled) for (let n = 0; n < c.min; n++) out.push(pick(c.chars));
     while (out.length < length) out.push(pick(all));
-    for (let k = out.length - 1; k > 0; k--) { // Fisher-Yates, so the minimums are not always first
+    for (let k = out.length - 1; k > 0; k--) {
+        // Fisher-Yates, so the minimums are not always first
         const j = randomInt(k + 1);
         [out[k], out[j]] = [out[j], out[k]];
     }
@@ -64,8 +77,13 @@ export function randomOutputs(type: string, name: string, i: Inputs): Record<str
         }
         case "random:index/randomInteger:RandomInteger": {
             if (!Number.isInteger(i.min) || !Number.isInteger(i.max) || i.max < i.min) {
-                throw resourceError(type, name, "min/max", `${i.min}..${i.max} is not a range of whole numbers`,
-                    "give min <= max");
+                throw resourceError(
+                    type,
+                    name,
+                    "min/max",
+                    `${i.min}..${i.max} is not a range of whole numbers`,
+                    "give min <= max",
+                );
             }
             return { result: i.min + randomInt(i.max - i.min + 1) };
         }
@@ -77,7 +95,7 @@ export function randomOutputs(type: string, name: string, i: Inputs): Record<str
 }
 
 function checkCount(type: string, name: string, field: string, n: unknown): number {
-    if (!Number.isInteger(n) || (n as number) < 1) throw resourceError(type, name, field,
-        `${n} is not a positive whole number`, `give ${field} >= 1`);
+    if (!Number.isInteger(n) || (n as number) < 1)
+        throw resourceError(type, name, field, `${n} is not a positive whole number`, `give ${field} >= 1`);
     return n as number;
 }

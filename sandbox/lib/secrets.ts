@@ -19,8 +19,12 @@ export function stringLeaves(v: unknown, out: string[] = []): string[] {
 }
 
 function looksLikeCredential(name: string, value: string): boolean {
-    return CREDENTIAL_NAME.test(name) || /^[a-z][a-z0-9+.-]*:\/\/[^/\s]*@/i.test(value) || value.includes("-----BEGIN")
-        || (value.length >= 12 && /[A-Za-z]/.test(value) && /\d/.test(value) && !/[\s/.]/.test(value));
+    return (
+        CREDENTIAL_NAME.test(name) ||
+        /^[a-z][a-z0-9+.-]*:\/\/[^/\s]*@/i.test(value) ||
+        value.includes("-----BEGIN") ||
+        (value.length >= 12 && /[A-Za-z]/.test(value) && /\d/.test(value) && !/[\s/.]/.test(value))
+    );
 }
 
 export class Scrubber {
@@ -63,7 +67,10 @@ export class Scrubber {
     }
 
     private addOne(v: string): void {
-        if (v.length >= MIN_LENGTH && !this.values.has(v)) { this.values.add(v); this.sorted = undefined; }
+        if (v.length >= MIN_LENGTH && !this.values.has(v)) {
+            this.values.add(v);
+            this.sorted = undefined;
+        }
     }
 
     scrub(text: string): string {

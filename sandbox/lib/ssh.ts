@@ -50,24 +50,40 @@ function dial(c: SshConnection, log: (line: string) => void): Promise<Client> {
     return new Promise((resolve, reject) => {
         const client = new Client();
         const config: ConnectConfig = {
-            host: c.host, port: c.port ?? 22, username: c.user ?? "root",
-            privateKey: c.privateKey, passphrase: c.privateKeyPassword, password: c.password,
+            host: c.host,
+            port: c.port ?? 22,
+            username: c.user ?? "root",
+            privateKey: c.privateKey,
+            passphrase: c.privateKeyPassword,
+            password: c.password,
             readyTimeout: (c.perDialTimeout ?? 15) > 0 ? (c.perDialTimeout ?? 15) * 1000 : 2 ** 31 - 1,
         };
         if (c.hostKey) {
             const want = c.hostKey.trim().split(/\s+/)[1] ?? "";
             config.hostVerifier = (key: Buffer) => {
                 const ok = key.toString("base64") === want;
-                if (!ok) log(`ssh ${c.host}: host key SHA256:${createHash("sha256").update(key).digest("base64")} is not the expected one`);
+                if (!ok)
+                    log(
+                        `ssh ${c.host}: host key SHA256:${createHash("sha256").update(key).digest("base64")} is not the expected one`,
+                    );
                 return ok;
             };
         }
         // A TCP connect that hangs (a filtered port) is bounded too: readyTimeout starts only once connected.
-        const timer = setTimeout(() => { client.end(); reject(Object.assign(new Error("no answer within the dial timeout"), { level: "client-timeout" })); },
-            config.readyTimeout! + 1000);
-        client.once("ready", () => { clearTimeout(timer); resolve(client); });
+        const timer = setTimeout(() => {
+            client.end();
+            reject(Object.assign(new Error("no answer within the dial timeout"), { level: "client-timeout" }));
+        }, config.readyTimeout! + 1000);
+        client.once("ready", () => {
+            clearTimeout(timer);
+            resolve(client);
+        });
         // `on`, not `once`: a client given up on may still report a lost connection afterwards.
-        client.on("error", e => { clearTimeout(timer); client.end(); reject(e); });
+        client.on("error", e => {
+            clearTimeout(timer);
+            client.end();
+            reject(e);
+        });
         client.connect(config);
     });
 }
@@ -82,8 +98,10 @@ export async function sshConnect(c: SshConnection, log: (line: string) => void =
         } catch (e) {
             const why = explain(e as Error);
             if (limit >= 0 && attempt >= limit) {
-                throw new SshDialError(`ssh ${where}: ${why} (gave up after ${attempt} dial${attempt > 1 ? "s" : ""}, `
-                    + `each bounded by ${c.perDialTimeout ?? 15}s: connection.dialErrorLimit and perDialTimeout)`);
+                throw new SshDialError(
+                    `ssh ${where}: ${why} (gave up after ${attempt} dial${attempt > 1 ? "s" : ""}, ` +
+                        `each bounded by ${c.perDialTimeout ?? 15}s: connection.dialErrorLimit and perDialTimeout)`,
+                );
             }
             log(`ssh ${where}: dial ${attempt} failed: ${why}; retrying`);
             await new Promise(r => setTimeout(r, dialBackoffMs(attempt)));
@@ -92,8 +110,12 @@ export async function sshConnect(c: SshConnection, log: (line: string) => void =
 }
 
 /** Runs `command` on an open connection with `stdin` on its standard input; resolves with its exit code and output. */
-export function sshExec(client: Client, command: string, stdin: string | undefined,
-    timeoutMs = 0): Promise<ExecResult> {
+export function sshExec(
+    client: Client,
+    command: string,
+    stdin: string | undefined,
+    timeoutMs = 0,
+): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined;
         client.exec(command, (err, stream) => {
@@ -101,7 +123,10 @@ export function sshExec(client: Client, command: string, stdin: string | undefin
             const out: Buffer[] = [];
             const errs: Buffer[] = [];
             if (timeoutMs > 0) {
-                timer = setTimeout(() => { stream.close(); reject(new Error(`the command took over ${timeoutMs / 1000}s`)); }, timeoutMs);
+                timer = setTimeout(() => {
+                    stream.close();
+                    reject(new Error(`the command took over ${timeoutMs / 1000}s`));
+                }, timeoutMs);
             }
             stream.on("data", (d: Buffer) => out.push(d));
             stream.stderr.on("data", (d: Buffer) => errs.push(d));
@@ -119,8 +144,12 @@ export function sshExec(client: Client, command: string, stdin: string | undefin
 }
 
 /** Dials, runs one command, hangs up. */
-export async function sshRun(c: SshConnection, command: string, stdin?: string,
-    opts: { timeoutMs?: number; log?: (line: string) => void } = {}): Promise<ExecResult> {
+export async function sshRun(
+    c: SshConnection,
+    command: string,
+    stdin?: string,
+    opts: { timeoutMs?: number; log?: (line: string) => void } = {},
+): Promise<ExecResult> {
     const client = await sshConnect(c, opts.log);
     try {
         return await sshExec(client, command, stdin, opts.timeoutMs);

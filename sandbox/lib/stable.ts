@@ -8,9 +8,12 @@ export function stableStringify(value: unknown): string {
 function sortKeys(v: unknown): unknown {
     if (Array.isArray(v)) return v.map(sortKeys);
     if (v && typeof v === "object") {
-        return Object.fromEntries(Object.keys(v as object).sort()
-            .filter(k => (v as Record<string, unknown>)[k] !== undefined)
-            .map(k => [k, sortKeys((v as Record<string, unknown>)[k])]));
+        return Object.fromEntries(
+            Object.keys(v as object)
+                .sort()
+                .filter(k => (v as Record<string, unknown>)[k] !== undefined)
+                .map(k => [k, sortKeys((v as Record<string, unknown>)[k])]),
+        );
     }
     return v;
 }

@@ -38,18 +38,26 @@ function stateDir(db: string): string {
 }
 
 /** Runs a host script as cron would (no DOCKER_HOST: the engine's default socket). */
-function runScript(db: string, script: string, ...args: string[]):
-    { status: number | null; stdout: string; stderr: string; seconds: number } {
+function runScript(
+    db: string,
+    script: string,
+    ...args: string[]
+): { status: number | null; stdout: string; stderr: string; seconds: number } {
     const t = Date.now();
     const r = spawnSync("bash", [join(stateDir(db), script), ...args], { encoding: "utf8" });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (Date.now() - t) / 1000 };
 }
 
 interface Destination {
-    lastSuccess: string | null; lastFailure: string | null; lastError: string | null;
-    snapshot: string | null; bytes: number | null;
+    lastSuccess: string | null;
+    lastFailure: string | null;
+    lastError: string | null;
+    snapshot: string | null;
+    bytes: number | null;
 }
-interface Status { destinations: Record<string, Destination> }
+interface Status {
+    destinations: Record<string, Destination>;
+}
 function status(db: string): Status {
     return JSON.parse(readFileSync(join(stateDir(db), "status.json"), "utf8")) as Status;
 }
@@ -65,13 +73,23 @@ async function deploy(overrides: Record<string, string> = {}): Promise<number> {
 }
 
 const PG_SUM = "SELECT md5(string_agg(t::text, ',' ORDER BY id)) || ':' || count(*) FROM items t";
-const MARIA_SUM = "SET SESSION group_concat_max_len = 1073741824; SELECT CONCAT(MD5(GROUP_CONCAT(CONCAT_WS('|', id, name, HEX(payload), made) ORDER BY id SEPARATOR ',')), ':', COUNT(*)) FROM items";
+const MARIA_SUM =
+    "SET SESSION group_concat_max_len = 1073741824; SELECT CONCAT(MD5(GROUP_CONCAT(CONCAT_WS('|', id, name, HEX(payload), made) ORDER BY id SEPARATOR ',')), ':', COUNT(*)) FROM items";
 
 async function fill(): Promise<void> {
-    await psql(PG, "app", "bk_pg", "CREATE TABLE items (id int PRIMARY KEY, name text, payload bytea, made timestamptz);"
-        + "INSERT INTO items SELECT i, 'item ' || i || ' é', decode(md5(i::text) || md5((i * 7)::text), 'hex'), timestamptz '2026-01-01' + i * interval '1 minute' FROM generate_series(1, 20000) i");
-    await mariadb(MARIA, "bk_maria", "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(100), payload VARBINARY(64), made DATETIME) CHARACTER SET utf8mb4;"
-        + "INSERT INTO items SELECT seq, CONCAT('item ', seq, ' é'), UNHEX(CONCAT(MD5(seq), MD5(seq * 7))), TIMESTAMP('2026-01-01') + INTERVAL seq MINUTE FROM seq_1_to_20000");
+    await psql(
+        PG,
+        "app",
+        "bk_pg",
+        "CREATE TABLE items (id int PRIMARY KEY, name text, payload bytea, made timestamptz);" +
+            "INSERT INTO items SELECT i, 'item ' || i || ' é', decode(md5(i::text) || md5((i * 7)::text), 'hex'), timestamptz '2026-01-01' + i * interval '1 minute' FROM generate_series(1, 20000) i",
+    );
+    await mariadb(
+        MARIA,
+        "bk_maria",
+        "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(100), payload VARBINARY(64), made DATETIME) CHARACTER SET utf8mb4;" +
+            "INSERT INTO items SELECT seq, CONCAT('item ', seq, ' é'), UNHEX(CONCAT(MD5(seq), MD5(seq * 7))), TIMESTAMP('2026-01-01') + INTERVAL seq MINUTE FROM seq_1_to_20000",
+    );
 }
 
 async function sums(): Promise<{ pg: string; maria: string }> {
@@ -81,22 +99,60 @@ async function sums(): Promise<{ pg: string; maria: string }> {
 describe("database backups with restic, to a host directory and an S3 bucket", { timeout: 900_000 }, () => {
     before(async () => {
         const missing = [];
-        for (const i of IMAGES) if (!await dockerOk("image", "inspect", i)) missing.push(i);
-        if (missing.length) execFileSync("bash", [join(__dirname, "..", "..", "sandbox", "images", "build.sh"), "postgres", "mariadb", "nginx", "restic", "s3"], { stdio: "inherit" });
+        for (const i of IMAGES) if (!(await dockerOk("image", "inspect", i))) missing.push(i);
+        if (missing.length)
+            execFileSync(
+                "bash",
+                [
+                    join(__dirname, "..", "..", "sandbox", "images", "build.sh"),
+                    "postgres",
+                    "mariadb",
+                    "nginx",
+                    "restic",
+                    "s3",
+                ],
+                { stdio: "inherit" },
+            );
         await down(FIXTURE, { stack: STACK, purge: true, log: false }).catch(() => undefined);
-        for (const v of [`${PG}-data`, `${MARIA}-data`]) if (await dockerOk("volume", "inspect", v)) await docker("volume", "rm", v);
+        for (const v of [`${PG}-data`, `${MARIA}-data`])
+            if (await dockerOk("volume", "inspect", v)) await docker("volume", "rm", v);
         if (await dockerOk("container", "inspect", S3)) await docker("rm", "-f", S3);
         if (await dockerOk("network", "inspect", NET)) await docker("network", "rm", NET);
         await docker("network", "create", "--label", LABEL, NET);
-        await docker("run", "-d", "--name", S3, "--label", LABEL, "--network", NET, "--network-alias", "spaces", "dropyard-sandbox/s3:moto");
-        const creds = await until("the S3 server's access key", 60, () => {
-            const r = spawnSync("docker", ["exec", S3, "cat", "/run/s3/credentials"], { encoding: "utf8" });
-            return r.status === 0 ? r.stdout : undefined;
-        }, 200);
-        const key = Object.fromEntries(creds.trim().split("\n").map(l => l.split(/=(.*)/s).slice(0, 2)));
+        await docker(
+            "run",
+            "-d",
+            "--name",
+            S3,
+            "--label",
+            LABEL,
+            "--network",
+            NET,
+            "--network-alias",
+            "spaces",
+            "dropyard-sandbox/s3:moto",
+        );
+        const creds = await until(
+            "the S3 server's access key",
+            60,
+            () => {
+                const r = spawnSync("docker", ["exec", S3, "cat", "/run/s3/credentials"], { encoding: "utf8" });
+                return r.status === 0 ? r.stdout : undefined;
+            },
+            200,
+        );
+        const key = Object.fromEntries(
+            creds
+                .trim()
+                .split("\n")
+                .map(l => l.split(/=(.*)/s).slice(0, 2)),
+        );
         config = {
-            dataDir, s3Network: NET, passphrase: "correct horse battery staple 2026",
-            s3KeyId: key.AWS_ACCESS_KEY_ID, s3Secret: key.AWS_SECRET_ACCESS_KEY,
+            dataDir,
+            s3Network: NET,
+            passphrase: "correct horse battery staple 2026",
+            s3KeyId: key.AWS_ACCESS_KEY_ID,
+            s3Secret: key.AWS_SECRET_ACCESS_KEY,
             s3Ca: await docker("exec", S3, "cat", "/etc/s3/certs/ca.pem"),
         };
         figures.firstUpSeconds = await deploy();
@@ -104,8 +160,11 @@ describe("database backups with restic, to a host directory and an S3 bucket", {
 
     after(async () => {
         console.log(`backup figures: ${JSON.stringify(figures)}`);
-        await down(FIXTURE, { stack: STACK, purge: true, log: false }).catch(e => console.error(`down: ${(e as Error).message}`));
-        for (const v of [`${PG}-data`, `${MARIA}-data`]) if (await dockerOk("volume", "inspect", v)) await docker("volume", "rm", v);
+        await down(FIXTURE, { stack: STACK, purge: true, log: false }).catch(e =>
+            console.error(`down: ${(e as Error).message}`),
+        );
+        for (const v of [`${PG}-data`, `${MARIA}-data`])
+            if (await dockerOk("volume", "inspect", v)) await docker("volume", "rm", v);
         if (await dockerOk("container", "inspect", S3)) await docker("rm", "-f", S3);
         if (await dockerOk("network", "inspect", NET)) await docker("network", "rm", NET);
         rmSync(dataDir, { recursive: true, force: true });
@@ -160,7 +219,11 @@ describe("database backups with restic, to a host directory and an S3 bucket", {
         await down(FIXTURE, { stack: STACK, log: line => log.push(line) });
         for (const v of [`${PG}-data`, `${MARIA}-data`]) await docker("volume", "rm", v);
         figures.redeploySeconds = await deploy();
-        assert.equal(await psql(PG, "app", "bk_pg", "SELECT count(*) FROM pg_tables WHERE tablename = 'items'"), "0", "the volume was not fresh");
+        assert.equal(
+            await psql(PG, "app", "bk_pg", "SELECT count(*) FROM pg_tables WHERE tablename = 'items'"),
+            "0",
+            "the volume was not fresh",
+        );
 
         const pg = runScript(PG, "restore.sh", "--from", "bucket");
         assert.equal(pg.status, 0, pg.stderr + pg.stdout);
@@ -172,10 +235,26 @@ describe("database backups with restic, to a host directory and an S3 bucket", {
     });
 
     test("restore refuses a database other sessions are connected to", async () => {
-        const holder = spawnSync("docker", ["exec", "-d", PG, "psql", "-U", "app", "-d", "bk_pg", "-c", "SELECT pg_sleep(120)"], { encoding: "utf8" });
+        const holder = spawnSync(
+            "docker",
+            ["exec", "-d", PG, "psql", "-U", "app", "-d", "bk_pg", "-c", "SELECT pg_sleep(120)"],
+            { encoding: "utf8" },
+        );
         assert.equal(holder.status, 0, holder.stderr);
-        await until("a second session on bk_pg", 10, async () =>
-            Number(await psql(PG, "app", "bk_pg", "SELECT count(*) FROM pg_stat_activity WHERE datname = 'bk_pg' AND pid <> pg_backend_pid() AND backend_type = 'client backend'")) > 0, 200);
+        await until(
+            "a second session on bk_pg",
+            10,
+            async () =>
+                Number(
+                    await psql(
+                        PG,
+                        "app",
+                        "bk_pg",
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'bk_pg' AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                    ),
+                ) > 0,
+            200,
+        );
         const r = runScript(PG, "restore.sh");
         assert.equal(r.status, 1);
         assert.match(r.stderr, /serves traffic/);
@@ -184,15 +263,39 @@ describe("database backups with restic, to a host directory and an S3 bucket", {
         const forced = runScript(PG, "restore.sh", "--force");
         assert.equal(forced.status, 0, forced.stderr + forced.stdout);
         assert.equal((await sums()).pg, original.pg);
-        await psql(PG, "app", "bk_pg", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'bk_pg' AND pid <> pg_backend_pid()");
+        await psql(
+            PG,
+            "app",
+            "bk_pg",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'bk_pg' AND pid <> pg_backend_pid()",
+        );
     });
 
     test("restore --into puts the rows into another server's new database", async () => {
         const other = "bk-pg-scratch";
-        await docker("run", "-d", "--name", other, "--label", LABEL, "-e", "POSTGRES_USER=app", "-e", "POSTGRES_PASSWORD=scratch",
-            "-e", "POSTGRES_DB=scratch", "postgres:17");
+        await docker(
+            "run",
+            "-d",
+            "--name",
+            other,
+            "--label",
+            LABEL,
+            "-e",
+            "POSTGRES_USER=app",
+            "-e",
+            "POSTGRES_PASSWORD=scratch",
+            "-e",
+            "POSTGRES_DB=scratch",
+            "postgres:17",
+        );
         try {
-            await until("the scratch server", 60, async () => (await dockerResult("exec", other, "pg_isready", "-h", "127.0.0.1", "-U", "app")).status === 0, 500);
+            await until(
+                "the scratch server",
+                60,
+                async () =>
+                    (await dockerResult("exec", other, "pg_isready", "-h", "127.0.0.1", "-U", "app")).status === 0,
+                500,
+            );
             const r = runScript(PG, "restore.sh", "--from", "bucket", "--into", other, "--database", "scratch");
             assert.equal(r.status, 0, r.stderr + r.stdout);
             assert.equal(await psql(other, "app", "scratch", PG_SUM), original.pg);
@@ -236,12 +339,18 @@ describe("database backups with restic, to a host directory and an S3 bucket", {
             assert.match(String(s[d].lastError), /dump failed|is not running/, d);
             assert.equal(s[d].lastSuccess, before.maria[d].lastSuccess);
         }
-        await until("MariaDB back", 90, async () => (await dockerResult("exec", MARIA, "healthcheck.sh", "--connect")).status === 0, 500);
+        await until(
+            "MariaDB back",
+            90,
+            async () => (await dockerResult("exec", MARIA, "healthcheck.sh", "--connect")).status === 0,
+            500,
+        );
         // Everything back: the next run succeeds everywhere.
         for (const db of [PG, MARIA]) {
             const ok = runScript(db, "backup.sh");
             assert.equal(ok.status, 0, `${db}: ${ok.stderr}${ok.stdout}`);
-            for (const d of ["directory", "bucket"]) assert.ok(status(db).destinations[d].lastSuccess! > status(db).destinations[d].lastFailure!);
+            for (const d of ["directory", "bucket"])
+                assert.ok(status(db).destinations[d].lastSuccess! > status(db).destinations[d].lastFailure!);
         }
     });
 });

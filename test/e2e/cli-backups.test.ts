@@ -21,14 +21,19 @@ const dir = join(work, "stack");
 
 const dropyard = (...args: string[]) => dropyardIn(dir, args);
 
-const sql = (q: string) => docker("exec", "cb-pg", "sh", "-c", `psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -Atc "${q}"`);
+const sql = (q: string) =>
+    docker("exec", "cb-pg", "sh", "-c", `psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -Atc "${q}"`);
 
 describe("dropyard backups (fixtures/cli-backup)", () => {
     before(async () => {
         await prepareEngine(["postgres:17", "nginx:1.26"]);
         // restic's stand-in is not among prepareEngine's: built here when missing, as backup.test.ts does.
         if ((await dockerResult("image", "inspect", RESTIC_IMAGE)).status !== 0) {
-            execFileSync("flock", ["/tmp/dropyard-images.lock", "bash", join(REPO, "sandbox/images/build.sh"), "restic"], { stdio: "inherit" });
+            execFileSync(
+                "flock",
+                ["/tmp/dropyard-images.lock", "bash", join(REPO, "sandbox/images/build.sh"), "restic"],
+                { stdio: "inherit" },
+            );
         }
         cpSync(FIXTURE, dir, { recursive: true });
         writeFileSync(join(dir, `Pulumi.${STACK}.yaml`), `config:\n  cli-backup:dataDir: ${join(work, "host-data")}\n`);
@@ -53,7 +58,10 @@ describe("dropyard backups (fixtures/cli-backup)", () => {
         assert.match(dest.lastSuccess, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
         assert.equal(dest.lastFailure, null);
         assert.match(dest.snapshot, /^[0-9a-f]{64}$/);
-        assert.match((await dropyard("ps", "--stack", STACK)).stdout, new RegExp(`^cb-pg +directory +${dest.lastSuccess} +-$`, "m"));
+        assert.match(
+            (await dropyard("ps", "--stack", STACK)).stdout,
+            new RegExp(`^cb-pg +directory +${dest.lastSuccess} +-$`, "m"),
+        );
 
         const list = await dropyard("backups", "--stack", STACK, "cb-pg", "list");
         assert.equal(list.status, 0, list.stderr);
@@ -69,15 +77,24 @@ describe("dropyard backups (fixtures/cli-backup)", () => {
         assert.equal(bad.status, 2);
         assert.match(bad.stderr, /restore: snapshot "nope" is not a snapshot id/);
         // Nothing of the host-side runs is left behind.
-        assert.equal(await docker("ps", "-a", "--filter", "label=dev.dropyard.role=host-exec", "--format", "{{.Names}}"), "");
+        assert.equal(
+            await docker("ps", "-a", "--filter", "label=dev.dropyard.role=host-exec", "--format", "{{.Names}}"),
+            "",
+        );
     });
 
     test("an unknown database or action lists the valid ones", async () => {
         const db = await dropyard("backups", "cb-pgx", "--stack", STACK);
         assert.equal(db.status, 1);
-        assert.match(db.stderr, /dropyard: unknown database "cb-pgx"; the databases of stack cli-backup\/e2e are: cb-pg\n$/);
+        assert.match(
+            db.stderr,
+            /dropyard: unknown database "cb-pgx"; the databases of stack cli-backup\/e2e are: cb-pg\n$/,
+        );
         const act = await dropyard("backups", "--stack", STACK, "cb-pg", "rewind");
         assert.equal(act.status, 1);
-        assert.match(act.stderr, /dropyard: backups: unknown action "rewind"; the actions are: list, capture, restore, status\n$/);
+        assert.match(
+            act.stderr,
+            /dropyard: backups: unknown action "rewind"; the actions are: list, capture, restore, status\n$/,
+        );
     });
 });

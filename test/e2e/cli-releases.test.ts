@@ -42,17 +42,25 @@ async function get(): Promise<string> {
 /** The edge answers `version=<v>` (a reload may take a moment to reach every nginx worker). */
 async function serves(v: number): Promise<void> {
     let body = "";
-    for (let i = 0; i < 25 && body !== `version=${v}`; i++) body = await get().catch(() => "") || await sleep(200).then(() => "");
+    for (let i = 0; i < 25 && body !== `version=${v}`; i++)
+        body = (await get().catch(() => "")) || (await sleep(200).then(() => ""));
     assert.equal(body, `version=${v}`);
 }
 
 /** Image ids of the app's repository on the engine (what a build would add to). */
 async function imageIds(): Promise<string[]> {
-    return [...new Set((await docker("image", "ls", REPOSITORY, "--no-trunc", "--format", "{{.ID}}")).split("\n").filter(Boolean))].sort();
+    return [
+        ...new Set(
+            (await docker("image", "ls", REPOSITORY, "--no-trunc", "--format", "{{.ID}}")).split("\n").filter(Boolean),
+        ),
+    ].sort();
 }
 
-const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=e2e", "-c", "user.email=e2e@example.com", ...args],
-    { cwd: dir, encoding: "utf8" }).trim();
+const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=e2e", "-c", "user.email=e2e@example.com", ...args], {
+        cwd: dir,
+        encoding: "utf8",
+    }).trim();
 
 /** A new VERSION of the app, committed. Returns the commit. */
 function release(v: number): string {
@@ -62,7 +70,13 @@ function release(v: number): string {
     return git("rev-parse", "HEAD");
 }
 
-interface Release { release: number; image: string; built: string; commit?: string; live: boolean }
+interface Release {
+    release: number;
+    image: string;
+    built: string;
+    commit?: string;
+    live: boolean;
+}
 
 describe("dropyard releases and rollback (fixtures/day-app)", () => {
     const commits: Record<number, string> = {};
@@ -71,11 +85,16 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
         await prepareEngine(["python:3.13-slim", "nginx:1.26"]);
         ensureHey();
         cpSync(FIXTURE, dir, { recursive: true });
-        writeFileSync(join(dir, `Pulumi.${STACK}.yaml`), `config:\n  day-app:dataDir: ${join(work, "host-data")}\n  day-app:keepReleases: 2\n`);
+        writeFileSync(
+            join(dir, `Pulumi.${STACK}.yaml`),
+            `config:\n  day-app:dataDir: ${join(work, "host-data")}\n  day-app:keepReleases: 2\n`,
+        );
         git("init", "-q");
         await down(dir, { stack: STACK, purge: true, log: false });
         // Release tags an interrupted run of this file left (the App's delete removes them otherwise).
-        for (const tag of (await docker("image", "ls", REPOSITORY, "--format", "{{.Tag}}")).split("\n").filter(Boolean)) {
+        for (const tag of (await docker("image", "ls", REPOSITORY, "--format", "{{.Tag}}"))
+            .split("\n")
+            .filter(Boolean)) {
             await docker("image", "rm", "-f", `${REPOSITORY}:${tag}`);
         }
     });
@@ -83,7 +102,12 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
         await down(dir, { stack: STACK, purge: true, log: false });
         rmSync(work, { recursive: true, force: true });
         // The App's delete took its release tags with it.
-        assert.deepEqual((await docker("image", "ls", REPOSITORY, "--format", "{{.Tag}}")).split("\n").filter(t => t.startsWith("release-")), []);
+        assert.deepEqual(
+            (await docker("image", "ls", REPOSITORY, "--format", "{{.Tag}}"))
+                .split("\n")
+                .filter(t => t.startsWith("release-")),
+            [],
+        );
     });
 
     test("each deploy of new code is a release with its build time and commit; beyond keepReleases the oldest goes", async () => {
@@ -95,16 +119,27 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
         const r = await dropyard("releases", "day-web", "--json");
         assert.equal(r.status, 0, r.stderr);
         const out = JSON.parse(r.stdout) as { live: number; pinned?: number; releases: Release[] };
-        assert.deepEqual(out.releases.map(x => [x.release, x.commit, x.live]),
-            [[3, commits[3], true], [2, commits[2], false]]);
+        assert.deepEqual(
+            out.releases.map(x => [x.release, x.commit, x.live]),
+            [
+                [3, commits[3], true],
+                [2, commits[2], false],
+            ],
+        );
         assert.equal(out.live, 3);
         assert.equal(out.pinned, undefined);
         for (const x of out.releases) {
-            assert.equal(x.image, await docker("image", "inspect", "-f", "{{.Id}}", `${REPOSITORY}:release-${x.release}`));
+            assert.equal(
+                x.image,
+                await docker("image", "inspect", "-f", "{{.Id}}", `${REPOSITORY}:release-${x.release}`),
+            );
             assert.ok(Math.abs(Date.parse(x.built) - Date.now()) < 10 * 60_000, x.built);
         }
         // Release 1 is gone from the engine: its tag, and its image (no container used it any more).
-        assert.equal((await docker("image", "ls", REPOSITORY, "--format", "{{.Tag}}")).split("\n").includes("release-1"), false);
+        assert.equal(
+            (await docker("image", "ls", REPOSITORY, "--format", "{{.Tag}}")).split("\n").includes("release-1"),
+            false,
+        );
         const table = await dropyard("releases", "day-web");
         assert.match(table.stdout, new RegExp(`^v3 +[0-9a-f]{12} +\\S+Z +${commits[3].slice(0, 12)} +live$`, "m"));
         assert.match(table.stdout, /not pinned/);
@@ -112,17 +147,35 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
 
     test("rollback serves the previous release under load without a failed request and without a build; the next up keeps the pin", async () => {
         const images = await imageIds();
-        const runs = [true, false].map(keepAlive => startHey({ url: `http://127.0.0.1:${PORT}/`, host: HOST, concurrency: 2, qps: 15,
-            keepAlive, seconds: 300, timeout: 10 }));
+        const runs = [true, false].map(keepAlive =>
+            startHey({
+                url: `http://127.0.0.1:${PORT}/`,
+                host: HOST,
+                concurrency: 2,
+                qps: 15,
+                keepAlive,
+                seconds: 300,
+                timeout: 10,
+            }),
+        );
         await sleep(2000);
         const r = await dropyard("rollback", "day-web");
         await sleep(2000);
         const load: HeyResult[] = [];
         for (const run of runs) load.push(await run.stop());
-        const report = load.map(l => `${l.total} requests, ${l.failed} failed, ${JSON.stringify(l.statuses)} ${JSON.stringify(l.errors)}`).join("; ");
+        const report = load
+            .map(
+                l =>
+                    `${l.total} requests, ${l.failed} failed, ${JSON.stringify(l.statuses)} ${JSON.stringify(l.errors)}`,
+            )
+            .join("; ");
         assert.equal(r.status, 0, r.stderr.slice(-3000));
         assert.match(r.stdout, /^day-web: v2 is live, pinned in the stack config \(dropyard:releases\["day-web"\]\)/);
-        assert.equal(load.reduce((a, l) => a + l.failed, 0), 0, report);
+        assert.equal(
+            load.reduce((a, l) => a + l.failed, 0),
+            0,
+            report,
+        );
         assert.ok(load.reduce((a, l) => a + l.total, 0) >= 100, report);
         await serves(2);
         assert.deepEqual(await imageIds(), images, "rollback built an image");
@@ -134,7 +187,10 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
         // New code, then `up` (as `pulumi up` would run): the pin holds, nothing is built or changed.
         commits[4] = release(4);
         const again = await up(dir, { stack: STACK, log: false });
-        assert.deepEqual(again.resources.filter(x => x.action !== "same").map(x => `${x.name}:${x.action}`), []);
+        assert.deepEqual(
+            again.resources.filter(x => x.action !== "same").map(x => `${x.name}:${x.action}`),
+            [],
+        );
         await serves(2);
         assert.deepEqual(await imageIds(), images);
     });
@@ -146,18 +202,29 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
         // `logs -f` started before the deploy follows the container that replaces the one it began with.
         const follow = startDropyard(dir, ["logs", "day-web", "-f", "-n", "0", "--stack", STACK]);
         let followed = "";
-        follow.stdout.on("data", c => { followed += c; });
+        follow.stdout.on("data", c => {
+            followed += c;
+        });
         try {
             await sleep(4000);
             const r = await dropyard("rollback", "day-web", "--unpin");
             assert.equal(r.status, 0, r.stderr.slice(-3000));
             assert.equal(r.stdout, "day-web: unpinned; its code is deployed\n");
             await serves(4);
-            const web = await docker("ps", "--filter", "label=dev.dropyard.app=day-web", "--filter", "label=dev.dropyard.process=web", "--format", "{{.Names}}");
+            const web = await docker(
+                "ps",
+                "--filter",
+                "label=dev.dropyard.app=day-web",
+                "--filter",
+                "label=dev.dropyard.process=web",
+                "--format",
+                "{{.Names}}",
+            );
             const marker = `/probe-${Date.now()}`;
             await fetchVia({ host: HOST, scheme: "http", port: PORT, path: marker });
-            await until("the new container's request in logs -f", 5, () => followed.includes(marker), 100)
-                .catch(() => assert.fail(`not followed: ${followed.slice(-1500)}`));
+            await until("the new container's request in logs -f", 5, () => followed.includes(marker), 100).catch(() =>
+                assert.fail(`not followed: ${followed.slice(-1500)}`),
+            );
             assert.match(followed, new RegExp(`^\\S+ web\\[${web}\\]: .*GET ${marker}`, "m"));
         } finally {
             follow.kill();
@@ -177,7 +244,14 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
             const stateDir = join(work, "host-data", "schedules", "day-web");
             const status = join(stateDir, "tick.status.json");
             // cron starts it at the next minute; it runs 20 s.
-            await until("the job's first run to start", 75, async () => (await docker("ps", "-a", "--filter", "name=^day-web-tick-run$", "--format", "{{.State}}")) === "running", 500);
+            await until(
+                "the job's first run to start",
+                75,
+                async () =>
+                    (await docker("ps", "-a", "--filter", "name=^day-web-tick-run$", "--format", "{{.State}}")) ===
+                    "running",
+                500,
+            );
             const ps = JSON.parse((await dropyard("ps", "day-web", "--json")).stdout);
             assert.equal(ps.apps[0].schedules[0].lastRun.running, true);
             // Run by hand while cron's run goes on (what cron does a minute later): skipped, nothing started.
@@ -189,15 +263,35 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
 
             const recorded = JSON.parse(readFileSync(status, "utf8"));
             const live = await docker("image", "inspect", "-f", "{{.Id}}", `${REPOSITORY}:latest`);
-            assert.deepEqual([recorded.job, recorded.exitCode, recorded.image, recorded.container], ["tick", 0, live, "day-web-tick-run"]);
+            assert.deepEqual(
+                [recorded.job, recorded.exitCode, recorded.image, recorded.container],
+                ["tick", 0, live, "day-web-tick-run"],
+            );
             // It wrote to the app's volume, which the web container sees.
-            const ticks = (await docker("exec", (await docker("ps", "--filter", "label=dev.dropyard.app=day-web", "--filter", "label=dev.dropyard.process=web", "--format", "{{.Names}}")), "cat", "/data/ticks")).split("\n");
+            const ticks = (
+                await docker(
+                    "exec",
+                    await docker(
+                        "ps",
+                        "--filter",
+                        "label=dev.dropyard.app=day-web",
+                        "--filter",
+                        "label=dev.dropyard.process=web",
+                        "--format",
+                        "{{.Names}}",
+                    ),
+                    "cat",
+                    "/data/ticks",
+                )
+            ).split("\n");
             assert.equal(ticks.length, 1);
             assert.match(ticks[0], /^tick \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
             const after = JSON.parse((await dropyard("ps", "day-web", "--json")).stdout).apps[0].schedules;
             type Job = { name: string; cron: string; lastRun: { exitCode: number; running: boolean } };
-            assert.deepEqual(after.map((j: Job) => [j.name, j.cron, j.lastRun.exitCode, j.lastRun.running]),
-                [["tick", "* * * * *", 0, false]]);
+            assert.deepEqual(
+                after.map((j: Job) => [j.name, j.cron, j.lastRun.exitCode, j.lastRun.running]),
+                [["tick", "* * * * *", 0, false]],
+            );
             const table = await dropyard("ps", "day-web");
             assert.match(table.stdout, /^day-web +tick +\* \* \* \* \* +\d{4}-\S+Z +succeeded$/m);
             const logs = await dropyard("logs", "day-web", "-p", "tick");
@@ -217,7 +311,8 @@ function ensureCron(): number | undefined {
     if (spawnSync("pgrep", ["-x", "cron"]).status === 0) return undefined;
     if (!existsSync("/usr/sbin/cron")) {
         const apt = (...args: string[]) =>
-            spawnSync("apt-get", args, { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }).status;
+            spawnSync("apt-get", args, { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } })
+                .status;
         if (apt("install", "-y", "-q", "cron") !== 0) {
             apt("update", "-q");
             assert.equal(apt("install", "-y", "-q", "cron"), 0, "apt-get install cron failed");

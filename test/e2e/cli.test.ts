@@ -25,14 +25,29 @@ const stateFile = join(work, "state.json");
 function dropyard(...args: string[]): { status: number | null; stdout: string; stderr: string } {
     // --state right after the command's name: for run and exec, whatever follows the app is the container's command.
     const withState = [args[0], "--state", stateFile, ...args.slice(1)];
-    const r = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "lib/cli/main.ts"), ...withState],
-        { cwd: d.dir, encoding: "utf8", timeout: 120_000, env: { ...process.env, NODE_OPTIONS: "" } });
+    const r = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "lib/cli/main.ts"), ...withState], {
+        cwd: d.dir,
+        encoding: "utf8",
+        timeout: 120_000,
+        env: { ...process.env, NODE_OPTIONS: "" },
+    });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 async function webContainer(): Promise<string> {
-    const names = (await docker("ps", "--filter", "label=dev.dropyard.app=counter", "--filter", "label=dev.dropyard.process=web", "--format", "{{.Names}}"))
-        .split("\n").filter(Boolean);
+    const names = (
+        await docker(
+            "ps",
+            "--filter",
+            "label=dev.dropyard.app=counter",
+            "--filter",
+            "label=dev.dropyard.process=web",
+            "--format",
+            "{{.Names}}",
+        )
+    )
+        .split("\n")
+        .filter(Boolean);
     assert.equal(names.length, 1, `counter web containers: ${names.join(", ")}`);
     return names[0];
 }
@@ -49,7 +64,11 @@ describe("dropyard against the django example on the sandbox", () => {
         await prepare(d, HOST, IMAGES);
         await d.up({});
         // The same path as `npm run sandbox -- export <dir>`.
-        const exported = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "sandbox/cli.ts"), "export", d.dir, "--stack", STACK], { encoding: "utf8" });
+        const exported = spawnSync(
+            process.execPath,
+            ["--import", "tsx", join(REPO, "sandbox/cli.ts"), "export", d.dir, "--stack", STACK],
+            { encoding: "utf8" },
+        );
         assert.equal(exported.status, 0, exported.stderr);
         writeFileSync(stateFile, exported.stdout, { mode: 0o600 });
     });
@@ -76,25 +95,47 @@ describe("dropyard against the django example on the sandbox", () => {
         assert.ok(web.uptimeSeconds >= 0);
         assert.ok(app.env.includes("DATABASE_URL") && app.env.includes("SECRET_KEY"), app.env.join(", "));
         type Db = { name: string; kind: string; containers: { health: string }[] };
-        assert.deepEqual(ps.databases.map((db: Db) => [db.name, db.kind, db.containers[0].health]),
-            [["counter-db", "postgres", "healthy"]]);
+        assert.deepEqual(
+            ps.databases.map((db: Db) => [db.name, db.kind, db.containers[0].health]),
+            [["counter-db", "postgres", "healthy"]],
+        );
 
         const table = dropyard("ps");
         assert.equal(table.status, 0, table.stderr);
-        assert.match(table.stdout, new RegExp(`counter +web +${await webContainer()} +healthy +${web.image.slice(7, 19)} `));
+        assert.match(
+            table.stdout,
+            new RegExp(`counter +web +${await webContainer()} +healthy +${web.image.slice(7, 19)} `),
+        );
         assert.match(table.stdout, /counter env: .*DATABASE_URL/);
         const password = await databasePassword();
         assert.ok(password.length >= 8);
-        for (const out of [r.stdout, r.stderr, table.stdout, table.stderr]) assert.ok(!out.includes(password), "a secret value was printed");
+        for (const out of [r.stdout, r.stderr, table.stdout, table.stderr])
+            assert.ok(!out.includes(password), "a secret value was printed");
     });
 
     test("logs -f shows a request made through the edge within 2 s, prefixed by its container", async () => {
         const marker = `/?probe=${randomUUID()}`;
         const web = await webContainer();
-        const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "lib/cli/main.ts"), "logs", "counter", "-f", "-n", "0", "--state", stateFile],
-            { cwd: d.dir, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(
+            process.execPath,
+            [
+                "--import",
+                "tsx",
+                join(REPO, "lib/cli/main.ts"),
+                "logs",
+                "counter",
+                "-f",
+                "-n",
+                "0",
+                "--state",
+                stateFile,
+            ],
+            { cwd: d.dir, stdio: ["ignore", "pipe", "pipe"] },
+        );
         let out = "";
-        child.stdout.on("data", c => { out += c; });
+        child.stdout.on("data", c => {
+            out += c;
+        });
         try {
             await new Promise(r => setTimeout(r, 3000)); // connected and following
             const sent = Date.now();
@@ -103,7 +144,10 @@ describe("dropyard against the django example on the sandbox", () => {
             while (!out.includes(marker) && Date.now() - sent < 2000) await new Promise(r => setTimeout(r, 50));
             assert.ok(out.includes(marker), `not in the logs within 2 s: ${out.slice(-2000)}`);
             const line = out.split("\n").find(l => l.includes(marker))!;
-            assert.match(line, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ web\\[${web}\\]: .*GET ${marker.replace(/[?]/g, "\\?")}`));
+            assert.match(
+                line,
+                new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ web\\[${web}\\]: .*GET ${marker.replace(/[?]/g, "\\?")}`),
+            );
         } finally {
             child.kill();
         }
@@ -112,9 +156,15 @@ describe("dropyard against the django example on the sandbox", () => {
     test("logs without -f: the app's recent lines in time order", async () => {
         const r = dropyard("logs", "counter", "-n", "5", "--json");
         assert.equal(r.status, 0, r.stderr);
-        const lines = r.stdout.trim().split("\n").map(l => JSON.parse(l) as { time: string; container: string; process: string });
+        const lines = r.stdout
+            .trim()
+            .split("\n")
+            .map(l => JSON.parse(l) as { time: string; container: string; process: string });
         assert.ok(lines.length > 0 && lines.length <= 5);
-        assert.deepEqual([...lines].sort((a, b) => a.time.localeCompare(b.time)), lines);
+        assert.deepEqual(
+            [...lines].sort((a, b) => a.time.localeCompare(b.time)),
+            lines,
+        );
         const web = await webContainer();
         assert.ok(lines.every(l => l.container === web && l.process === "web"));
     });
@@ -126,16 +176,40 @@ describe("dropyard against the django example on the sandbox", () => {
         assert.equal(failing.status, 3);
         assert.match(failing.stderr, /to-stderr/);
         // Not on the edge, and removed afterwards.
-        const nets = dropyard("run", "counter", "--", "python", "-c", "import socket; print(socket.gethostbyname('counter-db'))");
+        const nets = dropyard(
+            "run",
+            "counter",
+            "--",
+            "python",
+            "-c",
+            "import socket; print(socket.gethostbyname('counter-db'))",
+        );
         assert.equal(nets.status, 0, nets.stderr);
         assert.deepEqual(await containersWhere("label=dev.dropyard.role=run"), []);
-        assert.deepEqual(await docker("ps", "-a", "--filter", "label=dev.dropyard.role=run", "--format", "{{.Names}}"), "");
+        assert.deepEqual(
+            await docker("ps", "-a", "--filter", "label=dev.dropyard.role=run", "--format", "{{.Names}}"),
+            "",
+        );
     });
 
     test("run is attached to the terminal when there is one, and exits with the command's status", async () => {
         // `script` gives the command a pseudo-terminal, as a user's shell would.
-        const cmd = [process.execPath, "--import", "tsx", join(REPO, "lib/cli/main.ts"), "run", "--state", stateFile, "counter", "--", "sh", "-c", "tty; exit 5"]
-            .map(a => `'${a}'`).join(" ");
+        const cmd = [
+            process.execPath,
+            "--import",
+            "tsx",
+            join(REPO, "lib/cli/main.ts"),
+            "run",
+            "--state",
+            stateFile,
+            "counter",
+            "--",
+            "sh",
+            "-c",
+            "tty; exit 5",
+        ]
+            .map(a => `'${a}'`)
+            .join(" ");
         const r = spawnSync("script", ["-qec", cmd, "/dev/null"], { cwd: d.dir, encoding: "utf8", timeout: 120_000 });
         assert.equal(r.status, 5, r.stdout + r.stderr);
         assert.match(r.stdout, /\/dev\/pts\/\d+/);
@@ -152,7 +226,10 @@ describe("dropyard against the django example on the sandbox", () => {
     test("an unknown app or process type is an error that lists the valid ones", () => {
         const app = dropyard("logs", "countr");
         assert.equal(app.status, 1);
-        assert.equal(app.stderr, `dropyard: unknown app "countr"; the apps of stack django-postgres/${STACK} are: counter\n`);
+        assert.equal(
+            app.stderr,
+            `dropyard: unknown app "countr"; the apps of stack django-postgres/${STACK} are: counter\n`,
+        );
         const type = dropyard("exec", "counter", "-p", "worker", "--", "true");
         assert.equal(type.status, 1);
         assert.equal(type.stderr, `dropyard: app "counter" has no process type "worker"; its process types are: web\n`);

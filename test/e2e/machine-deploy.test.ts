@@ -34,22 +34,44 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
     let root = "";
     const log: { at: number; line: string }[] = [];
     const figures: Record<string, string> = {};
-    const m = () => { if (!machine) throw new Error("the machine did not start"); return machine; };
+    const m = () => {
+        if (!machine) throw new Error("the machine did not start");
+        return machine;
+    };
     const seconds = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)}s`;
 
     const deploy = async (): Promise<UpSummary> => {
         try {
             return await up(DIR, { stack: STACK, config, log: line => log.push({ at: Date.now(), line }) });
         } catch (e) {
-            throw new Error(`${(e as Error).message}\n--- sandbox log (last lines) ---\n${log.slice(-30).map(l => l.line).join("\n")}`);
+            throw new Error(
+                `${(e as Error).message}\n--- sandbox log (last lines) ---\n${log
+                    .slice(-30)
+                    .map(l => l.line)
+                    .join("\n")}`,
+            );
         }
     };
-    const dockerd = async () => (await m().exec(["systemctl", "show", "-p", "MainPID", "-p", "ExecMainStartTimestampMonotonic", "docker.service"])).stdout.trim();
+    const dockerd = async () =>
+        (
+            await m().exec([
+                "systemctl",
+                "show",
+                "-p",
+                "MainPID",
+                "-p",
+                "ExecMainStartTimestampMonotonic",
+                "docker.service",
+            ])
+        ).stdout.trim();
 
     before(async () => {
         key = sshKey();
         let t = Date.now();
-        machine = await startMachine({ name: `server-${randomBytes(3).toString("hex")}`, authorizedKey: key.publicKey });
+        machine = await startMachine({
+            name: `server-${randomBytes(3).toString("hex")}`,
+            authorizedKey: key.publicKey,
+        });
         figures["machine boot"] = seconds(t);
         t = Date.now();
         await mirrorImages(COUNTER_IMAGES);
@@ -57,8 +79,12 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
         pebble = await startPebble();
         await pebble.pointName(DOMAIN, m().address);
         config = {
-            ...pebble.config, target: "server", domain: DOMAIN,
-            serverAddress: m().address, serverUser: "deploy", serverKey: key.privateKey,
+            ...pebble.config,
+            target: "server",
+            domain: DOMAIN,
+            serverAddress: m().address,
+            serverUser: "deploy",
+            serverKey: key.privateKey,
         };
         for (const stack of [STACK, BAD_KEY, NO_SUDO]) {
             await down(DIR, { stack, purge: true, log: false }).catch(() => undefined); // an interrupted run's state
@@ -68,7 +94,9 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
 
     after(async () => {
         for (const stack of machine ? [STACK, BAD_KEY, NO_SUDO] : []) {
-            await down(DIR, { stack, purge: true, log: false }).catch(e => console.log(`down ${stack}: ${(e as Error).message}`));
+            await down(DIR, { stack, purge: true, log: false }).catch(e =>
+                console.log(`down ${stack}: ${(e as Error).message}`),
+            );
         }
         await pebble?.stop();
         await machine?.stop();
@@ -78,8 +106,10 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
     /** An up that must fail: its message, and how long it took. */
     const failing = async (stack: string, extra: Record<string, string>) => {
         const t = Date.now();
-        const e = await up(DIR, { stack, config: { ...config, ...extra }, log: false })
-            .then(() => undefined, (x: Error) => x);
+        const e = await up(DIR, { stack, config: { ...config, ...extra }, log: false }).then(
+            () => undefined,
+            (x: Error) => x,
+        );
         assert.ok(e, `the up of ${stack} succeeded`);
         return { message: e.message, seconds: (Date.now() - t) / 1000 };
     };
@@ -88,14 +118,19 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
         const r = await failing(BAD_KEY, { serverKey: sshKey().privateKey });
         figures["refused key: up fails after"] = `${r.seconds.toFixed(1)}s`;
         assert.ok(r.seconds < CONNECTION_TIMEOUT_S, `took ${r.seconds}s`);
-        const said = `command:remote:Command "counter-host-bootstrap": connection failed: ssh deploy@${m().address}:22: `
-            + "the server refused the key (authentication failed) (gave up after 20 dials";
+        const said =
+            `command:remote:Command "counter-host-bootstrap": connection failed: ssh deploy@${m().address}:22: ` +
+            "the server refused the key (authentication failed) (gave up after 20 dials";
         assert.ok(r.message.includes(said), r.message);
     });
 
     test("a user without passwordless sudo fails at once, naming user, address and sudo's refusal", async () => {
-        const add = await m().exec(["bash", "-c", "useradd -m -s /bin/bash nosudo && install -d -m 700 -o nosudo ~nosudo/.ssh && "
-            + `echo '${key.publicKey}' >~nosudo/.ssh/authorized_keys && chown nosudo ~nosudo/.ssh/authorized_keys`]);
+        const add = await m().exec([
+            "bash",
+            "-c",
+            "useradd -m -s /bin/bash nosudo && install -d -m 700 -o nosudo ~nosudo/.ssh && " +
+                `echo '${key.publicKey}' >~nosudo/.ssh/authorized_keys && chown nosudo ~nosudo/.ssh/authorized_keys`,
+        ]);
         assert.equal(add.code, 0, add.stderr);
         const r = await failing(NO_SUDO, { serverUser: "nosudo" });
         assert.ok(r.seconds < 60, `took ${r.seconds}s`);
@@ -124,14 +159,29 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
         }
     });
 
-    counterTests(() => ({ container: m().container, address: m().address, domain: DOMAIN, root,
-        stateFile: statePath("django-postgres", STACK, DIR) }));
+    counterTests(() => ({
+        container: m().container,
+        address: m().address,
+        domain: DOMAIN,
+        root,
+        stateFile: statePath("django-postgres", STACK, DIR),
+    }));
 
     test("the machine listens publicly only on 22, 80, 443 and 2376; Postgres only inside", async () => {
         const r = await m().exec(["ss", "-Hltn"]);
-        const ports = new Set(r.stdout.trim().split("\n").map(l => l.trim().split(/\s+/)[3])
-            .filter(a => !/^(127\.|\[::1\]|\[::ffff:127\.)/.test(a)).map(a => Number(a.split(":").pop())));
-        assert.deepEqual([...ports].sort((a, b) => a - b), [22, 80, 443, 2376], r.stdout);
+        const ports = new Set(
+            r.stdout
+                .trim()
+                .split("\n")
+                .map(l => l.trim().split(/\s+/)[3])
+                .filter(a => !/^(127\.|\[::1\]|\[::ffff:127\.)/.test(a))
+                .map(a => Number(a.split(":").pop())),
+        );
+        assert.deepEqual(
+            [...ports].sort((a, b) => a - b),
+            [22, 80, 443, 2376],
+            r.stdout,
+        );
         const pg = await m().exec(["docker", "inspect", "-f", "{{json .NetworkSettings.Ports}}", "counter-db"]);
         assert.doesNotMatch(pg.stdout, /HostPort/, "Postgres publishes no port");
     });
@@ -149,12 +199,11 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
         const rows = await counterSql(m().container, "SELECT value FROM counter_counter WHERE name = 'clicks'");
         const t = Date.now();
         await m().restart();
-        const page = await until("the counter through the edge after the reboot", 180_000,
-            async () => {
-                const r = await fetchVia({ host: DOMAIN, address: m().address, ca: root, timeoutMs: 3000 });
-                if (r.status !== 200) throw new Error(`status ${r.status}`);
-                return r;
-            });
+        const page = await until("the counter through the edge after the reboot", 180_000, async () => {
+            const r = await fetchVia({ host: DOMAIN, address: m().address, ca: root, timeoutMs: 3000 });
+            if (r.status !== 200) throw new Error(`status ${r.status}`);
+            return r;
+        });
         figures["reboot to serving again"] = seconds(t);
         assert.match(page.body, new RegExp(`<output id="value">${rows}</output>`));
         assert.equal(await counterSql(m().container, "SELECT value FROM counter_counter WHERE name = 'clicks'"), rows);

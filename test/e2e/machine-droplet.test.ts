@@ -21,17 +21,28 @@ const ZONE = "droplet.test";
 const DOMAIN = `counter.${ZONE}`;
 const STATE = statePath("django-postgres", STACK, DIR);
 
-interface Droplet { container: string; address: string; userData: string }
+interface Droplet {
+    container: string;
+    address: string;
+    userData: string;
+}
 
 /** The droplet as the stack's state holds it: the machine behind it and the outputs the program saw. */
 function droplet(): Droplet {
-    type Entry = { type: string; condemned?: boolean; rawInputs: { userData?: string };
-        outputs: { ipv4Address: string; sandboxMachine: { container: string } } };
+    type Entry = {
+        type: string;
+        condemned?: boolean;
+        rawInputs: { userData?: string };
+        outputs: { ipv4Address: string; sandboxMachine: { container: string } };
+    };
     const state = JSON.parse(readFileSync(STATE, "utf8")) as { resources: Entry[] };
     const d = state.resources.find(r => r.type === "digitalocean:index/droplet:Droplet" && !r.condemned);
     assert.ok(d, "the state has a droplet");
-    return { container: d.outputs.sandboxMachine.container, address: d.outputs.ipv4Address,
-        userData: String(d.rawInputs.userData) };
+    return {
+        container: d.outputs.sandboxMachine.container,
+        address: d.outputs.ipv4Address,
+        userData: String(d.rawInputs.userData),
+    };
 }
 
 describe("django-postgres with target=droplet, DigitalOcean's API simulated", { timeout: 40 * 60_000 }, () => {
@@ -45,12 +56,20 @@ describe("django-postgres with target=droplet, DigitalOcean's API simulated", { 
     before(async () => {
         await mirrorImages(COUNTER_IMAGES);
         pebble = await startPebble();
-        const config = { ...pebble.config, target: "droplet", domain: DOMAIN, dnsZone: ZONE, dropletImage: "debian-13-x64" };
+        const config = {
+            ...pebble.config,
+            target: "droplet",
+            domain: DOMAIN,
+            dnsZone: ZONE,
+            dropletImage: "debian-13-x64",
+        };
         await down(DIR, { stack: STACK, purge: true, log: false }).catch(() => undefined);
         const t = Date.now();
         try {
             summary = await up(DIR, {
-                stack: STACK, config, log: line => log.push(line),
+                stack: STACK,
+                config,
+                log: line => log.push(line),
                 // The sandbox's DNS: each record the simulated API records goes to Pebble's resolver.
                 dns: async r => {
                     records.push(`${r.fqdn} ${r.type} ${r.value}`);
@@ -60,12 +79,15 @@ describe("django-postgres with target=droplet, DigitalOcean's API simulated", { 
         } catch (e) {
             throw new Error(`${(e as Error).message}\n--- sandbox log (last lines) ---\n${log.slice(-30).join("\n")}`);
         }
-        figures["cold up (droplet boot with cloud-init, bootstrap, pulls, build, certificate)"] = `${((Date.now() - t) / 1000).toFixed(1)}s`;
+        figures["cold up (droplet boot with cloud-init, bootstrap, pulls, build, certificate)"] =
+            `${((Date.now() - t) / 1000).toFixed(1)}s`;
         root = await pebble.root();
     });
 
     after(async () => {
-        await down(DIR, { stack: STACK, purge: true, log: false }).catch(e => console.log(`down: ${(e as Error).message}`));
+        await down(DIR, { stack: STACK, purge: true, log: false }).catch(e =>
+            console.log(`down: ${(e as Error).message}`),
+        );
         await pebble?.stop();
         if (Object.keys(figures).length) console.log(`machine deploy figures (droplet): ${JSON.stringify(figures)}`);
     });
@@ -73,8 +95,15 @@ describe("django-postgres with target=droplet, DigitalOcean's API simulated", { 
     test("the droplet is a machine: its address is the droplet's ipv4Address, cloud-init ran the rendered user data", async () => {
         const d = droplet();
         assert.equal(summary!.outputs.ip, d.address);
-        const ci = await inMachine(d.container, ["bash", "-c", "cat /var/lib/cloud/seed/nocloud/user-data; echo; cloud-init status --long"]);
-        assert.ok(ci.stdout.startsWith(d.userData), "the user data the machine booted with is the rendered one, verbatim");
+        const ci = await inMachine(d.container, [
+            "bash",
+            "-c",
+            "cat /var/lib/cloud/seed/nocloud/user-data; echo; cloud-init status --long",
+        ]);
+        assert.ok(
+            ci.stdout.startsWith(d.userData),
+            "the user data the machine booted with is the rendered one, verbatim",
+        );
         assert.match(ci.stdout, /^status: (done|error)$/m);
         // The key came as meta data, and cloud-init authorized it for root (the bootstrap logged in as root).
         const keys = await inMachine(d.container, ["cat", "/root/.ssh/authorized_keys"]);

@@ -20,14 +20,27 @@ describe("a sandbox machine bootstrapped over SSH", { timeout: 30 * 60_000 }, ()
     let script: string;
     const figures: Record<string, string> = {};
 
-    const m = () => { if (!machine) throw new Error("the machine did not start"); return machine; };
-    const bootstrap = (timeoutMs: number) => sshRun(m().address, m().user, key.privateKey, "sudo -n bash -s", script, timeoutMs);
+    const m = () => {
+        if (!machine) throw new Error("the machine did not start");
+        return machine;
+    };
+    const bootstrap = (timeoutMs: number) =>
+        sshRun(m().address, m().user, key.privateKey, "sudo -n bash -s", script, timeoutMs);
     const dockerd = async () => {
-        const r = await m().exec(["systemctl", "show", "-p", "MainPID", "-p", "ExecMainStartTimestampMonotonic", "docker.service"]);
+        const r = await m().exec([
+            "systemctl",
+            "show",
+            "-p",
+            "MainPID",
+            "-p",
+            "ExecMainStartTimestampMonotonic",
+            "docker.service",
+        ]);
         assert.equal(r.code, 0, r.stderr);
         return r.stdout.trim();
     };
-    const version = (pems: { ca: string; cert?: string; key?: string }) => httpsGet(m().address, DOCKER_TLS_PORT, "/version", pems);
+    const version = (pems: { ca: string; cert?: string; key?: string }) =>
+        httpsGet(m().address, DOCKER_TLS_PORT, "/version", pems);
     const client = () => ({ ca: tls.caCertPem, cert: tls.clientCertPem, key: tls.clientKeyPem });
 
     before(async () => {
@@ -44,7 +57,14 @@ describe("a sandbox machine bootstrapped over SSH", { timeout: 30 * 60_000 }, ()
     });
 
     it("boots like a machine without Docker: sshd, cloud-init done, the deploy user with passwordless sudo", async () => {
-        const r = await sshRun(m().address, "deploy", key.privateKey, "sudo -n id -u && cloud-init status && (command -v dockerd docker || echo no-docker)", "", 60_000);
+        const r = await sshRun(
+            m().address,
+            "deploy",
+            key.privateKey,
+            "sudo -n id -u && cloud-init status && (command -v dockerd docker || echo no-docker)",
+            "",
+            60_000,
+        );
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /^0\nstatus: done\nno-docker\n$/);
     });
@@ -57,7 +77,11 @@ describe("a sandbox machine bootstrapped over SSH", { timeout: 30 * 60_000 }, ()
         // trixie's docker.io holds only the daemon: the docker command comes from docker-cli.
         assert.match(r.stderr, /dropyard-bootstrap: installing docker\.io docker-cli\n/);
         assert.match(r.stderr, /dropyard-bootstrap: docker answers on 2376 with mutual TLS/);
-        const cmds = await m().exec(["bash", "-c", "command -v dockerd docker && dpkg-query -W -f '${Version}\\n' docker.io && test -d " + DATA_DIR]);
+        const cmds = await m().exec([
+            "bash",
+            "-c",
+            "command -v dockerd docker && dpkg-query -W -f '${Version}\\n' docker.io && test -d " + DATA_DIR,
+        ]);
         assert.equal(cmds.code, 0, cmds.stdout + cmds.stderr);
         figures["docker.io"] = cmds.stdout.trim().split("\n").pop()!;
     });
@@ -69,7 +93,11 @@ describe("a sandbox machine bootstrapped over SSH", { timeout: 30 * 60_000 }, ()
     });
 
     it("a host command, sent as lib/host.ts sends it, finds the docker command on the host", async () => {
-        const line = renderRemoteCommand({ DROPYARD_CHECK: "it's here" }, 'docker version --format "{{.Server.Version}}" && echo "$DROPYARD_CHECK"', true);
+        const line = renderRemoteCommand(
+            { DROPYARD_CHECK: "it's here" },
+            'docker version --format "{{.Server.Version}}" && echo "$DROPYARD_CHECK"',
+            true,
+        );
         const r = await sshRun(m().address, m().user, key.privateKey, line, "", 60_000);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /^\d+\.\d+\.\d+\S*\nit's here\n$/);
@@ -78,10 +106,15 @@ describe("a sandbox machine bootstrapped over SSH", { timeout: 30 * 60_000 }, ()
     it("refuses a client without a certificate, and one whose certificate another CA signed", async () => {
         await assert.rejects(version({ ca: tls.caCertPem }), /certificate|handshake|socket hang up|ECONNRESET/i);
         const other = await makeDockerTls("other", ["127.0.0.1"]);
-        await assert.rejects(version({ ca: tls.caCertPem, cert: other.clientCertPem, key: other.clientKeyPem }),
-            /certificate|unknown ca|handshake|socket hang up|ECONNRESET/i);
+        await assert.rejects(
+            version({ ca: tls.caCertPem, cert: other.clientCertPem, key: other.clientKeyPem }),
+            /certificate|unknown ca|handshake|socket hang up|ECONNRESET/i,
+        );
         // And the daemon is not someone else's: a client trusting only the other CA refuses the server.
-        await assert.rejects(version({ ca: other.caCertPem, cert: tls.clientCertPem, key: tls.clientKeyPem }), /certificate/i);
+        await assert.rejects(
+            version({ ca: other.caCertPem, cert: tls.clientCertPem, key: tls.clientKeyPem }),
+            /certificate/i,
+        );
     });
 
     it("serves nothing on 2375 (plain TCP)", async () => {
@@ -116,13 +149,18 @@ describe("a sandbox machine booted with the droplet's user data", { timeout: 30 
     let machine: Machine | undefined;
     let key: SshKey;
     const figures: Record<string, string> = {};
-    const m = () => { if (!machine) throw new Error("the machine did not start"); return machine; };
+    const m = () => {
+        if (!machine) throw new Error("the machine did not start");
+        return machine;
+    };
 
     before(async () => {
         key = sshKey();
         machine = await startMachine({
-            name: `e2e-${randomBytes(3).toString("hex")}`, authorizedKey: key.publicKey,
-            userData: renderCloudInit({ swapMiB: 0 }), bootTimeoutMs: 15 * 60_000,
+            name: `e2e-${randomBytes(3).toString("hex")}`,
+            authorizedKey: key.publicKey,
+            userData: renderCloudInit({ swapMiB: 0 }),
+            bootTimeoutMs: 15 * 60_000,
         });
         figures["boot to running, cloud-init installing docker.io"] = `${(machine.bootMs / 1000).toFixed(1)}s`;
     });
@@ -144,11 +182,22 @@ describe("a sandbox machine booted with the droplet's user data", { timeout: 30 
     it("the bootstrap then installs nothing and serves 2376 with mutual TLS", async () => {
         const tls = await makeDockerTls(m().name, [m().address]);
         const t0 = Date.now();
-        const r = await sshRun(m().address, m().user, key.privateKey, "sudo -n bash -s", renderBootstrap({ ...tls, dataDir: DATA_DIR }), 10 * 60_000);
+        const r = await sshRun(
+            m().address,
+            m().user,
+            key.privateKey,
+            "sudo -n bash -s",
+            renderBootstrap({ ...tls, dataDir: DATA_DIR }),
+            10 * 60_000,
+        );
         figures["bootstrap after cloud-init"] = `${((Date.now() - t0) / 1000).toFixed(1)}s`;
         assert.equal(r.code, 0, `bootstrap failed:\n${r.stderr}`);
         assert.doesNotMatch(r.stderr, /installing/);
-        const v = await httpsGet(m().address, DOCKER_TLS_PORT, "/version", { ca: tls.caCertPem, cert: tls.clientCertPem, key: tls.clientKeyPem });
+        const v = await httpsGet(m().address, DOCKER_TLS_PORT, "/version", {
+            ca: tls.caCertPem,
+            cert: tls.clientCertPem,
+            key: tls.clientKeyPem,
+        });
         assert.equal(v.status, 200, v.body);
     });
 });

@@ -20,30 +20,35 @@ const BUSYBOX = "dropyard-sandbox/busybox:test";
 describe("image builds in the sandbox", () => {
     test("oneBuildAtATime starts a build only when the one before has finished, failed or not", async () => {
         const events: string[] = [];
-        const step = (name: string, ms: number, fail = false) => oneBuildAtATime(async () => {
-            events.push(`start ${name}`);
-            await new Promise(r => setTimeout(r, ms));
-            events.push(`end ${name}`);
-            if (fail) throw new Error(`${name} failed`);
-            return name;
-        });
+        const step = (name: string, ms: number, fail = false) =>
+            oneBuildAtATime(async () => {
+                events.push(`start ${name}`);
+                await new Promise(r => setTimeout(r, ms));
+                events.push(`end ${name}`);
+                if (fail) throw new Error(`${name} failed`);
+                return name;
+            });
         const results = await Promise.allSettled([step("a", 30, true), step("b", 5), step("c", 1)]);
         assert.deepEqual(events, ["start a", "end a", "start b", "end b", "start c", "end c"]);
-        assert.deepEqual(results.map(r => r.status), ["rejected", "fulfilled", "fulfilled"]);
+        assert.deepEqual(
+            results.map(r => r.status),
+            ["rejected", "fulfilled", "fulfilled"],
+        );
     });
 
     describe("two images sharing their first steps, built cold", () => {
         const contexts = mkdtempSync(join(tmpdir(), "dropyard-twin-builds-"));
         before(async () => {
             await prepareEngine([]);
-            execFileSync("bash", [join(__dirname, "fixtures", "busybox-image.sh"), BUSYBOX],
-                { stdio: "inherit" }); // once per machine
+            execFileSync("bash", [join(__dirname, "fixtures", "busybox-image.sh"), BUSYBOX], { stdio: "inherit" }); // once per machine
             await down(FIXTURE, { purge: true, log: false });
             const nonce = randomBytes(8).toString("hex"); // a fresh first step: nothing of it is cached yet
             for (const name of ["a", "b"]) {
                 mkdirSync(join(contexts, name));
-                writeFileSync(join(contexts, name, "Dockerfile"),
-                    `FROM ${BUSYBOX}\nENV NONCE=${nonce}\nRUN echo shared > /shared\nWORKDIR /app\nCOPY own /app/own\nRUN cat /app/own\n`);
+                writeFileSync(
+                    join(contexts, name, "Dockerfile"),
+                    `FROM ${BUSYBOX}\nENV NONCE=${nonce}\nRUN echo shared > /shared\nWORKDIR /app\nCOPY own /app/own\nRUN cat /app/own\n`,
+                );
                 writeFileSync(join(contexts, name, "own"), `${name}\n`);
             }
         });
@@ -59,7 +64,10 @@ describe("image builds in the sandbox", () => {
             const first = await up(FIXTURE, { config: { contexts }, log: false });
             const second = await up(FIXTURE, { config: { contexts }, log: false });
             assert.deepEqual(second.outputs, first.outputs);
-            assert.deepEqual(second.resources.filter(r => r.action !== "same"), []);
+            assert.deepEqual(
+                second.resources.filter(r => r.action !== "same"),
+                [],
+            );
         });
     });
 });

@@ -21,7 +21,11 @@ const INFRA = join(EXAMPLES, "flask-staging-production", "infra");
 const APP = join(EXAMPLES, "flask-staging-production", "app");
 const DOMAIN = { staging: "staging.notes.localhost", production: "notes.localhost" } as const;
 const log: string[] = [];
-const quiet = { log: (l: string) => { log.push(l); } };
+const quiet = {
+    log: (l: string) => {
+        log.push(l);
+    },
+};
 
 async function page(env: keyof typeof DOMAIN): Promise<{ environment: string; notes: string[]; ticks: number }> {
     const r = await fetchVia({ host: DOMAIN[env] });
@@ -55,7 +59,9 @@ before(async () => {
     const infra = (Date.now() - t) / 1000;
     const staging = await up(APP, { stack: "staging", ...quiet });
     const production = await up(APP, { stack: "production", ...quiet });
-    console.log(`up: infra ${infra.toFixed(1)} s, staging ${staging.timings.seconds.toFixed(1)} s, production ${production.timings.seconds.toFixed(1)} s`);
+    console.log(
+        `up: infra ${infra.toFixed(1)} s, staging ${staging.timings.seconds.toFixed(1)} s, production ${production.timings.seconds.toFixed(1)} s`,
+    );
 });
 
 after(async () => {
@@ -78,8 +84,14 @@ test("staging and production serve by name over https through the one edge, each
     assert.equal(r.status, 201, r.body);
     assert.ok((await page("staging")).notes.includes(note));
     assert.ok(!(await page("production")).notes.includes(note), "the row written in staging is not in production");
-    assert.equal(await psql("notes-production-db", "app", "notes", `SELECT count(*) FROM notes WHERE body = '${note}'`), "0");
-    assert.equal(await psql("notes-staging-db", "app", "notes", `SELECT count(*) FROM notes WHERE body = '${note}'`), "1");
+    assert.equal(
+        await psql("notes-production-db", "app", "notes", `SELECT count(*) FROM notes WHERE body = '${note}'`),
+        "0",
+    );
+    assert.equal(
+        await psql("notes-staging-db", "app", "notes", `SELECT count(*) FROM notes WHERE body = '${note}'`),
+        "1",
+    );
 });
 
 test("the worker of each stack writes to its own database on schedule", async () => {
@@ -90,14 +102,24 @@ test("the worker of each stack writes to its own database on schedule", async ()
 });
 
 test("a third stack claiming production's domain fails before changing anything, naming the owner", async () => {
-    await assert.rejects(up(APP, { stack: "intruder", config: { domain: DOMAIN.production }, ...quiet }), (e: Error) => {
-        assert.match(e.message, /domain notes\.localhost is served by .*vhost-notes-production\.conf of stack flask-notes\/production/);
-        assert.match(e.message, /stack flask-notes\/intruder would take over what another stack owns on this host/);
-        return true;
-    });
+    await assert.rejects(
+        up(APP, { stack: "intruder", config: { domain: DOMAIN.production }, ...quiet }),
+        (e: Error) => {
+            assert.match(
+                e.message,
+                /domain notes\.localhost is served by .*vhost-notes-production\.conf of stack flask-notes\/production/,
+            );
+            assert.match(e.message, /stack flask-notes\/intruder would take over what another stack owns on this host/);
+            return true;
+        },
+    );
     assert.deepEqual(await containersWhere("label=dev.dropyard.stack=intruder"), [], "no container of the intruder");
     const conf = join(hostDataDir(HOST), "nginx", "conf.d");
-    assert.deepEqual(readdirSync(conf).filter(f => f.includes("intruder")), [], "no edge file of the intruder");
+    assert.deepEqual(
+        readdirSync(conf).filter(f => f.includes("intruder")),
+        [],
+        "no edge file of the intruder",
+    );
     assert.equal((await page("production")).environment, "production");
     await down(APP, { stack: "intruder", purge: true, ...quiet });
 });
@@ -112,7 +134,8 @@ test("down of staging leaves production serving, with no failed request while st
         while (!stop) {
             try {
                 const r = await fetchVia({ host: DOMAIN.production, timeoutMs: 5000 });
-                if (r.status === 200) ok++; else failures.push(`status ${r.status}`);
+                if (r.status === 200) ok++;
+                else failures.push(`status ${r.status}`);
             } catch (e) {
                 failures.push((e as Error).message);
             }
@@ -124,13 +147,22 @@ test("down of staging leaves production serving, with no failed request while st
     const seconds = (Date.now() - t) / 1000;
     stop = true;
     await Promise.all(loaders);
-    console.log(`down of staging: ${seconds.toFixed(1)} s; production answered ${ok} requests meanwhile, ${failures.length} failed`);
+    console.log(
+        `down of staging: ${seconds.toFixed(1)} s; production answered ${ok} requests meanwhile, ${failures.length} failed`,
+    );
     assert.deepEqual(failures, []);
     assert.ok(ok > 10, `only ${ok} requests during the removal`);
     assert.deepEqual(await containersWhere("label=dev.dropyard.stack=staging"), []);
-    assert.deepEqual(readdirSync(conf).filter(f => f.includes("staging")), [], "staging's vhost and upstream files are gone");
+    assert.deepEqual(
+        readdirSync(conf).filter(f => f.includes("staging")),
+        [],
+        "staging's vhost and upstream files are gone",
+    );
     // The edge's default server refuses names no vhost claims (TLS alert unrecognized_name).
-    const gone = await fetchVia({ host: DOMAIN.staging }).then(r => `status ${r.status}`, (e: Error) => e.message);
+    const gone = await fetchVia({ host: DOMAIN.staging }).then(
+        r => `status ${r.status}`,
+        (e: Error) => e.message,
+    );
     assert.match(gone, /unrecognized name|status 4\d\d/, "staging is no longer served");
     assert.equal((await page("production")).environment, "production");
     assert.deepEqual(await edges(), { infra: [`${HOST}-nginx`], apps: [] }, "the edge stays");

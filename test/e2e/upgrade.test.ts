@@ -43,14 +43,21 @@ async function failedDeploy(pgVersion: string, mariaVersion: string): Promise<st
 }
 
 const PG_SUM = "SELECT md5(string_agg(o::text, ';' ORDER BY id)) || ' ' || count(*) FROM orders o";
-const MARIA_SUM = "SELECT CONCAT(MD5(GROUP_CONCAT(CONCAT_WS('/', id, note, amount) ORDER BY id SEPARATOR ';')), ' ', COUNT(*)) FROM orders";
+const MARIA_SUM =
+    "SELECT CONCAT(MD5(GROUP_CONCAT(CONCAT_WS('/', id, note, amount) ORDER BY id SEPARATOR ';')), ' ', COUNT(*)) FROM orders";
 
 async function sums(): Promise<string[]> {
-    return [await psql(PG, "app", "up_pg", PG_SUM), await mariadb(MARIA, "up_maria", `SET SESSION group_concat_max_len = 67108864; ${MARIA_SUM}`)];
+    return [
+        await psql(PG, "app", "up_pg", PG_SUM),
+        await mariadb(MARIA, "up_maria", `SET SESSION group_concat_max_len = 67108864; ${MARIA_SUM}`),
+    ];
 }
 
 async function versions(): Promise<string[]> {
-    return [await psql(PG, "app", "up_pg", "SHOW server_version"), await mariadb(MARIA, "up_maria", "SELECT VERSION()")];
+    return [
+        await psql(PG, "app", "up_pg", "SHOW server_version"),
+        await mariadb(MARIA, "up_maria", "SELECT VERSION()"),
+    ];
 }
 
 async function removeVolumes(): Promise<void> {
@@ -68,7 +75,9 @@ describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11",
 
     after(async () => {
         console.log(`upgrade figures: ${JSON.stringify(figures)}`);
-        await down(FIXTURE, { stack: STACK, purge: true, log: false }).catch(e => console.error(`down: ${(e as Error).message}`));
+        await down(FIXTURE, { stack: STACK, purge: true, log: false }).catch(e =>
+            console.error(`down: ${(e as Error).message}`),
+        );
         await removeVolumes();
         rmSync(dataDir, { recursive: true, force: true });
     });
@@ -76,11 +85,20 @@ describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11",
     let original: string[];
 
     test("rows written on the old majors", async () => {
-        await psql(PG, "app", "up_pg", "CREATE TABLE orders (id serial PRIMARY KEY, note text NOT NULL, amount numeric(10,2));"
-            + "CREATE INDEX orders_note ON orders (note);"
-            + "INSERT INTO orders (note, amount) SELECT 'order ' || i || ' ü', i * 1.25 FROM generate_series(1, 30000) i");
-        await mariadb(MARIA, "up_maria", "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(80) NOT NULL, amount DECIMAL(10,2), KEY (note)) CHARACTER SET utf8mb4;"
-            + "INSERT INTO orders (note, amount) SELECT CONCAT('order ', seq, ' ü'), seq * 1.25 FROM seq_1_to_30000");
+        await psql(
+            PG,
+            "app",
+            "up_pg",
+            "CREATE TABLE orders (id serial PRIMARY KEY, note text NOT NULL, amount numeric(10,2));" +
+                "CREATE INDEX orders_note ON orders (note);" +
+                "INSERT INTO orders (note, amount) SELECT 'order ' || i || ' ü', i * 1.25 FROM generate_series(1, 30000) i",
+        );
+        await mariadb(
+            MARIA,
+            "up_maria",
+            "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(80) NOT NULL, amount DECIMAL(10,2), KEY (note)) CHARACTER SET utf8mb4;" +
+                "INSERT INTO orders (note, amount) SELECT CONCAT('order ', seq, ' ü'), seq * 1.25 FROM seq_1_to_30000",
+        );
         original = await sums();
         assert.match(original[0], / 30000$/);
         assert.match(original[1], / 30000$/);
@@ -93,7 +111,10 @@ describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11",
         // adminpack is in Postgres 15's contrib and gone from 17's: its restore fails, as it would for a user.
         await psql(PG, "app", "up_pg", "CREATE EXTENSION adminpack");
         const message = await failedDeploy("17", "10.11");
-        assert.match(message, /upgrade: Postgres "up-pg" on host "uphost": moving the data \(pg_dump \| pg_restore\) failed/);
+        assert.match(
+            message,
+            /upgrade: Postgres "up-pg" on host "uphost": moving the data \(pg_dump \| pg_restore\) failed/,
+        );
         assert.match(message, /adminpack/);
         assert.match(message, /up-pg serves Postgres 15 again/);
         assert.match((await versions())[0], /^15\./);
@@ -114,16 +135,48 @@ describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11",
         assert.match(maria, /^11\./);
         assert.deepEqual(await sums(), original);
         // The sequence carried on, and the app's user still logs in with its password over the network.
-        assert.equal(await psql(PG, "app", "up_pg", "WITH n AS (INSERT INTO orders (note) VALUES ('after') RETURNING id) SELECT id FROM n"), "30001");
-        await docker("exec", PG, "sh", "-c", 'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U app -d up_pg -Atc "SELECT 1"');
-        await docker("exec", MARIA, "sh", "-c", 'mariadb -h 127.0.0.1 -uapp -p"$MARIADB_PASSWORD" up_maria -e "SELECT 1"');
+        assert.equal(
+            await psql(
+                PG,
+                "app",
+                "up_pg",
+                "WITH n AS (INSERT INTO orders (note) VALUES ('after') RETURNING id) SELECT id FROM n",
+            ),
+            "30001",
+        );
+        await docker(
+            "exec",
+            PG,
+            "sh",
+            "-c",
+            'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U app -d up_pg -Atc "SELECT 1"',
+        );
+        await docker(
+            "exec",
+            MARIA,
+            "sh",
+            "-c",
+            'mariadb -h 127.0.0.1 -uapp -p"$MARIADB_PASSWORD" up_maria -e "SELECT 1"',
+        );
         // The old data is kept, untouched, in a volume of its own.
-        const kept = await docker("run", "--rm", "--entrypoint", "cat", "-v", `${PG}-data-15:/d:ro`, "postgres:17", "/d/PG_VERSION");
+        const kept = await docker(
+            "run",
+            "--rm",
+            "--entrypoint",
+            "cat",
+            "-v",
+            `${PG}-data-15:/d:ro`,
+            "postgres:17",
+            "/d/PG_VERSION",
+        );
         assert.equal(kept.trim(), "15");
         assert.ok(await exists("volume", "inspect", `${MARIA}-data-10.11`));
         // mariadb-upgrade ran on the data (11.8 also serves 10.11 files without it), after saving the system tables.
         assert.match(await docker("exec", MARIA, "cat", "/var/lib/mysql/mariadb_upgrade_info"), /^11\./);
-        assert.match(await docker("exec", MARIA, "sh", "-c", "ls /var/lib/mysql"), /system_mysql_backup_10\.11\.\d+\.sql\.gz/);
+        assert.match(
+            await docker("exec", MARIA, "sh", "-c", "ls /var/lib/mysql"),
+            /system_mysql_backup_10\.11\.\d+\.sql\.gz/,
+        );
         // The next deploy changes nothing and runs no upgrade.
         const from = log.length;
         await deploy("17", "11");

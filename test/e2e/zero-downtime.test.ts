@@ -40,7 +40,12 @@ async function get(): Promise<string> {
     return r.body.trim();
 }
 
-interface Load { streams: Record<string, HeyResult>; failed: number; total: number; report: string }
+interface Load {
+    streams: Record<string, HeyResult>;
+    failed: number;
+    total: number;
+    report: string;
+}
 
 /**
  * Runs `during` under steady load through the edge: 30 GET/s on kept-alive connections, 30 GET/s on
@@ -55,8 +60,14 @@ async function underLoad<T>(during: () => Promise<T>): Promise<{ load: Load; val
     const runs = {
         "GET keep-alive": startHey({ ...common, concurrency: 2, qps: 15, keepAlive: true }),
         "GET new connections": startHey({ ...common, concurrency: 2, qps: 15, keepAlive: false }),
-        "POST new connections": startHey({ ...common, concurrency: 1, qps: 15, keepAlive: false, method: "POST",
-            body: "n=1" }),
+        "POST new connections": startHey({
+            ...common,
+            concurrency: 1,
+            qps: 15,
+            keepAlive: false,
+            method: "POST",
+            body: "n=1",
+        }),
     };
     await sleep(2000);
     let value: T | undefined;
@@ -69,8 +80,12 @@ async function underLoad<T>(during: () => Promise<T>): Promise<{ load: Load; val
     await sleep(2000);
     const streams: Record<string, HeyResult> = {};
     for (const [k, r] of Object.entries(runs)) streams[k] = await r.stop();
-    const report = Object.entries(streams).map(([k, r]) =>
-        `${k}: ${r.total} requests, ${r.failed} failed, statuses ${JSON.stringify(r.statuses)}, errors ${JSON.stringify(r.errors)}`).join("\n");
+    const report = Object.entries(streams)
+        .map(
+            ([k, r]) =>
+                `${k}: ${r.total} requests, ${r.failed} failed, statuses ${JSON.stringify(r.statuses)}, errors ${JSON.stringify(r.errors)}`,
+        )
+        .join("\n");
     const sum = (f: (r: HeyResult) => number) => Object.values(streams).reduce((a, r) => a + f(r), 0);
     return { load: { streams, failed: sum(r => r.failed), total: sum(r => r.total), report }, value, error };
 }
@@ -87,7 +102,10 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
     const base = { dataDir: join(work, "host-data"), replicas: "1" };
     const log = false as const;
     let version = 1;
-    const setVersion = (v: number) => { version = v; writeFileSync(join(dir, "app", "VERSION"), `${v}\n`); };
+    const setVersion = (v: number) => {
+        version = v;
+        writeFileSync(join(dir, "app", "VERSION"), `${v}\n`);
+    };
 
     /** Redeploys with the next VERSION (a changed image) under load. */
     async function redeploy(config: Record<string, string>) {
@@ -110,8 +128,10 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
     test("the first up serves the app through the edge on loopback", async () => {
         setVersion(1);
         const s = await up(dir, { config: base, log });
-        assert.ok(s.containers.some(c => c.name.startsWith("zd-web-web-1-") && c.health === "healthy"),
-            JSON.stringify(s.containers));
+        assert.ok(
+            s.containers.some(c => c.name.startsWith("zd-web-web-1-") && c.health === "healthy"),
+            JSON.stringify(s.containers),
+        );
         // The vhost's `nginx -s reload` returns before the new workers take over: allow it a moment.
         let body = "";
         for (let i = 0; i < 25 && !body; i++) body = await get().catch(() => sleep(200).then(() => ""));
@@ -132,27 +152,39 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
         const [oldWeb, newWeb] = [before.web[0], after.web[0]];
         assert.notEqual(oldWeb, newWeb);
         const stopped = e.findIndex(l => l === `${oldWeb} kill` || l === `${oldWeb} die`);
-        assert.ok(at(`${newWeb} health_status: healthy`) >= 0 && stopped > at(`${newWeb} health_status: healthy`),
-            e.join("\n"));
+        assert.ok(
+            at(`${newWeb} health_status: healthy`) >= 0 && stopped > at(`${newWeb} health_status: healthy`),
+            e.join("\n"),
+        );
         // The singleton clock: the old one is gone before the new one starts. The plain worker overlaps.
         const [oldClock, newClock] = [before.clock[0], after.clock[0]];
         assert.ok(at(`${oldClock} destroy`) >= 0 && at(`${oldClock} destroy`) < at(`${newClock} start`), e.join("\n"));
         const [oldWorker, newWorker] = [before.worker[0], after.worker[0]];
-        assert.ok(at(`${newWorker} start`) >= 0
-            && at(`${newWorker} start`) < e.findIndex(l => l === `${oldWorker} kill` || l === `${oldWorker} die`),
-                e.join("\n"));
+        assert.ok(
+            at(`${newWorker} start`) >= 0 &&
+                at(`${newWorker} start`) < e.findIndex(l => l === `${oldWorker} kill` || l === `${oldWorker} die`),
+            e.join("\n"),
+        );
     });
 
     test("a second up with no change changes nothing (the deploy step does not run)", async () => {
         const s = await up(dir, { config: base, log });
-        assert.deepEqual(s.resources.filter(r => r.action !== "same"), []);
+        assert.deepEqual(
+            s.resources.filter(r => r.action !== "same"),
+            [],
+        );
     });
 
     test("two web containers: a redeploy under load drops no request, and both new containers serve", async () => {
         const two = { ...base, replicas: "2" };
         const scaled: UpSummary = await up(dir, { config: two, log });
-        assert.deepEqual(scaled.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`).sort(),
-            ["zd-web-deploy:update", "zd-web-web-2:create"]);
+        assert.deepEqual(
+            scaled.resources
+                .filter(r => r.action !== "same")
+                .map(r => `${r.name}:${r.action}`)
+                .sort(),
+            ["zd-web-deploy:update", "zd-web-web-2:create"],
+        );
         const r = await redeploy(two);
         assert.equal(r.error, undefined, String(r.error));
         assert.equal(r.load.failed, 0, r.load.report);
@@ -175,8 +207,10 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
         const r = await redeploy({ ...two, broken: "true" });
         assert.equal(r.load.failed, 0, r.load.report);
         const message = r.error instanceof Error ? r.error.message : String(r.error);
-        assert.match(message,
-            /^command:local:Command "zd-web-deploy": create script failed \(exit 1\); fix the create script\n--- its stderr \(last lines\) ---\nweb container (zd-web-web-1-[0-9a-f]{7}) is unhealthy; the previous containers keep serving\n--- last healthcheck output ---\nhealthz answered 500: broken on purpose\n--- last 10 log lines of \1 ---\n/);
+        assert.match(
+            message,
+            /^command:local:Command "zd-web-deploy": create script failed \(exit 1\); fix the create script\n--- its stderr \(last lines\) ---\nweb container (zd-web-web-1-[0-9a-f]{7}) is unhealthy; the previous containers keep serving\n--- last healthcheck output ---\nhealthz answered 500: broken on purpose\n--- last 10 log lines of \1 ---\n/,
+        );
         assert.match(message, /"GET \/healthz HTTP\/1\.1" 500/);
         assert.match(await get(), /^version=3 /, "the edge still sends requests to the previous containers");
         const now = await containersByProcess();
@@ -200,17 +234,25 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
         assert.equal(r.load.failed, 0, r.load.report);
         assert.ok(r.error instanceof Error);
         const lines = r.error.message.split("\n");
-        assert.deepEqual(lines.slice(0, 4), [
-            'command:local:Command "zd-web-release": create script failed (exit 1); fix the create script',
-            "--- its stderr (last lines) ---",
-            "release command failed: python3 release.py",
-            "--- last lines of its output ---",
-        ], r.error.message);
+        assert.deepEqual(
+            lines.slice(0, 4),
+            [
+                'command:local:Command "zd-web-release": create script failed (exit 1); fix the create script',
+                "--- its stderr (last lines) ---",
+                "release command failed: python3 release.py",
+                "--- last lines of its output ---",
+            ],
+            r.error.message,
+        );
         // The container's stdout and stderr reach the log through separate streams, so their order varies.
-        assert.deepEqual(lines.slice(4).sort(), [
-            `release: migrating to version ${version}`,
-            "release: simulated migration failure (RELEASE_FAIL is set)",
-        ].sort(), r.error.message);
+        assert.deepEqual(
+            lines.slice(4).sort(),
+            [
+                `release: migrating to version ${version}`,
+                "release: simulated migration failure (RELEASE_FAIL is set)",
+            ].sort(),
+            r.error.message,
+        );
         assert.deepEqual(await containersByProcess(), before, "not one container changed");
         assert.match(await get(), /^version=5 /);
     });
@@ -226,8 +268,10 @@ describe("the sandbox deletes dependents first (fixtures/zd-order)", () => {
     test("b depends on a; after a was replaced (so b is now the older), down still deletes b before a", async () => {
         await up(dir, { config: { log: deletes, generation: "1" }, log: false });
         const replaced = await up(dir, { config: { log: deletes, generation: "2" }, log: false });
-        assert.deepEqual(replaced.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`),
-            ["a:replace"]);
+        assert.deepEqual(
+            replaced.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`),
+            ["a:replace"],
+        );
         assert.equal(readFileSync(deletes, "utf8"), "a\n", "the replaced a went at the end of the run");
         await down(dir, { log: false });
         assert.equal(readFileSync(deletes, "utf8"), "a\nb\na\n");

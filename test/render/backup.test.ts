@@ -18,15 +18,24 @@ import { LOCAL_COMMAND } from "../support/types";
 const work = tempDir("dropyard-backup-");
 
 const bucket = {
-    endpoint: "https://fra1.digitaloceanspaces.com", region: "fra1", bucket: "acme-backups",
-    accessKeyId: pulumi.secret("DO00KEY"), secretAccessKey: pulumi.secret("s3cr3t"),
+    endpoint: "https://fra1.digitaloceanspaces.com",
+    region: "fra1",
+    bucket: "acme-backups",
+    accessKeyId: pulumi.secret("DO00KEY"),
+    secretAccessKey: pulumi.secret("s3cr3t"),
 };
 
 test("every backup script passes bash -n and shellcheck", async () => {
     for (const [variant, backup] of Object.entries({
         directory: true as const,
         bucket: { bucket, cron: true },
-        both: { bucket, directory: "/srv/backups/db", networks: ["s3net"], caBundle: "PEM", retention: { daily: 3, weekly: 2, monthly: 6 } },
+        both: {
+            bucket,
+            directory: "/srv/backups/db",
+            networks: ["s3net"],
+            caBundle: "PEM",
+            retention: { daily: 3, weekly: 2, monthly: 6 },
+        },
     })) {
         const g = await evaluate(() => {
             const host = localHost("box", { dataDir: "/var/lib/dropyard" });
@@ -37,7 +46,10 @@ test("every backup script passes bash -n and shellcheck", async () => {
             const c = g.one(LOCAL_COMMAND, `${db}-backup`).inputs;
             assertShellClean(`${variant}-${db}-install`, c.create);
             assertShellClean(`${variant}-${db}-remove`, c.delete);
-            assertShellClean(`${variant}-${db}-before-change`, g.one(LOCAL_COMMAND, `${db}-backup-before-change`).inputs.create);
+            assertShellClean(
+                `${variant}-${db}-before-change`,
+                g.one(LOCAL_COMMAND, `${db}-backup-before-change`).inputs.create,
+            );
         }
     }
 });
@@ -47,9 +59,17 @@ const FAKE_DOCKER = path.join(__dirname, "fake-docker-restic.sh");
 
 function plan(stateDir: string): BackupPlan {
     return {
-        engine: "postgres", container: "db", database: "app_db", user: "app", stateDir, image: "restic/restic:0.18.0",
+        engine: "postgres",
+        container: "db",
+        database: "app_db",
+        user: "app",
+        stateDir,
+        image: "restic/restic:0.18.0",
         destinations: { directory: { kind: "directory", path: `${stateDir}/repository` } },
-        retention: { daily: 7, weekly: 4, monthly: 0 }, networks: [], caBundle: false, owner: "test",
+        retention: { daily: 7, weekly: 4, monthly: 0 },
+        networks: [],
+        caBundle: false,
+        owner: "test",
     };
 }
 
@@ -62,8 +82,15 @@ function runBackup(env: Record<string, string>): { status: number | null; stderr
     fs.chmodSync(path.join(bin, "docker"), 0o755);
     const script = path.join(stateDir, "backup.sh");
     fs.writeFileSync(script, renderBackupScript(plan(stateDir)));
-    const r = spawnSync("bash", [script], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_STORE: store, ...env } });
-    return { status: r.status, stderr: r.stderr, json: JSON.parse(fs.readFileSync(path.join(stateDir, "status.json"), "utf8")) };
+    const r = spawnSync("bash", [script], {
+        encoding: "utf8",
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_STORE: store, ...env },
+    });
+    return {
+        status: r.status,
+        stderr: r.stderr,
+        json: JSON.parse(fs.readFileSync(path.join(stateDir, "status.json"), "utf8")),
+    };
 }
 
 test("backup.sh records success, then a failing dump and a refusing repository as failures, never as success", () => {

@@ -1,7 +1,17 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+    chmodSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readFileSync,
+    rmSync,
+    statSync,
+    symlinkSync,
+    writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { assertShellClean } from "../support/shellcheck";
 import { tempDir } from "../support/fixtures";
@@ -31,8 +41,10 @@ test("the bootstrap script passes bash -n and shellcheck", () => {
 });
 
 test("shellcheck catches a broken script, so the check above can fail", () => {
-    assert.throws(() => assertShellClean("broken", renderBootstrap(input()).replace('cat >"$tmp"', "cat >$tmp")),
-        /SC2086/);
+    assert.throws(
+        () => assertShellClean("broken", renderBootstrap(input()).replace('cat >"$tmp"', "cat >$tmp")),
+        /SC2086/,
+    );
 });
 
 test("the bootstrap waits for cloud-init, clears the packaged ExecStart and serves 2376 with --tlsverify", () => {
@@ -41,7 +53,10 @@ test("the bootstrap waits for cloud-init, clears the packaged ExecStart and serv
     assert.match(s, /apt-get .*install -y .*"\$\{packages\[@\]\}"/);
     assert.match(s, /packages=\(docker\.io\)/);
     assert.match(s, /apt-cache policy docker-cli/);
-    assert.match(s, /\[Service\]\nExecStart=\nExecStart=\$dockerd_bin -H fd:\/\/\$containerd_flag\$opts_flag -H tcp:\/\/0\.0\.0\.0:2376 --tlsverify --tlscacert=\/etc\/docker\/dropyard\/ca\.pem --tlscert=\/etc\/docker\/dropyard\/server-cert\.pem --tlskey=\/etc\/docker\/dropyard\/server-key\.pem\n/);
+    assert.match(
+        s,
+        /\[Service\]\nExecStart=\nExecStart=\$dockerd_bin -H fd:\/\/\$containerd_flag\$opts_flag -H tcp:\/\/0\.0\.0\.0:2376 --tlsverify --tlscacert=\/etc\/docker\/dropyard\/ca\.pem --tlscert=\/etc\/docker\/dropyard\/server-cert\.pem --tlskey=\/etc\/docker\/dropyard\/server-key\.pem\n/,
+    );
     assert.match(s, /docker --tlsverify [^\n]*\\\n\s+-H tcp:\/\/127\.0\.0\.1:2376 version/);
     assert.match(s, /install -d -m 0755 '\/var\/lib\/dropyard'/);
 });
@@ -61,19 +76,43 @@ test("content that would end a heredoc early is refused", () => {
 const canUnshare = run("unshare", ["--mount", "--propagation", "private", "true"]).status === 0;
 const unshareSkip = !canUnshare && "unshare --mount is not permitted here";
 const unshareBin = run("bash", ["-c", "command -v unshare"]).stdout.trim();
-const REAL_TOOLS = ["bash", "sh", "mount", "mktemp", "cat", "cmp", "mv", "rm", "chmod", "install", "mkdir", "grep", "awk", "seq", "touch", "printf"];
+const REAL_TOOLS = [
+    "bash",
+    "sh",
+    "mount",
+    "mktemp",
+    "cat",
+    "cmp",
+    "mv",
+    "rm",
+    "chmod",
+    "install",
+    "mkdir",
+    "grep",
+    "awk",
+    "seq",
+    "touch",
+    "printf",
+];
 
 /** A simulated host: stub commands and the directories the bootstrap writes. */
 function simulatedHost() {
     const root = mkdtempSync(join(dir, "host-"));
-    const etcDocker = join(root, "etc-docker"), units = join(root, "units"), stubs = join(root, "bin"), tools = join(root, "tools"), state = join(root, "state");
+    const etcDocker = join(root, "etc-docker"),
+        units = join(root, "units"),
+        stubs = join(root, "bin"),
+        tools = join(root, "tools"),
+        state = join(root, "state");
     for (const d of [etcDocker, units, stubs, tools, state]) mkdirSync(d);
     for (const tool of REAL_TOOLS) {
         const found = run("bash", ["-c", `command -v ${tool}`]).stdout.trim();
         if (found.startsWith("/")) symlinkSync(found, join(tools, tool));
     }
     const unit = join(root, "docker.service");
-    writeFileSync(unit, "[Service]\nEnvironmentFile=-/etc/default/docker\nExecStart=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock $DOCKER_OPTS\n");
+    writeFileSync(
+        unit,
+        "[Service]\nEnvironmentFile=-/etc/default/docker\nExecStart=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock $DOCKER_OPTS\n",
+    );
     const stub = (name: string, body: string) => {
         writeFileSync(join(stubs, name), `#!/bin/sh\necho "${name} $*" >>"$STATE/log"\n${body}\n`);
         chmodSync(join(stubs, name), 0o755);
@@ -81,20 +120,36 @@ function simulatedHost() {
     stub("cloud-init", "cat >/dev/null # reads stdin: it must not swallow the rest of a script fed to bash -s");
     stub("dockerd", "exit 0");
     stub("apt-get", "echo 'apt-get must not run when dockerd and docker exist' >&2; exit 1");
-    stub("systemctl", `case "$1" in
+    stub(
+        "systemctl",
+        `case "$1" in
   show) echo "$UNIT" ;;
   is-active) [ -f "$STATE/active" ] ;;
   restart) touch "$STATE/active" ;;
-esac`);
+esac`,
+    );
     stub("docker", `[ -f "$STATE/active" ]`);
     stub("journalctl", "exit 0");
     const bootstrap = (i: BootstrapInput, expectStatus = 0) => {
         const script = join(root, "bootstrap.sh");
         writeFileSync(script, renderBootstrap(i));
         writeFileSync(join(state, "log"), "");
-        const r = run(unshareBin, ["--mount", "--propagation", "private", "bash", "-c",
-            `set -e; mkdir -p /etc/docker; mount --bind "$1" /etc/docker; mount --bind "$2" /etc/systemd/system; exec bash -s <"$3"`,
-            "bootstrap", etcDocker, units, script], { env: { PATH: `${stubs}:${tools}`, STATE: state, UNIT: unit } });
+        const r = run(
+            unshareBin,
+            [
+                "--mount",
+                "--propagation",
+                "private",
+                "bash",
+                "-c",
+                `set -e; mkdir -p /etc/docker; mount --bind "$1" /etc/docker; mount --bind "$2" /etc/systemd/system; exec bash -s <"$3"`,
+                "bootstrap",
+                etcDocker,
+                units,
+                script,
+            ],
+            { env: { PATH: `${stubs}:${tools}`, STATE: state, UNIT: unit } },
+        );
         assert.equal(r.status, expectStatus, r.out);
         return { log: readFileSync(join(state, "log"), "utf8"), out: r.out };
     };
@@ -116,9 +171,12 @@ test("the bootstrap is idempotent: a second run changes nothing and restarts not
     assert.equal(statSync(tlsFile("server-key.pem")).mode & 0o777, 0o600);
     assert.equal(statSync(tlsFile("ca.pem")).mode & 0o777, 0o644);
     // $DOCKER_OPTS stays on the command line (systemd expands it from the unit's EnvironmentFile).
-    assert.equal(readFileSync(dropIn, "utf8"), "[Service]\nExecStart=\n" +
-        `ExecStart=${join(stubs, "dockerd")} -H fd:// --containerd=/run/containerd/containerd.sock $DOCKER_OPTS -H tcp://0.0.0.0:2376 --tlsverify ` +
-        "--tlscacert=/etc/docker/dropyard/ca.pem --tlscert=/etc/docker/dropyard/server-cert.pem --tlskey=/etc/docker/dropyard/server-key.pem\n");
+    assert.equal(
+        readFileSync(dropIn, "utf8"),
+        "[Service]\nExecStart=\n" +
+            `ExecStart=${join(stubs, "dockerd")} -H fd:// --containerd=/run/containerd/containerd.sock $DOCKER_OPTS -H tcp://0.0.0.0:2376 --tlsverify ` +
+            "--tlscacert=/etc/docker/dropyard/ca.pem --tlscert=/etc/docker/dropyard/server-cert.pem --tlskey=/etc/docker/dropyard/server-key.pem\n",
+    );
     assert.ok(existsSync(dataDir));
 
     const second = bootstrap(input({ dataDir })).log;
@@ -129,28 +187,45 @@ test("the bootstrap is idempotent: a second run changes nothing and restarts not
     assert.match(renewed, /^systemctl restart docker\.service$/m, "a new server certificate restarts the daemon");
 });
 
-test("dockerd without the docker command (Debian 13's docker.io): the bootstrap installs docker-cli", { skip: unshareSkip }, () => {
-    const { root, stubs, stub, bootstrap } = simulatedHost();
-    rmSync(join(stubs, "docker"));
-    stub("apt-cache", `[ "$1 $2" = "policy docker-cli" ] && printf 'docker-cli:\\n  Installed: (none)\\n  Candidate: 26.1.5+dfsg1-9+b9\\n'`);
-    // Installing docker-cli brings the docker command.
-    stub("apt-get", `case "$*" in *install*docker-cli*) printf '#!/bin/sh\\necho "docker $*" >>"$STATE/log"\\n[ -f "$STATE/active" ]\\n' >"${stubs}/docker"; chmod 755 "${stubs}/docker" ;; esac`);
-    const first = bootstrap(input({ dataDir: join(root, "data") })).log;
-    assert.match(first, /^apt-get .*install -y -qq --no-install-recommends docker\.io docker-cli$/m);
-    assert.match(first, /^docker --tlsverify /m);
-    const second = bootstrap(input({ dataDir: join(root, "data") })).log;
-    assert.doesNotMatch(second, /apt-get/, "nothing is installed once both commands are there");
-});
+test(
+    "dockerd without the docker command (Debian 13's docker.io): the bootstrap installs docker-cli",
+    { skip: unshareSkip },
+    () => {
+        const { root, stubs, stub, bootstrap } = simulatedHost();
+        rmSync(join(stubs, "docker"));
+        stub(
+            "apt-cache",
+            `[ "$1 $2" = "policy docker-cli" ] && printf 'docker-cli:\\n  Installed: (none)\\n  Candidate: 26.1.5+dfsg1-9+b9\\n'`,
+        );
+        // Installing docker-cli brings the docker command.
+        stub(
+            "apt-get",
+            `case "$*" in *install*docker-cli*) printf '#!/bin/sh\\necho "docker $*" >>"$STATE/log"\\n[ -f "$STATE/active" ]\\n' >"${stubs}/docker"; chmod 755 "${stubs}/docker" ;; esac`,
+        );
+        const first = bootstrap(input({ dataDir: join(root, "data") })).log;
+        assert.match(first, /^apt-get .*install -y -qq --no-install-recommends docker\.io docker-cli$/m);
+        assert.match(first, /^docker --tlsverify /m);
+        const second = bootstrap(input({ dataDir: join(root, "data") })).log;
+        assert.doesNotMatch(second, /apt-get/, "nothing is installed once both commands are there");
+    },
+);
 
-test("where no docker-cli package exists (Ubuntu's docker.io carries the command), docker.io alone is installed", { skip: unshareSkip }, () => {
-    const { root, stubs, stub, bootstrap } = simulatedHost();
-    rmSync(join(stubs, "docker"));
-    rmSync(join(stubs, "dockerd"));
-    stub("apt-cache", "exit 0 # no such package: apt-cache policy prints nothing");
-    stub("apt-get", `case "$*" in *install*) for c in docker dockerd; do printf '#!/bin/sh\\necho "%s $*" >>"$STATE/log"\\n[ -f "$STATE/active" ]\\n' "$c" >"${stubs}/$c"; chmod 755 "${stubs}/$c"; done ;; esac`);
-    const log = bootstrap(input({ dataDir: join(root, "data") })).log;
-    assert.match(log, /^apt-get .*install -y -qq --no-install-recommends docker\.io$/m);
-});
+test(
+    "where no docker-cli package exists (Ubuntu's docker.io carries the command), docker.io alone is installed",
+    { skip: unshareSkip },
+    () => {
+        const { root, stubs, stub, bootstrap } = simulatedHost();
+        rmSync(join(stubs, "docker"));
+        rmSync(join(stubs, "dockerd"));
+        stub("apt-cache", "exit 0 # no such package: apt-cache policy prints nothing");
+        stub(
+            "apt-get",
+            `case "$*" in *install*) for c in docker dockerd; do printf '#!/bin/sh\\necho "%s $*" >>"$STATE/log"\\n[ -f "$STATE/active" ]\\n' "$c" >"${stubs}/$c"; chmod 755 "${stubs}/$c"; done ;; esac`,
+        );
+        const log = bootstrap(input({ dataDir: join(root, "data") })).log;
+        assert.match(log, /^apt-get .*install -y -qq --no-install-recommends docker\.io$/m);
+    },
+);
 
 test("the docker command still missing after the install is an error that says so", { skip: unshareSkip }, () => {
     const { root, stubs, stub, bootstrap } = simulatedHost();
@@ -161,17 +236,27 @@ test("the docker command still missing after the install is an error that says s
     assert.match(out, /docker is still missing after installing Docker/);
 });
 
-test("a daemon that never answers: the bootstrap fails showing the last error and the daemon's journal", { skip: unshareSkip }, () => {
-    const { root, stub, bootstrap } = simulatedHost();
-    stub("docker", "echo 'error during connect: remote error: tls: bad certificate' >&2; exit 1");
-    stub("sleep", "exit 0");
-    stub("journalctl", "echo 'dockerd[42]: failed to load listeners: open /etc/docker/dropyard/server-key.pem: no such file'");
-    const { out, log } = bootstrap(input({ dataDir: join(root, "data") }), 1);
-    assert.equal(log.match(/^docker --tlsverify /gm)?.length, 30, "30 attempts");
-    assert.match(out, /did not answer on 2376 with mutual TLS within 60s; the last attempt said:\nerror during connect: remote error: tls: bad certificate\n/);
-    assert.match(out, /failed to load listeners/, "the journal tail is shown");
-    assert.match(log, /^journalctl -u docker\.service --no-pager -n 40$/m);
-});
+test(
+    "a daemon that never answers: the bootstrap fails showing the last error and the daemon's journal",
+    { skip: unshareSkip },
+    () => {
+        const { root, stub, bootstrap } = simulatedHost();
+        stub("docker", "echo 'error during connect: remote error: tls: bad certificate' >&2; exit 1");
+        stub("sleep", "exit 0");
+        stub(
+            "journalctl",
+            "echo 'dockerd[42]: failed to load listeners: open /etc/docker/dropyard/server-key.pem: no such file'",
+        );
+        const { out, log } = bootstrap(input({ dataDir: join(root, "data") }), 1);
+        assert.equal(log.match(/^docker --tlsverify /gm)?.length, 30, "30 attempts");
+        assert.match(
+            out,
+            /did not answer on 2376 with mutual TLS within 60s; the last attempt said:\nerror during connect: remote error: tls: bad certificate\n/,
+        );
+        assert.match(out, /failed to load listeners/, "the journal tail is shown");
+        assert.match(log, /^journalctl -u docker\.service --no-pager -n 40$/m);
+    },
+);
 
 test("a host command's environment reaches the script through the login shell, quotes and all", () => {
     const env = { B_PLAIN: "two words", A_TRICKY: `it's "$HOME" \`x\` \\ ;\nline2` };

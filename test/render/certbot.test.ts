@@ -20,7 +20,12 @@ const CA = "-----BEGIN CERTIFICATE-----\npebble-minica\n-----END CERTIFICATE----
 async function cert(dataDir: string, args: Partial<LetsEncryptArgs> = {}): Promise<Graph> {
     return evaluate(() => {
         const host = localHost("box", { dataDir });
-        new LetsEncrypt("cert", { host, domains: ["counter.example.com", "www.counter.example.com"], email: "ops@example.com", ...args });
+        new LetsEncrypt("cert", {
+            host,
+            domains: ["counter.example.com", "www.counter.example.com"],
+            email: "ops@example.com",
+            ...args,
+        });
     });
 }
 const cmd = (g: Graph, name: string) => g.one(LOCAL_COMMAND, name).inputs;
@@ -29,7 +34,12 @@ test("every certbot script passes bash -n and shellcheck", async () => {
     const variants: Record<string, Partial<LetsEncryptArgs>> = {
         production: {},
         staging: { staging: true, email: undefined, autoRenew: true },
-        "test-ca": { server: "https://pebble:14000/dir", networks: ["pebble-net", "other-net"], serverCaBundle: CA, autoRenew: true },
+        "test-ca": {
+            server: "https://pebble:14000/dir",
+            networks: ["pebble-net", "other-net"],
+            serverCaBundle: CA,
+            autoRenew: true,
+        },
     };
     for (const [variant, args] of Object.entries(variants)) {
         const g = await cert("/var/lib/dropyard", args);
@@ -38,10 +48,23 @@ test("every certbot script passes bash -n and shellcheck", async () => {
         assertShellClean(`${variant}-renewal-remove`, cmd(g, "cert-renewal").delete);
     }
     for (const networks of [[], ["pebble-net"]]) {
-        assertShellClean(`renew-${networks.length}`, renderRenewScript({
-            run: { image: "certbot/certbot:v4.0.0", letsencryptDir: "/d/le", webrootDir: "/d/acme", stateDir: "/d/certbot/x", networks, caBundle: networks.length > 0 },
-            certName: "x.example.com", edge: "box-nginx", lockFile: "/d/edge.lock", owner: "test",
-        }));
+        assertShellClean(
+            `renew-${networks.length}`,
+            renderRenewScript({
+                run: {
+                    image: "certbot/certbot:v4.0.0",
+                    letsencryptDir: "/d/le",
+                    webrootDir: "/d/acme",
+                    stateDir: "/d/certbot/x",
+                    networks,
+                    caBundle: networks.length > 0,
+                },
+                certName: "x.example.com",
+                edge: "box-nginx",
+                lockFile: "/d/edge.lock",
+                owner: "test",
+            }),
+        );
     }
 });
 
@@ -52,7 +75,9 @@ function fakes(root: string): { env: NodeJS.ProcessEnv; log: () => string[]; cro
     fs.mkdirSync(bin, { recursive: true });
     fs.mkdirSync(cronDir, { recursive: true });
     const logFile = path.join(root, "docker.log");
-    fs.writeFileSync(path.join(bin, "docker"), `#!/bin/bash
+    fs.writeFileSync(
+        path.join(bin, "docker"),
+        `#!/bin/bash
 echo "$*" >> ${JSON.stringify(logFile)}
 case "$1" in
     run|create)
@@ -63,20 +88,37 @@ case "$1" in
         done
         if [ "$1" = create ]; then echo cid123; fi ;;
 esac
-`, { mode: 0o755 });
-    fs.writeFileSync(path.join(bin, "install"), `#!/bin/bash
+`,
+        { mode: 0o755 },
+    );
+    fs.writeFileSync(
+        path.join(bin, "install"),
+        `#!/bin/bash
 # install -m MODE -o USER -g GROUP SRC DEST -> copies SRC into the fake cron dir
 cp "\${@: -2:1}" ${JSON.stringify(cronDir)}/"$(basename "\${@: -1}")"
-`, { mode: 0o755 });
+`,
+        { mode: 0o755 },
+    );
     return {
         env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, DROPYARD_RENEW_NOW: "1" },
         // Without `docker top`, reload_edge has no workers to watch (its wait is tested in edge-files.test.ts).
-        log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n").filter(l => !l.startsWith("top ")) : []),
+        log: () =>
+            fs.existsSync(logFile)
+                ? fs
+                      .readFileSync(logFile, "utf8")
+                      .trim()
+                      .split("\n")
+                      .filter(l => !l.startsWith("top "))
+                : [],
         cronDir,
     };
 }
 
-function run(script: string, env: NodeJS.ProcessEnv, args: string[] = []): { status: number | null; stdout: string; stderr: string } {
+function run(
+    script: string,
+    env: NodeJS.ProcessEnv,
+    args: string[] = [],
+): { status: number | null; stdout: string; stderr: string } {
     const r = spawnSync("/bin/bash", ["-c", script, "bash", ...args], { env, encoding: "utf8" });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -90,8 +132,17 @@ test("issue: certbot certonly in a throwaway container with the edge's dirs, the
     assert.equal(r.status, 0, r.stderr);
     const [certbot, ...rest] = f.log();
     assert.ok(certbot.startsWith("run --rm --user 0:0 "), certbot);
-    assert.ok(certbot.includes(`-v ${dataDir}/letsencrypt:/etc/letsencrypt -v ${dataDir}/acme:/var/www/acme -v ${dataDir}/certbot/counter.example.com:/dropyard`));
-    assert.ok(certbot.includes("certbot/certbot:v4.0.0 certonly --webroot -w /var/www/acme --cert-name counter.example.com -d counter.example.com -d www.counter.example.com --non-interactive --agree-tos --keep-until-expiring --expand --email ops@example.com --no-eff-email"), certbot);
+    assert.ok(
+        certbot.includes(
+            `-v ${dataDir}/letsencrypt:/etc/letsencrypt -v ${dataDir}/acme:/var/www/acme -v ${dataDir}/certbot/counter.example.com:/dropyard`,
+        ),
+    );
+    assert.ok(
+        certbot.includes(
+            "certbot/certbot:v4.0.0 certonly --webroot -w /var/www/acme --cert-name counter.example.com -d counter.example.com -d www.counter.example.com --non-interactive --agree-tos --keep-until-expiring --expand --email ops@example.com --no-eff-email",
+        ),
+        certbot,
+    );
     assert.deepEqual(rest, ["exec box-nginx nginx -t", "exec box-nginx nginx -s reload"]);
 });
 
@@ -99,12 +150,27 @@ test("issue for a test CA: certbot joins the extra networks, trusts the CA bundl
     const root = fs.mkdtempSync(path.join(work, "pebble-"));
     const f = fakes(root);
     const dataDir = path.join(root, "data");
-    const g = await cert(dataDir, { email: undefined, server: "https://pebble:14000/dir", networks: ["pebble-net"], serverCaBundle: CA });
+    const g = await cert(dataDir, {
+        email: undefined,
+        server: "https://pebble:14000/dir",
+        networks: ["pebble-net"],
+        serverCaBundle: CA,
+    });
     const r = run(cmd(g, "cert-issue").create, f.env);
     assert.equal(r.status, 0, r.stderr);
     const calls = f.log().map(l => l.split(" ").slice(0, 2).join(" "));
-    assert.deepEqual(calls, ["create --user", "network connect", "start -a", "rm -f", "exec box-nginx", "exec box-nginx"]);
-    assert.match(f.log()[0], /-e REQUESTS_CA_BUNDLE=\/dropyard\/ca\.pem .*--register-unsafely-without-email --server https:\/\/pebble:14000\/dir/);
+    assert.deepEqual(calls, [
+        "create --user",
+        "network connect",
+        "start -a",
+        "rm -f",
+        "exec box-nginx",
+        "exec box-nginx",
+    ]);
+    assert.match(
+        f.log()[0],
+        /-e REQUESTS_CA_BUNDLE=\/dropyard\/ca\.pem .*--register-unsafely-without-email --server https:\/\/pebble:14000\/dir/,
+    );
     assert.equal(f.log()[1], "network connect pebble-net cid123");
     assert.equal(fs.readFileSync(path.join(dataDir, "certbot", "counter.example.com", "ca.pem"), "utf8"), CA);
 });
@@ -125,7 +191,10 @@ test("renewal script: reloads the edge only when certbot's deploy hook says some
     r = run(`exec ${script} --dry-run`, f.env);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(f.log().length, 1);
-    assert.match(f.log()[0], /certbot\/certbot:v4\.0\.0 renew --cert-name counter\.example\.com --non-interactive --deploy-hook touch \/dropyard\/renewed --dry-run/);
+    assert.match(
+        f.log()[0],
+        /certbot\/certbot:v4\.0\.0 renew --cert-name counter\.example\.com --non-interactive --deploy-hook touch \/dropyard\/renewed --dry-run/,
+    );
 
     // Renewed: the hook's marker leads to nginx -t and a reload, and is cleared.
     r = run(`exec ${script}`, { ...f.env, FAKE_RENEW: "1" });
@@ -152,7 +221,10 @@ test("autoRenew: a cron entry twice a day, as the installing user, piped to sysl
     assert.equal(lines[1], "SHELL=/bin/bash");
     const schedule = cronSchedule("box/counter.example.com");
     const user = execFileSync("id", ["-un"], { encoding: "utf8" }).trim();
-    assert.equal(lines[3], `${schedule} ${user} /bin/bash '${dataDir}/certbot/counter.example.com/renew.sh' 2>&1 | logger -t dropyard-renew`);
+    assert.equal(
+        lines[3],
+        `${schedule} ${user} /bin/bash '${dataDir}/certbot/counter.example.com/renew.sh' 2>&1 | logger -t dropyard-renew`,
+    );
     assert.ok(!lines.join("\n").includes("%"), "cron treats % as a newline");
 });
 

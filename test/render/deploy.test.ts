@@ -45,13 +45,27 @@ case "$1 $2" in
 esac
 `;
 
-interface Run { code: number; stdout: string; stderr: string; calls: string[]; map?: string }
+interface Run {
+    code: number;
+    stdout: string;
+    stderr: string;
+    calls: string[];
+    map?: string;
+}
 
 const EDGE: NonNullable<DeployScript["edge"]> = { container: "zd-nginx", lockFile: "", mapFile: "", drainSeconds: 5 };
 
 /** Runs the script with the fake docker; `states` per container, `drain` the answers of the drain check. */
-function run(script: Partial<DeployScript>, states: Record<string, string[]>,
-    opts: { drain?: string[]; env?: Record<string, string>; oldMap?: string; probes?: Record<string, { test: string[]; answers: string[] }> } = {}): Run {
+function run(
+    script: Partial<DeployScript>,
+    states: Record<string, string[]>,
+    opts: {
+        drain?: string[];
+        env?: Record<string, string>;
+        oldMap?: string;
+        probes?: Record<string, { test: string[]; answers: string[] }>;
+    } = {},
+): Run {
     const dir = fs.mkdtempSync(path.join(work, "run-"));
     fs.writeFileSync(path.join(dir, "docker"), FAKE_DOCKER, { mode: 0o755 });
     for (const [c, s] of Object.entries(states)) fs.writeFileSync(path.join(dir, `state-${c}`), s.join("\n") + "\n");
@@ -61,69 +75,124 @@ function run(script: Partial<DeployScript>, states: Record<string, string[]>,
     }
     fs.writeFileSync(path.join(dir, "drain"), (opts.drain ?? ["gone"]).join("\n") + "\n");
     const mapFile = path.join(dir, "conf.d", "upstream-zd.conf");
-    if (opts.oldMap !== undefined) { fs.mkdirSync(path.dirname(mapFile)); fs.writeFileSync(mapFile, opts.oldMap); }
-    const edge = script.edge === undefined ? undefined : { ...script.edge, lockFile: path.join(dir, "edge.lock"), mapFile };
+    if (opts.oldMap !== undefined) {
+        fs.mkdirSync(path.dirname(mapFile));
+        fs.writeFileSync(mapFile, opts.oldMap);
+    }
+    const edge =
+        script.edge === undefined ? undefined : { ...script.edge, lockFile: path.join(dir, "edge.lock"), mapFile };
     const text = renderDeployScript({ waitSeconds: 20, ...script, edge });
     const r = spawnSync("/bin/bash", ["-c", text], {
         encoding: "utf8",
         env: {
-            PATH: `${dir}:${process.env.PATH}`, HOME: dir, FAKE: dir,
+            PATH: `${dir}:${process.env.PATH}`,
+            HOME: dir,
+            FAKE: dir,
             DROPYARD_WEB_CONTAINERS: Object.keys(states).join(" "),
             DROPYARD_UPSTREAM_MAP: renderUpstreamMap("zd", Object.keys(states)[0] ?? "none"),
             ...opts.env,
         },
     });
-    const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, calls, map: fs.existsSync(mapFile) ? fs.readFileSync(mapFile, "utf8") : undefined };
+    const calls = fs.existsSync(path.join(dir, "calls"))
+        ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n")
+        : [];
+    return {
+        code: r.status ?? -1,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        calls,
+        map: fs.existsSync(mapFile) ? fs.readFileSync(mapFile, "utf8") : undefined,
+    };
 }
 
 const at = (calls: string[], prefix: string) => calls.findIndex(c => c.startsWith(prefix));
 
 test("renderDeployScript passes bash -n and shellcheck, with and without the edge", () => {
-    for (const d of [{ waitSeconds: 5 }, { waitSeconds: 110, edge: { ...EDGE, lockFile: "/srv/dy/edge.lock", mapFile: "/srv/dy/nginx/conf.d/upstream-counter.conf" } }]) {
+    for (const d of [
+        { waitSeconds: 5 },
+        {
+            waitSeconds: 110,
+            edge: { ...EDGE, lockFile: "/srv/dy/edge.lock", mapFile: "/srv/dy/nginx/conf.d/upstream-counter.conf" },
+        },
+    ]) {
         assertShellClean(`deploy-${d.waitSeconds}`, renderDeployScript(d));
     }
 });
 
 test("healthy containers: the map is written, tested and reloaded, then the old workers are waited for", () => {
-    const r = run({ edge: EDGE }, { "web-1-abc": ["running starting", "running healthy"], "web-2-def": ["running healthy"] }, { drain: ["still", "still", "gone"] });
+    const r = run(
+        { edge: EDGE },
+        { "web-1-abc": ["running starting", "running healthy"], "web-2-def": ["running healthy"] },
+        { drain: ["still", "still", "gone"] },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.map, renderUpstreamMap("zd", "web-1-abc"));
-    const order = ["inspect -f {{.State.Status}}", "exec zd-nginx nginx -t", "exec zd-nginx sh -c grep", "exec zd-nginx nginx -s reload", "exec zd-nginx sh -c for f"];
+    const order = [
+        "inspect -f {{.State.Status}}",
+        "exec zd-nginx nginx -t",
+        "exec zd-nginx sh -c grep",
+        "exec zd-nginx nginx -s reload",
+        "exec zd-nginx sh -c for f",
+    ];
     const found = order.map(p => at(r.calls, p));
     assert.ok(found.every(i => i >= 0) && found.every((i, k) => k === 0 || i > found[k - 1]), r.calls.join("\n"));
-    assert.equal(r.calls.filter(c => c.startsWith("inspect -f {{.State.Status}}")).length, 3, "web-1 polled until healthy, then web-2");
-    assert.equal(r.calls.filter(c => c.startsWith("exec zd-nginx sh -c for f")).length, 3, "the drain check repeats until the old workers are gone");
-    assert.ok(r.calls.find(c => c.startsWith("exec zd-nginx sh -c for f"))!.endsWith("sh /proc/11/cmdline /proc/12/cmdline"));
-    assert.match(r.stdout, /the edge now sends requests to web-1-abc web-2-def; previous nginx workers finished in \d+s/);
+    assert.equal(
+        r.calls.filter(c => c.startsWith("inspect -f {{.State.Status}}")).length,
+        3,
+        "web-1 polled until healthy, then web-2",
+    );
+    assert.equal(
+        r.calls.filter(c => c.startsWith("exec zd-nginx sh -c for f")).length,
+        3,
+        "the drain check repeats until the old workers are gone",
+    );
+    assert.ok(
+        r.calls.find(c => c.startsWith("exec zd-nginx sh -c for f"))!.endsWith("sh /proc/11/cmdline /proc/12/cmdline"),
+    );
+    assert.match(
+        r.stdout,
+        /the edge now sends requests to web-1-abc web-2-def; previous nginx workers finished in \d+s/,
+    );
 });
 
 test("an unhealthy container fails with its healthcheck output and log lines; the edge is not touched", () => {
     const r = run({ edge: EDGE }, { "web-1-abc": ["running starting", "running unhealthy"] }, { oldMap: "previous\n" });
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, [
-        "web container web-1-abc is unhealthy; the previous containers keep serving",
-        "--- last healthcheck output ---",
-        "healthz answered 500: broken on purpose",
-        "--- last 10 log lines of web-1-abc ---",
-        "booting web-1-abc",
-        "listening on 8000",
-        "",
-    ].join("\n"));
+    assert.equal(
+        r.stderr,
+        [
+            "web container web-1-abc is unhealthy; the previous containers keep serving",
+            "--- last healthcheck output ---",
+            "healthz answered 500: broken on purpose",
+            "--- last 10 log lines of web-1-abc ---",
+            "booting web-1-abc",
+            "listening on 8000",
+            "",
+        ].join("\n"),
+    );
     assert.equal(r.map, "previous\n");
     assert.equal(at(r.calls, "exec"), -1);
 });
 
 test("a starting container is probed with its own check and passes when it answers, before Docker's first interval", () => {
-    const probes = { "web-1-abc": { test: ["CMD-SHELL", "curl -f localhost:8000/up"], answers: ["fail", "fail", "ok"] } };
+    const probes = {
+        "web-1-abc": { test: ["CMD-SHELL", "curl -f localhost:8000/up"], answers: ["fail", "fail", "ok"] },
+    };
     const r = run({ edge: EDGE }, { "web-1-abc": ["running starting"] }, { probes });
     assert.equal(r.code, 0, r.stderr);
     const checks = r.calls.filter(c => c.startsWith("exec web-1-abc"));
     assert.deepEqual(checks, Array(3).fill("exec web-1-abc /bin/sh -c curl -f localhost:8000/up"), r.calls.join("\n"));
-    assert.ok(at(r.calls, "exec zd-nginx nginx -t") > r.calls.lastIndexOf(checks[0]), "the edge moves only after the check passed");
+    assert.ok(
+        at(r.calls, "exec zd-nginx nginx -t") > r.calls.lastIndexOf(checks[0]),
+        "the edge moves only after the check passed",
+    );
     // An argument-list check runs as its arguments; one that never passes leaves the wait to fail as before.
     const list = { "web-1-abc": { test: ["CMD", "/bin/check", "--port", "8000"], answers: ["fail"] } };
-    const never = run({ edge: EDGE, waitSeconds: 1 }, { "web-1-abc": ["running starting"] }, { probes: list, oldMap: "previous\n" });
+    const never = run(
+        { edge: EDGE, waitSeconds: 1 },
+        { "web-1-abc": ["running starting"] },
+        { probes: list, oldMap: "previous\n" },
+    );
     assert.equal(never.code, 1);
     assert.match(never.stderr, /^web container web-1-abc is not healthy after 1s;/);
     assert.ok(never.calls.includes("exec web-1-abc /bin/check --port 8000"), never.calls.join("\n"));
@@ -133,7 +202,10 @@ test("a starting container is probed with its own check and passes when it answe
 test("a container that stopped fails at once; one still starting when the time is up fails with the wait", () => {
     const stopped = run({}, { "web-1-abc": ["exited none"] });
     assert.equal(stopped.code, 1);
-    assert.match(stopped.stderr, /^web container web-1-abc is not running \(exited\); the previous containers keep serving\n/);
+    assert.match(
+        stopped.stderr,
+        /^web container web-1-abc is not running \(exited\); the previous containers keep serving\n/,
+    );
     const slow = run({ waitSeconds: 1 }, { "web-1-abc": ["running starting"] });
     assert.equal(slow.code, 1);
     assert.match(slow.stderr, /^web container web-1-abc is not healthy after 1s;/);
@@ -150,9 +222,16 @@ test("without the edge, the script stops after the health check", () => {
 });
 
 test("a map nginx rejects is put back and the deploy fails with nginx's message, without a reload", () => {
-    const r = run({ edge: EDGE }, { "web-1-abc": ["running healthy"] }, { oldMap: "previous\n", env: { FAKE_NGINX_T: "1" } });
+    const r = run(
+        { edge: EDGE },
+        { "web-1-abc": ["running healthy"] },
+        { oldMap: "previous\n", env: { FAKE_NGINX_T: "1" } },
+    );
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /nginx -t in zd-nginx rejected the new upstream file; the previous one is back in place:\nnginx: \[emerg\] unknown variable/);
+    assert.match(
+        r.stderr,
+        /nginx -t in zd-nginx rejected the new upstream file; the previous one is back in place:\nnginx: \[emerg\] unknown variable/,
+    );
     assert.equal(r.map, "previous\n");
     assert.equal(at(r.calls, "exec zd-nginx nginx -s reload"), -1);
 });
@@ -160,7 +239,10 @@ test("a map nginx rejects is put back and the deploy fails with nginx's message,
 test("a stopped edge fails the deploy and leaves no new file behind", () => {
     const r = run({ edge: EDGE }, { "web-1-abc": ["running healthy"] }, { env: { FAKE_EDGE_RUNNING: "false" } });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /the edge nginx container zd-nginx is not running; start it \(docker start zd-nginx\) and deploy again/);
+    assert.match(
+        r.stderr,
+        /the edge nginx container zd-nginx is not running; start it \(docker start zd-nginx\) and deploy again/,
+    );
     assert.equal(r.map, undefined);
 });
 
@@ -190,16 +272,44 @@ test("the App's upstream file and a vhost proxying through its variable pass a r
         const root = fs.mkdtempSync(path.join(work, "root-"));
         for (const d of ["conf.d", "tmp", "logs"]) fs.mkdirSync(path.join(root, d));
         const map = (text: string) => Object.values(EDGE_PATHS).reduce((t, p) => t.split(p).join(root + p), text);
-        fs.writeFileSync(path.join(root, "nginx.conf"), `pid ${root}/nginx.pid;\nerror_log ${root}/logs/error.log;\nevents {}\nhttp {\n`
-            + ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_path ${root}/tmp/${t};\n`).join("")
-            + `    include ${root}/conf.d/*.conf;\n}\n`);
+        fs.writeFileSync(
+            path.join(root, "nginx.conf"),
+            `pid ${root}/nginx.pid;\nerror_log ${root}/logs/error.log;\nevents {}\nhttp {\n` +
+                ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+                    .map(t => `    ${t}_temp_path ${root}/tmp/${t};\n`)
+                    .join("") +
+                `    include ${root}/conf.d/*.conf;\n}\n`,
+        );
         for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(root, "conf.d", name), map(text));
         const cert = /ssl_certificate (\S+);/.exec(vhost!.config)![1];
         const key = /ssl_certificate_key (\S+);/.exec(vhost!.config)![1];
         fs.mkdirSync(path.dirname(root + cert), { recursive: true });
-        execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=stub",
-            "-days", "1", "-keyout", root + key, "-out", root + cert], { stdio: "ignore" });
-        const r = spawnSync(NGINX, ["-t", "-p", root, "-c", path.join(root, "nginx.conf"), "-e", path.join(root, "logs", "error.log")], { encoding: "utf8" });
+        execFileSync(
+            "openssl",
+            [
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-subj",
+                "/CN=stub",
+                "-days",
+                "1",
+                "-keyout",
+                root + key,
+                "-out",
+                root + cert,
+            ],
+            { stdio: "ignore" },
+        );
+        const r = spawnSync(
+            NGINX,
+            ["-t", "-p", root, "-c", path.join(root, "nginx.conf"), "-e", path.join(root, "logs", "error.log")],
+            { encoding: "utf8" },
+        );
         return { ok: r.status === 0, output: r.stdout + r.stderr };
     };
     const files = { "00-dropyard.conf": host!.edge.defaultConfig, "vhost-site.conf": vhost!.config };

@@ -22,7 +22,8 @@ if [ "$1" = top ]; then
 fi
 `;
 
-const top = (...rows: string[]) => ["PID                 COMMAND", ...rows.map(r => r.replace(" ", "                "))].join("\n") + "\n";
+const top = (...rows: string[]) =>
+    ["PID                 COMMAND", ...rows.map(r => r.replace(" ", "                "))].join("\n") + "\n";
 const MASTER = "10 nginx: master process nginx -g daemon off;";
 
 function reload(tops: string[]): { code: number | null; stderr: string; calls: string[] } {
@@ -30,18 +31,34 @@ function reload(tops: string[]): { code: number | null; stderr: string; calls: s
     fs.writeFileSync(path.join(dir, "docker"), FAKE_DOCKER, { mode: 0o755 });
     tops.forEach((t, i) => fs.writeFileSync(path.join(dir, `top.${i + 1}`), t));
     const r = spawnSync("/bin/bash", ["-c", `set -euo pipefail\nedge=box-nginx\n${RELOAD_FUNCTION}\nreload_edge`], {
-        encoding: "utf8", env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, FAKE: dir },
+        encoding: "utf8",
+        env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, FAKE: dir },
     });
-    return { code: r.status, stderr: r.stderr, calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") };
+    return {
+        code: r.status,
+        stderr: r.stderr,
+        calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n"),
+    };
 }
 
 test("reload_edge returns once only workers started after the reload accept connections", () => {
     const r = reload([
         top(MASTER, "11 nginx: worker process", "12 nginx: worker process"),
         // Just after the signal: the new workers run, and the old ones still accept.
-        top(MASTER, "11 nginx: worker process", "12 nginx: worker process", "21 nginx: worker process", "22 nginx: worker process"),
+        top(
+            MASTER,
+            "11 nginx: worker process",
+            "12 nginx: worker process",
+            "21 nginx: worker process",
+            "22 nginx: worker process",
+        ),
         // The old ones stopped accepting and finish their requests.
-        top(MASTER, "11 nginx: worker process is shutting down", "21 nginx: worker process", "22 nginx: worker process"),
+        top(
+            MASTER,
+            "11 nginx: worker process is shutting down",
+            "21 nginx: worker process",
+            "22 nginx: worker process",
+        ),
         top(MASTER, "21 nginx: worker process", "22 nginx: worker process"),
     ]);
     assert.equal(r.code, 0, r.stderr);
@@ -70,21 +87,38 @@ case "$1" in
 esac
 `;
 
-function change(c: Omit<EdgeChange, "edge">, env: Record<string, string> = {}): { code: number | null; stderr: string; dir: string; calls: string[] } {
+function change(
+    c: Omit<EdgeChange, "edge">,
+    env: Record<string, string> = {},
+): { code: number | null; stderr: string; dir: string; calls: string[] } {
     const dir = fs.mkdtempSync(path.join(work, "change-"));
     fs.writeFileSync(path.join(dir, "docker"), FAKE_EDGE, { mode: 0o755 });
     const script = renderEdgeScript({ edge: { container: "box-nginx", lockFile: path.join(dir, "edge.lock") }, ...c });
-    const r = spawnSync("/bin/bash", ["-c", script], { encoding: "utf8", env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, FAKE: dir, ...env } });
-    return { code: r.status, stderr: r.stderr, dir, calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") };
+    const r = spawnSync("/bin/bash", ["-c", script], {
+        encoding: "utf8",
+        env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, FAKE: dir, ...env },
+    });
+    return {
+        code: r.status,
+        stderr: r.stderr,
+        dir,
+        calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n"),
+    };
 }
 
 test("edge change: a file's content can come from an environment variable of the host command", () => {
     const file = path.join(work, "from-env.conf");
-    const r = change({ put: [{ path: file, content: { env: "DROPYARD_TEST_FILE" } }], whenStopped: "fail" }, { DROPYARD_TEST_FILE: "map {}\n" });
+    const r = change(
+        { put: [{ path: file, content: { env: "DROPYARD_TEST_FILE" } }], whenStopped: "fail" },
+        { DROPYARD_TEST_FILE: "map {}\n" },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(fs.readFileSync(file, "utf8"), "map {}\n");
     assert.equal(fs.statSync(file).mode & 0o777, 0o644);
-    assert.deepEqual(r.calls.filter(c => c.startsWith("exec")), ["exec box-nginx nginx -t", "exec box-nginx nginx -s reload"]);
+    assert.deepEqual(
+        r.calls.filter(c => c.startsWith("exec")),
+        ["exec box-nginx nginx -t", "exec box-nginx nginx -s reload"],
+    );
 });
 
 test("edge change: a removal nginx rejects puts the files back and fails without a reload", () => {
@@ -93,7 +127,10 @@ test("edge change: a removal nginx rejects puts the files back and fails without
     fs.writeFileSync(file, "server {}\n");
     const r = change({ remove: [file], removeDirs: [dir], whenStopped: "skip" }, { FAKE_NGINX_T: "1" });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /nginx -t in box-nginx rejected the new configuration; the previous files are back in place:\nnginx: \[emerg\] broken/);
+    assert.match(
+        r.stderr,
+        /nginx -t in box-nginx rejected the new configuration; the previous files are back in place:\nnginx: \[emerg\] broken/,
+    );
     assert.equal(fs.readFileSync(file, "utf8"), "server {}\n");
     assert.deepEqual(fs.readdirSync(dir), ["vhost.conf"], "no copies left behind");
     assert.ok(!r.calls.includes("exec box-nginx nginx -s reload"));

@@ -25,7 +25,9 @@ function image(tools: string[]): { dir: string; log: string } {
     const log = path.join(dir, "probes.log");
     fs.symlinkSync(DASH, path.join(dir, "sh"));
     for (const tool of tools) {
-        fs.writeFileSync(path.join(dir, tool), `#!${DASH}\necho ${tool} >> "${log}"\nexec "${TOOLS[tool]}" "$@"\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, tool), `#!${DASH}\necho ${tool} >> "${log}"\nexec "${TOOLS[tool]}" "$@"\n`, {
+            mode: 0o755,
+        });
     }
     return { dir, log };
 }
@@ -64,7 +66,7 @@ const cases: Array<[string, string[], string | undefined]> = [
 ];
 
 for (const [name, tools, probe] of cases) {
-    test(`tcpCheck: ${name}`, async (t) => {
+    test(`tcpCheck: ${name}`, async t => {
         const missing = tools.filter(tool => TOOLS[tool] === undefined);
         if (missing.length > 0) return t.skip(`${missing.join(", ")} not installed`);
         const server = await listen("127.0.0.1");
@@ -82,7 +84,7 @@ for (const [name, tools, probe] of cases) {
     });
 }
 
-test("tcpCheck: with only sh, an IPv6 listener is found in /proc/net/tcp6", async (t) => {
+test("tcpCheck: with only sh, an IPv6 listener is found in /proc/net/tcp6", async t => {
     let server: net.Server;
     try {
         server = await listen("::1");

@@ -22,17 +22,20 @@ const work = tempDir("dropyard-nginx-");
 function makeRoot(): string {
     const root = fs.mkdtempSync(path.join(work, "root-"));
     for (const d of ["conf.d", "tmp", "logs"]) fs.mkdirSync(path.join(root, d));
-    fs.writeFileSync(path.join(root, "nginx.conf"), [
-        `pid ${root}/nginx.pid;`,
-        `error_log ${root}/logs/error.log;`,
-        "events {}",
-        "http {",
-        ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_path ${root}/tmp/${t};`),
-        "    access_log off;",
-        `    include ${root}/conf.d/*.conf;`,
-        "}",
-        "",
-    ].join("\n"));
+    fs.writeFileSync(
+        path.join(root, "nginx.conf"),
+        [
+            `pid ${root}/nginx.pid;`,
+            `error_log ${root}/logs/error.log;`,
+            "events {}",
+            "http {",
+            ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_path ${root}/tmp/${t};`),
+            "    access_log off;",
+            `    include ${root}/conf.d/*.conf;`,
+            "}",
+            "",
+        ].join("\n"),
+    );
     return root;
 }
 
@@ -47,19 +50,49 @@ function chroot(config: string, root: string): string {
 function stubCert(root: string, certificate: string, key: string, cn = "stub.example.com"): void {
     fs.mkdirSync(path.dirname(root + certificate), { recursive: true });
     fs.mkdirSync(path.dirname(root + key), { recursive: true });
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-subj", `/CN=${cn}`, "-days", "1", "-keyout", root + key, "-out", root + certificate], { stdio: "ignore" });
+    execFileSync(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            `/CN=${cn}`,
+            "-days",
+            "1",
+            "-keyout",
+            root + key,
+            "-out",
+            root + certificate,
+        ],
+        { stdio: "ignore" },
+    );
 }
 
 function nginxT(root: string): { ok: boolean; output: string } {
-    const r = spawnSync(NGINX, ["-t", "-p", root, "-c", path.join(root, "nginx.conf"), "-e", path.join(root, "logs", "error.log")], { encoding: "utf8" });
+    const r = spawnSync(
+        NGINX,
+        ["-t", "-p", root, "-c", path.join(root, "nginx.conf"), "-e", path.join(root, "logs", "error.log")],
+        { encoding: "utf8" },
+    );
     return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
 }
 
-interface Built { host: Host; vhosts: NginxVhost[]; graph: Graph }
+interface Built {
+    host: Host;
+    vhosts: NginxVhost[];
+    graph: Graph;
+}
 
 /** Evaluates a stack under mocks and returns its vhosts (whose `config` is the file written). */
-async function build(make: (host: Host) => NginxVhost[], hostArgs: Partial<ConstructorParameters<typeof Host>[1]> = {}): Promise<Built> {
+async function build(
+    make: (host: Host) => NginxVhost[],
+    hostArgs: Partial<ConstructorParameters<typeof Host>[1]> = {},
+): Promise<Built> {
     let host: Host | undefined;
     let vhosts: NginxVhost[] = [];
     const graph = await evaluate(() => {
@@ -77,7 +110,10 @@ function check(b: Built): { ok: boolean; output: string; root: string } {
         const cert = /ssl_certificate (\S+);/.exec(v.config)?.[1];
         const key = /ssl_certificate_key (\S+);/.exec(v.config)?.[1];
         if (cert && key) stubCert(root, cert, key);
-        fs.writeFileSync(path.join(root, "conf.d", `vhost-${v.domains[0] ?? "any"}-${b.vhosts.indexOf(v)}.conf`), chroot(v.config, root));
+        fs.writeFileSync(
+            path.join(root, "conf.d", `vhost-${v.domains[0] ?? "any"}-${b.vhosts.indexOf(v)}.conf`),
+            chroot(v.config, root),
+        );
     }
     return { ...nginxT(root), root };
 }
@@ -110,7 +146,9 @@ test("Let's Encrypt passes nginx -t", async () => {
 });
 
 test("self-signed passes nginx -t", async () => {
-    assertNginxAccepts(await build(host => [vhost(host, { tls: "self-signed", domains: ["dev.example.com", "203.0.113.10"] })]));
+    assertNginxAccepts(
+        await build(host => [vhost(host, { tls: "self-signed", domains: ["dev.example.com", "203.0.113.10"] })]),
+    );
 });
 
 test("an own certificate passes nginx -t", async () => {
@@ -118,10 +156,19 @@ test("an own certificate passes nginx -t", async () => {
 });
 
 test("several domains (and a wildcard with an own certificate) pass nginx -t", async () => {
-    assertNginxAccepts(await build(host => [
-        vhost(host, { domains: ["counter.example.com", "www.counter.example.com"], tls: le(host, ["counter.example.com", "www.counter.example.com"]) }),
-        vhost(host, { domains: ["*.apps.example.com", "apps.example.com"], tls: { cert: "PEM", key: "KEY" } }, "apps"),
-    ]));
+    assertNginxAccepts(
+        await build(host => [
+            vhost(host, {
+                domains: ["counter.example.com", "www.counter.example.com"],
+                tls: le(host, ["counter.example.com", "www.counter.example.com"]),
+            }),
+            vhost(
+                host,
+                { domains: ["*.apps.example.com", "apps.example.com"], tls: { cert: "PEM", key: "KEY" } },
+                "apps",
+            ),
+        ]),
+    );
 });
 
 test("websockets on and off pass nginx -t", async () => {
@@ -134,12 +181,18 @@ test("websockets on and off pass nginx -t", async () => {
 });
 
 test("a custom snippet, body size, timeouts, gzip off and HSTS settings pass nginx -t", async () => {
-    assertNginxAccepts(await build(host => [vhost(host, {
-        tls: "self-signed",
-        extraConfig: "location /static/ {\n    alias /srv/static/;\n    expires 7d;\n}",
-        clientMaxBodySize: "64m", proxyTimeouts: { connect: 3, read: 300 }, gzip: false,
-        hsts: { maxAge: 31536000, includeSubDomains: true, preload: true },
-    })]));
+    assertNginxAccepts(
+        await build(host => [
+            vhost(host, {
+                tls: "self-signed",
+                extraConfig: "location /static/ {\n    alias /srv/static/;\n    expires 7d;\n}",
+                clientMaxBodySize: "64m",
+                proxyTimeouts: { connect: 3, read: 300 },
+                gzip: false,
+                hsts: { maxAge: 31536000, includeSubDomains: true, preload: true },
+            }),
+        ]),
+    );
 });
 
 test("a custom template, with and without TLS, passes nginx -t", async () => {
@@ -155,26 +208,38 @@ test("a custom template, with and without TLS, passes nginx -t", async () => {
 `;
     const b = await build(host => [
         vhost(host, { template: plain }),
-        vhost(host, { domains: ["secure.example.com"], tls: "self-signed", template: defaultVhostTemplate(true).replace("{{extra_config}}", "location = /ping { return 204; }") }, "secure"),
+        vhost(
+            host,
+            {
+                domains: ["secure.example.com"],
+                tls: "self-signed",
+                template: defaultVhostTemplate(true).replace("{{extra_config}}", "location = /ping { return 204; }"),
+            },
+            "secure",
+        ),
     ]);
     assert.match(b.vhosts[0].config, /set \$upstream http:\/\/counter-web:5000;/);
     assertNginxAccepts(b);
 });
 
 test("a vhost for every other name (no domains) and another edge port pass nginx -t", async () => {
-    const b = await build(host => [vhost(host, { domains: [] }, "fallback"), vhost(host, { tls: "self-signed" })], { edge: { httpsPort: 8443 } });
+    const b = await build(host => [vhost(host, { domains: [] }, "fallback"), vhost(host, { tls: "self-signed" })], {
+        edge: { httpsPort: 8443 },
+    });
     assert.match(b.vhosts[1].config, /return 301 https:\/\/\$host:8443\$request_uri;/);
     assertNginxAccepts(b);
 });
 
 test("all variants together on one edge pass nginx -t (one map, one session cache zone)", async () => {
-    assertNginxAccepts(await build(host => [
-        vhost(host, { domains: ["a.example.com"] }, "a"),
-        vhost(host, { domains: ["b.example.com"], tls: le(host, ["b.example.com"]) }, "b"),
-        vhost(host, { domains: ["c.example.com"], tls: "self-signed" }, "c"),
-        vhost(host, { domains: ["d.example.com"], tls: { cert: "PEM", key: "KEY" }, websockets: false }, "d"),
-        vhost(host, { domains: [] }, "e"),
-    ]));
+    assertNginxAccepts(
+        await build(host => [
+            vhost(host, { domains: ["a.example.com"] }, "a"),
+            vhost(host, { domains: ["b.example.com"], tls: le(host, ["b.example.com"]) }, "b"),
+            vhost(host, { domains: ["c.example.com"], tls: "self-signed" }, "c"),
+            vhost(host, { domains: ["d.example.com"], tls: { cert: "PEM", key: "KEY" }, websockets: false }, "d"),
+            vhost(host, { domains: [] }, "e"),
+        ]),
+    );
 });
 
 test("nginx -t really rejects a broken config (the check above can fail)", async () => {
@@ -194,7 +259,9 @@ function fakeDocker(root: string): { env: NodeJS.ProcessEnv; log: () => string[]
     const bin = path.join(root, "bin");
     fs.mkdirSync(bin, { recursive: true });
     const logFile = path.join(root, "docker.log");
-    fs.writeFileSync(path.join(bin, "docker"), `#!/bin/bash
+    fs.writeFileSync(
+        path.join(bin, "docker"),
+        `#!/bin/bash
 echo "$*" >> ${JSON.stringify(logFile)}
 case "$1" in
     inspect) [ -e ${JSON.stringify(path.join(root, "running"))} ] && echo true || { echo "no such container" >&2; exit 1; } ;;
@@ -205,7 +272,9 @@ case "$1" in
             touch ${JSON.stringify(path.join(root, "reload-failed"))}; echo 'open() "/run/nginx.pid" failed' >&2; exit 1
         fi ;;
 esac
-`, { mode: 0o755 });
+`,
+        { mode: 0o755 },
+    );
     const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
     const log = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n") : []);
     return { env, log };
@@ -215,8 +284,12 @@ esac
 function scriptRoot(): { root: string; dataDir: string } {
     const root = makeRoot();
     const dataDir = path.join(root, "data");
-    fs.writeFileSync(path.join(root, "nginx.conf"), fs.readFileSync(path.join(root, "nginx.conf"), "utf8")
-        .replace(`include ${root}/conf.d/*.conf;`, `include ${dataDir}/nginx/conf.d/*.conf;`));
+    fs.writeFileSync(
+        path.join(root, "nginx.conf"),
+        fs
+            .readFileSync(path.join(root, "nginx.conf"), "utf8")
+            .replace(`include ${root}/conf.d/*.conf;`, `include ${dataDir}/nginx/conf.d/*.conf;`),
+    );
     return { root, dataDir };
 }
 
@@ -239,7 +312,8 @@ test("install scripts: edge setup before the container, then a vhost written, te
     // The edge's first deploy: no container yet, so the file waits for it; nothing is tested.
     let r = runScript(cmd(g, "box-edge-setup").create, docker.env);
     assert.equal(r.status, 0, r.stderr);
-    for (const d of ["nginx/conf.d", "certs", "letsencrypt", "acme", "certbot"]) assert.ok(fs.statSync(path.join(dataDir, d)).isDirectory(), d);
+    for (const d of ["nginx/conf.d", "certs", "letsencrypt", "acme", "certbot"])
+        assert.ok(fs.statSync(path.join(dataDir, d)).isDirectory(), d);
     assert.ok(fs.existsSync(path.join(conf, "00-dropyard.conf")));
     assert.ok(!docker.log().some(l => l.startsWith("exec")));
 
@@ -247,8 +321,15 @@ test("install scripts: edge setup before the container, then a vhost written, te
     r = runScript(cmd(g, "site-config").create, docker.env);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(fs.existsSync(path.join(conf, "vhost-site.conf")));
-    assert.deepEqual(docker.log().filter(l => l.startsWith("exec")), ["exec box-nginx nginx -t", "exec box-nginx nginx -s reload"]);
-    assert.deepEqual(fs.readdirSync(conf).sort(), ["00-dropyard.conf", "vhost-site.conf"], "no .new or .old files left");
+    assert.deepEqual(
+        docker.log().filter(l => l.startsWith("exec")),
+        ["exec box-nginx nginx -t", "exec box-nginx nginx -s reload"],
+    );
+    assert.deepEqual(
+        fs.readdirSync(conf).sort(),
+        ["00-dropyard.conf", "vhost-site.conf"],
+        "no .new or .old files left",
+    );
 
     r = runScript(cmd(g, "site-config").delete, docker.env);
     assert.equal(r.status, 0, r.stderr);
@@ -262,7 +343,9 @@ test("install scripts: a config nginx rejects is rolled back and the deploy fail
     fs.writeFileSync(path.join(root, "running"), "");
     const good = await scripts(dataDir, host => vhost(host, {}));
     const bad = await scripts(dataDir, host => vhost(host, { extraConfig: "no_such_directive on;" }));
-    const newBad = await scripts(dataDir, host => vhost(host, { extraConfig: "no_such_directive on;", domains: ["other.example.com"] }, "other"));
+    const newBad = await scripts(dataDir, host =>
+        vhost(host, { extraConfig: "no_such_directive on;", domains: ["other.example.com"] }, "other"),
+    );
     const conf = path.join(dataDir, "nginx", "conf.d");
     assert.equal(runScript(cmd(good, "box-edge-setup").create, docker.env).status, 0);
     assert.equal(runScript(cmd(good, "site-config").create, docker.env).status, 0);
@@ -298,7 +381,11 @@ test("install scripts: a reload right after the edge started is retried", async 
     assert.equal(runScript(cmd(g, "box-edge-setup").create, docker.env).status, 0);
     const r = runScript(cmd(g, "site-config").create, { ...docker.env, FAKE_RELOAD_FAILS: "1" });
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(docker.log().filter(l => l === "exec box-nginx nginx -s reload").length, 3, "setup's reload, a failed one, a retried one");
+    assert.equal(
+        docker.log().filter(l => l === "exec box-nginx nginx -s reload").length,
+        3,
+        "setup's reload, a failed one, a retried one",
+    );
 });
 
 test("install scripts: certificate files get the key from standard input, mode 0600, never from the script", async () => {
@@ -306,7 +393,9 @@ test("install scripts: certificate files get the key from standard input, mode 0
     const docker = fakeDocker(root);
     fs.writeFileSync(path.join(root, "running"), "");
     const key = "-----BEGIN PRIVATE KEY-----\nsecret-material\n-----END PRIVATE KEY-----\n";
-    const g = await scripts(dataDir, host => vhost(host, { tls: { cert: "-----BEGIN CERTIFICATE-----\nc\n-----END CERTIFICATE-----\n", key } }));
+    const g = await scripts(dataDir, host =>
+        vhost(host, { tls: { cert: "-----BEGIN CERTIFICATE-----\nc\n-----END CERTIFICATE-----\n", key } }),
+    );
     const tlsCmd = cmd(g, "site-tls");
     assert.ok(!tlsCmd.create.includes("secret-material"));
     assert.equal(runScript(cmd(g, "box-edge-setup").create, docker.env).status, 0);

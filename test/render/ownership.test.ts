@@ -35,14 +35,23 @@ function host(files: Record<string, string>): string {
 
 function run(dir: string, script: string, stdin = ""): { code: number | null; stderr: string } {
     const r = spawnSync("/bin/bash", ["-c", script], {
-        input: stdin, encoding: "utf8", env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, FAKE: dir },
+        input: stdin,
+        encoding: "utf8",
+        env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, FAKE: dir },
     });
     return { code: r.status, stderr: r.stderr };
 }
 
 const objects = (dir: string, o: Partial<OwnedObjects> = {}): OwnedObjects => ({
-    owner: "shop/staging", containers: [], apps: [], volumes: [], networks: [], files: [], domains: [],
-    confDir: path.join(dir, "conf.d"), ...o,
+    owner: "shop/staging",
+    containers: [],
+    apps: [],
+    volumes: [],
+    networks: [],
+    files: [],
+    domains: [],
+    confDir: path.join(dir, "conf.d"),
+    ...o,
 });
 
 const vhost = (owner: string | undefined, names: string) =>
@@ -50,27 +59,50 @@ const vhost = (owner: string | undefined, names: string) =>
 
 test("the check passes on a bare host, on the stack's own objects and on objects with no owner recorded", () => {
     const dir = host({
-        "container.staging-db": "shop/staging\n", "volume.staging-db-data": "/\n", "ps.staging-web": "shop/staging\n/\n",
+        "container.staging-db": "shop/staging\n",
+        "volume.staging-db-data": "/\n",
+        "ps.staging-web": "shop/staging\n/\n",
         "conf.d/vhost-staging.conf": vhost("shop/staging", "staging.example.com"),
         "conf.d/vhost-old.conf": vhost(undefined, "old.example.com"),
     });
-    const r = run(dir, renderOwnershipCheck(objects(dir, {
-        containers: ["staging-db", "nothing-here"], apps: ["staging-web"], volumes: ["staging-db-data"], networks: ["staging-net"],
-        files: [path.join(dir, "conf.d/vhost-staging.conf")], domains: ["staging.example.com", "old.example.com"],
-    })));
+    const r = run(
+        dir,
+        renderOwnershipCheck(
+            objects(dir, {
+                containers: ["staging-db", "nothing-here"],
+                apps: ["staging-web"],
+                volumes: ["staging-db-data"],
+                networks: ["staging-net"],
+                files: [path.join(dir, "conf.d/vhost-staging.conf")],
+                domains: ["staging.example.com", "old.example.com"],
+            }),
+        ),
+    );
     assert.deepEqual(r, { code: 0, stderr: "" });
 });
 
 test("every object another stack owns is named with its owner, and the check fails", () => {
     const dir = host({
-        "container.production-db": "shop/production\n", "volume.production-db-data": "shop/production\n",
-        "network.production-net": "shop/production\n", "ps.production-web": "shop/production\n",
+        "container.production-db": "shop/production\n",
+        "volume.production-db-data": "shop/production\n",
+        "network.production-net": "shop/production\n",
+        "ps.production-web": "shop/production\n",
         "conf.d/vhost-production.conf": vhost("shop/production", "www.example.com example.com"),
     });
-    const r = run(dir, renderOwnershipCheck(objects(dir, {
-        owner: "shop/intruder", containers: ["production-db"], apps: ["production-web"], volumes: ["production-db-data"],
-        networks: ["production-net"], files: [path.join(dir, "conf.d/vhost-production.conf")], domains: ["example.com", "free.example.com"],
-    })));
+    const r = run(
+        dir,
+        renderOwnershipCheck(
+            objects(dir, {
+                owner: "shop/intruder",
+                containers: ["production-db"],
+                apps: ["production-web"],
+                volumes: ["production-db-data"],
+                networks: ["production-net"],
+                files: [path.join(dir, "conf.d/vhost-production.conf")],
+                domains: ["example.com", "free.example.com"],
+            }),
+        ),
+    );
     assert.equal(r.code, 1);
     const conf = path.join(dir, "conf.d/vhost-production.conf");
     assert.deepEqual(r.stderr.trim().split("\n"), [
@@ -85,7 +117,9 @@ test("every object another stack owns is named with its owner, and the check fai
 });
 
 test("the check passes bash -n and shellcheck", () => {
-    const script = renderOwnershipCheck(objects("/srv", { containers: ["a"], apps: ["b"], domains: ["c.example.com"] }));
+    const script = renderOwnershipCheck(
+        objects("/srv", { containers: ["a"], apps: ["b"], domains: ["c.example.com"] }),
+    );
     assert.equal(spawnSync("bash", ["-n"], { input: script }).status, 0);
     const file = path.join(work, "check.sh");
     fs.writeFileSync(file, script);
@@ -97,13 +131,26 @@ test("edge files carry their owner in their first line, and a file another stack
     const dir = host({ "conf.d/vhost-production.conf": vhost("shop/production", "example.com") });
     const edge = { container: "prod-nginx", lockFile: path.join(dir, "edge.lock"), owner: "shop/staging" };
     const mine = path.join(dir, "conf.d/vhost-staging.conf");
-    assert.equal(run(dir, renderEdgeScript({ edge, put: [{ path: mine, content: "server {}\n" }], whenStopped: "fail" })).code, 0);
+    assert.equal(
+        run(dir, renderEdgeScript({ edge, put: [{ path: mine, content: "server {}\n" }], whenStopped: "fail" })).code,
+        0,
+    );
     assert.equal(fs.readFileSync(mine, "utf8"), "# dropyard-owner: shop/staging\nserver {}\n");
 
     const theirs = path.join(dir, "conf.d/vhost-production.conf");
-    const r = run(dir, renderEdgeScript({ edge, put: [{ path: theirs, content: "server {}\n" }], whenStopped: "fail" }));
+    const r = run(
+        dir,
+        renderEdgeScript({ edge, put: [{ path: theirs, content: "server {}\n" }], whenStopped: "fail" }),
+    );
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /file .*vhost-production\.conf belongs to stack shop\/production; stack shop\/staging does not overwrite it/);
+    assert.match(
+        r.stderr,
+        /file .*vhost-production\.conf belongs to stack shop\/production; stack shop\/staging does not overwrite it/,
+    );
     assert.equal(fs.readFileSync(theirs, "utf8"), vhost("shop/production", "example.com"), "untouched");
-    assert.deepEqual(fs.readdirSync(path.join(dir, "conf.d")).sort(), ["vhost-production.conf", "vhost-staging.conf"], "nothing left aside");
+    assert.deepEqual(
+        fs.readdirSync(path.join(dir, "conf.d")).sort(),
+        ["vhost-production.conf", "vhost-staging.conf"],
+        "nothing left aside",
+    );
 });

@@ -7,12 +7,19 @@ import { spawn } from "node:child_process";
 import { processCommand } from "../../lib/render/procfile";
 
 /** Runs a process command the way the container would, with dash as /bin/sh. */
-function sh(command: string, env: Record<string, string> = {}): Promise<{ pid: number; code: number | null; signal: string | null; stdout: string }> {
+function sh(
+    command: string,
+    env: Record<string, string> = {},
+): Promise<{ pid: number; code: number | null; signal: string | null; stdout: string }> {
     const [, flag, script] = processCommand(command);
     const child = spawn("/usr/bin/dash", [flag, script], { env: { PATH: process.env.PATH!, ...env } });
     let stdout = "";
-    child.stdout.on("data", d => { stdout += d; });
-    return new Promise(resolve => child.on("close", (code, signal) => resolve({ pid: child.pid!, code, signal, stdout })));
+    child.stdout.on("data", d => {
+        stdout += d;
+    });
+    return new Promise(resolve =>
+        child.on("close", (code, signal) => resolve({ pid: child.pid!, code, signal, stdout })),
+    );
 }
 
 /** The PID the command itself ran as, read from its own /proc/self/stat. */

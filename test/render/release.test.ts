@@ -29,7 +29,13 @@ case "$1" in
 esac
 `;
 
-interface Result { code: number; stdout: string; stderr: string; calls: string[]; env: string[] }
+interface Result {
+    code: number;
+    stdout: string;
+    stderr: string;
+    calls: string[];
+    env: string[];
+}
 
 /** Runs the script with a fake docker first on PATH and the App-provided environment. */
 async function release(keys: string[], environment: Record<string, string>, exit = 0): Promise<Result> {
@@ -37,8 +43,16 @@ async function release(keys: string[], environment: Record<string, string>, exit
     fs.writeFileSync(path.join(dir, "docker"), FAKE_DOCKER, { mode: 0o755 });
     const log = path.join(dir, "docker.log");
     fs.writeFileSync(log, "");
-    const env = { PATH: `${dir}:${process.env.PATH}`, HOME: dir, FAKE_DOCKER_LOG: log, FAKE_EXIT: String(exit), ...environment };
-    let code = 0, stdout = "", stderr = "";
+    const env = {
+        PATH: `${dir}:${process.env.PATH}`,
+        HOME: dir,
+        FAKE_DOCKER_LOG: log,
+        FAKE_EXIT: String(exit),
+        ...environment,
+    };
+    let code = 0,
+        stdout = "",
+        stderr = "";
     try {
         ({ stdout, stderr } = await run("/bin/bash", ["-c", releaseScript("counter", keys)], { env }));
     } catch (e) {
@@ -46,7 +60,9 @@ async function release(keys: string[], environment: Record<string, string>, exit
     }
     const lines = fs.readFileSync(log, "utf8").trim().split("\n");
     return {
-        code, stdout, stderr,
+        code,
+        stdout,
+        stderr,
         calls: lines.filter(l => l.startsWith("argv: ")).map(l => l.slice(6)),
         env: lines.filter(l => l.startsWith("env: ")).map(l => l.slice(5)),
     };
@@ -66,7 +82,9 @@ test("releaseScript passes bash -n and shellcheck, with and without variables", 
 
 test("releaseScript runs the image once on every network, hands variables by name and removes the container", async () => {
     const r = await release(["DATABASE_URL", "SECRET_KEY"], {
-        ...BASE, DROPYARD_ENV_DATABASE_URL: "postgres://app:pw-123@counter-db:5432/app", DROPYARD_ENV_SECRET_KEY: "s3cr3t",
+        ...BASE,
+        DROPYARD_ENV_DATABASE_URL: "postgres://app:pw-123@counter-db:5432/app",
+        DROPYARD_ENV_SECRET_KEY: "s3cr3t",
     });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.calls, [
@@ -76,14 +94,20 @@ test("releaseScript runs the image once on every network, hands variables by nam
         "rm --force fakecid",
     ]);
     assert.deepEqual(r.env, ["DATABASE_URL=postgres://app:pw-123@counter-db:5432/app", "SECRET_KEY=s3cr3t"]);
-    assert.ok(!r.calls.join("\n").includes("s3cr3t") && !r.calls.join("\n").includes("pw-123"), "a secret reached a command line");
+    assert.ok(
+        !r.calls.join("\n").includes("s3cr3t") && !r.calls.join("\n").includes("pw-123"),
+        "a secret reached a command line",
+    );
     assert.match(r.stdout, /Applying migrations/);
 });
 
 test("releaseScript without networks uses Docker's default network", async () => {
     const r = await release([], { ...BASE, DROPYARD_NETWORKS: "" });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.calls[0], "create --label dev.dropyard.app=counter --label dev.dropyard.process=release sha256:0123abcd /bin/sh -c python manage.py migrate");
+    assert.equal(
+        r.calls[0],
+        "create --label dev.dropyard.app=counter --label dev.dropyard.process=release sha256:0123abcd /bin/sh -c python manage.py migrate",
+    );
     assert.equal(r.calls.filter(c => c.startsWith("network")).length, 0);
 });
 
@@ -96,13 +120,20 @@ test("releaseScript fails when the release command fails, with its output in the
 });
 
 test("releaseScript is not thrown off by PATH or BASH_ENV in the app's environment", async () => {
-    const r = await release(["PATH", "BASH_ENV"], { ...BASE, DROPYARD_ENV_PATH: "/app/bin", DROPYARD_ENV_BASH_ENV: "/app/.bashrc" });
+    const r = await release(["PATH", "BASH_ENV"], {
+        ...BASE,
+        DROPYARD_ENV_PATH: "/app/bin",
+        DROPYARD_ENV_BASH_ENV: "/app/.bashrc",
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.env, ["PATH=/app/bin", "BASH_ENV=/app/.bashrc"]);
     assert.equal(r.calls.at(-1), "rm --force fakecid");
 });
 
 test("renderReleasesScript and its remove script pass bash -n and shellcheck", () => {
-    const scripts = [renderReleasesScript({ app: "counter", repo: "dropyard/box-counter", keep: 5 }), renderReleasesRemoveScript("dropyard/box-counter")];
+    const scripts = [
+        renderReleasesScript({ app: "counter", repo: "dropyard/box-counter", keep: 5 }),
+        renderReleasesRemoveScript("dropyard/box-counter"),
+    ];
     for (const [i, script] of scripts.entries()) assertShellClean(`releases-${i}`, script);
 });

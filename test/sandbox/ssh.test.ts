@@ -15,7 +15,10 @@ async function silentListener(): Promise<{ port: number; close: () => void; acce
     return {
         port: (server.address() as net.AddressInfo).port,
         accepted: () => sockets.length,
-        close: () => { sockets.forEach(s => s.destroy()); server.close(); },
+        close: () => {
+            sockets.forEach(s => s.destroy());
+            server.close();
+        },
     };
 }
 
@@ -32,10 +35,17 @@ describe("sandbox ssh: dialing as remote.Command does", () => {
     test("a refused port fails after dialErrorLimit dials, naming user, address and the refusal", async () => {
         const port = await closedPort();
         const retries: string[] = [];
-        await assert.rejects(sshRun({ host: "127.0.0.1", port, user: "deploy", password: "x", dialErrorLimit: 2 },
-            "true", undefined, { log: l => retries.push(l) }),
-        { name: "SshDialError", message: `ssh deploy@127.0.0.1:${port}: connection refused (nothing listens on the port) `
-            + "(gave up after 2 dials, each bounded by 15s: connection.dialErrorLimit and perDialTimeout)" });
+        await assert.rejects(
+            sshRun({ host: "127.0.0.1", port, user: "deploy", password: "x", dialErrorLimit: 2 }, "true", undefined, {
+                log: l => retries.push(l),
+            }),
+            {
+                name: "SshDialError",
+                message:
+                    `ssh deploy@127.0.0.1:${port}: connection refused (nothing listens on the port) ` +
+                    "(gave up after 2 dials, each bounded by 15s: connection.dialErrorLimit and perDialTimeout)",
+            },
+        );
         assert.equal(retries.length, 1, retries.join("\n"));
     });
 
@@ -43,8 +53,15 @@ describe("sandbox ssh: dialing as remote.Command does", () => {
         const l = await silentListener();
         try {
             const t = Date.now();
-            await assert.rejects(sshRun({ host: "127.0.0.1", port: l.port, password: "x", dialErrorLimit: 2, perDialTimeout: 1 },
-                "true"), new RegExp(`^SshDialError: ssh root@127\\.0\\.0\\.1:${l.port}: no SSH handshake within the dial timeout`));
+            await assert.rejects(
+                sshRun(
+                    { host: "127.0.0.1", port: l.port, password: "x", dialErrorLimit: 2, perDialTimeout: 1 },
+                    "true",
+                ),
+                new RegExp(
+                    `^SshDialError: ssh root@127\\.0\\.0\\.1:${l.port}: no SSH handshake within the dial timeout`,
+                ),
+            );
             const seconds = (Date.now() - t) / 1000;
             assert.ok(seconds < 2 * (1 + 1) + dialBackoffMs(1) / 1000 + 1, `took ${seconds}s`);
             assert.equal(l.accepted(), 2);

@@ -44,8 +44,11 @@ test("one project, two stacks: each its own config and state; a StackReference r
 });
 
 test("a StackReference to a stack the sandbox has no state of names it and how to make one", async () => {
-    await assert.rejects(up(USER, { stack: "lost", config: { env: "qa" }, log: false }),
-        (e: Error) => e.message.includes('StackReference "organization/sandbox-ref-source/qa"')
-            && e.message.includes("no state of stack sandbox-ref-source/qa")
-            && e.message.includes("npm run sandbox -- up <its dir> --stack qa"));
+    await assert.rejects(
+        up(USER, { stack: "lost", config: { env: "qa" }, log: false }),
+        (e: Error) =>
+            e.message.includes('StackReference "organization/sandbox-ref-source/qa"') &&
+            e.message.includes("no state of stack sandbox-ref-source/qa") &&
+            e.message.includes("npm run sandbox -- up <its dir> --stack qa"),
+    );
 });

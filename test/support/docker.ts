@@ -48,7 +48,8 @@ export async function containersWhere(...filters: string[]): Promise<string[]> {
 /** The one running container matching the filters; fails naming what it found otherwise. */
 export async function theContainer(...filters: string[]): Promise<string> {
     const names = await containersWhere("status=running", ...filters);
-    if (names.length !== 1) throw new Error(`one running container for ${filters.join(" ")}, found: ${names.join(", ") || "none"}`);
+    if (names.length !== 1)
+        throw new Error(`one running container for ${filters.join(" ")}, found: ${names.join(", ") || "none"}`);
     return names[0];
 }
 
@@ -67,15 +68,20 @@ export async function ipOn(container: string, network: string): Promise<string> 
 }
 
 /** Runs a command in a container (`docker exec`): its exit code and both streams. */
-export function execResult(container: string,
-    ...command: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function execResult(
+    container: string,
+    ...command: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
     return engine.exec(container, command);
 }
 
 /** Runs a command in a container; returns trimmed stdout, fails with its output unless it exits 0. */
 export async function exec(container: string, ...command: string[]): Promise<string> {
     const r = await engine.exec(container, command);
-    if (r.code !== 0) throw new Error(`docker exec ${container} ${command.join(" ")} exited ${r.code}: ${r.stderr}${r.stdout}`.trim());
+    if (r.code !== 0)
+        throw new Error(
+            `docker exec ${container} ${command.join(" ")} exited ${r.code}: ${r.stderr}${r.stdout}`.trim(),
+        );
     return r.stdout.trim();
 }
 
@@ -88,8 +94,14 @@ export function psql(container: string, user: string, database: string, sql: str
 
 /** A query through the mariadb client inside a MariaDB container, as root (its password is in the container's env). */
 export function mariadb(container: string, database: string, sql: string): Promise<string> {
-    return exec(container, "sh", "-c", 'exec mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B "$0" -e "$1"',
-        database, sql);
+    return exec(
+        container,
+        "sh",
+        "-c",
+        'exec mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B "$0" -e "$1"',
+        database,
+        sql,
+    );
 }
 
 /**
@@ -97,11 +109,17 @@ export function mariadb(container: string, database: string, sql: string): Promi
  * lines, in order (`docker events --since --until --format '{{.Actor.Attributes.name}} {{.Action}}'`).
  */
 export async function events(sinceMs: number, untilMs: number, filters: Record<string, string[]>): Promise<string[]> {
-    const stream = await engine.docker.getEvents({ since: sinceMs / 1000, until: untilMs / 1000,
-        filters } as Docker.GetEventsOptions);
+    const stream = await engine.docker.getEvents({
+        since: sinceMs / 1000,
+        until: untilMs / 1000,
+        filters,
+    } as Docker.GetEventsOptions);
     const chunks: Buffer[] = [];
     for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-    return Buffer.concat(chunks).toString("utf8").split("\n").filter(Boolean)
+    return Buffer.concat(chunks)
+        .toString("utf8")
+        .split("\n")
+        .filter(Boolean)
         .map(l => JSON.parse(l) as { Action: string; Actor?: { Attributes?: Record<string, string> } })
         .map(e => `${e.Actor?.Attributes?.name ?? ""} ${e.Action}`);
 }

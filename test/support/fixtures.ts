@@ -17,7 +17,8 @@ export function tempDir(prefix = "dropyard-test-"): string {
 }
 
 /** A Procfile with web, worker and release processes: what most app tests deploy. */
-export const PROCFILE = "web: gunicorn app:app --bind 0.0.0.0:$PORT\nworker: python worker.py\nrelease: python manage.py migrate\n";
+export const PROCFILE =
+    "web: gunicorn app:app --bind 0.0.0.0:$PORT\nworker: python worker.py\nrelease: python manage.py migrate\n";
 
 /**
  * A real build directory: a Dockerfile plus the given files (a Procfile by default). The Dockerfile is never

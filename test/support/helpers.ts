@@ -5,8 +5,9 @@ import { evaluate, RecordedResource } from "../../sandbox/harness";
 
 /** A recorded container's `envs` (`KEY=value` entries) as a map; values may themselves contain `=`. */
 export function envOf(container: RecordedResource): Record<string, string> {
-    return Object.fromEntries((container.inputs.envs as string[]).map(e => [e.slice(0, e.indexOf("=")),
-        e.slice(e.indexOf("=") + 1)]));
+    return Object.fromEntries(
+        (container.inputs.envs as string[]).map(e => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+    );
 }
 
 /** The names of the networks a recorded container joins, in order. */
@@ -20,8 +21,12 @@ export function networksOf(container: RecordedResource): string[] {
  * validation comes before any resource. Runs under the mocks, since what `make` builds first (a Host
  * and its edge) registers resources too.
  */
-export async function rejectsBeforeCreating(component: string, name: string, make: () => unknown,
-    message: string): Promise<void> {
+export async function rejectsBeforeCreating(
+    component: string,
+    name: string,
+    make: () => unknown,
+    message: string,
+): Promise<void> {
     const g = await evaluate(() => {
         assert.throws(make, (e: unknown) => {
             assert.ok(e instanceof ConfigError, `not a ConfigError: ${String(e)}`);
@@ -29,6 +34,13 @@ export async function rejectsBeforeCreating(component: string, name: string, mak
             return true;
         });
     });
-    assert.deepEqual(g.children(`dropyard:index:${component}::${name}`).map(r => r.key), []);
-    assert.equal(g.byKey.has(`dropyard:index:${component}::${name}`), false, `${component} "${name}" was registered before the error`);
+    assert.deepEqual(
+        g.children(`dropyard:index:${component}::${name}`).map(r => r.key),
+        [],
+    );
+    assert.equal(
+        g.byKey.has(`dropyard:index:${component}::${name}`),
+        false,
+        `${component} "${name}" was registered before the error`,
+    );
 }

@@ -55,8 +55,9 @@ export function fetchVia(r: Request): Promise<Response> {
         agent: false as const,
         timeout: r.timeoutMs ?? 10000,
         // SNI carries names only; for an address, node checks the certificate's IP SANs against `host`.
-        ...(scheme === "https" ? { servername: isIP(r.host) ? undefined : r.host, ca: r.ca,
-            rejectUnauthorized: r.ca !== undefined } : {}),
+        ...(scheme === "https"
+            ? { servername: isIP(r.host) ? undefined : r.host, ca: r.ca, rejectUnauthorized: r.ca !== undefined }
+            : {}),
     };
     return new Promise((resolve, reject) => {
         const req = (scheme === "https" ? httpsRequest : httpRequest)(options, res => {
@@ -65,13 +66,18 @@ export function fetchVia(r: Request): Promise<Response> {
             res.on("data", (c: Buffer) => chunks.push(c));
             res.on("end", () => {
                 r.jar?.store(res.headers["set-cookie"]);
-                resolve({ status: res.statusCode ?? 0, headers: res.headers,
-                    body: Buffer.concat(chunks).toString("utf8"), certificate });
+                resolve({
+                    status: res.statusCode ?? 0,
+                    headers: res.headers,
+                    body: Buffer.concat(chunks).toString("utf8"),
+                    certificate,
+                });
             });
             res.on("error", reject);
         });
-        req.on("timeout",
-            () => req.destroy(new Error(`${scheme}://${r.host}${r.path ?? "/"}: no answer within ${options.timeout} ms`)));
+        req.on("timeout", () =>
+            req.destroy(new Error(`${scheme}://${r.host}${r.path ?? "/"}: no answer within ${options.timeout} ms`)),
+        );
         req.on("error", reject);
         req.end(body);
     });

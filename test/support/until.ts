@@ -1,9 +1,12 @@
 // Polling for the end-to-end tests: the one `until`.
 
 /** Polls `fn` until it returns a truthy value; fails with the last error after `seconds`. */
-export async function until<T>(what: string, seconds: number,
+export async function until<T>(
+    what: string,
+    seconds: number,
     fn: () => Promise<T | undefined | false> | T | undefined | false,
-    intervalMs = 250): Promise<T> {
+    intervalMs = 250,
+): Promise<T> {
     const end = Date.now() + seconds * 1000;
     let last: unknown = "never truthy";
     for (;;) {
@@ -14,7 +17,9 @@ export async function until<T>(what: string, seconds: number,
             last = e;
         }
         if (Date.now() > end) {
-            throw new Error(`${what}: not within ${seconds}s; last: ${last instanceof Error ? last.message : String(last)}`);
+            throw new Error(
+                `${what}: not within ${seconds}s; last: ${last instanceof Error ? last.message : String(last)}`,
+            );
         }
         await new Promise(r => setTimeout(r, intervalMs));
     }

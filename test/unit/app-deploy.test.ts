@@ -11,9 +11,9 @@ import { renderUpstreamMap } from "../../lib/render/deploy";
 import { CONTAINER, LOCAL_COMMAND } from "../support/types";
 import { appDir, localHost } from "../support/fixtures";
 
-
 /** A build directory with a web process and two workers. */
-const workersDir = () => appDir({ Procfile: "web: gunicorn app:app\nclock: python clock.py\nworker: python worker.py\n" });
+const workersDir = () =>
+    appDir({ Procfile: "web: gunicorn app:app\nclock: python clock.py\nworker: python worker.py\n" });
 
 /** App "counter" on host "box" (data dir /srv/dy), with a vhost for it unless `vhost` is false. */
 function deploy(extra: Partial<AppArgs> = {}, vhost = true): Promise<Graph> {
@@ -30,10 +30,14 @@ test("App deploy step runs after every web container and the edge, with their na
     const step = g.one(LOCAL_COMMAND, "counter-deploy");
     assert.equal(step.parent, "dropyard:index:App::counter");
     const [web1, web2] = [g.one(CONTAINER, "counter-web-1"), g.one(CONTAINER, "counter-web-2")];
-    for (const c of [web1, web2, g.one(CONTAINER, "box-edge-nginx")]) assert.ok(g.waitsFor(step, c), `deploy does not wait for ${c.name}`);
+    for (const c of [web1, web2, g.one(CONTAINER, "box-edge-nginx")])
+        assert.ok(g.waitsFor(step, c), `deploy does not wait for ${c.name}`);
     assert.equal(step.inputs.environment.DROPYARD_WEB_CONTAINERS, `${web1.outputs.name} ${web2.outputs.name}`);
     assert.equal(step.inputs.environment.DROPYARD_UPSTREAM_MAP, renderUpstreamMap("counter", web1.outputs.name));
-    assert.match(step.inputs.environment.DROPYARD_UPSTREAM_MAP, /map \$host \$dropyard_upstream_counter \{\n {4}default counter-web-1-[0-9a-f]{7};\n\}/);
+    assert.match(
+        step.inputs.environment.DROPYARD_UPSTREAM_MAP,
+        /map \$host \$dropyard_upstream_counter \{\n {4}default counter-web-1-[0-9a-f]{7};\n\}/,
+    );
     const script = step.inputs.create as string;
     assert.match(script, /^files=\('\/srv\/dy\/nginx\/conf\.d\/upstream-counter\.conf'\)$/m);
     assert.match(script, /^edge='box-nginx'$/m);
@@ -49,10 +53,16 @@ test("App web-2..N answer to web-1's name on the edge network only; web-1 to the
         new App("counter", { host, build: workersDir(), networks: [frontnet], replicas: 3 });
     });
     const first = g.one(CONTAINER, "counter-web-1");
-    assert.deepEqual(first.inputs.networksAdvanced, [{ name: "box-edge", aliases: ["counter"] }, { name: "frontnet", aliases: ["counter"] }]);
+    assert.deepEqual(first.inputs.networksAdvanced, [
+        { name: "box-edge", aliases: ["counter"] },
+        { name: "frontnet", aliases: ["counter"] },
+    ]);
     for (const n of [2, 3]) {
         const c = g.one(CONTAINER, `counter-web-${n}`);
-        assert.deepEqual(c.inputs.networksAdvanced, [{ name: "box-edge", aliases: ["counter", first.outputs.name] }, { name: "frontnet", aliases: ["counter"] }]);
+        assert.deepEqual(c.inputs.networksAdvanced, [
+            { name: "box-edge", aliases: ["counter", first.outputs.name] },
+            { name: "frontnet", aliases: ["counter"] },
+        ]);
         assert.equal(c.inputs.wait, false);
     }
 });
@@ -67,13 +77,17 @@ test("App exposes its nginx variable as edgeHost, and a vhost proxies through it
     });
     assert.equal(app!.edgeHost, "$dropyard_upstream_my_app");
     assert.match(vhost!.config, /set \$upstream http:\/\/\$dropyard_upstream_my_app:8000;/);
-    assert.ok(g.waitsFor(g.one(LOCAL_COMMAND, "site-config"), g.one(LOCAL_COMMAND, "my-app-deploy")), "nginx -t needs the App's map first");
+    assert.ok(
+        g.waitsFor(g.one(LOCAL_COMMAND, "site-config"), g.one(LOCAL_COMMAND, "my-app-deploy")),
+        "nginx -t needs the App's map first",
+    );
 });
 
 test("App workers change over only after the deploy step passed; the singleton still goes before its replacement", async () => {
     const g = await deploy({ singletons: ["clock"] }, false);
     const step = g.one(LOCAL_COMMAND, "counter-deploy");
-    for (const w of ["counter-clock", "counter-worker"]) assert.ok(g.waitsFor(g.one(CONTAINER, w), step), `${w} does not wait for the deploy step`);
+    for (const w of ["counter-clock", "counter-worker"])
+        assert.ok(g.waitsFor(g.one(CONTAINER, w), step), `${w} does not wait for the deploy step`);
     assert.equal(g.one(CONTAINER, "counter-clock").options.deleteBeforeReplace, true);
     assert.equal(g.one(CONTAINER, "counter-worker").options.deleteBeforeReplace, false);
 });
@@ -82,7 +96,12 @@ test("App public: false has a deploy step that only waits for health: no edge fi
     let app: App | undefined;
     const g = await evaluate(() => {
         const host = localHost();
-        app = new App("userauth", { host, build: workersDir(), networks: [new BridgeNet("authnet", { host })], public: false });
+        app = new App("userauth", {
+            host,
+            build: workersDir(),
+            networks: [new BridgeNet("authnet", { host })],
+            public: false,
+        });
     });
     const step = g.one(LOCAL_COMMAND, "userauth-deploy");
     assert.deepEqual(Object.keys(step.inputs.environment).sort(), ["DOCKER_HOST", "DROPYARD_WEB_CONTAINERS"]);
@@ -93,7 +112,12 @@ test("App public: false has a deploy step that only waits for health: no edge fi
 
 test("App web: false has no deploy step", async () => {
     const g = await evaluate(() => {
-        new App("jobs", { host: localHost(), build: workersDir(), web: false, processes: { worker: "python worker.py" } });
+        new App("jobs", {
+            host: localHost(),
+            build: workersDir(),
+            web: false,
+            processes: { worker: "python worker.py" },
+        });
     });
     assert.equal(g.ofType(LOCAL_COMMAND).filter(c => c.name === "jobs-deploy").length, 0);
 });
@@ -105,15 +129,24 @@ test("App without a healthcheck still waits for its web containers to run, 30 s 
 
 test("App rejects a public web app whose name is too long for its web containers' DNS name", () => {
     const name = "a".repeat(50);
-    return rejectsBeforeCreating("App", name, () => new App(name, { host: localHost(), build: workersDir() }),
-        `App "${name}": name is 50 characters, too long for its web containers' DNS name on the edge network; use at most 49 characters`);
+    return rejectsBeforeCreating(
+        "App",
+        name,
+        () => new App(name, { host: localHost(), build: workersDir() }),
+        `App "${name}": name is 50 characters, too long for its web containers' DNS name on the edge network; use at most 49 characters`,
+    );
 });
 
 test("App accepts a 49-character name on the edge, and a longer one off it", async () => {
     const g = await evaluate(() => {
         const host = localHost();
         new App("b".repeat(49), { host, build: workersDir() });
-        new App("c".repeat(63), { host, build: workersDir(), public: false, networks: [new BridgeNet("net", { host })] });
+        new App("c".repeat(63), {
+            host,
+            build: workersDir(),
+            public: false,
+            networks: [new BridgeNet("net", { host })],
+        });
     });
     assert.equal(g.ofType(LOCAL_COMMAND).filter(c => c.name.endsWith("-deploy")).length, 2);
 });

@@ -12,8 +12,11 @@ import { localHost } from "../support/fixtures";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 
 const bucket = {
-    endpoint: "https://fra1.digitaloceanspaces.com", region: "fra1", bucket: "acme-backups",
-    accessKeyId: pulumi.secret("DO00KEY"), secretAccessKey: pulumi.secret("s3cr3t"),
+    endpoint: "https://fra1.digitaloceanspaces.com",
+    region: "fra1",
+    bucket: "acme-backups",
+    accessKeyId: pulumi.secret("DO00KEY"),
+    secretAccessKey: pulumi.secret("s3cr3t"),
 };
 
 function pg(backup: BackupArgs | true | undefined): Promise<Graph> {
@@ -25,7 +28,13 @@ function pg(backup: BackupArgs | true | undefined): Promise<Graph> {
 
 test("without backup, a database has no backup children", async () => {
     const g = await pg(undefined);
-    assert.deepEqual(g.ofType(LOCAL_COMMAND).filter(c => c.name.startsWith("db-")).map(c => c.name), ["db-upgrade"]);
+    assert.deepEqual(
+        g
+            .ofType(LOCAL_COMMAND)
+            .filter(c => c.name.startsWith("db-"))
+            .map(c => c.name),
+        ["db-upgrade"],
+    );
     assert.equal(g.ofType(PASSWORD).filter(p => p.name.includes("backup")).length, 0);
 });
 
@@ -54,10 +63,18 @@ test("the container waits for the backup taken before a change, which re-runs wh
 });
 
 test("a change that replaces the container (not only the image) re-runs the backup first; the same program does not", async () => {
-    const triggers = async (shmSize: number, networks = false) => (await evaluate(() => {
-        const host = localHost("box", { dataDir: "/srv/dy" });
-        new Postgres("db", { host, backup: true, shmSize, networks: networks ? [new BridgeNet("shared", { host })] : undefined });
-    })).one(LOCAL_COMMAND, "db-backup-before-change").inputs.triggers;
+    const triggers = async (shmSize: number, networks = false) =>
+        (
+            await evaluate(() => {
+                const host = localHost("box", { dataDir: "/srv/dy" });
+                new Postgres("db", {
+                    host,
+                    backup: true,
+                    shmSize,
+                    networks: networks ? [new BridgeNet("shared", { host })] : undefined,
+                });
+            })
+        ).one(LOCAL_COMMAND, "db-backup-before-change").inputs.triggers;
     const base = await triggers(256);
     assert.deepEqual(await triggers(256), base);
     assert.notDeepEqual(await triggers(512), base, "a new /dev/shm size replaces the container");
@@ -71,7 +88,10 @@ test("a bucket goes into the repository URL and its keys into the secret env; th
     assert.match(install.inputs.create, /'s3:https:\/\/fra1\.digitaloceanspaces\.com\/acme-backups\/db'/);
     assert.doesNotMatch(install.inputs.create, /repository'/);
     assert.match(install.inputs.create, /--keep-daily 3 --keep-weekly 2 --keep-monthly 6 --prune/);
-    assert.match(install.inputs.stdin, /AWS_ACCESS_KEY_ID=DO00KEY\nAWS_SECRET_ACCESS_KEY=s3cr3t\nAWS_DEFAULT_REGION=fra1\n/);
+    assert.match(
+        install.inputs.stdin,
+        /AWS_ACCESS_KEY_ID=DO00KEY\nAWS_SECRET_ACCESS_KEY=s3cr3t\nAWS_DEFAULT_REGION=fra1\n/,
+    );
     assert.ok(isSecretAt(install, "stdin"));
     const both = await pg({ bucket, directory: "/mnt/backups/db" });
     assert.match(both.one(LOCAL_COMMAND, "db-backup").inputs.create, /'\/mnt\/backups\/db'/);
@@ -99,24 +119,55 @@ test("the default schedule is daily between 01:00 and 04:59, stable, and parses"
     assert.equal(s, backupSchedule("prod/db"));
     assert.match(s, /^\d{1,2} [1-4] \* \* \*$/);
     assert.equal(cronProblem(s), undefined);
-    for (const ok of ["*/15 * * * *", "0 3 * * mon-fri", "5 4 1,15 jan-jun 0", "@daily"]) assert.equal(cronProblem(ok), undefined, ok);
-    for (const bad of ["* * * *", "60 * * * *", "0 24 * * *", "0 3 * * 8", "*/0 * * * *", "@often", "5-1 * * * *"]) assert.ok(cronProblem(bad), bad);
+    for (const ok of ["*/15 * * * *", "0 3 * * mon-fri", "5 4 1,15 jan-jun 0", "@daily"])
+        assert.equal(cronProblem(ok), undefined, ok);
+    for (const bad of ["* * * *", "60 * * * *", "0 24 * * *", "0 3 * * 8", "*/0 * * * *", "@often", "5-1 * * * *"])
+        assert.ok(cronProblem(bad), bad);
     for (const ok of ["acme-backups", "a.b.c", "abc"]) assert.ok(isBucketName(ok), ok);
     for (const bad of ["ab", "Acme", "-abc", "a..b", "192.168.1.1", "a_b", "abc-"]) assert.ok(!isBucketName(bad), bad);
 });
 
 test("bad backup arguments are ConfigErrors naming the field, before anything is created", async () => {
     const cases: [BackupArgs, string][] = [
-        [{ schedule: "every day" }, `backup.schedule "every day" does not parse: has 2 fields, not 5; use five cron fields, e.g. "30 2 * * *" (daily at 02:30)`],
-        [{ retention: { daily: 0 } }, "backup.retention.daily 0 is not a positive whole number; keep at least 1, or leave daily out"],
-        [{ retention: { weekly: -1 } }, "backup.retention.weekly -1 is not a positive whole number; keep at least 1, or leave weekly out"],
-        [{ directory: "backups" }, `backup.directory "backups" is not an absolute path; use a path on the host starting with /`],
-        [{ bucket: { ...bucket, bucket: "Bad_Bucket" } }, `backup.bucket.bucket "Bad_Bucket" is not a name S3 accepts; use 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit`],
-        [{ bucket: { ...bucket, endpoint: "http://fra1.digitaloceanspaces.com" } }, `backup.bucket.endpoint "http://fra1.digitaloceanspaces.com" is not an https URL; give the endpoint without a path, e.g. https://fra1.digitaloceanspaces.com`],
-        [{ bucket: { ...bucket, secretAccessKey: "s3cr3t" } }, `backup.bucket.secretAccessKey is a plain string; pass it as a secret, e.g. config.requireSecret("spacesSecret")`],
-        [{ passphrase: "hunter2" }, `backup.passphrase is a plain string; pass it as a secret, e.g. config.requireSecret("backupPassphrase"), or leave it out for a random one`],
+        [
+            { schedule: "every day" },
+            `backup.schedule "every day" does not parse: has 2 fields, not 5; use five cron fields, e.g. "30 2 * * *" (daily at 02:30)`,
+        ],
+        [
+            { retention: { daily: 0 } },
+            "backup.retention.daily 0 is not a positive whole number; keep at least 1, or leave daily out",
+        ],
+        [
+            { retention: { weekly: -1 } },
+            "backup.retention.weekly -1 is not a positive whole number; keep at least 1, or leave weekly out",
+        ],
+        [
+            { directory: "backups" },
+            `backup.directory "backups" is not an absolute path; use a path on the host starting with /`,
+        ],
+        [
+            { bucket: { ...bucket, bucket: "Bad_Bucket" } },
+            `backup.bucket.bucket "Bad_Bucket" is not a name S3 accepts; use 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit`,
+        ],
+        [
+            { bucket: { ...bucket, endpoint: "http://fra1.digitaloceanspaces.com" } },
+            `backup.bucket.endpoint "http://fra1.digitaloceanspaces.com" is not an https URL; give the endpoint without a path, e.g. https://fra1.digitaloceanspaces.com`,
+        ],
+        [
+            { bucket: { ...bucket, secretAccessKey: "s3cr3t" } },
+            `backup.bucket.secretAccessKey is a plain string; pass it as a secret, e.g. config.requireSecret("spacesSecret")`,
+        ],
+        [
+            { passphrase: "hunter2" },
+            `backup.passphrase is a plain string; pass it as a secret, e.g. config.requireSecret("backupPassphrase"), or leave it out for a random one`,
+        ],
     ];
     for (const [backup, message] of cases) {
-        await rejectsBeforeCreating("Postgres", "db", () => new Postgres("db", { host: localHost(), backup }), `Postgres "db": ${message}`);
+        await rejectsBeforeCreating(
+            "Postgres",
+            "db",
+            () => new Postgres("db", { host: localHost(), backup }),
+            `Postgres "db": ${message}`,
+        );
     }
 });

@@ -30,34 +30,61 @@ test("failures are told apart: no response is a connection failure, 5xx is the s
     assert.equal(failureOf({ sentMs: 0, latencyMs: 1, status: 502 }), "5xx");
     assert.equal(failureOf({ sentMs: 0, latencyMs: 1, status: 502, error: "502 Bad Gateway" }), "5xx");
     assert.equal(failureOf({ sentMs: 0, latencyMs: 1, status: 404 }), undefined);
-    const w = windowFigures([ok(0, 10), ok(1, 20), { sentMs: 2, latencyMs: 3, status: 502 },
-        { sentMs: 3, latencyMs: 10_000, status: 0, error: "timeout" }]);
+    const w = windowFigures([
+        ok(0, 10),
+        ok(1, 20),
+        { sentMs: 2, latencyMs: 3, status: 502 },
+        { sentMs: 3, latencyMs: 10_000, status: 0, error: "timeout" },
+    ]);
     assert.deepEqual(w, { total: 4, failedConnection: 1, failed5xx: 1, p50Ms: 10, p99Ms: 20 });
-    assert.deepEqual(between([ok(0, 1), ok(5, 1), ok(10, 1)], 5, 10).map(s => s.sentMs), [5]);
+    assert.deepEqual(
+        between([ok(0, 1), ok(5, 1), ok(10, 1)], 5, 10).map(s => s.sentMs),
+        [5],
+    );
 });
 
 test("series buckets requests by when they ended, keeps empty buckets, and has no p99 where nothing was answered", () => {
     const s = [ok(0, 10), ok(50, 10), { sentMs: 120, latencyMs: 5, status: 503 }, ok(90, 300)];
     const b = series(s, 0, 400);
     assert.equal(b.length, 4);
-    assert.deepEqual(b.map(x => x.atMs), [0, 100, 200, 300]);
-    assert.deepEqual(b.map(x => x.rps), [20, 0, 0, 10]);
-    assert.deepEqual(b.map(x => x.failed), [0, 1, 0, 0]);
-    assert.deepEqual(b.map(x => x.p99Ms), [10, 5, null, 300]);
+    assert.deepEqual(
+        b.map(x => x.atMs),
+        [0, 100, 200, 300],
+    );
+    assert.deepEqual(
+        b.map(x => x.rps),
+        [20, 0, 0, 10],
+    );
+    assert.deepEqual(
+        b.map(x => x.failed),
+        [0, 1, 0, 0],
+    );
+    assert.deepEqual(
+        b.map(x => x.p99Ms),
+        [10, 5, null, 300],
+    );
     assert.throws(() => series(s, 10, 0), RangeError);
 });
 
 test("vegeta's JSON lines become samples in ms, with the error kept", () => {
     const lines = [
         JSON.stringify({ code: 200, timestamp: "2026-12-01T17:00:00.123456789Z", latency: 2_500_000, error: "" }),
-        JSON.stringify({ code: 0, timestamp: "2026-12-01T17:00:01.5Z", latency: 1_000_000, error: "connection refused" }),
+        JSON.stringify({
+            code: 0,
+            timestamp: "2026-12-01T17:00:01.5Z",
+            latency: 1_000_000,
+            error: "connection refused",
+        }),
         "",
     ].join("\n");
     assert.deepEqual(parseVegeta(lines), [
         { sentMs: Date.parse("2026-12-01T17:00:00.123Z"), latencyMs: 2.5, status: 200 },
         { sentMs: Date.parse("2026-12-01T17:00:01.5Z"), latencyMs: 1, status: 0, error: "connection refused" },
     ]);
-    assert.throws(() => parseVegeta(JSON.stringify({ code: 200, timestamp: "yesterday", latency: 1, error: "" })), /timestamp/);
+    assert.throws(
+        () => parseVegeta(JSON.stringify({ code: 200, timestamp: "yesterday", latency: 1, error: "" })),
+        /timestamp/,
+    );
 });
 
 const ev = (atMs: number, action: string, name: string) => ({ atMs, type: "container", action, name });
@@ -72,22 +99,50 @@ test("a dropyard deploy splits into before, boot, health detection, switch, drai
         ev(3000, "kill", "counter-web-1-old"),
         ev(3100, "die", "counter-web-1-old"),
     ];
-    const { split, marks } = splitDeploy({ startMs: 0, endMs: 4000, events, newName: "counter-web-1-new", readyMs: 1700,
-        oldName: "counter-web-1-old", edgeName: "edge" });
+    const { split, marks } = splitDeploy({
+        startMs: 0,
+        endMs: 4000,
+        events,
+        newName: "counter-web-1-new",
+        readyMs: 1700,
+        oldName: "counter-web-1-old",
+        edgeName: "edge",
+    });
     assert.deepEqual(split, {
-        before_seconds: 1.2, release_seconds: null, boot_to_ready_seconds: 0.5, health_detect_seconds: 0.8,
-        switch_seconds: 0.2, drain_seconds: 0.3, after_seconds: 1, gap_seconds: null, total_seconds: 4,
+        before_seconds: 1.2,
+        release_seconds: null,
+        boot_to_ready_seconds: 0.5,
+        health_detect_seconds: 0.8,
+        switch_seconds: 0.2,
+        drain_seconds: 0.3,
+        after_seconds: 1,
+        gap_seconds: null,
+        total_seconds: 4,
         overhead_seconds: 3.5,
     });
-    assert.deepEqual(marks.map(m => m.label), ["deploy", "new started", "new ready", "edge switched", "old stopped", "done"]);
+    assert.deepEqual(
+        marks.map(m => m.label),
+        ["deploy", "new started", "new ready", "edge switched", "old stopped", "done"],
+    );
 });
 
 test("a stop-then-start deploy shows the gap without a server and its release when there is one", () => {
     const events = [
-        ev(100, "start", "app-release-1"), ev(600, "die", "app-release-1"),
-        ev(700, "kill", "plain"), ev(900, "die", "plain"), ev(1000, "destroy", "plain"), ev(1300, "start", "plain"),
+        ev(100, "start", "app-release-1"),
+        ev(600, "die", "app-release-1"),
+        ev(700, "kill", "plain"),
+        ev(900, "die", "plain"),
+        ev(1000, "destroy", "plain"),
+        ev(1300, "start", "plain"),
     ];
-    const { split } = splitDeploy({ startMs: 0, endMs: 1400, events, newName: "plain", readyMs: 2000, oldName: "plain" });
+    const { split } = splitDeploy({
+        startMs: 0,
+        endMs: 1400,
+        events,
+        newName: "plain",
+        readyMs: 2000,
+        oldName: "plain",
+    });
     assert.equal(split.release_seconds, 0.5);
     assert.equal(split.gap_seconds, 1.3);
     assert.equal(split.boot_to_ready_seconds, 0.7);
@@ -96,20 +151,36 @@ test("a stop-then-start deploy shows the gap without a server and its release wh
 });
 
 test("docker events lines are read with their time in ms and the container's name", () => {
-    const line = JSON.stringify({ Type: "container", Action: "health_status: healthy",
-        Actor: { ID: "abc", Attributes: { name: "web" } }, time: 1, timeNano: 1_700_000_000_123_456_789 });
-    assert.deepEqual(parseEvent(line), { atMs: 1_700_000_000_123.4568, type: "container", action: "health_status: healthy", name: "web" });
+    const line = JSON.stringify({
+        Type: "container",
+        Action: "health_status: healthy",
+        Actor: { ID: "abc", Attributes: { name: "web" } },
+        time: 1,
+        timeNano: 1_700_000_000_123_456_789,
+    });
+    assert.deepEqual(parseEvent(line), {
+        atMs: 1_700_000_000_123.4568,
+        type: "container",
+        action: "health_status: healthy",
+        name: "web",
+    });
 });
 
 test("the results record prints name=value lines, is checked before it is written, and takes new sections", () => {
     const printed: string[] = [];
-    const r = new Results({ cores: 2, cpu: "test", memoryGb: 4 }, new Date("2026-12-01T17:00:00Z"), l => printed.push(l));
+    const r = new Results({ cores: 2, cpu: "test", memoryGb: 4 }, new Date("2026-12-01T17:00:00Z"), l =>
+        printed.push(l),
+    );
     r.version("docker", "20.10");
     r.section("redeploy")("failed_5xx", 0);
     r.section("examples", "")("cold_up_seconds_x", 12.3456);
     r.section("backup")("restore_ratio", Infinity);
     assert.deepEqual(printed, ["redeploy_failed_5xx=0", "cold_up_seconds_x=12.3", "backup_restore_ratio=n/a"]);
-    assert.deepEqual(r.get().sections, { redeploy: { failed_5xx: 0 }, examples: { cold_up_seconds_x: 12.3 }, backup: { restore_ratio: null } });
+    assert.deepEqual(r.get().sections, {
+        redeploy: { failed_5xx: 0 },
+        examples: { cold_up_seconds_x: 12.3 },
+        backup: { restore_ratio: null },
+    });
     assert.throws(() => r.section("Bad-Name"), /snake_case/);
     assert.throws(() => r.section("ok")("Bad key", 1), /snake_case/);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-results-"));
@@ -123,12 +194,21 @@ test("the results record prints name=value lines, is checked before it is writte
 });
 
 test("checkRecord names what is wrong with a record", () => {
-    const good = { schema: 1, date: "2026-12-01T17:00:00Z", machine: { cores: 2, cpu: "x", memoryGb: 1 }, versions: {},
-        sections: { s: { a: 1 } }, notes: {} };
+    const good = {
+        schema: 1,
+        date: "2026-12-01T17:00:00Z",
+        machine: { cores: 2, cpu: "x", memoryGb: 1 },
+        versions: {},
+        sections: { s: { a: 1 } },
+        notes: {},
+    };
     assert.deepEqual(checkRecord(good), []);
-    assert.deepEqual(checkRecord({ ...good, machine: { cores: 0, cpu: "x" } }), ["machine.cores: not a positive whole number"]);
-    assert.deepEqual(checkRecord({ ...good, sections: { s: { a: Number.NaN } } }),
-        ["sections.s.a: NaN is not a finite number, a string or null"]);
+    assert.deepEqual(checkRecord({ ...good, machine: { cores: 0, cpu: "x" } }), [
+        "machine.cores: not a positive whole number",
+    ]);
+    assert.deepEqual(checkRecord({ ...good, sections: { s: { a: Number.NaN } } }), [
+        "sections.s.a: NaN is not a finite number, a string or null",
+    ]);
     assert.deepEqual(checkRecord({ ...good, schema: 2 }), ["schema: 2, expected 1"]);
     assert.deepEqual(checkRecord(null), ["not an object"]);
     assert.equal(formatFigure(0.85312), "0.853");
@@ -139,7 +219,15 @@ test("checkRecord names what is wrong with a record", () => {
 test("the chart has a line per method in each panel, breaks p99 where nothing was answered, and marks the steps", () => {
     const buckets = series([ok(0, 10), ok(150, 20), ok(350, 30)], 0, 400);
     const svg = renderRedeployChart("t <&>", [
-        { name: "dropyard", buckets, deployAtMs: 100, marks: [{ atMs: 0, label: "deploy" }, { atMs: 200, label: "edge switched" }] },
+        {
+            name: "dropyard",
+            buckets,
+            deployAtMs: 100,
+            marks: [
+                { atMs: 0, label: "deploy" },
+                { atMs: 200, label: "edge switched" },
+            ],
+        },
         { name: "compose", buckets, deployAtMs: 100, marks: [{ atMs: 0, label: "deploy" }] },
     ]);
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
@@ -154,10 +242,21 @@ test("the chart has a line per method in each panel, breaks p99 where nothing wa
 
 test("hey's summary gives requests/s, failures and the p50/p99 of its latency distribution in ms", () => {
     const text = [
-        "Summary:", "  Requests/sec:\t5012.3456", "", "Latency distribution:",
-        "  10% in 0.0010 secs", "  50% in 0.0021 secs", "  99% in 0.0150 secs", "",
-        "Status code distribution:", "  [200]\t100 responses", "  [502]\t2 responses", "",
-        "Error distribution:", "  [3]\tGet \"https://x/\": dial tcp: connection refused", "",
+        "Summary:",
+        "  Requests/sec:\t5012.3456",
+        "",
+        "Latency distribution:",
+        "  10% in 0.0010 secs",
+        "  50% in 0.0021 secs",
+        "  99% in 0.0150 secs",
+        "",
+        "Status code distribution:",
+        "  [200]\t100 responses",
+        "  [502]\t2 responses",
+        "",
+        "Error distribution:",
+        '  [3]\tGet "https://x/": dial tcp: connection refused',
+        "",
     ].join("\n");
     const r = parseHey(text);
     assert.equal(r.rps, 5012.3456);
@@ -174,19 +273,48 @@ test("the latest run goes into the README between its markers: the chart, a tabl
     r.section("edge")("throughput_ratio", 0.91234);
     r.note("edge", "pinned");
     const block = renderLatest(r.get(), "results/x.svg");
-    assert.equal(block, [
-        "Run of 2026-12-01 17:00 UTC on 2 cores (cpu, 4 GB); docker 20.10.", "", "![redeploy under load](results/x.svg)", "",
-        "**edge**", "", "| figure | value |", "| --- | --- |", "| `throughput_ratio` | 0.912 |", "", "- pinned",
-    ].join("\n"));
+    assert.equal(
+        block,
+        [
+            "Run of 2026-12-01 17:00 UTC on 2 cores (cpu, 4 GB); docker 20.10.",
+            "",
+            "![redeploy under load](results/x.svg)",
+            "",
+            "**edge**",
+            "",
+            "| figure | value |",
+            "| --- | --- |",
+            "| `throughput_ratio` | 0.912 |",
+            "",
+            "- pinned",
+        ].join("\n"),
+    );
     const readme = "# B\n<!-- bench:latest:start -->\nold\n<!-- bench:latest:end -->\nrest\n";
-    assert.equal(replaceLatest(readme, "new"), "# B\n<!-- bench:latest:start -->\nnew\n<!-- bench:latest:end -->\nrest\n");
+    assert.equal(
+        replaceLatest(readme, "new"),
+        "# B\n<!-- bench:latest:start -->\nnew\n<!-- bench:latest:end -->\nrest\n",
+    );
     assert.throws(() => replaceLatest("# B\n", "new"), /no <!-- bench:latest:start -->/);
 });
 
 test("failures are grouped by kind without the request's URL, most frequent first", () => {
-    const f = (status: number, error?: string): Sample => ({ sentMs: 0, latencyMs: 1, status, ...(error ? { error } : {}) });
-    assert.deepEqual(failureKinds([
-        f(200), f(502), f(0, 'Get "https://counter.localhost/": context deadline exceeded'),
-        f(0, 'Get "https://counter.localhost/": context deadline exceeded'), f(404),
-    ]), [["context deadline exceeded", 2], ["HTTP 502", 1]]);
+    const f = (status: number, error?: string): Sample => ({
+        sentMs: 0,
+        latencyMs: 1,
+        status,
+        ...(error ? { error } : {}),
+    });
+    assert.deepEqual(
+        failureKinds([
+            f(200),
+            f(502),
+            f(0, 'Get "https://counter.localhost/": context deadline exceeded'),
+            f(0, 'Get "https://counter.localhost/": context deadline exceeded'),
+            f(404),
+        ]),
+        [
+            ["context deadline exceeded", 2],
+            ["HTTP 502", 1],
+        ],
+    );
 });

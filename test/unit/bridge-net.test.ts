@@ -25,6 +25,11 @@ test("BridgeNet internal: true cuts egress", async () => {
 
 test("BridgeNet rejects a name Docker and DNS would reject", () => {
     const host = localHost();
-    assert.throws(() => new BridgeNet("front_net", { host }),
-        (e: unknown) => e instanceof ConfigError && e.message === 'BridgeNet "front_net": name "front_net" is not a valid name; use 1-63 lower-case letters, digits and inner hyphens (Docker and DNS both accept those)');
+    assert.throws(
+        () => new BridgeNet("front_net", { host }),
+        (e: unknown) =>
+            e instanceof ConfigError &&
+            e.message ===
+                'BridgeNet "front_net": name "front_net" is not a valid name; use 1-63 lower-case letters, digits and inner hyphens (Docker and DNS both accept those)',
+    );
 });

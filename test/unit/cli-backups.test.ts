@@ -12,23 +12,41 @@ import { readStackState } from "../../lib/cli/state";
 import { renderBackupRemoveScript } from "../../lib/render/backup";
 import { EXPORT, P } from "./cli-fixture";
 
-const MODEL = readStackState({
-    ...EXPORT,
-    deployment: {
-        ...EXPORT.deployment,
-        resources: [...EXPORT.deployment.resources, {
-            urn: `${P}dropyard:index:Postgres$command:remote:Command::counter-db-backup`, custom: true, id: "bk", type: "command:remote:Command",
-            parent: `${P}dropyard:index:Postgres::counter-db`,
-            inputs: { delete: renderBackupRemoveScript({ stateDir: "/var/lib/dropyard/backups/counter-db", cronFile: "/etc/cron.d/dropyard-counter-host-backup-counter-db" }) },
-        }],
+const MODEL = readStackState(
+    {
+        ...EXPORT,
+        deployment: {
+            ...EXPORT.deployment,
+            resources: [
+                ...EXPORT.deployment.resources,
+                {
+                    urn: `${P}dropyard:index:Postgres$command:remote:Command::counter-db-backup`,
+                    custom: true,
+                    id: "bk",
+                    type: "command:remote:Command",
+                    parent: `${P}dropyard:index:Postgres::counter-db`,
+                    inputs: {
+                        delete: renderBackupRemoveScript({
+                            stateDir: "/var/lib/dropyard/backups/counter-db",
+                            cronFile: "/etc/cron.d/dropyard-counter-host-backup-counter-db",
+                        }),
+                    },
+                },
+            ],
+        },
     },
-}, "export.json");
+    "export.json",
+);
 const NO_BACKUP = readStackState(EXPORT, "export.json");
 
 function context(model: typeof MODEL): Context {
     const docker = {} as Docker; // any call to it fails the test
     return {
-        model, json: false, out: () => undefined, progress: () => undefined, docker: () => docker,
+        model,
+        json: false,
+        out: () => undefined,
+        progress: () => undefined,
+        docker: () => docker,
         io: { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough() },
     };
 }
@@ -42,20 +60,28 @@ describe("dropyard backups", () => {
     test("arguments: the database, the action, then restore's own options", () => {
         const a = parse(["backups", "--stack", "prod", "counter-db", "restore", "--from", "bucket", "--force"]);
         assert.ok(a !== "help");
-        assert.deepEqual([a.positionals, a.cmd, a.stack], [["counter-db", "restore"], ["--from", "bucket", "--force"], "prod"]);
+        assert.deepEqual(
+            [a.positionals, a.cmd, a.stack],
+            [["counter-db", "restore"], ["--from", "bucket", "--force"], "prod"],
+        );
         const b = parse(["backups", "counter-db"]);
         assert.ok(b !== "help");
         assert.deepEqual([b.positionals, b.cmd], [["counter-db"], []]);
     });
 
     test("an unknown database, one without backup, an unknown action, stray arguments", async () => {
-        await assert.rejects(backups(context(MODEL), "counter-dbx", undefined, []),
-            { message: "unknown database \"counter-dbx\"; the databases of stack counter/prod are: counter-db" });
-        await assert.rejects(backups(context(NO_BACKUP), "counter-db", "capture", []),
-            { message: "database \"counter-db\" has no backup; give it `backup: true` (or a BackupArgs) and run `pulumi up`" });
-        await assert.rejects(backups(context(MODEL), "counter-db", "rewind", []),
-            { message: "backups: unknown action \"rewind\"; the actions are: list, capture, restore, status" });
-        await assert.rejects(backups(context(MODEL), "counter-db", "capture", ["--now"]),
-            { message: "backups capture takes no arguments, got \"--now\"" });
+        await assert.rejects(backups(context(MODEL), "counter-dbx", undefined, []), {
+            message: 'unknown database "counter-dbx"; the databases of stack counter/prod are: counter-db',
+        });
+        await assert.rejects(backups(context(NO_BACKUP), "counter-db", "capture", []), {
+            message:
+                'database "counter-db" has no backup; give it `backup: true` (or a BackupArgs) and run `pulumi up`',
+        });
+        await assert.rejects(backups(context(MODEL), "counter-db", "rewind", []), {
+            message: 'backups: unknown action "rewind"; the actions are: list, capture, restore, status',
+        });
+        await assert.rejects(backups(context(MODEL), "counter-db", "capture", ["--now"]), {
+            message: 'backups capture takes no arguments, got "--now"',
+        });
     });
 });

@@ -15,8 +15,12 @@ function io() {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     const text = { out: "", err: "" };
-    stdout.on("data", d => { text.out += d; });
-    stderr.on("data", d => { text.err += d; });
+    stdout.on("data", d => {
+        text.out += d;
+    });
+    stderr.on("data", d => {
+        text.err += d;
+    });
     return { io: { stdin: new PassThrough(), stdout, stderr }, text };
 }
 
@@ -26,8 +30,15 @@ const fakeDocker = {
         inspect: async () => {
             if (id === "worker0123") throw Object.assign(new Error("no such container"), { statusCode: 404 });
             return {
-                Name: `/${id}-name`, Image: "sha256:0123456789abcdef0123", RestartCount: 2,
-                State: { Running: true, Status: "running", StartedAt: new Date(Date.now() - 125_000).toISOString(), Health: { Status: "healthy" } },
+                Name: `/${id}-name`,
+                Image: "sha256:0123456789abcdef0123",
+                RestartCount: 2,
+                State: {
+                    Running: true,
+                    Status: "running",
+                    StartedAt: new Date(Date.now() - 125_000).toISOString(),
+                    Health: { Status: "healthy" },
+                },
                 Config: { Env: ["DATABASE_URL=postgres://app:db-pass-very-secret@counter-db/counter"] },
             };
         },
@@ -37,17 +48,26 @@ const fakeDocker = {
 function context(json: boolean): { ctx: Context; out: string[] } {
     const out: string[] = [];
     const { io: streams } = io();
-    return { out, ctx: { model, json, io: streams, out: t => out.push(t), progress: () => undefined, docker: () => fakeDocker } };
+    return {
+        out,
+        ctx: { model, json, io: streams, out: t => out.push(t), progress: () => undefined, docker: () => fakeDocker },
+    };
 }
 
 describe("dropyard arguments", () => {
     test("run and exec: the container's command starts after the app (its own options are its own) or after --", () => {
         const a = parse(["run", "counter", "python", "manage.py", "migrate", "--check"]);
         assert.ok(a !== "help");
-        assert.deepEqual([a.command, a.positionals, a.cmd], ["run", ["counter"], ["python", "manage.py", "migrate", "--check"]]);
+        assert.deepEqual(
+            [a.command, a.positionals, a.cmd],
+            ["run", ["counter"], ["python", "manage.py", "migrate", "--check"]],
+        );
         const b = parse(["exec", "--state", "s.json", "counter", "-p", "web", "--", "cat", "/etc/hostname"]);
         assert.ok(b !== "help");
-        assert.deepEqual([b.state, b.process, b.positionals, b.cmd], ["s.json", "web", ["counter"], ["cat", "/etc/hostname"]]);
+        assert.deepEqual(
+            [b.state, b.process, b.positionals, b.cmd],
+            ["s.json", "web", ["counter"], ["cat", "/etc/hostname"]],
+        );
     });
 
     test("logs options", () => {
@@ -57,19 +77,25 @@ describe("dropyard arguments", () => {
     });
 
     test("errors name the fix", () => {
-        assert.throws(() => parse(["release", "counter"]), { message: /^unknown command "release"; the commands are: ps, logs, run, exec, releases, rollback, backups\n/ });
+        assert.throws(() => parse(["release", "counter"]), {
+            message: /^unknown command "release"; the commands are: ps, logs, run, exec, releases, rollback, backups\n/,
+        });
         assert.throws(() => parse(["logs"]), { message: "logs: give the app's name, e.g. `dropyard logs web-app`" });
         assert.throws(() => parse(["ps", "a", "b"]), { message: /^ps: unexpected argument "b"/ });
         assert.throws(() => parse(["ps", "-f"]), { message: /^ps does not take --follow/ });
         assert.throws(() => parse(["logs", "counter", "--bogus"]), { message: /^logs: Unknown option '--bogus'/ });
-        assert.throws(() => parse(["logs", "counter", "-n", "many"]), { message: `-n "many" is not a number of lines; give a whole number, e.g. -n 100` });
+        assert.throws(() => parse(["logs", "counter", "-n", "many"]), {
+            message: `-n "many" is not a number of lines; give a whole number, e.g. -n 100`,
+        });
         assert.equal(parse(["--help"]), "help");
     });
 
     test("--since takes durations and dates", () => {
         assert.equal(parseSince("10m", 1_000_000_000), 1_000_000 - 600);
         assert.equal(parseSince("2026-12-01T10:00:00Z"), Date.parse("2026-12-01T10:00:00Z") / 1000);
-        assert.throws(() => parseSince("yesterday"), { message: `--since "yesterday" is not understood; give a duration (30s, 10m, 2h, 1d) or a date (2026-12-01T10:00:00Z)` });
+        assert.throws(() => parseSince("yesterday"), {
+            message: `--since "yesterday" is not understood; give a duration (30s, 10m, 2h, 1d) or a date (2026-12-01T10:00:00Z)`,
+        });
     });
 
     test("durations for humans", () => {
@@ -96,27 +122,49 @@ describe("dropyard errors before any host is asked", () => {
 
     test("run and exec without a command", async () => {
         const { ctx } = context(false);
-        await assert.rejects(run(ctx, "counter", []), { message: "run: give the command to run, e.g. `dropyard run counter -- sh`" });
-        await assert.rejects(exec(ctx, "counter", undefined, []), { message: "exec: give the command to run, e.g. `dropyard exec counter -- sh`" });
+        await assert.rejects(run(ctx, "counter", []), {
+            message: "run: give the command to run, e.g. `dropyard run counter -- sh`",
+        });
+        await assert.rejects(exec(ctx, "counter", undefined, []), {
+            message: "exec: give the command to run, e.g. `dropyard exec counter -- sh`",
+        });
     });
 
     test("exec when no container of the type runs", async () => {
         const { ctx } = context(false);
-        await assert.rejects(exec(ctx, "counter", "worker", ["true"]),
-            { message: "app \"counter\" has no running container of process type \"worker\" (counter-worker-9a8b7c6); see `dropyard ps counter`" });
+        await assert.rejects(exec(ctx, "counter", "worker", ["true"]), {
+            message:
+                'app "counter" has no running container of process type "worker" (counter-worker-9a8b7c6); see `dropyard ps counter`',
+        });
     });
 
     test("--state: a missing file, not JSON, with --stack; no pulumi on PATH", async () => {
-        const run1 = async (argv: string[]) => { const { io: s, text } = io(); const code = await main(argv, s); return { code, err: text.err }; };
-        assert.deepEqual(await run1(["ps", "--state", "/nonexistent/state.json"]), { code: 1, err: "dropyard: --state /nonexistent/state.json: no such file\n" });
-        assert.deepEqual(await run1(["ps", "--state", __filename]), { code: 1, err: `dropyard: --state ${__filename}: not JSON; give the output of \`pulumi stack export --show-secrets\`\n` });
-        assert.deepEqual(await run1(["ps", "--state", "s.json", "--stack", "prod"]), { code: 1, err: "dropyard: --stack and --state exclude each other: --state is one stack's state already\n" });
+        const run1 = async (argv: string[]) => {
+            const { io: s, text } = io();
+            const code = await main(argv, s);
+            return { code, err: text.err };
+        };
+        assert.deepEqual(await run1(["ps", "--state", "/nonexistent/state.json"]), {
+            code: 1,
+            err: "dropyard: --state /nonexistent/state.json: no such file\n",
+        });
+        assert.deepEqual(await run1(["ps", "--state", __filename]), {
+            code: 1,
+            err: `dropyard: --state ${__filename}: not JSON; give the output of \`pulumi stack export --show-secrets\`\n`,
+        });
+        assert.deepEqual(await run1(["ps", "--state", "s.json", "--stack", "prod"]), {
+            code: 1,
+            err: "dropyard: --stack and --state exclude each other: --state is one stack's state already\n",
+        });
         const path = process.env.PATH;
         process.env.PATH = "/nonexistent";
         try {
             const r = await run1(["ps"]);
             assert.equal(r.code, 1);
-            assert.match(r.err, /dropyard: the Pulumi CLI \(pulumi\) is not on PATH; install it, or give the state with --state FILE\n$/);
+            assert.match(
+                r.err,
+                /dropyard: the Pulumi CLI \(pulumi\) is not on PATH; install it, or give the state with --state FILE\n$/,
+            );
         } finally {
             process.env.PATH = path;
         }
@@ -125,17 +173,28 @@ describe("dropyard errors before any host is asked", () => {
 
 describe("dropyard errors from the hosts", () => {
     const withHost = (docker: { host?: string }) => ({ ...model, hosts: [{ name: "counter-host", docker }] });
-    const ps1 = async (m: typeof model) => { const { io: s, text } = io(); const code = await main(["ps"], s, m); return { code, err: text.err }; };
+    const ps1 = async (m: typeof model) => {
+        const { io: s, text } = io();
+        const code = await main(["ps"], s, m);
+        return { code, err: text.err };
+    };
 
     test("a Docker API that does not answer names the host and its address", async () => {
-        assert.deepEqual(await ps1(withHost({ host: "unix:///nonexistent/docker.sock" })),
-            { code: 1, err: `dropyard: cannot reach the Docker API of host "counter-host" (unix:///nonexistent/docker.sock): ENOENT; is the host up?\n` });
-        assert.deepEqual(await ps1(withHost({ host: "tcp://127.0.0.1:1" })),
-            { code: 1, err: `dropyard: cannot reach the Docker API of host "counter-host" (tcp://127.0.0.1:1): ECONNREFUSED; is the host up?\n` });
+        assert.deepEqual(await ps1(withHost({ host: "unix:///nonexistent/docker.sock" })), {
+            code: 1,
+            err: `dropyard: cannot reach the Docker API of host "counter-host" (unix:///nonexistent/docker.sock): ENOENT; is the host up?\n`,
+        });
+        assert.deepEqual(await ps1(withHost({ host: "tcp://127.0.0.1:1" })), {
+            code: 1,
+            err: `dropyard: cannot reach the Docker API of host "counter-host" (tcp://127.0.0.1:1): ECONNREFUSED; is the host up?\n`,
+        });
     });
 
     test("a container on a host the state does not describe", async () => {
-        assert.deepEqual(await ps1({ ...model, hosts: [] }), { code: 1, err: `dropyard: host "counter-host" is not in the state; the hosts are: none\n` });
+        assert.deepEqual(await ps1({ ...model, hosts: [] }), {
+            code: 1,
+            err: `dropyard: host "counter-host" is not in the state; the hosts are: none\n`,
+        });
     });
 });
 
@@ -158,8 +217,13 @@ describe("dropyard ps", () => {
         const r = JSON.parse(out.join("\n"));
         assert.deepEqual(r.apps[0].env, ["DATABASE_URL", "PORT"]);
         assert.deepEqual(r.apps[0].containers[0], {
-            name: "web0123-name", process: "web", health: "healthy", image: "sha256:0123456789abcdef0123", restarts: 2,
-            startedAt: r.apps[0].containers[0].startedAt, uptimeSeconds: 125,
+            name: "web0123-name",
+            process: "web",
+            health: "healthy",
+            image: "sha256:0123456789abcdef0123",
+            restarts: 2,
+            startedAt: r.apps[0].containers[0].startedAt,
+            uptimeSeconds: 125,
         });
         assert.deepEqual(r.databases, []);
         assert.doesNotMatch(out.join("\n"), /very-secret|KEY-PEM/);

@@ -5,7 +5,10 @@ import { ConfigError, Host, HostArgs } from "../../lib";
 import { CONTAINER, LOCAL_COMMAND, NETWORK, REMOTE_COMMAND, REMOTE_IMAGE } from "../support/types";
 import { localHost } from "../support/fixtures";
 
-const local = (args: Partial<HostArgs> = {}) => evaluate(() => { localHost("box", { dataDir: "/srv/dy", ...args }); });
+const local = (args: Partial<HostArgs> = {}) =>
+    evaluate(() => {
+        localHost("box", { dataDir: "/srv/dy", ...args });
+    });
 
 test("Host creates its edge: one nginx:1.26 container on the edge network, restarting, logs rotated", async () => {
     const g = await local();
@@ -32,11 +35,15 @@ test("edge publishes 80 and 443, on loopback only for a local host", async () =>
 });
 
 test("edge ports, addresses and image can be chosen", async () => {
-    const g = await local({ edge: { httpPort: 8080, httpsPort: 8443, bindAddresses: ["0.0.0.0", "::"], image: "nginx:1.27" } });
+    const g = await local({
+        edge: { httpPort: 8080, httpsPort: 8443, bindAddresses: ["0.0.0.0", "::"], image: "nginx:1.27" },
+    });
     assert.equal(g.one(REMOTE_IMAGE).inputs.name, "nginx:1.27");
     assert.deepEqual(g.one(CONTAINER).inputs.ports, [
-        { internal: 80, external: 8080, ip: "0.0.0.0" }, { internal: 443, external: 8443, ip: "0.0.0.0" },
-        { internal: 80, external: 8080, ip: "::" }, { internal: 443, external: 8443, ip: "::" },
+        { internal: 80, external: 8080, ip: "0.0.0.0" },
+        { internal: 443, external: 8443, ip: "0.0.0.0" },
+        { internal: 80, external: 8080, ip: "::" },
+        { internal: 443, external: 8443, ip: "::" },
     ]);
 });
 
@@ -54,8 +61,14 @@ test("edge: a host command makes the directories and writes the default server b
     const g = await local();
     const setup = g.one(LOCAL_COMMAND, "box-edge-setup");
     const script: string = setup.inputs.create;
-    assert.match(script, /mkdir -p '\/srv\/dy\/nginx\/conf\.d' '\/srv\/dy\/certs' '\/srv\/dy\/letsencrypt' '\/srv\/dy\/acme' '\/srv\/dy\/certbot'/);
-    assert.match(script, /cat > '\/srv\/dy\/nginx\/conf\.d\/00-dropyard\.conf\.new' <<'DROPYARD_EOF'\n# dropyard-owner: test\/dev\n# dropyard: the edge's defaults/);
+    assert.match(
+        script,
+        /mkdir -p '\/srv\/dy\/nginx\/conf\.d' '\/srv\/dy\/certs' '\/srv\/dy\/letsencrypt' '\/srv\/dy\/acme' '\/srv\/dy\/certbot'/,
+    );
+    assert.match(
+        script,
+        /cat > '\/srv\/dy\/nginx\/conf\.d\/00-dropyard\.conf\.new' <<'DROPYARD_EOF'\n# dropyard-owner: test\/dev\n# dropyard: the edge's defaults/,
+    );
     assert.ok(g.waitsFor(g.one(CONTAINER), setup));
     assert.ok(!g.waitsFor(setup, g.one(CONTAINER)));
     // The local CLI talks to the engine the provider uses.
@@ -65,7 +78,10 @@ test("edge: a host command makes the directories and writes the default server b
 test("edge default server: ACME challenges for every name on 80, 444 otherwise, TLS handshakes refused on 443", async () => {
     const g = await local();
     const conf: string = g.one(LOCAL_COMMAND, "box-edge-setup").inputs.create;
-    assert.match(conf, /listen 80 default_server;\n    server_name _;\n\n    location \^~ \/\.well-known\/acme-challenge\/ \{\n        root \/var\/www\/acme;/);
+    assert.match(
+        conf,
+        /listen 80 default_server;\n    server_name _;\n\n    location \^~ \/\.well-known\/acme-challenge\/ \{\n        root \/var\/www\/acme;/,
+    );
     assert.match(conf, /location \/ \{\n        return 444;/);
     assert.match(conf, /listen 443 ssl default_server;\n    server_name _;\n    ssl_reject_handshake on;/);
     // The websocket map lives here, once, at http level.
@@ -78,31 +94,54 @@ test("edge: fixed name and published ports, so a replacement deletes the old con
 });
 
 test("edge on a droplet: published on every address, setup runs over SSH after the bootstrap", async () => {
-    const g = await evaluate(() => { new Host("prod", { droplet: {} }); });
+    const g = await evaluate(() => {
+        new Host("prod", { droplet: {} });
+    });
     const c = g.one(CONTAINER, "prod-edge-nginx");
-    assert.deepEqual(c.inputs.ports.map((p: { ip: string }) => p.ip), ["0.0.0.0", "0.0.0.0", "::", "::"]);
-    assert.deepEqual(c.inputs.volumes[0], { hostPath: "/var/lib/dropyard/nginx/conf.d", containerPath: "/etc/nginx/conf.d", readOnly: true });
+    assert.deepEqual(
+        c.inputs.ports.map((p: { ip: string }) => p.ip),
+        ["0.0.0.0", "0.0.0.0", "::", "::"],
+    );
+    assert.deepEqual(c.inputs.volumes[0], {
+        hostPath: "/var/lib/dropyard/nginx/conf.d",
+        containerPath: "/etc/nginx/conf.d",
+        readOnly: true,
+    });
     const setup = g.one(REMOTE_COMMAND, "prod-edge-setup");
     assert.ok(g.waitsFor(setup, g.one(REMOTE_COMMAND, "prod-bootstrap")));
     assert.doesNotMatch(setup.inputs.create, /DOCKER_HOST/);
 });
 
-const rejects = (args: Partial<HostArgs>, message: string) => assert.throws(
-    () => localHost("box", { ...args }),
-    (e: unknown) => e instanceof ConfigError && e.message === message);
+const rejects = (args: Partial<HostArgs>, message: string) =>
+    assert.throws(
+        () => localHost("box", { ...args }),
+        (e: unknown) => e instanceof ConfigError && e.message === message,
+    );
 
 test("edge: a port out of range is rejected by the Host before anything is made", () => {
-    rejects({ edge: { httpPort: 0 } }, 'Host "box": edge.httpPort 0 is not a TCP port; use a whole number from 1 to 65535');
+    rejects(
+        { edge: { httpPort: 0 } },
+        'Host "box": edge.httpPort 0 is not a TCP port; use a whole number from 1 to 65535',
+    );
 });
 
 test("edge: the same port for HTTP and HTTPS is rejected", () => {
-    rejects({ edge: { httpsPort: 80 } }, 'Host "box": edge.httpsPort is the same as edge.httpPort (80); publish HTTP and HTTPS on different ports');
+    rejects(
+        { edge: { httpsPort: 80 } },
+        'Host "box": edge.httpsPort is the same as edge.httpPort (80); publish HTTP and HTTPS on different ports',
+    );
 });
 
 test("edge: an image that is not an image reference is rejected", () => {
-    rejects({ edge: { image: "nginx 1.26" } }, 'Host "box": edge.image "nginx 1.26" is not an image reference; use a name such as nginx:1.26');
+    rejects(
+        { edge: { image: "nginx 1.26" } },
+        'Host "box": edge.image "nginx 1.26" is not an image reference; use a name such as nginx:1.26',
+    );
 });
 
 test("edge: a bind address that is not an IP is rejected", () => {
-    rejects({ edge: { bindAddresses: ["localhost"] } }, 'Host "box": edge.bindAddresses[0] "localhost" is not an IP address; use an address such as 127.0.0.1, 0.0.0.0 or ::');
+    rejects(
+        { edge: { bindAddresses: ["localhost"] } },
+        'Host "box": edge.bindAddresses[0] "localhost" is not an IP address; use an address such as 127.0.0.1, 0.0.0.0 or ::',
+    );
 });

@@ -10,7 +10,11 @@ import { localHost } from "../support/fixtures";
 
 function thrown(make: () => unknown): ConfigError {
     let error: unknown;
-    try { make(); } catch (e) { error = e; }
+    try {
+        make();
+    } catch (e) {
+        error = e;
+    }
     assert.ok(error instanceof ConfigError, `not a ConfigError: ${String(error)}`);
     return error;
 }
@@ -23,7 +27,10 @@ test("a ConfigError is a pulumi.ResourceError on the component's parent, with it
         assert.equal(e.resource, host);
         assert.equal(e.hideStack, true);
         assert.equal(e.name, "ConfigError");
-        assert.equal(e.message, 'BridgeNet "front_net": name "front_net" is not a valid name; use 1-63 lower-case letters, digits and inner hyphens (Docker and DNS both accept those)');
+        assert.equal(
+            e.message,
+            'BridgeNet "front_net": name "front_net" is not a valid name; use 1-63 lower-case letters, digits and inner hyphens (Docker and DNS both accept those)',
+        );
         assert.deepEqual([e.component, e.resourceName, e.field], ["BridgeNet", "front_net", "name"]);
     });
 });

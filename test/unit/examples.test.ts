@@ -18,9 +18,15 @@ async function example(name: string, config: Record<string, string> = {}): Promi
 
 /** Only the edge nginx publishes host ports; every app and database container publishes none. */
 function assertOnlyEdgePublishes(g: Graph, hostName: string): void {
-    const publishing = g.ofType(CONTAINER).filter(c => (c.inputs.ports ?? []).length > 0).map(c => c.name);
+    const publishing = g
+        .ofType(CONTAINER)
+        .filter(c => (c.inputs.ports ?? []).length > 0)
+        .map(c => c.name);
     assert.deepEqual(publishing, [`${hostName}-edge-nginx`]);
-    const ports = g.one(CONTAINER, `${hostName}-edge-nginx`).inputs.ports.map((p: { internal: number }) => p.internal).sort();
+    const ports = g
+        .one(CONTAINER, `${hostName}-edge-nginx`)
+        .inputs.ports.map((p: { internal: number }) => p.internal)
+        .sort();
     assert.deepEqual([...new Set(ports)], [443, 80]);
 }
 
@@ -67,7 +73,9 @@ test("django-postgres: the vhost proxies counter.localhost to the app's alias an
 
 test("django-postgres: acmeServer asks that CA through LetsEncrypt, with a private CA bundle", async () => {
     const g = await example("django-postgres", {
-        acmeServer: "https://pebble.test:14000/dir", acmeEmail: "ops@example.com", acmeCaBundle: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+        acmeServer: "https://pebble.test:14000/dir",
+        acmeEmail: "ops@example.com",
+        acmeCaBundle: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
     });
     const issue = g.one(LOCAL_COMMAND, "counter-cert-issue");
     assert.match(issue.inputs.create, /'--server' 'https:\/\/pebble\.test:14000\/dir'/);
@@ -138,16 +146,27 @@ test("flask-staging-production: the app stacks attach to the infra stack's host;
     const deploy = (stack: string, domain: string) => {
         delete require.cache[require.resolve(appEntry)];
         return evaluate(() => (require(appEntry) as () => Promise<unknown>)(), {
-            project: "flask-notes", stack, config: { domain, infraStack: "organization/flask-infra/main" },
-            outputs: a => a.type === "pulumi:pulumi:StackReference"
-                ? { name: a.inputs.name, outputs: infra.outputs, secretOutputNames: [] } : fakeOutputs(a),
+            project: "flask-notes",
+            stack,
+            config: { domain, infraStack: "organization/flask-infra/main" },
+            outputs: a =>
+                a.type === "pulumi:pulumi:StackReference"
+                    ? { name: a.inputs.name, outputs: infra.outputs, secretOutputNames: [] }
+                    : fakeOutputs(a),
         });
     };
     const staging = await deploy("staging", "staging.notes.localhost");
     const production = await deploy("production", "notes.localhost");
-    for (const [g, env, domain] of [[staging, "staging", "staging.notes.localhost"], [production, "production", "notes.localhost"]] as const) {
+    for (const [g, env, domain] of [
+        [staging, "staging", "staging.notes.localhost"],
+        [production, "production", "notes.localhost"],
+    ] as const) {
         assert.equal(g.one("pulumi:pulumi:StackReference").inputs.name, "organization/flask-infra/main");
-        assert.deepEqual(g.ofType(CONTAINER).filter(c => c.name.includes("nginx")), [], `${env}: no edge of its own`);
+        assert.deepEqual(
+            g.ofType(CONTAINER).filter(c => c.name.includes("nginx")),
+            [],
+            `${env}: no edge of its own`,
+        );
         const web = g.one(CONTAINER, `notes-${env}-web-1`);
         const worker = g.one(CONTAINER, `notes-${env}-worker`);
         for (const c of [web, worker]) {
@@ -159,6 +178,8 @@ test("flask-staging-production: the app stacks attach to the infra stack's host;
         assert.match(vhostConfig(g, `notes-${env}`), new RegExp(`server_name ${domain.replace(/\./g, "\\.")};`));
         assert.ok(g.one("command:local:Command", `notes-${env}-release`));
     }
-    assert.notEqual(envOf(staging.one(CONTAINER, "notes-staging-web-1")).SECRET_KEY,
-        envOf(production.one(CONTAINER, "notes-production-web-1")).SECRET_KEY);
+    assert.notEqual(
+        envOf(staging.one(CONTAINER, "notes-staging-web-1")).SECRET_KEY,
+        envOf(production.one(CONTAINER, "notes-production-web-1")).SECRET_KEY,
+    );
 });

@@ -30,7 +30,9 @@ test("MariaDB pins the image to each supported version and keeps data at /var/li
     for (const version of ["10.6", "10.11", "11"]) {
         const g = await maria({ version });
         assert.equal(g.one(REMOTE_IMAGE, "db-notes-image").inputs.name, `mariadb:${version}`);
-        assert.deepEqual(g.one(CONTAINER, "db-notes-container").inputs.volumes, [{ volumeName: "db-notes-data", containerPath: "/var/lib/mysql" }]);
+        assert.deepEqual(g.one(CONTAINER, "db-notes-container").inputs.volumes, [
+            { volumeName: "db-notes-data", containerPath: "/var/lib/mysql" },
+        ]);
     }
 });
 
@@ -71,7 +73,8 @@ test("MariaDB passwords, url and env are secret, in the container and as outputs
         assert.ok(i >= 0, key);
         assert.ok(isSecretAt(c, `envs.${i}`), key);
     }
-    for (const out of ["url", "password", "rootPassword", "env"]) assert.ok(g.secretOutputs.has(out), `${out} is not secret`);
+    for (const out of ["url", "password", "rootPassword", "env"])
+        assert.ok(g.secretOutputs.has(out), `${out} is not secret`);
 });
 
 test("MariaDB env carries DATABASE_URL (mysql://) and DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD", async () => {
@@ -122,7 +125,10 @@ test("MariaDB healthcheck runs the image's healthcheck.sh, and pulumi waits for 
     const c = (await maria()).one(CONTAINER, "db-notes-container");
     assert.deepEqual(c.inputs.healthcheck, {
         tests: ["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"],
-        interval: "5s", timeout: "5s", retries: 5, startPeriod: "60s",
+        interval: "5s",
+        timeout: "5s",
+        retries: 5,
+        startPeriod: "60s",
     });
     assert.equal(c.inputs.wait, true);
     assert.ok(c.inputs.waitTimeout >= 60);
@@ -148,7 +154,9 @@ test("MariaDB gets its own internal network by default and is reachable there by
     assert.equal(own.length, 1);
     assert.equal(own[0].inputs.name, "db-notes-net");
     assert.equal(own[0].inputs.internal, true);
-    assert.deepEqual(g.one(CONTAINER, "db-notes-container").inputs.networksAdvanced, [{ name: "db-notes-net", aliases: ["db-notes"] }]);
+    assert.deepEqual(g.one(CONTAINER, "db-notes-container").inputs.networksAdvanced, [
+        { name: "db-notes-net", aliases: ["db-notes"] },
+    ]);
 });
 
 test("MariaDB with networks joins exactly those, under its name, and makes no network of its own", async () => {
@@ -157,7 +165,9 @@ test("MariaDB with networks joins exactly those, under its name, and makes no ne
         new MariaDB("db-notes", { host, networks: [new BridgeNet("frontnet", { host })] });
     });
     assert.equal(g.ofType(NETWORK).filter(n => n.parent === "dropyard:index:MariaDB::db-notes").length, 0);
-    assert.deepEqual(g.one(CONTAINER, "db-notes-container").inputs.networksAdvanced, [{ name: "frontnet", aliases: ["db-notes"] }]);
+    assert.deepEqual(g.one(CONTAINER, "db-notes-container").inputs.networksAdvanced, [
+        { name: "frontnet", aliases: ["db-notes"] },
+    ]);
 });
 
 test("MariaDB container has a fixed name, so it is replaced delete-before-replace", async () => {
@@ -185,7 +195,11 @@ function throwsBeforeCreating(make: (host: Host) => unknown, message: string, na
     return rejectsBeforeCreating("MariaDB", name, () => make(localHost()), message);
 }
 
-function rejects(args: Omit<Partial<MariaDBArgs>, "host"> & { host?: unknown }, message: string, name = "db-notes"): Promise<void> {
+function rejects(
+    args: Omit<Partial<MariaDBArgs>, "host"> & { host?: unknown },
+    message: string,
+    name = "db-notes",
+): Promise<void> {
     return throwsBeforeCreating(host => new MariaDB(name, { host, ...args } as MariaDBArgs), message, name);
 }
 
@@ -193,29 +207,49 @@ test("MariaDB rejects an unsupported version", () =>
     rejects({ version: "10.5" }, 'MariaDB "db-notes": version "10.5" is not supported; use one of 10.6, 10.11, 11'));
 
 test("MariaDB rejects a name Docker and DNS would reject", () =>
-    rejects({}, 'MariaDB "Db-Notes": name "Db-Notes" is not a valid name; use 1-63 lower-case letters, digits and inner hyphens (Docker and DNS both accept those)', "Db-Notes"));
+    rejects(
+        {},
+        'MariaDB "Db-Notes": name "Db-Notes" is not a valid name; use 1-63 lower-case letters, digits and inner hyphens (Docker and DNS both accept those)',
+        "Db-Notes",
+    ));
 
 test("MariaDB rejects a database name that is not an identifier", () =>
-    rejects({ database: "notes.db" }, 'MariaDB "db-notes": database "notes.db" is not a valid identifier; use 1-63 lower-case letters, digits and underscores, not starting with a digit'));
+    rejects(
+        { database: "notes.db" },
+        'MariaDB "db-notes": database "notes.db" is not a valid identifier; use 1-63 lower-case letters, digits and underscores, not starting with a digit',
+    ));
 
 test("MariaDB rejects a system schema as its database", () =>
-    rejects({ database: "mysql" }, 'MariaDB "db-notes": database "mysql" is reserved; choose a name other than mysql, information_schema, performance_schema, sys'));
+    rejects(
+        { database: "mysql" },
+        'MariaDB "db-notes": database "mysql" is reserved; choose a name other than mysql, information_schema, performance_schema, sys',
+    ));
 
 test("MariaDB rejects a user that is not an identifier", () =>
-    rejects({ user: "1user" }, 'MariaDB "db-notes": user "1user" is not a valid identifier; use 1-63 lower-case letters, digits and underscores, not starting with a digit'));
+    rejects(
+        { user: "1user" },
+        'MariaDB "db-notes": user "1user" is not a valid identifier; use 1-63 lower-case letters, digits and underscores, not starting with a digit',
+    ));
 
 test("MariaDB rejects root as the app's user", () =>
-    rejects({ user: "root" }, 'MariaDB "db-notes": user "root" is reserved; choose a name other than root, healthcheck, mysql'));
+    rejects(
+        { user: "root" },
+        'MariaDB "db-notes": user "root" is reserved; choose a name other than root, healthcheck, mysql',
+    ));
 
 test("MariaDB rejects a host that is not a Host", () =>
     rejects({ host: "box" }, 'MariaDB "db-notes": host is not a Host; pass the Host the database runs on'));
 
 test("MariaDB rejects networks entries that are not BridgeNets", () =>
-    throwsBeforeCreating(host => new MariaDB("db-notes", { host, networks: [host.edgeNetwork as unknown as BridgeNet] }),
-        'MariaDB "db-notes": networks[0] is not a BridgeNet; create the network with new BridgeNet(name, { host })'));
+    throwsBeforeCreating(
+        host => new MariaDB("db-notes", { host, networks: [host.edgeNetwork as unknown as BridgeNet] }),
+        'MariaDB "db-notes": networks[0] is not a BridgeNet; create the network with new BridgeNet(name, { host })',
+    ));
 
 test("MariaDB rejects a network on another host", () =>
     throwsBeforeCreating(host => {
-        const other = new BridgeNet("authnet", { host: new Host("other", { local: { dockerHost: "unix:///run/other/docker.sock" } }) });
+        const other = new BridgeNet("authnet", {
+            host: new Host("other", { local: { dockerHost: "unix:///run/other/docker.sock" } }),
+        });
         return new MariaDB("db-notes", { host, networks: [other] });
     }, 'MariaDB "db-notes": networks[0] is on host "other", not "box"; use a BridgeNet created on the database\'s Host'));

@@ -6,7 +6,6 @@ import { BridgeNet, Host, isDatabase, Postgres, PostgresArgs } from "../../lib";
 import { CONTAINER, NETWORK, REMOTE_COMMAND, REMOTE_IMAGE, VOLUME } from "../support/types";
 import { localHost } from "../support/fixtures";
 
-
 /** Evaluates one Postgres named `counter-db` on a local host, with `extra` args. */
 function pg(extra: Partial<PostgresArgs> = {}): Promise<Graph> {
     return evaluate(() => {
@@ -42,7 +41,9 @@ test("Postgres before 18 keeps its data on the volume at /var/lib/postgresql/dat
     for (const version of ["14", "15", "16", "17"]) {
         const g = await pg({ version });
         const c = g.one(CONTAINER, "counter-db-container");
-        assert.deepEqual(c.inputs.volumes, [{ volumeName: "counter-db-data", containerPath: "/var/lib/postgresql/data" }]);
+        assert.deepEqual(c.inputs.volumes, [
+            { volumeName: "counter-db-data", containerPath: "/var/lib/postgresql/data" },
+        ]);
         assert.equal(envOf(c).PGDATA, "/var/lib/postgresql/data");
     }
 });
@@ -80,7 +81,10 @@ test("Postgres password, url and env are secret, in the container and as outputs
 
 test("Postgres password has no characters that need escaping, and the url survives a URL parser", async () => {
     const g = await pg();
-    assert.deepEqual(g.one("random:index/randomPassword:RandomPassword", "counter-db-password").inputs, { length: 32, special: false });
+    assert.deepEqual(g.one("random:index/randomPassword:RandomPassword", "counter-db-password").inputs, {
+        length: 32,
+        special: false,
+    });
     const url = new URL(g.outputs.url as string);
     assert.equal(decodeURIComponent(url.password), g.outputs.password);
     assert.equal(url.username, "app");
@@ -128,7 +132,10 @@ test("Postgres healthcheck asks pg_isready over TCP, and pulumi waits for it", a
     const c = (await pg({ user: "django", database: "counter" })).one(CONTAINER, "counter-db-container");
     assert.deepEqual(c.inputs.healthcheck, {
         tests: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "django", "-d", "counter"],
-        interval: "5s", timeout: "5s", retries: 5, startPeriod: "60s",
+        interval: "5s",
+        timeout: "5s",
+        retries: 5,
+        startPeriod: "60s",
     });
     assert.equal(c.inputs.wait, true);
     assert.ok(c.inputs.waitTimeout >= 60);
@@ -161,7 +168,9 @@ test("Postgres gets its own internal network by default and is reachable there b
     assert.equal(ownNets[0].name, "counter-db-net");
     assert.equal(ownNets[0].inputs.name, "counter-db-net");
     assert.equal(ownNets[0].inputs.internal, true);
-    assert.deepEqual(g.one(CONTAINER, "counter-db-container").inputs.networksAdvanced, [{ name: "counter-db-net", aliases: ["counter-db"] }]);
+    assert.deepEqual(g.one(CONTAINER, "counter-db-container").inputs.networksAdvanced, [
+        { name: "counter-db-net", aliases: ["counter-db"] },
+    ]);
 });
 
 test("Postgres with networks joins exactly those, under its name, and makes no network of its own", async () => {
@@ -189,7 +198,9 @@ test("Postgres container has a fixed name, so it is replaced delete-before-repla
 
 test("every docker resource of Postgres uses the host's provider", async () => {
     const g = await pg();
-    const docker = g.customResourcesUnder("dropyard:index:Postgres::counter-db").filter(r => r.type.startsWith("docker:"));
+    const docker = g
+        .customResourcesUnder("dropyard:index:Postgres::counter-db")
+        .filter(r => r.type.startsWith("docker:"));
     assert.deepEqual(docker.map(r => r.type).sort(), [CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME].sort());
     for (const r of docker) assert.equal(r.provider, "pulumi:providers:docker::box-docker", r.key);
 });
@@ -197,7 +208,9 @@ test("every docker resource of Postgres uses the host's provider", async () => {
 test("Postgres on a droplet pulls, stores and runs only after the host's bootstrap", async () => {
     const g = await evaluate(() => new Postgres("counter-db", { host: new Host("box", { droplet: {} }) }));
     const bootstrap = g.one(REMOTE_COMMAND, "box-bootstrap");
-    for (const r of g.customResourcesUnder("dropyard:index:Postgres::counter-db").filter(r => r.type.startsWith("docker:"))) {
+    for (const r of g
+        .customResourcesUnder("dropyard:index:Postgres::counter-db")
+        .filter(r => r.type.startsWith("docker:"))) {
         assert.ok(g.waitsFor(r, bootstrap), `${r.key} does not wait for the bootstrap`);
     }
 });
@@ -214,7 +227,11 @@ function throwsBeforeCreating(make: (host: Host) => unknown, message: string, na
     return rejectsBeforeCreating("Postgres", name, () => make(localHost()), message);
 }
 
-function rejects(args: Omit<Partial<PostgresArgs>, "host"> & { host?: unknown }, message: string, name = "counter-db"): Promise<void> {
+function rejects(
+    args: Omit<Partial<PostgresArgs>, "host"> & { host?: unknown },
+    message: string,
+    name = "counter-db",
+): Promise<void> {
     return throwsBeforeCreating(host => new Postgres(name, { host, ...args } as PostgresArgs), message, name);
 }
 
@@ -222,35 +239,69 @@ test("Postgres rejects an unsupported version", () =>
     rejects({ version: "9" }, 'Postgres "counter-db": version "9" is not supported; use one of 14, 15, 16, 17, 18'));
 
 test("Postgres rejects a name Docker and DNS would reject", () =>
-    rejects({}, 'Postgres "counter_db": name "counter_db" is not a valid name; use 1-63 lower-case letters, digits and inner hyphens (Docker and DNS both accept those)', "counter_db"));
+    rejects(
+        {},
+        'Postgres "counter_db": name "counter_db" is not a valid name; use 1-63 lower-case letters, digits and inner hyphens (Docker and DNS both accept those)',
+        "counter_db",
+    ));
 
 test("Postgres rejects a database name that is not an identifier", () =>
-    rejects({ database: "counter-db" }, 'Postgres "counter-db": database "counter-db" is not a valid identifier; use 1-63 lower-case letters, digits and underscores, not starting with a digit'));
+    rejects(
+        { database: "counter-db" },
+        'Postgres "counter-db": database "counter-db" is not a valid identifier; use 1-63 lower-case letters, digits and underscores, not starting with a digit',
+    ));
 
 test("Postgres rejects a template database as its database", () =>
-    rejects({ database: "template1" }, 'Postgres "counter-db": database "template1" is reserved; choose a name other than template0, template1'));
+    rejects(
+        { database: "template1" },
+        'Postgres "counter-db": database "template1" is reserved; choose a name other than template0, template1',
+    ));
 
 test("Postgres rejects a user that is not an identifier", () =>
-    rejects({ user: "Django User" }, 'Postgres "counter-db": user "Django User" is not a valid identifier; use 1-63 lower-case letters, digits and underscores, not starting with a digit'));
+    rejects(
+        { user: "Django User" },
+        'Postgres "counter-db": user "Django User" is not a valid identifier; use 1-63 lower-case letters, digits and underscores, not starting with a digit',
+    ));
 
 test("Postgres rejects a host that is not a Host", () =>
-    rejects({ host: { provider: {} } }, 'Postgres "counter-db": host is not a Host; pass the Host the database runs on'));
+    rejects(
+        { host: { provider: {} } },
+        'Postgres "counter-db": host is not a Host; pass the Host the database runs on',
+    ));
 
 test("Postgres rejects an image reference with spaces", () =>
-    rejects({ image: "postgres 17" }, 'Postgres "counter-db": image "postgres 17" is not an image reference; give a name and tag without spaces, e.g. "mirror.example.com/postgres:17"'));
+    rejects(
+        { image: "postgres 17" },
+        'Postgres "counter-db": image "postgres 17" is not an image reference; give a name and tag without spaces, e.g. "mirror.example.com/postgres:17"',
+    ));
 
 test("Postgres rejects a shmSize that is not a whole number of MB", () =>
-    rejects({ shmSize: 0.5 }, 'Postgres "counter-db": shmSize 0.5 is not a size in MB; use a whole number of megabytes, at least 1'));
+    rejects(
+        { shmSize: 0.5 },
+        'Postgres "counter-db": shmSize 0.5 is not a size in MB; use a whole number of megabytes, at least 1',
+    ));
 
 test("Postgres rejects networks entries that are not BridgeNets", () =>
-    rejects({ networks: ["frontnet"] as unknown as BridgeNet[] }, 'Postgres "counter-db": networks[0] is not a BridgeNet; create the network with new BridgeNet(name, { host })'));
+    rejects(
+        { networks: ["frontnet"] as unknown as BridgeNet[] },
+        'Postgres "counter-db": networks[0] is not a BridgeNet; create the network with new BridgeNet(name, { host })',
+    ));
 
 test("Postgres rejects networks that is not a list", () =>
-    throwsBeforeCreating(host => new Postgres("counter-db", { host, networks: new BridgeNet("frontnet", { host }) as unknown as BridgeNet[] }),
-        'Postgres "counter-db": networks is a BridgeNet, not a list of BridgeNets; pass an array of BridgeNet, e.g. networks: [frontnet]'));
+    throwsBeforeCreating(
+        host =>
+            new Postgres("counter-db", {
+                host,
+                networks: new BridgeNet("frontnet", { host }) as unknown as BridgeNet[],
+            }),
+        'Postgres "counter-db": networks is a BridgeNet, not a list of BridgeNets; pass an array of BridgeNet, e.g. networks: [frontnet]',
+    ));
 
 test("Postgres rejects an empty networks list", () =>
-    rejects({ networks: [] }, 'Postgres "counter-db": networks is empty; omit it for the database\'s own internal network, or list at least one BridgeNet'));
+    rejects(
+        { networks: [] },
+        'Postgres "counter-db": networks is empty; omit it for the database\'s own internal network, or list at least one BridgeNet',
+    ));
 
 test("Postgres rejects a network listed twice", () =>
     throwsBeforeCreating(host => {
@@ -260,6 +311,8 @@ test("Postgres rejects a network listed twice", () =>
 
 test("Postgres rejects a network on another host", () =>
     throwsBeforeCreating(host => {
-        const other = new BridgeNet("frontnet", { host: new Host("other", { local: { dockerHost: "unix:///run/other/docker.sock" } }) });
+        const other = new BridgeNet("frontnet", {
+            host: new Host("other", { local: { dockerHost: "unix:///run/other/docker.sock" } }),
+        });
         return new Postgres("counter-db", { host, networks: [other] });
     }, 'Postgres "counter-db": networks[0] is on host "other", not "box"; use a BridgeNet created on the database\'s Host'));

@@ -4,12 +4,15 @@ import { parseProcfile, processCommand, ProcfileError } from "../../lib/render/p
 
 /** Asserts that parsing `text` fails with exactly `message` on `line`. */
 function fails(text: string, line: number, message: string) {
-    assert.throws(() => parseProcfile(text), (e: unknown) => {
-        assert.ok(e instanceof ProcfileError, `not a ProcfileError: ${e}`);
-        assert.equal(e.line, line);
-        assert.equal(e.message, message);
-        return true;
-    });
+    assert.throws(
+        () => parseProcfile(text),
+        (e: unknown) => {
+            assert.ok(e instanceof ProcfileError, `not a ProcfileError: ${e}`);
+            assert.equal(e.line, line);
+            assert.equal(e.message, message);
+            return true;
+        },
+    );
 }
 
 test("parseProcfile reads type: command lines in order with their line numbers", () => {
@@ -20,7 +23,8 @@ test("parseProcfile reads type: command lines in order with their line numbers",
 });
 
 test("parseProcfile skips comments and blank lines and accepts CRLF, a BOM and surrounding spaces", () => {
-    const text = "\uFEFF# Heroku-style Procfile\r\n\r\n  web:   node server.js  \r\n   # indented comment\r\nrelease_task-2: ./migrate.sh\r\n";
+    const text =
+        "\uFEFF# Heroku-style Procfile\r\n\r\n  web:   node server.js  \r\n   # indented comment\r\nrelease_task-2: ./migrate.sh\r\n";
     assert.deepEqual(parseProcfile(text), [
         { type: "web", command: "node server.js", line: 3 },
         { type: "release_task-2", command: "./migrate.sh", line: 5 },
@@ -28,7 +32,9 @@ test("parseProcfile skips comments and blank lines and accepts CRLF, a BOM and s
 });
 
 test("parseProcfile keeps colons and # inside the command", () => {
-    assert.deepEqual(parseProcfile("web: gunicorn app:app # the app"), [{ type: "web", command: "gunicorn app:app # the app", line: 1 }]);
+    assert.deepEqual(parseProcfile("web: gunicorn app:app # the app"), [
+        { type: "web", command: "gunicorn app:app # the app", line: 1 },
+    ]);
 });
 
 test("parseProcfile of an empty file has no processes", () => {
@@ -36,12 +42,19 @@ test("parseProcfile of an empty file has no processes", () => {
 });
 
 test("parseProcfile rejects a line without a colon", () => {
-    fails("web: a\nworker python w.py\n", 2,
-        'line 2 "worker python w.py" is not "type: command"; write one process per line as type: command, e.g. web: gunicorn app:app');
+    fails(
+        "web: a\nworker python w.py\n",
+        2,
+        'line 2 "worker python w.py" is not "type: command"; write one process per line as type: command, e.g. web: gunicorn app:app',
+    );
 });
 
 test("parseProcfile rejects a line with nothing before the colon", () => {
-    fails(": gunicorn", 1, 'line 1 ": gunicorn" is not "type: command"; write one process per line as type: command, e.g. web: gunicorn app:app');
+    fails(
+        ": gunicorn",
+        1,
+        'line 1 ": gunicorn" is not "type: command"; write one process per line as type: command, e.g. web: gunicorn app:app',
+    );
 });
 
 test("parseProcfile rejects a type with characters Heroku does not allow", () => {
@@ -49,21 +62,46 @@ test("parseProcfile rejects a type with characters Heroku does not allow", () =>
 });
 
 test("parseProcfile rejects a type with no command", () => {
-    fails("web: gunicorn\nworker:   \n", 2, 'line 2 process type "worker" has no command; write the command after "worker:"');
+    fails(
+        "web: gunicorn\nworker:   \n",
+        2,
+        'line 2 process type "worker" has no command; write the command after "worker:"',
+    );
 });
 
 test("parseProcfile rejects a type defined twice, naming both lines", () => {
-    fails("web: a\n\nweb: b\n", 3, 'line 3 process type "web" is already defined on line 1; keep one line per process type');
+    fails(
+        "web: a\n\nweb: b\n",
+        3,
+        'line 3 process type "web" is already defined on line 1; keep one line per process type',
+    );
 });
 
 test("processCommand execs a simple command so it receives the stop signal", () => {
-    assert.deepEqual(processCommand("gunicorn app:app --bind 0.0.0.0:$PORT"), ["/bin/sh", "-c", "exec gunicorn app:app --bind 0.0.0.0:$PORT"]);
-    assert.deepEqual(processCommand("node server.js > /dev/stdout"), ["/bin/sh", "-c", "exec node server.js > /dev/stdout"]);
+    assert.deepEqual(processCommand("gunicorn app:app --bind 0.0.0.0:$PORT"), [
+        "/bin/sh",
+        "-c",
+        "exec gunicorn app:app --bind 0.0.0.0:$PORT",
+    ]);
+    assert.deepEqual(processCommand("node server.js > /dev/stdout"), [
+        "/bin/sh",
+        "-c",
+        "exec node server.js > /dev/stdout",
+    ]);
 });
 
 test("processCommand leaves compound commands, assignments, keywords and explicit exec as written", () => {
-    for (const command of ["cd api && exec gunicorn app:app", "a; b", "a | b", "a &", "FOO=1 node server.js",
-        "if true; then x; fi", "(cd api; x)", "exec node server.js", "while :; do x; done"]) {
+    for (const command of [
+        "cd api && exec gunicorn app:app",
+        "a; b",
+        "a | b",
+        "a &",
+        "FOO=1 node server.js",
+        "if true; then x; fi",
+        "(cd api; x)",
+        "exec node server.js",
+        "while :; do x; done",
+    ]) {
         assert.deepEqual(processCommand(command), ["/bin/sh", "-c", command], command);
     }
 });

@@ -14,8 +14,9 @@ export = async () => {
 
     const db = new Postgres(`notes-${env}-db`, { host, database: "notes" });
     // Flask signs sessions with SECRET_KEY: `pulumi config set --secret secretKey ...`, or one is made per stack.
-    const secretKey = config.getSecret("secretKey")
-        ?? pulumi.secret(new random.RandomPassword(`notes-${env}-secret-key`, { length: 48 }).result);
+    const secretKey =
+        config.getSecret("secretKey") ??
+        pulumi.secret(new random.RandomPassword(`notes-${env}-secret-key`, { length: 48 }).result);
 
     // web (gunicorn) and worker (a scheduler writing to the database) from the Procfile; release creates the tables.
     const app = new App(`notes-${env}`, {
@@ -29,10 +30,16 @@ export = async () => {
 
     // A certificate from acmeServer (Let's Encrypt on a real host, Pebble in the sandbox), else self-signed.
     const acmeServer = config.get("acmeServer");
-    const tls = acmeServer === undefined ? "self-signed" as const : new LetsEncrypt(`notes-${env}-cert`, {
-        host, domains: [domain], email: config.require("acmeEmail"), server: acmeServer,
-        serverCaBundle: config.get("acmeCaBundle"),
-    });
+    const tls =
+        acmeServer === undefined
+            ? ("self-signed" as const)
+            : new LetsEncrypt(`notes-${env}-cert`, {
+                  host,
+                  domains: [domain],
+                  email: config.require("acmeEmail"),
+                  server: acmeServer,
+                  serverCaBundle: config.get("acmeCaBundle"),
+              });
     new NginxVhost(`notes-${env}`, { host, domains: [domain], upstream: app, tls });
 
     return { url: `https://${domain}/`, environment: env };

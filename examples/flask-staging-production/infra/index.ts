@@ -6,9 +6,10 @@ import { Host } from "dropyard";
 const config = new pulumi.Config();
 const target = config.get("target", { allowedValues: ["local", "droplet"] }) ?? "local";
 
-const host = target === "droplet"
-    ? new Host("flask-host", { droplet: { region: config.get("region"), size: config.get("size") } })
-    : new Host("flask-host", { local: true });
+const host =
+    target === "droplet"
+        ? new Host("flask-host", { droplet: { region: config.get("region"), size: config.get("size") } })
+        : new Host("flask-host", { local: true });
 
 // The one value app stacks attach with (a secret on a droplet: it carries the SSH and Docker keys).
 export const hostExport = host.exported;

@@ -17,8 +17,13 @@ const HOST = "counter-host";
 const DOMAIN = "counter.localhost";
 const DB = "counter-db";
 const EDGE = `${HOST}-nginx`;
-const IMAGES = ["postgres:17", "nginx:1.26", "python:3.13-slim", "certbot/certbot:v4.0.0",
-    "dropyard-sandbox/pebble:2.6"];
+const IMAGES = [
+    "postgres:17",
+    "nginx:1.26",
+    "python:3.13-slim",
+    "certbot/certbot:v4.0.0",
+    "dropyard-sandbox/pebble:2.6",
+];
 
 const d = deployment("django-postgres", DOMAIN);
 let pebble: Pebble | undefined;
@@ -36,8 +41,14 @@ async function containerId(name: string): Promise<string> {
 
 /** The counter as Postgres itself holds it (0 before the first click: the row does not exist yet). */
 async function countInPostgres(): Promise<number> {
-    return Number(await psql(DB, "app", "counter",
-        "SELECT COALESCE((SELECT value FROM counter_counter WHERE name = 'clicks'), 0)"));
+    return Number(
+        await psql(
+            DB,
+            "app",
+            "counter",
+            "SELECT COALESCE((SELECT value FROM counter_counter WHERE name = 'clicks'), 0)",
+        ),
+    );
 }
 
 /** The counter page through the edge, certificate checked against Pebble's root; returns the value shown. */
@@ -55,8 +66,12 @@ async function secondsToRecover(container: string, serving: () => Promise<boolea
     const before = (await restartState(container)).restarts;
     const started = Date.now();
     await crash(container);
-    await until(`${container} restarted by the engine and serving`, 60, async () =>
-        (await restartState(container)).restarts > before && await serving(), 100);
+    await until(
+        `${container} restarted by the engine and serving`,
+        60,
+        async () => (await restartState(container)).restarts > before && (await serving()),
+        100,
+    );
     return (Date.now() - started) / 1000;
 }
 
@@ -99,7 +114,10 @@ describe("django-postgres on the sandbox, certificate from Pebble", () => {
         assert.equal(page.value, before);
         assert.ok(jar.cookies.has("csrftoken"), "Django set its CSRF cookie");
         const post = await fetchVia({
-            host: DOMAIN, ca: root, jar, form: { csrfmiddlewaretoken: page.csrf },
+            host: DOMAIN,
+            ca: root,
+            jar,
+            form: { csrfmiddlewaretoken: page.csrf },
             headers: { origin: `https://${DOMAIN}`, referer: `https://${DOMAIN}/` },
         });
         assert.equal(post.status, 302, post.body.slice(0, 500));
@@ -116,8 +134,12 @@ describe("django-postgres on the sandbox, certificate from Pebble", () => {
     });
 
     test("the release step ran the migrations, before the web container started", async () => {
-        const applied = await psql(DB, "app", "counter",
-            "SELECT to_char(applied AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM django_migrations WHERE app = 'counter' AND name = '0001_initial'");
+        const applied = await psql(
+            DB,
+            "app",
+            "counter",
+            "SELECT to_char(applied AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM django_migrations WHERE app = 'counter' AND name = '0001_initial'",
+        );
         assert.match(applied, /^\d{4}-/, "django_migrations has counter's 0001_initial");
         // The release command's output, as the sandbox recorded it: migrate applied the migration there.
         assert.match(d.commandStdout("counter-release"), /Applying counter\.0001_initial\.\.\. OK/);
@@ -160,8 +182,11 @@ describe("django-postgres on the sandbox, certificate from Pebble", () => {
 
     test("after every up, the site answers as soon as up returns (the edge's reload has taken effect)", () => {
         assert.ok(d.ups.length >= 4);
-        assert.deepEqual(d.ups.map(u => u.waitedToServe), d.ups.map(() => 0),
-            "seconds each up's site took to answer after up returned");
+        assert.deepEqual(
+            d.ups.map(u => u.waitedToServe),
+            d.ups.map(() => 0),
+            "seconds each up's site took to answer after up returned",
+        );
     });
 
     test("the app is back and serving within 10 s of a crash (SIGKILL of its main process)", async () => {
@@ -172,7 +197,7 @@ describe("django-postgres on the sandbox, certificate from Pebble", () => {
     });
 
     test("the database is back and answering queries within 10 s of a crash", async () => {
-        const seconds = await secondsToRecover(DB, async () => await psql(DB, "app", "counter", "SELECT 1") === "1");
+        const seconds = await secondsToRecover(DB, async () => (await psql(DB, "app", "counter", "SELECT 1")) === "1");
         assert.ok(seconds <= 10, `${DB} answered again after ${seconds} s`);
         console.log(`django-postgres: database answering again ${seconds.toFixed(1)} s after the crash`);
         await until("the counter page after the database came back", 20, pageAnswers);

@@ -52,26 +52,48 @@ describe("notes-two-nets on the sandbox", () => {
         assert.equal(anonymous.headers.location, "/signin");
         assert.equal((await fetchVia({ host: DOMAIN, path: "/signup" })).status, 200);
 
-        const signup = await fetchVia({ host: DOMAIN, path: "/signup", form: { username: USER, password: PASSWORD },
-            headers: SAME_SITE, jar: new CookieJar() });
+        const signup = await fetchVia({
+            host: DOMAIN,
+            path: "/signup",
+            form: { username: USER, password: PASSWORD },
+            headers: SAME_SITE,
+            jar: new CookieJar(),
+        });
         assert.equal(signup.status, 303, signup.body.slice(0, 500));
-        assert.equal(await mariadb("db-userauth", "userauth", `SELECT username FROM users WHERE username = '${USER}'`),
-            USER, "userauth stored the user");
+        assert.equal(
+            await mariadb("db-userauth", "userauth", `SELECT username FROM users WHERE username = '${USER}'`),
+            USER,
+            "userauth stored the user",
+        );
 
-        const wrong = await fetchVia({ host: DOMAIN, path: "/signin",
-            form: { username: USER, password: "not the password" }, headers: SAME_SITE });
+        const wrong = await fetchVia({
+            host: DOMAIN,
+            path: "/signin",
+            form: { username: USER, password: "not the password" },
+            headers: SAME_SITE,
+        });
         assert.equal(wrong.status, 401);
 
         const jar = new CookieJar();
-        const signin = await fetchVia({ host: DOMAIN, path: "/signin", form: { username: USER, password: PASSWORD },
-            headers: SAME_SITE, jar });
+        const signin = await fetchVia({
+            host: DOMAIN,
+            path: "/signin",
+            form: { username: USER, password: PASSWORD },
+            headers: SAME_SITE,
+            jar,
+        });
         assert.equal(signin.status, 303);
         assert.equal(signin.headers.location, "/");
         assert.ok(jar.cookies.has("notes_session"), "signed in: a session cookie");
 
         const title = `e2e note ${randomBytes(4).toString("hex")}`;
-        const add = await fetchVia({ host: DOMAIN, path: "/notes", form: { title, body: "written through the edge" },
-            headers: SAME_SITE, jar });
+        const add = await fetchVia({
+            host: DOMAIN,
+            path: "/notes",
+            form: { title, body: "written through the edge" },
+            headers: SAME_SITE,
+            jar,
+        });
         assert.equal(add.status, 303);
         const list = await fetchVia({ host: DOMAIN, jar });
         assert.equal(list.status, 200);
@@ -105,18 +127,24 @@ describe("notes-two-nets on the sandbox", () => {
     test("only the edge publishes host ports: in the up summary and on the engine", async () => {
         const s = d.current;
         assert.equal(s.containers.length, 5, s.containers.map(c => c.name).join(", "));
-        assert.deepEqual(s.containers.filter(c => c.ports.length > 0).map(c => c.name), [EDGE]);
-        assert.deepEqual(s.containers.find(c => c.name === EDGE)!.ports.sort(),
-            ["127.0.0.1:443->443/tcp", "127.0.0.1:80->80/tcp"]);
+        assert.deepEqual(
+            s.containers.filter(c => c.ports.length > 0).map(c => c.name),
+            [EDGE],
+        );
+        assert.deepEqual(s.containers.find(c => c.name === EDGE)!.ports.sort(), [
+            "127.0.0.1:443->443/tcp",
+            "127.0.0.1:80->80/tcp",
+        ]);
         for (const c of s.containers) {
             const [listed] = await containers({ name: [`^/${c.name}$`] });
             const ports = listed.Ports.filter(p => p.PublicPort)
-                .map(p => `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`).sort();
+                .map(p => `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`)
+                .sort();
             if (c.name === EDGE) assert.deepEqual(ports, ["127.0.0.1:443->443/tcp", "127.0.0.1:80->80/tcp"]);
             else assert.deepEqual(ports, [], `${c.name} publishes ${ports.join(", ")}`);
             const bindings = (await inspect(c.name)).HostConfig.PortBindings as Record<string, unknown> | null;
-            if (c.name !== EDGE) assert.deepEqual(Object.keys(bindings ?? {}), [],
-                `${c.name}: ${JSON.stringify(bindings)}`);
+            if (c.name !== EDGE)
+                assert.deepEqual(Object.keys(bindings ?? {}), [], `${c.name}: ${JSON.stringify(bindings)}`);
         }
     });
 

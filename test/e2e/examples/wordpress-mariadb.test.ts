@@ -48,23 +48,35 @@ describe("wordpress-mariadb on the sandbox", () => {
 
     test("completing the install form succeeds, and MariaDB holds the site and its admin", async () => {
         const r = await fetchVia({
-            host: DOMAIN, path: "/wp-admin/install.php?step=2",
+            host: DOMAIN,
+            path: "/wp-admin/install.php?step=2",
             form: {
-                weblog_title: TITLE, user_name: ADMIN, admin_password: "e2e-Pass-1234",
-                    admin_password2: "e2e-Pass-1234",
-                pw_weak: "on", admin_email: EMAIL, blog_public: "0", language: "",
+                weblog_title: TITLE,
+                user_name: ADMIN,
+                admin_password: "e2e-Pass-1234",
+                admin_password2: "e2e-Pass-1234",
+                pw_weak: "on",
+                admin_email: EMAIL,
+                blog_public: "0",
+                language: "",
             },
             headers: { origin: `https://${DOMAIN}`, referer: `https://${DOMAIN}/wp-admin/install.php` },
             timeoutMs: 60000,
         });
         assert.equal(r.status, 200);
         assert.match(r.body, /<h1>Success!<\/h1>/, r.body.slice(0, 1000));
-        assert.equal(await mariadb(DB, "wordpress",
-            "SELECT option_value FROM wp_options WHERE option_name = 'blogname'"), TITLE);
-        assert.equal(await mariadb(DB, "wordpress",
-            "SELECT option_value FROM wp_options WHERE option_name = 'siteurl'"), `https://${DOMAIN}`);
-        assert.equal(await mariadb(DB, "wordpress", "SELECT CONCAT(user_login, ' ', user_email) FROM wp_users"),
-            `${ADMIN} ${EMAIL}`);
+        assert.equal(
+            await mariadb(DB, "wordpress", "SELECT option_value FROM wp_options WHERE option_name = 'blogname'"),
+            TITLE,
+        );
+        assert.equal(
+            await mariadb(DB, "wordpress", "SELECT option_value FROM wp_options WHERE option_name = 'siteurl'"),
+            `https://${DOMAIN}`,
+        );
+        assert.equal(
+            await mariadb(DB, "wordpress", "SELECT CONCAT(user_login, ' ', user_email) FROM wp_users"),
+            `${ADMIN} ${EMAIL}`,
+        );
         const home = await fetchVia({ host: DOMAIN });
         assert.equal(home.status, 200);
         assert.ok(home.body.includes(TITLE), "the home page shows the new site's title");
@@ -81,8 +93,15 @@ describe("wordpress-mariadb on the sandbox", () => {
     test("a file put in wp-content survives replacing the WordPress container (a changed wpDebug)", async () => {
         const old = await webContainer();
         const oldId = (await inspect(old)).Id;
-        await exec(old, "sh", "-c", `mkdir -p "$(dirname "$1")" && printf %s "$2" > "$1"`, "-",
-            `/var/www/html${MARKER}`, TOKEN);
+        await exec(
+            old,
+            "sh",
+            "-c",
+            `mkdir -p "$(dirname "$1")" && printf %s "$2" > "$1"`,
+            "-",
+            `/var/www/html${MARKER}`,
+            TOKEN,
+        );
         assert.equal((await fetchVia({ host: DOMAIN, path: MARKER })).body, TOKEN);
 
         config = { ...config, wpDebug: "true" };
@@ -91,8 +110,10 @@ describe("wordpress-mariadb on the sandbox", () => {
         const web = await webContainer();
         assert.notEqual((await inspect(web)).Id, oldId);
         assert.deepEqual(await containersWhere(`id=${oldId}`), [], "the old container is gone");
-        assert.ok((await exec(web, "env")).split("\n").includes("WORDPRESS_DEBUG=1"),
-            "the new container runs with the changed environment");
+        assert.ok(
+            (await exec(web, "env")).split("\n").includes("WORDPRESS_DEBUG=1"),
+            "the new container runs with the changed environment",
+        );
         assert.equal(await exec(web, "cat", `/var/www/html${MARKER}`), TOKEN);
         const served = await fetchVia({ host: DOMAIN, path: MARKER });
         assert.equal(served.status, 200);

@@ -54,7 +54,9 @@ export async function bridgeGateway(): Promise<string> {
     const ifname = bridge.Options?.["com.docker.network.bridge.name"] ?? "docker0";
     const ip = spawnSync("ip", ["-j", "-4", "addr", "show", "dev", ifname], { encoding: "utf8" });
     if (ip.status === 0) {
-        const local = JSON.parse(ip.stdout)?.[0]?.addr_info?.find((a: { family: string }) => a.family === "inet")?.local;
+        const local = JSON.parse(ip.stdout)?.[0]?.addr_info?.find(
+            (a: { family: string }) => a.family === "inet",
+        )?.local;
         if (local) return local;
     }
     const subnet = configs[0]?.Subnet;
@@ -62,25 +64,78 @@ export async function bridgeGateway(): Promise<string> {
         const [a, b, c, d] = subnet.split("/")[0].split(".").map(Number);
         return [a, b, c, d + 1].join(".");
     }
-    throw new Error(`no IPv4 gateway for the default bridge (${ifname}): not in \`docker network inspect bridge\`, `
-        + `not on the interface (${ip.error?.message ?? ip.stderr.trim()}), and no IPv4 subnet`);
+    throw new Error(
+        `no IPv4 gateway for the default bridge (${ifname}): not in \`docker network inspect bridge\`, ` +
+            `not on the interface (${ip.error?.message ?? ip.stderr.trim()}), and no IPv4 subnet`,
+    );
 }
 
 /** A CA and a server certificate for `ips`, made with openssl; PEM files in `dir`. */
 function mintListenerCertificate(dir: string, ips: string[]): void {
-    const openssl = (...args: string[]) => execFileSync("openssl", args,
-        { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-        "-subj", "/CN=dropyard e2e pebble listener CA", "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", "ca.key", "-out", "ca.pem");
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=pebble",
-        "-keyout", "key.pem", "-out", "req.pem");
-    writeFileSync(join(dir, "ext.cnf"), [
-        `subjectAltName=${ips.map(ip => `IP:${ip}`).join(",")}`,
-        "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=serverAuth", "",
-    ].join("\n"));
-    openssl("x509", "-req", "-in", "req.pem", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-        "-extfile", "ext.cnf", "-out", "cert.pem");
+    const openssl = (...args: string[]) =>
+        execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=dropyard e2e pebble listener CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    );
+    openssl(
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        "/CN=pebble",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "req.pem",
+    );
+    writeFileSync(
+        join(dir, "ext.cnf"),
+        [
+            `subjectAltName=${ips.map(ip => `IP:${ip}`).join(",")}`,
+            "basicConstraints=critical,CA:FALSE",
+            "keyUsage=critical,digitalSignature",
+            "extendedKeyUsage=serverAuth",
+            "",
+        ].join("\n"),
+    );
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "req.pem",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    );
 }
 
 /** Removes Pebble containers an interrupted run left behind (only ours: they carry the test label). */
@@ -101,48 +156,96 @@ export async function startPebble(): Promise<Pebble> {
     try {
         await removeLeftoverPebbles();
         mintListenerCertificate(dir, [gateway, "127.0.0.1"]);
-        writeFileSync(join(dir, "pebble-config.json"), JSON.stringify({
-            pebble: {
-                listenAddress: `${gateway}:${ACME_PORT}`,
-                managementListenAddress: MANAGEMENT,
-                certificate: "/acme/cert.pem",
-                privateKey: "/acme/key.pem",
-                httpPort: 80, // HTTP-01 on port 80, as a real CA: the edge's published port
-                tlsPort: 443,
-                ocspResponderURL: "",
-                externalAccountBindingRequired: false,
-                retryAfter: { authz: 1, order: 1 },
-            },
-        }, null, 2));
+        writeFileSync(
+            join(dir, "pebble-config.json"),
+            JSON.stringify(
+                {
+                    pebble: {
+                        listenAddress: `${gateway}:${ACME_PORT}`,
+                        managementListenAddress: MANAGEMENT,
+                        certificate: "/acme/cert.pem",
+                        privateKey: "/acme/key.pem",
+                        httpPort: 80, // HTTP-01 on port 80, as a real CA: the edge's published port
+                        tlsPort: 443,
+                        ocspResponderURL: "",
+                        externalAccountBindingRequired: false,
+                        retryAfter: { authz: 1, order: 1 },
+                    },
+                },
+                null,
+                2,
+            ),
+        );
         const common = ["run", "-d", "--label", LABEL, "--network", "host"];
-        await docker(...common, "--name", names[0], IMAGE, "pebble-challtestsrv",
-            "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dns01", DNS, "-management", CHALLTESTSRV_MANAGEMENT,
-            "-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "");
-        await docker(...common, "--name", names[1], "-v", `${dir}:/acme:ro`, IMAGE,
-            "pebble", "-config", "/acme/pebble-config.json", "-dnsserver", DNS);
+        await docker(
+            ...common,
+            "--name",
+            names[0],
+            IMAGE,
+            "pebble-challtestsrv",
+            "-defaultIPv4",
+            "127.0.0.1",
+            "-defaultIPv6",
+            "",
+            "-dns01",
+            DNS,
+            "-management",
+            CHALLTESTSRV_MANAGEMENT,
+            "-http01",
+            "",
+            "-https01",
+            "",
+            "-tlsalpn01",
+            "",
+            "-doh",
+            "",
+        );
+        await docker(
+            ...common,
+            "--name",
+            names[1],
+            "-v",
+            `${dir}:/acme:ro`,
+            IMAGE,
+            "pebble",
+            "-config",
+            "/acme/pebble-config.json",
+            "-dnsserver",
+            DNS,
+        );
         const listenerCa = readFileSync(join(dir, "ca.pem"), "utf8");
         const directoryUrl = `https://${gateway}:${ACME_PORT}/dir`;
         await until("Pebble's ACME directory answers", 30, async () => {
             for (const n of names) {
                 if (!(await inspect(n)).State.Running) throw new Error(`${n} exited: ${await engine.logs(n, 20)}`);
             }
-            const r = await fetchVia({ host: gateway, address: gateway, port: ACME_PORT, path: "/dir", ca: listenerCa,
-                timeoutMs: 2000 });
+            const r = await fetchVia({
+                host: gateway,
+                address: gateway,
+                port: ACME_PORT,
+                path: "/dir",
+                ca: listenerCa,
+                timeoutMs: 2000,
+            });
             return r.status === 200 && JSON.parse(r.body).newOrder !== undefined;
         });
         return {
-            gateway, directoryUrl, listenerCa,
+            gateway,
+            directoryUrl,
+            listenerCa,
             config: { acmeServer: directoryUrl, acmeCaBundle: listenerCa, acmeEmail: "e2e@dropyard.test" },
             root: async () => {
                 const [host, port] = MANAGEMENT.split(":");
                 const r = await fetchVia({ host, address: host, port: Number(port), path: "/roots/0", ca: listenerCa });
-                if (r.status !== 200
-                    || !r.body.includes("BEGIN CERTIFICATE")) throw new Error(`Pebble /roots/0 answered ${r.status}: ${r.body}`);
+                if (r.status !== 200 || !r.body.includes("BEGIN CERTIFICATE"))
+                    throw new Error(`Pebble /roots/0 answered ${r.status}: ${r.body}`);
                 return r.body;
             },
             pointName: async (name, address) => {
-                const r = await fetch(`http://${CHALLTESTSRV_MANAGEMENT}/add-a`,
-                    { method: "POST", body: JSON.stringify({ host: name, addresses: [address] }) });
+                const r = await fetch(`http://${CHALLTESTSRV_MANAGEMENT}/add-a`, {
+                    method: "POST",
+                    body: JSON.stringify({ host: name, addresses: [address] }),
+                });
                 if (r.status !== 200) throw new Error(`challtestsrv /add-a answered ${r.status}: ${await r.text()}`);
             },
             stop,

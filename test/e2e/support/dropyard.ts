@@ -10,20 +10,27 @@ export const SANDBOX_PULUMI = join(REPO, "sandbox/bin/pulumi");
 /** Starts `dropyard <args>` in `dir`. */
 export function startDropyard(dir: string, args: string[]) {
     return spawn(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "lib/cli/main.ts"), ...args], {
-        cwd: dir, stdio: ["ignore", "pipe", "pipe"],
+        cwd: dir,
+        stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, NODE_OPTIONS: "", DROPYARD_PULUMI: SANDBOX_PULUMI },
     });
 }
 
 /** `dropyard <args>` in `dir`, to the end. */
-export function dropyardIn(dir: string, args: string[]): Promise<{ status: number | null; stdout: string;
-    stderr: string; }> {
+export function dropyardIn(
+    dir: string,
+    args: string[],
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
     return new Promise(resolveRun => {
         const child = startDropyard(dir, args);
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", c => { stdout += c; });
-        child.stderr.on("data", c => { stderr += c; });
+        child.stdout.on("data", c => {
+            stdout += c;
+        });
+        child.stderr.on("data", c => {
+            stderr += c;
+        });
         child.on("close", status => resolveRun({ status, stdout, stderr }));
     });
 }

@@ -25,13 +25,26 @@ export const STACK = "e2e";
  */
 export async function edgePortsFree(seconds = 300): Promise<void> {
     const loopbackOrAny = new Set(["127.0.0.1", "0.0.0.0", "::", ""]);
-    const holders = async () => (await containers({ status: ["running"] }))
-        .filter(c => c.Ports.some(p => (p.PublicPort === 80 || p.PublicPort === 443) && loopbackOrAny.has(p.IP ?? "")))
-        .map(c => `${c.Names[0].replace(/^\//,
-            "")} ${c.Ports.map(p => `${p.IP}:${p.PublicPort}->${p.PrivatePort}`).join(", ")}`);
-    await until("ports 80 and 443 on 127.0.0.1 free for the edge", seconds,
-        async () => (await holders()).length === 0, 1000)
-        .catch(async e => { throw new Error(`${(e as Error).message}; held by: ${(await holders()).join("; ")}`); });
+    const holders = async () =>
+        (await containers({ status: ["running"] }))
+            .filter(c =>
+                c.Ports.some(p => (p.PublicPort === 80 || p.PublicPort === 443) && loopbackOrAny.has(p.IP ?? "")),
+            )
+            .map(
+                c =>
+                    `${c.Names[0].replace(
+                        /^\//,
+                        "",
+                    )} ${c.Ports.map(p => `${p.IP}:${p.PublicPort}->${p.PrivatePort}`).join(", ")}`,
+            );
+    await until(
+        "ports 80 and 443 on 127.0.0.1 free for the edge",
+        seconds,
+        async () => (await holders()).length === 0,
+        1000,
+    ).catch(async e => {
+        throw new Error(`${(e as Error).message}; held by: ${(await holders()).join("; ")}`);
+    });
 }
 
 /** The local Host's data directory (edge config, certificates): `~/.dropyard/<host>`, as Host defaults it. */
@@ -45,8 +58,11 @@ export function hostDataDir(host: string): string {
  */
 export async function forgetHostFiles(host: string): Promise<void> {
     const live = await containersWhere(`label=dev.dropyard.host=${host}`);
-    assert.deepEqual(live, [],
-        `host "${host}" still has containers (${live.join(", ")}): another stack of this example is deployed; remove it first (npm run sandbox -- down <dir>)`);
+    assert.deepEqual(
+        live,
+        [],
+        `host "${host}" still has containers (${live.join(", ")}): another stack of this example is deployed; remove it first (npm run sandbox -- down <dir>)`,
+    );
     rmSync(hostDataDir(host), { recursive: true, force: true });
 }
 
@@ -77,7 +93,9 @@ export function deployment(example: string, domain: string): Deployment {
     const ups: Deployment["ups"] = [];
     const log: string[] = [];
     return {
-        dir, ups, log,
+        dir,
+        ups,
+        log,
         get current() {
             assert.ok(ups.length > 0, "the stack was never deployed");
             return ups[ups.length - 1].summary;
@@ -88,7 +106,9 @@ export function deployment(example: string, domain: string): Deployment {
             try {
                 summary = await up(dir, { stack: STACK, config, log: line => log.push(line) });
             } catch (e) {
-                throw new Error(`${(e as Error).message}\n--- sandbox log (last lines) ---\n${log.slice(-30).join("\n")}`);
+                throw new Error(
+                    `${(e as Error).message}\n--- sandbox log (last lines) ---\n${log.slice(-30).join("\n")}`,
+                );
             }
             const seconds = (Date.now() - t) / 1000;
             ups.push({ summary, seconds, config, waitedToServe: await settle(domain) });
@@ -100,12 +120,16 @@ export function deployment(example: string, domain: string): Deployment {
             } catch (e) {
                 // The failure stays this file's; the engine is cleared for the next file all the same.
                 const removed = await forceTeardown(statePath(projectName(dir), STACK, dir));
-                throw new Error(`down failed (${(e as Error).message}); removed from the engine by force: ${removed.join(", ") || "nothing"}`);
+                throw new Error(
+                    `down failed (${(e as Error).message}); removed from the engine by force: ${removed.join(", ") || "nothing"}`,
+                );
             }
         },
         commandStdout(name) {
             type Entry = { type: string; name: string; condemned?: boolean; outputs: { stdout?: string } };
-            const state = JSON.parse(readFileSync(statePath(projectName(dir), STACK, dir), "utf8")) as { resources: Entry[] };
+            const state = JSON.parse(readFileSync(statePath(projectName(dir), STACK, dir), "utf8")) as {
+                resources: Entry[];
+            };
             const r = state.resources.find(x => x.type === "command:local:Command" && x.name === name && !x.condemned);
             assert.ok(r, `no command "${name}" in the stack's state`);
             return String(r.outputs.stdout ?? "");
@@ -133,14 +157,18 @@ export async function forceTeardown(stateFile: string): Promise<string[]> {
         for (const r of [...state.resources, ...state.retained].reverse()) {
             if (r.type !== type || !r.engineId) continue;
             const engineId = r.engineId;
-            if ("value" in await engine.attempt(() => kinds[type](engineId))) removed.push(`${r.name}`);
+            if ("value" in (await engine.attempt(() => kinds[type](engineId)))) removed.push(`${r.name}`);
         }
     }
     rmSync(stateFile, { force: true });
     return removed;
 }
 
-interface StateEntry { type: string; name: string; engineId?: string }
+interface StateEntry {
+    type: string;
+    name: string;
+    engineId?: string;
+}
 
 /**
  * Waits (up to 10 s) until the edge has answered https for `domain` (any status below 400) ten times
@@ -148,16 +176,27 @@ interface StateEntry { type: string; name: string; engineId?: string }
  * side for a moment. Returns 0 when every answer was right from the first, else the seconds it took.
  */
 async function settle(domain: string): Promise<number> {
-    const answers = () => fetchVia({ host: domain,
-        timeoutMs: 2000 }).then(r => r.status >= 200 && r.status < 400, () => false);
+    const answers = () =>
+        fetchVia({ host: domain, timeoutMs: 2000 }).then(
+            r => r.status >= 200 && r.status < 400,
+            () => false,
+        );
     const started = Date.now();
     let inARow = 0;
     let failed = false;
-    await until(`https://${domain}/ answering steadily after up`, 10, async () => {
-        if (await answers()) inARow++;
-        else { inARow = 0; failed = true; }
-        return inARow >= 10;
-    }, 50);
+    await until(
+        `https://${domain}/ answering steadily after up`,
+        10,
+        async () => {
+            if (await answers()) inARow++;
+            else {
+                inARow = 0;
+                failed = true;
+            }
+            return inARow >= 10;
+        },
+        50,
+    );
     return failed ? (Date.now() - started) / 1000 : 0;
 }
 
@@ -178,20 +217,27 @@ let releaseEdge: (() => void) | undefined;
 export async function lockEdge(seconds = 900): Promise<void> {
     if (releaseEdge) return;
     let holder = "";
-    await until(`the e2e edge lock ${EDGE_LOCK}`, seconds, () => {
-        try {
-            writeFileSync(EDGE_LOCK, String(process.pid), { flag: "wx" });
-            return true;
-        } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-            holder = readFileSync(EDGE_LOCK, "utf8");
-            if (holder !== "" && !alive(Number(holder))) rmSync(EDGE_LOCK, { force: true }); // "": being written
-            return false;
-        }
-    }, 1000).catch(e => { throw new Error(`${(e as Error).message}; held by process ${holder}`); });
+    await until(
+        `the e2e edge lock ${EDGE_LOCK}`,
+        seconds,
+        () => {
+            try {
+                writeFileSync(EDGE_LOCK, String(process.pid), { flag: "wx" });
+                return true;
+            } catch (e) {
+                if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+                holder = readFileSync(EDGE_LOCK, "utf8");
+                if (holder !== "" && !alive(Number(holder))) rmSync(EDGE_LOCK, { force: true }); // "": being written
+                return false;
+            }
+        },
+        1000,
+    ).catch(e => {
+        throw new Error(`${(e as Error).message}; held by process ${holder}`);
+    });
     releaseEdge = () => {
-        if (existsSync(EDGE_LOCK) && readFileSync(EDGE_LOCK, "utf8") === String(process.pid)) rmSync(EDGE_LOCK,
-            { force: true });
+        if (existsSync(EDGE_LOCK) && readFileSync(EDGE_LOCK, "utf8") === String(process.pid))
+            rmSync(EDGE_LOCK, { force: true });
         releaseEdge = undefined;
     };
     process.once("exit", () => releaseEdge?.());

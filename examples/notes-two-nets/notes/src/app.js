@@ -33,9 +33,14 @@ function createApp({ notes, userauth, sessionSecret }) {
     });
 
     const page = (res, view, status = 200) => res.status(status).type("html").send(view.toString());
-    const startSession = (req, res, username) => res.cookie(COOKIE, signSession(username, sessionSecret), {
-        httpOnly: true, sameSite: "lax", secure: req.secure, path: "/", maxAge: MAX_AGE_SECONDS * 1000,
-    });
+    const startSession = (req, res, username) =>
+        res.cookie(COOKIE, signSession(username, sessionSecret), {
+            httpOnly: true,
+            sameSite: "lax",
+            secure: req.secure,
+            path: "/",
+            maxAge: MAX_AGE_SECONDS * 1000,
+        });
     const requireUser = (req, res, next) => (req.user ? next() : res.redirect(303, "/signin"));
 
     app.get("/", requireUser, async (req, res) => {
@@ -59,7 +64,8 @@ function createApp({ notes, userauth, sessionSecret }) {
     app.post("/signin", async (req, res) => {
         const { username = "", password = "" } = req.body;
         const user = await userauth.verify(String(username), String(password));
-        if (!user) return page(res, credentialsPage({ mode: "signin", username, error: "Wrong user name or password." }), 401);
+        if (!user)
+            return page(res, credentialsPage({ mode: "signin", username, error: "Wrong user name or password." }), 401);
         startSession(req, res, user);
         res.redirect(303, "/");
     });

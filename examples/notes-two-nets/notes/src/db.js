@@ -24,7 +24,7 @@ async function migrate(pool, { attempts = 30, delayMs = 2000 } = {}) {
         } catch (err) {
             if (attempt >= attempts) throw err;
             console.log(`database not ready (${err.code ?? err.message}); retrying`);
-            await new Promise((resolve) => setTimeout(resolve, delayMs));
+            await new Promise(resolve => setTimeout(resolve, delayMs));
         }
     }
     await pool.query(`
@@ -46,7 +46,9 @@ function noteStore(pool) {
         },
         async list(owner) {
             const [rows] = await pool.execute(
-                "SELECT id, title, body, created_at AS createdAt FROM notes WHERE owner = ? ORDER BY id DESC LIMIT 100", [owner]);
+                "SELECT id, title, body, created_at AS createdAt FROM notes WHERE owner = ? ORDER BY id DESC LIMIT 100",
+                [owner],
+            );
             return rows;
         },
         async create(owner, title, body) {

@@ -25,7 +25,7 @@ async function main() {
     });
 }
 
-main().catch((err) => {
+main().catch(err => {
     console.error(err);
     process.exit(1);
 });

@@ -9,7 +9,9 @@ const MAX_AGE_SECONDS = 7 * 24 * 3600;
 const mac = (payload, secret) => createHmac("sha256", secret).update(payload).digest("base64url");
 
 function signSession(username, secret, now = Date.now()) {
-    const payload = Buffer.from(JSON.stringify({ u: username, exp: now + MAX_AGE_SECONDS * 1000 })).toString("base64url");
+    const payload = Buffer.from(JSON.stringify({ u: username, exp: now + MAX_AGE_SECONDS * 1000 })).toString(
+        "base64url",
+    );
     return `${payload}.${mac(payload, secret)}`;
 }
 

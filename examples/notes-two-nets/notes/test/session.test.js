@@ -27,7 +27,15 @@ test("a session expires after MAX_AGE_SECONDS", () => {
 });
 
 test("garbage is no session", () => {
-    for (const token of [undefined, "", "abc", "a.b", "a.b.c", ".", `${Buffer.from("not json").toString("base64url")}.x`]) {
+    for (const token of [
+        undefined,
+        "",
+        "abc",
+        "a.b",
+        "a.b.c",
+        ".",
+        `${Buffer.from("not json").toString("base64url")}.x`,
+    ]) {
         assert.equal(readSession(token, SECRET, NOW), undefined, String(token));
     }
 });

@@ -13,7 +13,7 @@ function fakeFetch(status, body) {
     return { fetch, calls };
 }
 
-const client = (fetch) => createUserauthClient({ baseUrl: "http://userauth:3000", apiKey: "k3y", fetch });
+const client = fetch => createUserauthClient({ baseUrl: "http://userauth:3000", apiKey: "k3y", fetch });
 
 test("verify posts JSON with the API key and returns the canonical user name", async () => {
     const { fetch, calls } = fakeFetch(200, { username: "alice" });
@@ -25,19 +25,30 @@ test("verify posts JSON with the API key and returns the canonical user name", a
 });
 
 test("verify returns undefined for a wrong password", async () => {
-    assert.equal(await client(fakeFetch(401, { error: "wrong username or password" }).fetch).verify("alice", "nope"), undefined);
+    assert.equal(
+        await client(fakeFetch(401, { error: "wrong username or password" }).fetch).verify("alice", "nope"),
+        undefined,
+    );
 });
 
 test("createUser passes userauth's reason back on 400 and 409", async () => {
     const { fetch, calls } = fakeFetch(409, { error: "username is taken" });
     assert.deepEqual(await client(fetch).createUser("alice", "pw"), { ok: false, error: "username is taken" });
     assert.equal(calls[0].url, "http://userauth:3000/users");
-    assert.deepEqual(await client(fakeFetch(201, { username: "alice" }).fetch).createUser("Alice", "pw"), { ok: true, username: "alice" });
+    assert.deepEqual(await client(fakeFetch(201, { username: "alice" }).fetch).createUser("Alice", "pw"), {
+        ok: true,
+        username: "alice",
+    });
 });
 
 test("a server error, a refused key or no answer at all is UserauthUnavailable", async () => {
     await assert.rejects(client(fakeFetch(503, {}).fetch).verify("a", "b"), UserauthUnavailable);
-    await assert.rejects(client(fakeFetch(403, { error: "missing or wrong X-Api-Key" }).fetch).verify("a", "b"), UserauthUnavailable);
-    const down = async () => { throw new TypeError("fetch failed"); };
+    await assert.rejects(
+        client(fakeFetch(403, { error: "missing or wrong X-Api-Key" }).fetch).verify("a", "b"),
+        UserauthUnavailable,
+    );
+    const down = async () => {
+        throw new TypeError("fetch failed");
+    };
     await assert.rejects(client(down).verify("a", "b"), /userauth did not answer: fetch failed/);
 });

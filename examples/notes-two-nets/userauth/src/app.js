@@ -40,7 +40,7 @@ function createApp({ users, apiKey }) {
         const { username, password, error } = parseCredentials(req.body);
         const user = error ? undefined : await users.find(username);
         // Hash even when there is no such user, so timing does not reveal which names exist.
-        const matches = await verifyPassword(password ?? "", user?.passwordHash ?? await hashForUnknownUser());
+        const matches = await verifyPassword(password ?? "", user?.passwordHash ?? (await hashForUnknownUser()));
         if (!user || !matches) return res.status(401).json({ error: "wrong username or password" });
         res.json({ username: user.username });
     });

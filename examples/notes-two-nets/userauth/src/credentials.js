@@ -10,7 +10,9 @@ function parseCredentials(body) {
     const username = typeof body?.username === "string" ? body.username.trim().toLowerCase() : "";
     const password = typeof body?.password === "string" ? body.password : "";
     if (!USERNAME.test(username)) {
-        return { error: "username must be 3-32 letters, digits, dots, hyphens or underscores, starting with a letter or digit" };
+        return {
+            error: "username must be 3-32 letters, digits, dots, hyphens or underscores, starting with a letter or digit",
+        };
     }
     if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
         return { error: `password must be ${MIN_PASSWORD}-${MAX_PASSWORD} characters` };

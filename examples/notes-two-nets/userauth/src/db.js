@@ -24,7 +24,7 @@ async function migrate(pool, { attempts = 30, delayMs = 2000 } = {}) {
         } catch (err) {
             if (attempt >= attempts) throw err;
             console.log(`database not ready (${err.code ?? err.message}); retrying`);
-            await new Promise((resolve) => setTimeout(resolve, delayMs));
+            await new Promise(resolve => setTimeout(resolve, delayMs));
         }
     }
     await pool.query(`
@@ -42,13 +42,18 @@ function userStore(pool) {
             await pool.query("SELECT 1");
         },
         async find(username) {
-            const [rows] = await pool.execute("SELECT username, password_hash FROM users WHERE username = ?", [username]);
+            const [rows] = await pool.execute("SELECT username, password_hash FROM users WHERE username = ?", [
+                username,
+            ]);
             return rows[0] && { username: rows[0].username, passwordHash: rows[0].password_hash };
         },
         /** false when the user name is taken. */
         async create(username, passwordHash) {
             try {
-                await pool.execute("INSERT INTO users (username, password_hash) VALUES (?, ?)", [username, passwordHash]);
+                await pool.execute("INSERT INTO users (username, password_hash) VALUES (?, ?)", [
+                    username,
+                    passwordHash,
+                ]);
                 return true;
             } catch (err) {
                 if (err.code === "ER_DUP_ENTRY") return false;

@@ -18,7 +18,7 @@ async function main() {
     });
 }
 
-main().catch((err) => {
+main().catch(err => {
     console.error(err);
     process.exit(1);
 });

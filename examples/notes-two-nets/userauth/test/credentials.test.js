@@ -4,13 +4,19 @@ const assert = require("node:assert/strict");
 const { parseCredentials } = require("../src/credentials");
 
 test("a valid body gives the user name lower-cased and trimmed, the password untouched", () => {
-    assert.deepEqual(parseCredentials({ username: "  Alice.B ", password: " pass word " }),
-        { username: "alice.b", password: " pass word " });
+    assert.deepEqual(parseCredentials({ username: "  Alice.B ", password: " pass word " }), {
+        username: "alice.b",
+        password: " pass word ",
+    });
 });
 
 test("user names must be 3-32 safe characters", () => {
     for (const username of ["ab", "a".repeat(33), "-alice", "al ice", "alice<script>", "ålice", 42, undefined]) {
-        assert.match(parseCredentials({ username, password: "long enough" }).error ?? "", /^username must be/, String(username));
+        assert.match(
+            parseCredentials({ username, password: "long enough" }).error ?? "",
+            /^username must be/,
+            String(username),
+        );
     }
 });
 
