@@ -57,13 +57,17 @@ export interface EdgeHost {
 
 /** The edge network as web containers join it: by name (a `docker.Network`, or one another stack owns). */
 export interface EdgeNetworkRef {
+    /** The network's Docker name. */
     readonly name: pulumi.Output<string>;
 }
 
 /** The edge of a host another stack owns, as its export describes it (see `Host.attach`). */
 export interface AttachedEdge {
+    /** The owner's edge container, which the attached stack only tests and reloads. */
     readonly container: string;
+    /** Host port of HTTP. */
     readonly httpPort: number;
+    /** Host port of HTTPS. */
     readonly httpsPort: number;
 }
 

@@ -15,22 +15,45 @@ export interface HostExport {
     readonly version: number;
     /** The Host's name in its own stack: the edge container and cron files carry it. */
     readonly hostName: string;
+    /** Which kind of host the owning stack made. */
     readonly target: "droplet" | "server" | "local";
+    /** Where dropyard keeps its files on the host (edge config, certificates, backups). */
     readonly dataDir: string;
     /** The address users and DNS records point at. */
     readonly address: string;
     /** The Docker endpoint, e.g. `unix:///var/run/docker.sock` or `tcp://203.0.113.10:2376`. */
     readonly dockerHost: string;
     /** The Docker API's mutual TLS material (droplet and server). */
-    readonly docker?: { readonly caPem: string; readonly certPem: string; readonly keyPem: string };
+    readonly docker?: {
+        /** The host's own CA, which signed the Docker API's server certificate. */
+        readonly caPem: string;
+        /** The client certificate the Docker API accepts. */
+        readonly certPem: string;
+        /** The client certificate's private key. */
+        readonly keyPem: string;
+    };
     /** How host commands reach a droplet or server. */
-    readonly ssh?: { readonly host: string; readonly user: string; readonly port: number; readonly privateKey: string };
+    readonly ssh?: {
+        /** Address sshd listens on. */
+        readonly host: string;
+        /** Login user: root, or one with passwordless sudo. */
+        readonly user: string;
+        /** sshd's port. */
+        readonly port: number;
+        /** The SSH private key (OpenSSH or PEM). */
+        readonly privateKey: string;
+    };
     /** The edge the host stack runs, which attached stacks only reload. */
     readonly edge: {
+        /** The edge nginx's container name, for `docker exec` (test and reload). */
         readonly container: string;
+        /** The Docker network public web containers join so the edge reaches them. */
         readonly network: string;
+        /** Host port of HTTP. */
         readonly httpPort: number;
+        /** Host port of HTTPS. */
         readonly httpsPort: number;
+        /** Host addresses the ports are published on. */
         readonly bindAddresses: readonly string[];
     };
 }

@@ -13,7 +13,7 @@ export {
 } from "./host";
 export { BridgeNet, BridgeNetArgs } from "./bridge-net";
 export { App } from "./app/app";
-export { AppArgs, AppHealthcheck, AppLogs } from "./app/args";
+export { AppArgs, AppHealthcheck, AppLogs, AppSchedule } from "./app/args";
 export { Database, isDatabase } from "./database/database";
 export { Postgres, PostgresArgs } from "./database/postgres";
 export { MariaDB, MariaDBArgs } from "./database/mariadb";
