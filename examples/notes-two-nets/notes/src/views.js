@@ -25,51 +25,29 @@ function html(strings, ...values) {
 
 function layout(title, user, body) {
     return html`<!doctype html>
-        <html lang="en">
-            <head>
-                <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <title>${title} · Notes</title>
-                <style>
-                    body {
-                        font-family: system-ui, sans-serif;
-                        max-width: 40rem;
-                        margin: 2rem auto;
-                        padding: 0 1rem;
-                    }
-                    header {
-                        display: flex;
-                        justify-content: space-between;
-                        align-items: center;
-                    }
-                    form.stack {
-                        display: grid;
-                        gap: 0.5rem;
-                    }
-                    input,
-                    textarea,
-                    button {
-                        font: inherit;
-                        padding: 0.4rem;
-                    }
-                    article {
-                        border-top: 1px solid #ddd;
-                        padding: 0.5rem 0;
-                        white-space: pre-wrap;
-                    }
-                    .error {
-                        color: #b00020;
-                    }
-                </style>
-            </head>
-            <body>
-                <header>
-                    <h1>Notes</h1>
-                    ${user ? html`<form method="post" action="/signout"><span>${user}</span> <button>Sign out</button></form>` : ""}
-                </header>
-                ${body}
-            </body>
-        </html> `;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · Notes</title>
+<style>
+  body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }
+  header { display: flex; justify-content: space-between; align-items: center; }
+  form.stack { display: grid; gap: 0.5rem; }
+  input, textarea, button { font: inherit; padding: 0.4rem; }
+  article { border-top: 1px solid #ddd; padding: 0.5rem 0; white-space: pre-wrap; }
+  .error { color: #b00020; }
+</style>
+</head>
+<body>
+<header>
+  <h1>Notes</h1>
+  ${user ? html`<form method="post" action="/signout"><span>${user}</span> <button>Sign out</button></form>` : ""}
+</header>
+${body}
+</body>
+</html>
+`;
 }
 
 function credentialsPage({ mode, error, username }) {
@@ -79,26 +57,15 @@ function credentialsPage({ mode, error, username }) {
         title,
         undefined,
         html`
-            <h2>${title}</h2>
-            ${error ? html`<p class="error" role="alert">${error}</p>` : ""}
-            <form class="stack" method="post" action="${signUp ? "/signup" : "/signin"}">
-                <label
-                    >User name <input name="username" value="${username ?? ""}" autocomplete="username" required
-                /></label>
-                <label
-                    >Password
-                    <input
-                        name="password"
-                        type="password"
-                        autocomplete="${signUp ? "new-password" : "current-password"}"
-                        required
-                /></label>
-                <button>${title}</button>
-            </form>
-            <p>
-                ${signUp ? html`Have an account? <a href="/signin">Sign in</a>` : html`New here? <a href="/signup">Sign up</a>`}
-            </p>
-        `,
+<h2>${title}</h2>
+${error ? html`<p class="error" role="alert">${error}</p>` : ""}
+<form class="stack" method="post" action="${signUp ? "/signup" : "/signin"}">
+  <label>User name <input name="username" value="${username ?? ""}" autocomplete="username" required></label>
+  <label>Password <input name="password" type="password" autocomplete="${signUp ? "new-password" : "current-password"}" required></label>
+  <button>${title}</button>
+</form>
+<p>${signUp ? html`Have an account? <a href="/signin">Sign in</a>` : html`New here? <a href="/signup">Sign up</a>`}</p>
+`,
     );
 }
 
@@ -107,34 +74,26 @@ function notesPage({ user, notes, error }) {
         "Your notes",
         user,
         html`
-            <form class="stack" method="post" action="/notes">
-                <input name="title" placeholder="Title" maxlength="200" required />
-                <textarea name="body" rows="4" placeholder="Write something" maxlength="10000"></textarea>
-                <button>Add note</button>
-            </form>
-            ${error ? html`<p class="error" role="alert">${error}</p>` : ""}
-            ${
-                notes.length === 0
-                    ? html`<p>No notes yet.</p>`
-                    : notes.map(
-                          n =>
-                              html` <article>
-                                  <h3>${n.title}</h3>
-                                  ${n.body}
-                              </article>`,
-                      )
-            }
-        `,
+<form class="stack" method="post" action="/notes">
+  <input name="title" placeholder="Title" maxlength="200" required>
+  <textarea name="body" rows="4" placeholder="Write something" maxlength="10000"></textarea>
+  <button>Add note</button>
+</form>
+${error ? html`<p class="error" role="alert">${error}</p>` : ""}
+${
+    notes.length === 0
+        ? html`<p>No notes yet.</p>`
+        : notes.map(
+              n => html`
+<article><h3>${n.title}</h3>${n.body}</article>`,
+          )
+}
+`,
     );
 }
 
 function errorPage(status, message) {
-    return layout(
-        `Error ${status}`,
-        undefined,
-        html`<p class="error">${message}</p>
-            <p><a href="/">Back</a></p>`,
-    );
+    return layout(`Error ${status}`, undefined, html`<p class="error">${message}</p><p><a href="/">Back</a></p>`);
 }
 
 module.exports = { html, credentialsPage, notesPage, errorPage };
