@@ -105,6 +105,30 @@ interface Remote {
     readonly sudo: boolean;
 }
 
+/** How host commands reach a machine over SSH: the same dial settings for an owned and an attached host. */
+function remoteOver(ssh: {
+    readonly host: pulumi.Input<string>;
+    readonly user: string;
+    readonly port: number;
+    readonly privateKey: pulumi.Input<string>;
+}): Remote {
+    return {
+        // A new droplet's sshd comes up a minute or more after the API says "active":
+        // keep dialling for ~5 minutes.
+        connection: pulumi.secret(
+            pulumi.output({
+                host: ssh.host,
+                user: ssh.user,
+                port: ssh.port,
+                privateKey: ssh.privateKey,
+                dialErrorLimit: 20,
+                perDialTimeout: 15,
+            }),
+        ),
+        sudo: ssh.user !== "root",
+    };
+}
+
 /**
  * Where containers run: the Docker engine, the address users reach, a way to run scripts on the
  * machine, and the directory dropyard keeps its files in. Every other component takes a Host.
@@ -231,19 +255,7 @@ export class Host extends pulumi.ComponentResource {
                 this.sshCommand = pulumi.output("(local host: no ssh needed)");
             } else {
                 const ssh = attach.ssh!;
-                this.remote = {
-                    connection: pulumi.secret(
-                        pulumi.output({
-                            host: ssh.host,
-                            user: ssh.user,
-                            port: ssh.port,
-                            privateKey: ssh.privateKey,
-                            dialErrorLimit: 20,
-                            perDialTimeout: 15,
-                        }),
-                    ),
-                    sudo: ssh.user !== "root",
-                };
+                this.remote = remoteOver(ssh);
                 this.sshPrivateKey = pulumi.secret(ssh.privateKey);
                 this.sshCommand = pulumi.output(
                     `ssh${ssh.port === 22 ? "" : ` -p ${ssh.port}`} ${ssh.user}@${ssh.host}`,
@@ -332,21 +344,7 @@ export class Host extends pulumi.ComponentResource {
             } else {
                 ssh = serverSsh(server!);
             }
-            this.remote = {
-                // A new droplet's sshd comes up a minute or more after the API says "active":
-                // keep dialling for ~5 minutes.
-                connection: pulumi.secret(
-                    pulumi.output({
-                        host: ssh.host,
-                        user: ssh.user,
-                        port: ssh.port,
-                        privateKey: ssh.privateKey,
-                        dialErrorLimit: 20,
-                        perDialTimeout: 15,
-                    }),
-                ),
-                sudo: ssh.user !== "root",
-            };
+            this.remote = remoteOver(ssh);
             const tls = createDockerTls(name, ssh.sans, this);
             tlsOf = tls;
             const bootstrap = this.createBootstrap(name, tls, ssh);
