@@ -15,6 +15,12 @@ export default tseslint.config(
         rules: {
             "@pulumi/no-output-in-template-literal": "error",
             "@pulumi/no-output-instance-in-template-literal": "error",
+            // Node 20's fetch never settles when a server accepts and then closes the connection (docker-proxy does
+            // for a container that is not listening yet); the process then exits with the promise pending.
+            "no-restricted-globals": [
+                "error",
+                { name: "fetch", message: "use fetchVia (sandbox/lib/http.ts): node:http with a timeout" },
+            ],
         },
     },
     // No line over 120 characters (prettier wraps code at 120; this catches what it cannot). A line that is long

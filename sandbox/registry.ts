@@ -6,6 +6,7 @@
 // It is kept between runs (a cache: pushing what it already holds moves no layer); it carries the label
 // dev.dropyard.test=registry.
 import { docker, exec } from "./lib/exec";
+import { fetchVia } from "./lib/http";
 
 export const REGISTRY_NAME = "dropyard-registry";
 export const REGISTRY_IMAGE = "dropyard-sandbox/registry:2.8";
@@ -46,7 +47,9 @@ export async function ensureRegistry(): Promise<number> {
     const port = Number((await docker(["port", REGISTRY_NAME, "5000/tcp"])).split("\n")[0].split(":").pop());
     const deadline = Date.now() + 30_000;
     for (;;) {
-        const r = await fetch(`http://127.0.0.1:${port}/v2/`).catch((e: Error) => e);
+        const r = await fetchVia({ host: "127.0.0.1", scheme: "http", port, path: "/v2/", timeoutMs: 5000 }).catch(
+            (e: Error) => e,
+        );
         if (!(r instanceof Error) && r.status === 200) return port;
         if (Date.now() > deadline)
             throw new Error(

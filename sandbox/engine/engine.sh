@@ -72,11 +72,26 @@ check_machine() {
     fi
 }
 
+# A dockerd that was killed (or stopped while a container's shim hung) leaves its containers' network namespaces
+# mounted under /run/docker/netns, with their veths still on docker0. The next daemon hands out the same addresses
+# (172.17.0.2 ...), and the kernel then delivers to the dead namespace: connections to the new container are refused.
+clean_stale_netns() {
+    pgrep -x dockerd >/dev/null && return 0
+    local ns n=0
+    for ns in /run/docker/netns/*; do
+        if [ ! -e "$ns" ] || [ "$(basename "$ns")" = default ]; then continue; fi
+        umount "$ns" 2>/dev/null || true
+        rm -f "$ns" && n=$((n + 1))
+    done
+    [ "$n" = 0 ] || say "removed $n network namespaces a previous dockerd left behind"
+}
+
 start() {
     if answers; then say "a Docker daemon already answers; leaving it alone"; return 0; fi
     install_engine
     [ "$(id -u)" = 0 ] || die "starting dockerd needs root"
     check_machine
+    clean_stale_netns
     local driver; driver=$(storage_driver)
     mkdir -p "$STATE" "$(dirname "$LOG")"
     say "starting dockerd (storage driver $driver, log $LOG)"

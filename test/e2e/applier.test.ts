@@ -13,6 +13,7 @@ import { down, up, UpSummary } from "../../sandbox";
 import { goDurationNs } from "../../sandbox/lib/duration";
 import { randomOutputs } from "../../sandbox/lib/random-values";
 import { Scrubber } from "../../sandbox/lib/secrets";
+import { fetchVia } from "../../sandbox/lib/http";
 import {
     certRequestOutputs,
     locallySignedCertOutputs,
@@ -327,9 +328,9 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
         assert.equal(await fetchOnNetwork("dysbx-net"), "hello");
         const web = first.containers.find(c => c.name === first.outputs.container)!;
         const port = web.ports[0].match(/:(\d+)->/)![1];
-        const res = await fetch(`http://127.0.0.1:${port}/`);
+        const res = await fetchVia({ host: "127.0.0.1", scheme: "http", port: Number(port) });
         assert.equal(res.status, 200);
-        assert.equal((await res.text()).trim(), "hello");
+        assert.equal(res.body.trim(), "hello");
     });
 
     test("commands ran for real, and one command's output reached the command that uses it and the outputs", () => {

@@ -18,7 +18,7 @@ import { down, up } from "../../sandbox";
 import { prepareEngine } from "../../sandbox/prepare";
 import { docker } from "../support/docker";
 import { until } from "../support/until";
-import { fetchVia } from "../support/http";
+import { fetchVia } from "../../sandbox/lib/http";
 import { dropyardIn, startDropyard } from "./support/dropyard";
 
 const FIXTURE = join(__dirname, "fixtures", "day-app");

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containersWhere, docker } from "../support/docker";
-import { fetchVia } from "../support/http";
+import { fetchVia } from "../../sandbox/lib/http";
 import { deployment, prepare, REPO, STACK, teardown } from "./support/stack";
 
 const HOST = "counter-host";

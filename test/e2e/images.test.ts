@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { docker, dockerResult, engine } from "../support/docker";
-import { fetchVia, Response } from "../support/http";
+import { fetchVia, Response } from "../../sandbox/lib/http";
 import { until as poll } from "../support/until";
 
 const P = `dyimg-${process.pid}`; // prefix of everything these tests create
@@ -650,9 +650,13 @@ describe("dropyard-sandbox/pebble:2.6", () => {
                 "challtestsrv",
                 20,
                 () =>
-                    fetch(`http://${ctsIp}:8055/add-a`, {
-                        method: "POST",
-                        body: JSON.stringify({ host: "app.test", addresses: ["10.0.0.2"] }),
+                    fetchVia({
+                        host: ctsIp,
+                        address: ctsIp,
+                        port: 8055,
+                        scheme: "http",
+                        path: "/add-a",
+                        json: { host: "app.test", addresses: ["10.0.0.2"] },
                     }),
                 cts,
             );

@@ -14,7 +14,7 @@ import { Machine, startMachine } from "../../sandbox/machine";
 import { mirrorImages } from "../../sandbox/registry";
 import { statePath } from "../../sandbox/state";
 import { startPebble, Pebble } from "./support/acme";
-import { fetchVia } from "../support/http";
+import { fetchVia } from "../../sandbox/lib/http";
 import { COUNTER_IMAGES, counterSql, counterTests, sshKey, SshKey, until } from "./support/machine";
 import { changes, EXAMPLES } from "./support/stack";
 

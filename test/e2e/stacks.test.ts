@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { down, up } from "../../sandbox";
 import { prepareEngine } from "../../sandbox/prepare";
 import { containersWhere, psql } from "../support/docker";
-import { fetchVia } from "../support/http";
+import { fetchVia } from "../../sandbox/lib/http";
 import { until } from "../support/until";
 import { EXAMPLES, edgePortsFree, forgetHostFiles, hostDataDir, lockEdge, unlockEdge } from "./support/stack";
 

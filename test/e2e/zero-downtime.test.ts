@@ -15,7 +15,7 @@ import { ensureHey, HeyResult, startHey } from "../../bench/hey";
 import { down, up, UpSummary } from "../../sandbox";
 import { prepareEngine } from "../../sandbox/prepare";
 import { containers, events as engineEvents, inspect } from "../support/docker";
-import { fetchVia } from "../support/http";
+import { fetchVia } from "../../sandbox/lib/http";
 
 const FIXTURE = join(__dirname, "fixtures", "zd-app");
 const PORT = 18180;

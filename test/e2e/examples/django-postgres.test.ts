@@ -9,7 +9,7 @@ import { X509Certificate } from "node:crypto";
 import { DetailedPeerCertificate } from "node:tls";
 import { startPebble, Pebble } from "../support/acme";
 import { crash, inspect, psql, restartState, theContainer } from "../../support/docker";
-import { CookieJar, fetchVia } from "../../support/http";
+import { CookieJar, fetchVia } from "../../../sandbox/lib/http";
 import { until } from "../../support/until";
 import { actionOf, changes, deployment, prepare, teardown } from "../support/stack";
 

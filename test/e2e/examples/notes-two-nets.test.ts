@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { containers, exec, execResult, inspect, ipOn, mariadb, theContainer } from "../../support/docker";
-import { CookieJar, fetchVia } from "../../support/http";
+import { CookieJar, fetchVia } from "../../../sandbox/lib/http";
 import { changes, deployment, prepare, teardown } from "../support/stack";
 
 const HOST = "notes-host";

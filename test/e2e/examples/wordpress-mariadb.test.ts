@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { randomBytes, X509Certificate } from "node:crypto";
 import { containersWhere, exec, inspect, mariadb, theContainer } from "../../support/docker";
-import { fetchVia } from "../../support/http";
+import { fetchVia } from "../../../sandbox/lib/http";
 import { actionOf, changes, deployment, prepare, teardown } from "../support/stack";
 
 const HOST = "wordpress-host";

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containersWhere, docker, engine, inspect } from "../../support/docker";
-import { fetchVia } from "../../support/http";
+import { fetchVia } from "../../../sandbox/lib/http";
 import { until } from "../../support/until";
 
 const IMAGE = "dropyard-sandbox/pebble:2.6";
@@ -242,11 +242,16 @@ export async function startPebble(): Promise<Pebble> {
                 return r.body;
             },
             pointName: async (name, address) => {
-                const r = await fetch(`http://${CHALLTESTSRV_MANAGEMENT}/add-a`, {
-                    method: "POST",
-                    body: JSON.stringify({ host: name, addresses: [address] }),
+                const [host, port] = CHALLTESTSRV_MANAGEMENT.split(":");
+                const r = await fetchVia({
+                    host,
+                    address: host,
+                    port: Number(port),
+                    scheme: "http",
+                    path: "/add-a",
+                    json: { host: name, addresses: [address] },
                 });
-                if (r.status !== 200) throw new Error(`challtestsrv /add-a answered ${r.status}: ${await r.text()}`);
+                if (r.status !== 200) throw new Error(`challtestsrv /add-a answered ${r.status}: ${r.body}`);
             },
             stop,
         };

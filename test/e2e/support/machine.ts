@@ -11,7 +11,7 @@ import * as net from "node:net";
 import { exec, ExecResult } from "../../../sandbox/lib/exec";
 import { opensshValues } from "../../../sandbox/lib/openssh";
 import { sshRun as sandboxSsh } from "../../../sandbox/lib/ssh";
-import { CookieJar, fetchVia, Request } from "../../support/http";
+import { CookieJar, fetchVia, Request } from "../../../sandbox/lib/http";
 import {
     certRequestOutputs,
     locallySignedCertOutputs,

@@ -10,7 +10,7 @@ import { down, up, UpSummary } from "../../../sandbox";
 import { prepareEngine } from "../../../sandbox/prepare";
 import { statePath } from "../../../sandbox/state";
 import { containers, containersWhere, engine } from "../../support/docker";
-import { fetchVia } from "../../support/http";
+import { fetchVia } from "../../../sandbox/lib/http";
 import { until } from "../../support/until";
 
 export const REPO = resolve(__dirname, "../../..");

@@ -1,5 +1,7 @@
 // HTTP(S) through the edge by name, without DNS: the connection goes to the edge's loopback address and the
 // name travels in the Host header and (for https) as SNI, where the certificate is checked against `ca`.
+// node:http rather than fetch: Node 20's fetch never settles when a server accepts and then closes the connection
+// (docker-proxy does, for a container not yet listening), and a process waiting on it exits with the promise pending.
 import { request as httpRequest, IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
@@ -17,6 +19,8 @@ export interface Request {
     readonly headers?: Record<string, string>;
     /** A form body (sent as application/x-www-form-urlencoded). */
     readonly form?: Record<string, string>;
+    /** A JSON body (sent as application/json); not with `form`. */
+    readonly json?: unknown;
     /** Cookies to send and to fill from Set-Cookie. */
     readonly jar?: CookieJar;
     /** Where to connect. @default "127.0.0.1" (the edge of a local Host) */
@@ -38,10 +42,14 @@ export interface Response {
 /** One request on a fresh connection; rejects on network and certificate errors, resolves on any HTTP status. */
 export function fetchVia(r: Request): Promise<Response> {
     const scheme = r.scheme ?? "https";
-    const body = r.form ? new URLSearchParams(r.form).toString() : undefined;
+    const body = r.form
+        ? new URLSearchParams(r.form).toString()
+        : r.json !== undefined
+          ? JSON.stringify(r.json)
+          : undefined;
     const headers: Record<string, string> = { host: r.host, ...r.headers };
     if (body !== undefined) {
-        headers["content-type"] = "application/x-www-form-urlencoded";
+        headers["content-type"] = r.form ? "application/x-www-form-urlencoded" : "application/json";
         headers["content-length"] = String(Buffer.byteLength(body));
     }
     const cookie = r.jar?.header();
