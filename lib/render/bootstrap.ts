@@ -60,15 +60,20 @@ fi
 # Both the daemon and the docker command: the check below and every host command (the edge's nginx -t and
 # reload, the deploy step, certbot) call docker on the host. Debian 13's docker.io (26.x) holds only the
 # daemon; the command is in docker-cli, which docker.io merely recommends. Ubuntu's docker.io carries both.
-if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
+# And cron: certificate renewal, scheduled jobs and backups are /etc/cron.d entries (minimal images lack it).
+packages=()
+if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then packages+=(docker.io); fi
+if ! command -v cron >/dev/null 2>&1 && ! command -v crond >/dev/null 2>&1; then packages+=(cron); fi
+if [ "\${#packages[@]}" -gt 0 ]; then
     if ! command -v apt-get >/dev/null 2>&1; then
-        log "Docker (dockerd and the docker command) is missing and this is not Ubuntu or Debian; install Docker and run again"
+        log "missing: \${packages[*]}, and this is not Ubuntu or Debian; install Docker (dockerd and the docker command) and cron, and run again"
         exit 1
     fi
     apt-get -o DPkg::Lock::Timeout=600 update -qq
-    packages=(docker.io)
-    cli=$(apt-cache policy docker-cli 2>/dev/null | awk '$1 == "Candidate:" {print $2}')
-    if [ -n "$cli" ] && [ "$cli" != "(none)" ]; then packages+=(docker-cli); fi
+    if [[ " \${packages[*]} " == *" docker.io "* ]]; then
+        cli=$(apt-cache policy docker-cli 2>/dev/null | awk '$1 == "Candidate:" {print $2}')
+        if [ -n "$cli" ] && [ "$cli" != "(none)" ]; then packages+=(docker-cli); fi
+    fi
     log "installing \${packages[*]}"
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "\${packages[@]}"
 fi

@@ -186,6 +186,21 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
         assert.doesNotMatch(pg.stdout, /HostPort/, "Postgres publishes no port");
     });
 
+    test("renewal on the machine: cron runs the script; it renews through Pebble and the edge serves the new certificate", async () => {
+        const cron = await m().exec(["bash", "-c", "grep -l renew.sh /etc/cron.d/*"]);
+        assert.equal(cron.code, 0, `no cron entry runs renew.sh: ${cron.stderr}`);
+        const serial = async () =>
+            (await fetchVia({ host: DOMAIN, address: m().address, ca: root })).certificate!.serialNumber;
+        const before = await serial();
+        const t = Date.now();
+        const script = `/var/lib/dropyard/certbot/${DOMAIN}/renew.sh`;
+        const r = await m().exec(["env", "DROPYARD_RENEW_NOW=1", script, "--force-renewal"], 240_000);
+        figures["forced renewal on the machine"] = seconds(t);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        assert.match(r.stdout, /renewed counter\.server\.test; nginx in \S+ reloaded/);
+        assert.notEqual(await serial(), before, "the edge serves the renewed certificate");
+    });
+
     test("a second up changes nothing and does not restart dockerd", async () => {
         const before = await dockerd();
         const t = Date.now();

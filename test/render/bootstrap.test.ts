@@ -51,7 +51,8 @@ test("the bootstrap waits for cloud-init, clears the packaged ExecStart and serv
     const s = renderBootstrap(input());
     assert.match(s, /cloud-init status --wait/);
     assert.match(s, /apt-get .*install -y .*"\$\{packages\[@\]\}"/);
-    assert.match(s, /packages=\(docker\.io\)/);
+    assert.match(s, /packages\+=\(docker\.io\)/);
+    assert.match(s, /packages\+=\(cron\)/);
     assert.match(s, /apt-cache policy docker-cli/);
     assert.match(
         s,
@@ -119,7 +120,8 @@ function simulatedHost() {
     };
     stub("cloud-init", "cat >/dev/null # reads stdin: it must not swallow the rest of a script fed to bash -s");
     stub("dockerd", "exit 0");
-    stub("apt-get", "echo 'apt-get must not run when dockerd and docker exist' >&2; exit 1");
+    stub("cron", "exit 0");
+    stub("apt-get", "echo 'apt-get must not run when dockerd, docker and cron exist' >&2; exit 1");
     stub(
         "systemctl",
         `case "$1" in
@@ -204,6 +206,7 @@ test(
         );
         const first = bootstrap(input({ dataDir: join(root, "data") })).log;
         assert.match(first, /^apt-get .*install -y -qq --no-install-recommends docker\.io docker-cli$/m);
+        assert.match(first, /^apt-cache policy docker-cli$/m);
         assert.match(first, /^docker --tlsverify /m);
         const second = bootstrap(input({ dataDir: join(root, "data") })).log;
         assert.doesNotMatch(second, /apt-get/, "nothing is installed once both commands are there");
@@ -224,6 +227,24 @@ test(
         );
         const log = bootstrap(input({ dataDir: join(root, "data") })).log;
         assert.match(log, /^apt-get .*install -y -qq --no-install-recommends docker\.io$/m);
+    },
+);
+
+test(
+    "a machine without cron (a minimal image) gets cron installed, and Docker is left alone",
+    { skip: unshareSkip },
+    () => {
+        const { root, stubs, stub, bootstrap } = simulatedHost();
+        rmSync(join(stubs, "cron"));
+        stub("apt-cache", "echo 'apt-cache must not run: Docker is there' >&2; exit 1");
+        stub(
+            "apt-get",
+            `case "$*" in *install*cron*) printf '#!/bin/sh\\n' >"${stubs}/cron"; chmod 755 "${stubs}/cron" ;; esac`,
+        );
+        const first = bootstrap(input({ dataDir: join(root, "data") })).log;
+        assert.match(first, /^apt-get .*install -y -qq --no-install-recommends cron$/m);
+        const second = bootstrap(input({ dataDir: join(root, "data") })).log;
+        assert.doesNotMatch(second, /apt-get/, "nothing is installed once cron is there");
     },
 );
 
