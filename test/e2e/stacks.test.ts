@@ -11,9 +11,11 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { down, up } from "../../sandbox";
 import { prepareEngine } from "../../sandbox/prepare";
-import { containersWhere, psql } from "../support/docker";
+import type { PsResult } from "../../lib/cli/commands";
+import { containersWhere, docker, psql } from "../support/docker";
 import { fetchVia } from "../support/http";
 import { until } from "../support/until";
+import { dropyardIn } from "./support/dropyard";
 import { EXAMPLES, edgePortsFree, forgetHostFiles, hostDataDir, lockEdge, unlockEdge } from "./support/stack";
 
 const HOST = "flask-host";
@@ -40,6 +42,23 @@ async function edges(): Promise<{ infra: string[]; apps: string[] }> {
         apps: await containersWhere("label=dev.dropyard.role=edge", "label=dev.dropyard.project=flask-notes"),
     };
 }
+
+/** `dropyard ps --json` in a stack's directory: its result, and its output as printed (for a secret check). */
+async function psIn(dir: string, stack: string): Promise<{ r: PsResult; text: string }> {
+    const t = Date.now();
+    const out = await dropyardIn(dir, ["ps", "--stack", stack, "--json"]);
+    assert.equal(out.status, 0, out.stderr);
+    console.log(`dropyard ps in ${stack}: ${Date.now() - t} ms`);
+    return { r: JSON.parse(out.stdout) as PsResult, text: out.stdout + out.stderr };
+}
+
+/** Each other stack's apps with their containers' process types and health: `stack app process:health ...`. */
+const others = (r: PsResult) =>
+    r.otherStacks?.map(o =>
+        [o.stack, ...o.apps.map(a => `${a.name} ${a.containers.map(c => `${c.process}:${c.health}`).join(" ")}`)].join(
+            " ",
+        ),
+    );
 
 async function downAll(): Promise<void> {
     for (const stack of ["intruder", "staging", "production"]) await down(APP, { stack, purge: true, ...quiet });
@@ -92,6 +111,41 @@ test("staging and production serve by name over https through the one edge, each
         await psql("notes-staging-db", "app", "notes", `SELECT count(*) FROM notes WHERE body = '${note}'`),
         "1",
     );
+});
+
+test("dropyard ps in the host's stack lists every stack's apps on the host; in an app stack only its own", async () => {
+    const host = await psIn(INFRA, "main");
+    assert.deepEqual(host.r.apps, [], "the infra stack runs no app of its own");
+    assert.deepEqual(others(host.r), [
+        "flask-notes/production notes-production web:healthy worker:running",
+        "flask-notes/staging notes-staging web:healthy worker:running",
+    ]);
+    for (const o of host.r.otherStacks ?? [])
+        for (const c of o.apps.flatMap(a => a.containers)) assert.match(c.image, /^sha256:[0-9a-f]{64}$/);
+    const table = await dropyardIn(INFRA, ["ps", "--stack", "main"]);
+    assert.match(
+        table.stdout,
+        new RegExp(`^other stacks on host ${HOST}\nSTACK +APP +PROCESS +CONTAINER +HEALTH +IMAGE +RESTARTS +UP\n`, "m"),
+    );
+    assert.match(table.stdout, /^flask-notes\/staging +notes-staging +web +notes-staging-web-1-\S+ +healthy /m);
+
+    const production = await psIn(APP, "production");
+    assert.deepEqual(
+        production.r.apps.map(a => a.name),
+        ["notes-production"],
+    );
+    assert.equal(production.r.otherStacks, undefined, "an app stack does not list the others");
+    // No secret value on any output: the apps' SECRET_KEY and DATABASE_URL as the containers have them.
+    const secrets: string[] = [];
+    for (const env of ["staging", "production"]) {
+        const [web] = await containersWhere(`label=dev.dropyard.app=notes-${env}`, "label=dev.dropyard.process=web");
+        const vars = (await docker("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", web)).split("\n");
+        for (const v of vars.filter(x => /^(SECRET_KEY|DATABASE_URL)=/.test(x)))
+            secrets.push(v.slice(v.indexOf("=") + 1));
+    }
+    assert.equal(secrets.length, 4);
+    for (const out of [host.text, table.stdout, production.text])
+        for (const secret of secrets) assert.ok(!out.includes(secret), "a secret value in dropyard ps");
 });
 
 test("the worker of each stack writes to its own database on schedule", async () => {
@@ -166,4 +220,7 @@ test("down of staging leaves production serving, with no failed request while st
     assert.match(gone, /unrecognized name|status 4\d\d/, "staging is no longer served");
     assert.equal((await page("production")).environment, "production");
     assert.deepEqual(await edges(), { infra: [`${HOST}-nginx`], apps: [] }, "the edge stays");
+    assert.deepEqual(others((await psIn(INFRA, "main")).r), [
+        "flask-notes/production notes-production web:healthy worker:running",
+    ]);
 });
