@@ -109,7 +109,8 @@ export class App extends pulumi.ComponentResource {
         };
         // Linked databases as resources, so what runs the app waits for their servers to be healthy.
         const databases = spec.links.filter(db => pulumi.Resource.isInstance(db)) as unknown as pulumi.Resource[];
-        if (spec.release !== undefined)
+        // A pinned release (a rollback) ran its release step when it was first deployed: not again, as on Heroku.
+        if (spec.release !== undefined && spec.pinned === undefined)
             this.release = this.createRelease(name, spec, spec.release, networks, databases);
         // Web and worker containers wait for the release step: a failing release stops the deploy
         // while the old containers keep serving.
