@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 /** Each label's key. */
 export const LABEL = {
-    /** The Host that owns a network or the edge container. */
+    /** The Host that owns a network or the edge container, or that an App's container runs on. */
     host: "dev.dropyard.host",
     /** What a container does for its host, e.g. `edge`. */
     role: "dev.dropyard.role",

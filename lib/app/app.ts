@@ -109,7 +109,8 @@ export class App extends pulumi.ComponentResource {
         };
         // Linked databases as resources, so what runs the app waits for their servers to be healthy.
         const databases = spec.links.filter(db => pulumi.Resource.isInstance(db)) as unknown as pulumi.Resource[];
-        if (spec.release !== undefined)
+        // A pinned release (a rollback) ran its release step when it was first deployed: not again, as on Heroku.
+        if (spec.release !== undefined && spec.pinned === undefined)
             this.release = this.createRelease(name, spec, spec.release, networks, databases);
         // Web and worker containers wait for the release step: a failing release stops the deploy
         // while the old containers keep serving.
@@ -248,7 +249,7 @@ export class App extends pulumi.ComponentResource {
             containers[`web-${i}`] = new docker.Container(
                 `${name}-web-${i}`,
                 {
-                    ...containerArgs(name, spec, this.imageDigest, volumes, "web"),
+                    ...containerArgs(this.host.hostName, name, spec, this.imageDigest, volumes, "web"),
                     command: web.command === undefined ? undefined : processCommand(web.command),
                     envs,
                     networksAdvanced: joinNetworks(aliased, networks.databases, name, generation),
@@ -277,7 +278,7 @@ export class App extends pulumi.ComponentResource {
             containers[proc.type] = new docker.Container(
                 `${name}-${proc.type}`,
                 {
-                    ...containerArgs(name, spec, this.imageDigest, volumes, proc.type),
+                    ...containerArgs(this.host.hostName, name, spec, this.imageDigest, volumes, proc.type),
                     command: proc.command === undefined ? undefined : processCommand(proc.command),
                     envs,
                     networksAdvanced: joined,
@@ -388,8 +389,12 @@ interface Networks {
     readonly databases: pulumi.Output<string>[];
 }
 
-/** What every web and worker container has in common. */
+/**
+ * What every web and worker container has in common. The host label lets the host's stack list every
+ * stack's apps on it (`dropyard ps`), also where hosts share one engine.
+ */
 function containerArgs(
+    hostName: string,
     name: string,
     spec: AppSpec,
     image: pulumi.Output<string>,
@@ -403,7 +408,7 @@ function containerArgs(
         logOpts: { "max-size": spec.logs.maxSize, "max-file": String(spec.logs.maxFiles) },
         stopTimeout: spec.grace,
         destroyGraceSeconds: spec.grace,
-        labels: labels({ app: name, process: type }),
+        labels: labels({ app: name, process: type, host: hostName }),
         volumes: volumes.length > 0 ? volumes : undefined,
     };
 }

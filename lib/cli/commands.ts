@@ -93,6 +93,92 @@ export interface PsResult {
     }[];
     /** `backup`: each destination's last success and failure, from the host's status.json (absent without backup). */
     databases: { name: string; kind: string; host: string; containers: ContainerStatus[]; backup?: BackupStatus }[];
+    /**
+     * Run in the stack that owns a host (without an app named): the apps other stacks run on it, by stack.
+     * Absent when this stack owns no host.
+     */
+    otherStacks?: OtherStack<ContainerStatus>[];
+}
+
+/** Another stack's apps on a host this stack owns, from the labels on the host's containers. */
+export interface OtherStack<C> {
+    /** `<project>/<stack>`. */
+    stack: string;
+    host: string;
+    apps: { name: string; processes: string[]; containers: C[] }[];
+}
+
+/** A container as Docker lists it: what grouping by stack and app reads. */
+export interface ListedContainer {
+    Id: string;
+    Names: string[];
+    Labels: Record<string, string>;
+}
+
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * The apps of every stack but `me` among the containers listed on `host` (those an App labelled with the
+ * host), grouped by owning stack, then app; stacks, apps and containers sorted by name.
+ */
+export function otherStacksOn(
+    host: string,
+    me: string,
+    listed: readonly ListedContainer[],
+): OtherStack<ContainerInfo>[] {
+    const stacks = new Map<string, Map<string, ContainerInfo[]>>();
+    for (const c of listed) {
+        const l = c.Labels ?? {};
+        const app = l[LABEL.app];
+        if (!app || l[LABEL.host] !== host) continue;
+        const owner = `${l[LABEL.project] ?? ""}/${l[LABEL.stack] ?? ""}`;
+        if (owner === me) continue;
+        const apps = stacks.get(owner) ?? new Map<string, ContainerInfo[]>();
+        stacks.set(owner, apps);
+        const name = (c.Names[0] ?? c.Id).replace(/^\//, "");
+        apps.set(app, [
+            ...(apps.get(app) ?? []),
+            { resource: name, name, id: c.Id, process: l[LABEL.process], envKeys: [], host },
+        ]);
+    }
+    return [...stacks]
+        .map(([stack, apps]) => ({
+            stack,
+            host,
+            apps: [...apps]
+                .map(([name, containers]) => ({
+                    name,
+                    processes: [...new Set(containers.map(c => c.process ?? "-"))].sort(),
+                    containers: containers.sort(byName),
+                }))
+                .sort(byName),
+        }))
+        .sort((a, b) => byName({ name: a.stack }, { name: b.stack }));
+}
+
+/** The other stacks' apps on each host this stack owns, with each container's status. */
+async function otherStacks(ctx: Context, now: number): Promise<OtherStack<ContainerStatus>[] | undefined> {
+    const owned = ctx.model.hosts.filter(h => h.owned);
+    if (owned.length === 0) return undefined;
+    const found = await Promise.all(
+        owned.map(async h => {
+            const listed = await ctx
+                .docker(h.name)
+                .listContainers({ all: true, filters: { label: [`${LABEL.host}=${h.name}`, LABEL.app] } });
+            return otherStacksOn(h.name, ctx.model.stack, listed);
+        }),
+    );
+    return Promise.all(
+        found.flat().map(async o => ({
+            ...o,
+            apps: await Promise.all(
+                o.apps.map(async a => ({
+                    ...a,
+                    containers: await Promise.all(a.containers.map(c => status(ctx, c, now))),
+                })),
+            ),
+        })),
+    );
 }
 
 async function status(ctx: Context, c: ContainerInfo, now: number): Promise<ContainerStatus> {
@@ -167,6 +253,10 @@ export async function ps(ctx: Context, appName?: string): Promise<PsResult> {
                       })),
                   ),
     };
+    if (appName === undefined) {
+        const others = await otherStacks(ctx, now);
+        if (others !== undefined) result.otherStacks = others;
+    }
     if (ctx.json) ctx.out(JSON.stringify(result, null, 2));
     else ctx.out(renderPs(result));
     return result;
@@ -189,30 +279,35 @@ export function table(rows: string[][]): string {
 
 const shortImage = (image: string) => image.replace(/^sha256:/, "").slice(0, 12) || "-";
 
+const CONTAINER_COLUMNS = ["CONTAINER", "HEALTH", "IMAGE", "RESTARTS", "UP"];
+
+/** A container's columns, after those of what it belongs to. */
+const containerRow = (first: string[], c: ContainerStatus) => [
+    ...first,
+    c.name,
+    c.health,
+    shortImage(c.image),
+    String(c.restarts),
+    duration(c.uptimeSeconds),
+];
+
+/** The other stacks' apps on each host this stack owns: one table per host. */
+function renderOtherStacks(others: OtherStack<ContainerStatus>[]): string[] {
+    const hosts = [...new Set(others.map(o => o.host))];
+    if (hosts.length === 0) return ["no other stack runs apps on this stack's hosts"];
+    return hosts.map(host => {
+        const rows = [["STACK", "APP", "PROCESS", ...CONTAINER_COLUMNS]];
+        for (const o of others.filter(x => x.host === host))
+            for (const a of o.apps)
+                for (const c of a.containers) rows.push(containerRow([o.stack, a.name, c.process ?? "-"], c));
+        return `other stacks on host ${host}\n${table(rows)}`;
+    });
+}
+
 function renderPs(r: PsResult): string {
-    const rows: string[][] = [["NAME", "PROCESS", "CONTAINER", "HEALTH", "IMAGE", "RESTARTS", "UP"]];
-    for (const a of r.apps)
-        for (const c of a.containers)
-            rows.push([
-                a.name,
-                c.process ?? "-",
-                c.name,
-                c.health,
-                shortImage(c.image),
-                String(c.restarts),
-                duration(c.uptimeSeconds),
-            ]);
-    for (const d of r.databases)
-        for (const c of d.containers)
-            rows.push([
-                d.name,
-                d.kind,
-                c.name,
-                c.health,
-                shortImage(c.image),
-                String(c.restarts),
-                duration(c.uptimeSeconds),
-            ]);
+    const rows: string[][] = [["NAME", "PROCESS", ...CONTAINER_COLUMNS]];
+    for (const a of r.apps) for (const c of a.containers) rows.push(containerRow([a.name, c.process ?? "-"], c));
+    for (const d of r.databases) for (const c of d.containers) rows.push(containerRow([d.name, d.kind], c));
     const env = r.apps.map(a => `${a.name} env: ${a.env.join(", ") || "(none)"}`);
     const jobs: string[][] = [["APP", "SCHEDULE", "CRON", "LAST RUN", "STATUS"]];
     for (const a of r.apps) {
@@ -248,6 +343,7 @@ function renderPs(r: PsResult): string {
         ...(jobs.length > 1 ? [table(jobs)] : []),
         ...(backups.length > 1 ? [table(backups)] : []),
         ...env,
+        ...(r.otherStacks ? renderOtherStacks(r.otherStacks) : []),
     ].join("\n");
 }
 

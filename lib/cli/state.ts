@@ -24,6 +24,7 @@ export const COMMAND_TYPES = ["command:local:Command", "command:remote:Command"]
 
 const LABEL_APP = "dev.dropyard.app";
 const LABEL_PROCESS = "dev.dropyard.process";
+const LABEL_ROLE = "dev.dropyard.role";
 
 export type DatabaseKind = "postgres" | "mariadb";
 
@@ -39,6 +40,11 @@ export interface DockerEndpoint {
 export interface HostInfo {
     readonly name: string;
     readonly docker: DockerEndpoint;
+    /**
+     * Whether this stack owns the host (it runs the host's edge), as opposed to attaching to it: `ps` in
+     * the host's stack lists every stack's apps there.
+     */
+    readonly owned: boolean;
 }
 
 export interface ContainerInfo {
@@ -170,7 +176,7 @@ export function readStackState(exported: unknown, source: string): StackModel {
     // Hosts: each Host component and the docker provider under it. A provider of no Host (made by
     // hand in the program) still names a place containers run: it counts, under its own name.
     const hostByProvider = new Map<string, string>();
-    const hosts: HostInfo[] = [];
+    const hosts: Omit<HostInfo, "owned">[] = [];
     for (const p of all.filter(r => r.type === DOCKER_PROVIDER)) {
         const owner = ancestor(p, t => t === HOST_TYPE);
         const name = owner ? nameOf(owner) : nameOf(p);
@@ -205,9 +211,11 @@ export function readStackState(exported: unknown, source: string): StackModel {
         const kind = DATABASE_TYPES[r.type];
         if (kind) databases.set(nameOf(r), { name: nameOf(r), kind, host: "", containers: [] });
     }
+    const owned = new Set<string>();
     for (const r of all.filter(x => x.type === CONTAINER_TYPE)) {
         const labels = labelMap(output(r, "labels"));
         const host = r.provider ? (hostByProvider.get(providerUrn(r.provider)) ?? "") : "";
+        if (labels[LABEL_ROLE] === "edge") owned.add(host);
         const envs = output(r, "envs");
         const c: ContainerInfo = {
             resource: nameOf(r),
@@ -267,7 +275,7 @@ export function readStackState(exported: unknown, source: string): StackModel {
     const first = all[0] ? parseUrn(all[0].urn) : undefined;
     return {
         stack: first ? `${first.project}/${first.stack}` : "",
-        hosts,
+        hosts: hosts.map(h => ({ ...h, owned: owned.has(h.name) })),
         apps: [...apps.values()],
         databases: [...databases.values()],
     };

@@ -1,10 +1,11 @@
 // Releases and rollback on the real engine (fixtures/day-app, host "day-host", edge on 127.0.0.1:18280):
-// three deploys of different code, each a release carrying its git commit, the oldest pruned beyond
-// keepReleases; then `dropyard rollback` under load (the sandbox's stand-in for the Pulumi CLI,
-// sandbox/bin/pulumi, as DROPYARD_PULUMI): the previous release serves again with no failed request
-// and no build, and the next `up` keeps the pin until `rollback --unpin`. Last, a job scheduled every
-// minute (App.schedules) run by the host's cron (Debian's, installed and started when missing): it
-// writes to the app's volume, never overlaps itself, and `dropyard ps` and `logs -p` show its last run.
+// three deploys of different code, each a release carrying its git commit and running the release step,
+// the oldest pruned beyond keepReleases; then `dropyard rollback` under load (the sandbox's stand-in for
+// the Pulumi CLI, sandbox/bin/pulumi, as DROPYARD_PULUMI): the previous release serves again with no
+// failed request, no build and no release step, and the next `up` keeps the pin until `rollback --unpin`.
+// Last, a job scheduled every minute (App.schedules) run by the host's cron (Debian's, installed and
+// started when missing): it writes to the app's volume, never overlaps itself, and `dropyard ps` and
+// `logs -p` show its last run.
 // Traffic goes to loopback only.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
@@ -54,6 +55,18 @@ async function imageIds(): Promise<string[]> {
             (await docker("image", "ls", REPOSITORY, "--no-trunc", "--format", "{{.ID}}")).split("\n").filter(Boolean),
         ),
     ].sort();
+}
+
+/** The release-step containers the engine created for the app since `since` (ms), from its event log. */
+async function releaseSteps(since: number): Promise<number> {
+    const events = await docker(
+        "events",
+        ...["--since", String(Math.floor(since / 1000)), "--until", String(Math.ceil(Date.now() / 1000))],
+        ...["--filter", "type=container", "--filter", "event=create"],
+        ...["--filter", "label=dev.dropyard.app=day-web", "--filter", "label=dev.dropyard.process=release"],
+        ...["--format", "{{.Actor.ID}}"],
+    );
+    return events.split("\n").filter(Boolean).length;
 }
 
 const git = (...args: string[]) =>
@@ -111,11 +124,13 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
     });
 
     test("each deploy of new code is a release with its build time and commit; beyond keepReleases the oldest goes", async () => {
+        const deploys = Date.now();
         for (const v of [1, 2, 3]) {
             commits[v] = release(v);
             await up(dir, { stack: STACK, log: false });
             await serves(v);
         }
+        assert.equal(await releaseSteps(deploys), 3, "each deploy of new code runs the release step");
         const r = await dropyard("releases", "day-web", "--json");
         assert.equal(r.status, 0, r.stderr);
         const out = JSON.parse(r.stdout) as { live: number; pinned?: number; releases: Release[] };
@@ -159,6 +174,7 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
             }),
         );
         await sleep(2000);
+        const rolled = Date.now();
         const r = await dropyard("rollback", "day-web");
         await sleep(2000);
         const load: HeyResult[] = [];
@@ -193,6 +209,7 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
         );
         await serves(2);
         assert.deepEqual(await imageIds(), images);
+        assert.equal(await releaseSteps(rolled), 0, "the rollback (or the up after it) ran the release step");
     });
 
     test("rollback --unpin deploys the code again; a release that is not kept is an error listing the kept ones", async () => {
@@ -207,8 +224,10 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
         });
         try {
             await sleep(4000);
+            const unpinned = Date.now();
             const r = await dropyard("rollback", "day-web", "--unpin");
             assert.equal(r.status, 0, r.stderr.slice(-3000));
+            assert.equal(await releaseSteps(unpinned), 1, "new code after the pin runs the release step");
             assert.equal(r.stdout, "day-web: unpinned; its code is deployed\n");
             await serves(4);
             const web = await docker(

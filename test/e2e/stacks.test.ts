@@ -9,11 +9,17 @@ import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { down, up } from "../../sandbox";
 import { prepareEngine } from "../../sandbox/prepare";
-import { containersWhere, psql } from "../support/docker";
+import type { PsResult } from "../../lib/cli/commands";
+import { main } from "../../lib/cli/main";
+import { readStackState } from "../../lib/cli/state";
+import { exportStack } from "../../sandbox/export";
+import { containersWhere, docker, psql } from "../support/docker";
 import { fetchVia } from "../../sandbox/lib/http";
 import { until } from "../support/until";
+import { dropyardIn } from "./support/dropyard";
 import { EXAMPLES, edgePortsFree, forgetHostFiles, hostDataDir, lockEdge, unlockEdge } from "./support/stack";
 
 const HOST = "flask-host";
@@ -40,6 +46,32 @@ async function edges(): Promise<{ infra: string[]; apps: string[] }> {
         apps: await containersWhere("label=dev.dropyard.role=edge", "label=dev.dropyard.project=flask-notes"),
     };
 }
+
+/**
+ * `dropyard ps --json` on a stack's state, in this process: the command's code from the state on, without
+ * the two program starts (~15 s here) the spawned command costs; the test runs that once, for the table.
+ */
+async function psOf(dir: string, stack: string): Promise<{ r: PsResult; text: string }> {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let text = "";
+    for (const s of [stdout, stderr])
+        s.on("data", d => {
+            text += d;
+        });
+    const io = { stdin: new PassThrough(), stdout, stderr };
+    const code = await main(["ps", "--json"], io, readStackState(exportStack(dir, { stack }), `sandbox ${stack}`));
+    assert.equal(code, 0, text);
+    return { r: JSON.parse(text) as PsResult, text };
+}
+
+/** Each other stack's apps with their containers' process types and health: `stack app process:health ...`. */
+const others = (r: PsResult) =>
+    r.otherStacks?.map(o =>
+        [o.stack, ...o.apps.map(a => `${a.name} ${a.containers.map(c => `${c.process}:${c.health}`).join(" ")}`)].join(
+            " ",
+        ),
+    );
 
 async function downAll(): Promise<void> {
     for (const stack of ["intruder", "staging", "production"]) await down(APP, { stack, purge: true, ...quiet });
@@ -92,6 +124,45 @@ test("staging and production serve by name over https through the one edge, each
         await psql("notes-staging-db", "app", "notes", `SELECT count(*) FROM notes WHERE body = '${note}'`),
         "1",
     );
+});
+
+test("dropyard ps in the host's stack lists every stack's apps on the host; in an app stack only its own", async () => {
+    const host = await psOf(INFRA, "main");
+    assert.deepEqual(host.r.apps, [], "the infra stack runs no app of its own");
+    assert.deepEqual(others(host.r), [
+        "flask-notes/production notes-production web:healthy worker:running",
+        "flask-notes/staging notes-staging web:healthy worker:running",
+    ]);
+    for (const o of host.r.otherStacks ?? [])
+        for (const c of o.apps.flatMap(a => a.containers)) assert.match(c.image, /^sha256:[0-9a-f]{64}$/);
+    // As a user runs it, in the host stack's directory: the state from the (stand-in) Pulumi CLI.
+    const t = Date.now();
+    const table = await dropyardIn(INFRA, ["ps", "--stack", "main"]);
+    console.log(`dropyard ps in the infra stack: ${Date.now() - t} ms`);
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(
+        table.stdout,
+        new RegExp(`^other stacks on host ${HOST}\nSTACK +APP +PROCESS +CONTAINER +HEALTH +IMAGE +RESTARTS +UP\n`, "m"),
+    );
+    assert.match(table.stdout, /^flask-notes\/staging +notes-staging +web +notes-staging-web-1-\S+ +healthy /m);
+
+    const production = await psOf(APP, "production");
+    assert.deepEqual(
+        production.r.apps.map(a => a.name),
+        ["notes-production"],
+    );
+    assert.equal(production.r.otherStacks, undefined, "an app stack does not list the others");
+    // No secret value on any output: the apps' SECRET_KEY and DATABASE_URL as the containers have them.
+    const secrets: string[] = [];
+    for (const env of ["staging", "production"]) {
+        const [web] = await containersWhere(`label=dev.dropyard.app=notes-${env}`, "label=dev.dropyard.process=web");
+        const vars = (await docker("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", web)).split("\n");
+        for (const v of vars.filter(x => /^(SECRET_KEY|DATABASE_URL)=/.test(x)))
+            secrets.push(v.slice(v.indexOf("=") + 1));
+    }
+    assert.equal(secrets.length, 4);
+    for (const out of [host.text, table.stdout, production.text])
+        for (const secret of secrets) assert.ok(!out.includes(secret), "a secret value in dropyard ps");
 });
 
 test("the worker of each stack writes to its own database on schedule", async () => {
@@ -166,4 +237,7 @@ test("down of staging leaves production serving, with no failed request while st
     assert.match(gone, /unrecognized name|status 4\d\d/, "staging is no longer served");
     assert.equal((await page("production")).environment, "production");
     assert.deepEqual(await edges(), { infra: [`${HOST}-nginx`], apps: [] }, "the edge stays");
+    assert.deepEqual(others((await psOf(INFRA, "main")).r), [
+        "flask-notes/production notes-production web:healthy worker:running",
+    ]);
 });

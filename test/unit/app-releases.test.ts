@@ -107,6 +107,16 @@ test("a release pinned in the stack config runs that release's tag and builds no
     assert.equal(mine(other, IMAGE).length, 1);
 });
 
+test("a pinned release does not run the release step again: it ran when that release was first deployed", async () => {
+    const dir = appDir({ Procfile: "web: python -m http.server $PORT\nrelease: python migrate.py\n" });
+    const steps = (g: Graph) => mine(g, LOCAL_COMMAND).map(c => c.name);
+    assert.ok(steps(await app({}, {}, dir)).includes("counter-release"), "a deploy of code runs the release step");
+    const pinned = await app({}, { "dropyard:releases": JSON.stringify({ counter: 2 }) }, dir);
+    assert.ok(!steps(pinned).includes("counter-release"), `a rollback runs ${steps(pinned).join(", ")}`);
+    // What runs the release still deploys and numbers it (the releases step finds its number).
+    assert.ok(steps(pinned).includes("counter-deploy") && steps(pinned).includes("counter-releases"));
+});
+
 /** The ConfigError the App throws with this stack config (and nothing registered under it). */
 async function pinError(config: Record<string, string>, extra: Partial<AppArgs> = {}): Promise<string> {
     let message = "";

@@ -127,6 +127,7 @@ test("App runs the Procfile's web and worker processes through /bin/sh, exec'ing
     assert.deepEqual(worker.inputs.labels, [
         { label: "dev.dropyard.app", value: "counter" },
         { label: "dev.dropyard.process", value: "worker" },
+        { label: "dev.dropyard.host", value: "box" },
         { label: "dev.dropyard.project", value: "test" },
         { label: "dev.dropyard.stack", value: "dev" },
     ]);

@@ -172,7 +172,10 @@ describe("dropyard errors before any host is asked", () => {
 });
 
 describe("dropyard errors from the hosts", () => {
-    const withHost = (docker: { host?: string }) => ({ ...model, hosts: [{ name: "counter-host", docker }] });
+    const withHost = (docker: { host?: string }) => ({
+        ...model,
+        hosts: [{ name: "counter-host", docker, owned: false }],
+    });
     const ps1 = async (m: typeof model) => {
         const { io: s, text } = io();
         const code = await main(["ps"], s, m);

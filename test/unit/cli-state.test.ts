@@ -17,6 +17,7 @@ describe("reading a stack's exported state", () => {
             {
                 name: "counter-host",
                 docker: { host: "tcp://203.0.113.10:2376", ca: "CA-PEM", cert: "CERT-PEM", key: "KEY-PEM-very-secret" },
+                owned: false,
             },
         ]);
     });
@@ -227,6 +228,7 @@ describe("sandbox export", () => {
             {
                 name: "counter-host",
                 docker: { host: "unix:///var/run/docker.sock", ca: undefined, cert: undefined, key: undefined },
+                owned: false,
             },
         ]);
         assert.deepEqual(
