@@ -14,6 +14,7 @@ import { defaultVhostTemplate, Host, LetsEncrypt, NginxVhost, NginxVhostArgs } f
 import { tempDir, localHost } from "../support/fixtures";
 import { LOCAL_COMMAND } from "../support/types";
 import { chroot, makeRoot, NGINX, nginxT, stubCert } from "../support/nginx";
+import { fakeCommands } from "../support/fake-commands";
 
 const work = tempDir("dropyard-nginx-");
 
@@ -191,14 +192,8 @@ test("nginx -t really rejects a broken config (the check above can fail)", async
  * every call.
  */
 function fakeDocker(root: string): { env: NodeJS.ProcessEnv; log: () => string[] } {
-    const bin = path.join(root, "bin");
-    fs.mkdirSync(bin, { recursive: true });
-    const logFile = path.join(root, "docker.log");
-    fs.writeFileSync(
-        path.join(bin, "docker"),
-        `#!/bin/bash
-echo "$*" >> ${JSON.stringify(logFile)}
-case "$1" in
+    const fake = fakeCommands(root, {
+        docker: `case "$1" in
     inspect) [ -e ${JSON.stringify(path.join(root, "running"))} ] && echo true || { echo "no such container" >&2; exit 1; } ;;
     exec) shift 2
         if [ "$*" = "nginx -t" ]; then exec ${NGINX} -t -p ${JSON.stringify(root)} -c ${JSON.stringify(path.join(root, "nginx.conf"))} -e ${JSON.stringify(path.join(root, "logs", "error.log"))}; fi
@@ -208,11 +203,8 @@ case "$1" in
         fi ;;
 esac
 `,
-        { mode: 0o755 },
-    );
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
-    const log = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n") : []);
-    return { env, log };
+    });
+    return { env: fake.env, log: () => fake.calls("docker") };
 }
 
 /** Host data dir inside `root` whose conf.d the fake root's nginx.conf includes. */
