@@ -20,6 +20,10 @@ export class ConfigError extends pulumi.ResourceError {
     readonly resourceName: string;
     /** The path of the offending argument, e.g. `"droplet.region"` or `"env.DATABASE_URL"`. */
     readonly field: string;
+    /** What is wrong with the field's value, e.g. `"9" is not supported`. */
+    readonly problem: string;
+    /** How to put it right, e.g. `use one of 14, 15, 16, 17, 18`. */
+    readonly fix: string;
 
     constructor(
         component: string,
@@ -36,6 +40,8 @@ export class ConfigError extends pulumi.ResourceError {
         this.component = component;
         this.resourceName = name;
         this.field = field;
+        this.problem = problem;
+        this.fix = fix;
     }
 }
 

@@ -11,6 +11,7 @@ export {
     LocalTarget,
     ServerTarget,
 } from "./host";
+export { certificateFromConfig, domainFromConfig, hostFromConfig } from "./stack-config";
 export { BridgeNet, BridgeNetArgs } from "./bridge-net";
 export { App } from "./app/app";
 export { AppArgs, AppHealthcheck, AppLogs, AppSchedule } from "./app/args";

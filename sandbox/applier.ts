@@ -1,7 +1,7 @@
 // Plan and apply a recorded program with Pulumi's semantics; the model (create-before-delete, deleteBeforeReplace,
 // leftovers last, dependency order) is told once in docs/architecture.md, "The sandbox's apply model".
 import { Graph, RecordedResource, unwrapSecrets } from "./harness";
-import { resourceError, SandboxError } from "./lib/errors";
+import { errorAbout, SandboxError } from "./lib/errors";
 import { PENDING_OUTPUT } from "./lib/pending";
 import { checkSupported } from "./lib/fields";
 import { stringLeaves } from "./lib/secrets";
@@ -67,9 +67,8 @@ export function plan(graph: Graph, state: StackState): Map<string, Step> {
         const after = [...graph.dependenciesOf(r.key)];
         checkSupported(r.type, r.name, r.inputs);
         if (r.options.ignoreChanges?.length) {
-            throw resourceError(
-                r.type,
-                r.name,
+            throw errorAbout(
+                r,
                 "option ignoreChanges",
                 "is not supported by the sandbox (its diff compares every input)",
                 "remove the option for sandbox runs",

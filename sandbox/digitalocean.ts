@@ -11,7 +11,7 @@
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 import { RecordedResource, unwrapSecrets } from "./harness";
-import { resourceError } from "./lib/errors";
+import { errorAbout, resourceError } from "./lib/errors";
 import { exec, lastLines } from "./lib/exec";
 import { PENDING_OUTPUT } from "./lib/pending";
 import { removeMachine, startMachine } from "./machine";
@@ -82,22 +82,15 @@ export function digitaloceanInPlace(type: string, changed: string[]): boolean {
 export function checkDigitalocean(r: RecordedResource): void {
     if (r.type !== DROPLET) return;
     if (r.inputs.image !== SANDBOX_IMAGE) {
-        throw resourceError(
-            r.type,
-            r.name,
+        throw errorAbout(
+            r,
             "image",
             `"${r.inputs.image}" is not offered by the sandbox's simulated API`,
             `its droplets are Debian 13 machines: use image "${SANDBOX_IMAGE}" (the examples: config dropletImage)`,
         );
     }
     if (r.inputs.ipv6)
-        throw resourceError(
-            r.type,
-            r.name,
-            "ipv6",
-            "is true but sandbox machines have no IPv6",
-            "leave ipv6 off for sandbox runs",
-        );
+        throw errorAbout(r, "ipv6", "is true but sandbox machines have no IPv6", "leave ipv6 off for sandbox runs");
 }
 
 const machineOf = (s: Pick<StateResource, "outputs">) =>
@@ -110,9 +103,8 @@ export async function createDigitalocean(r: RecordedResource, ctx: ApplyContext)
             const keys = (i.sshKeys ?? []).map((fp: string) => {
                 const key = ctx.resources().find(s => s.type === SSH_KEY && s.outputs.fingerprint === fp);
                 if (!key)
-                    throw resourceError(
-                        r.type,
-                        r.name,
+                    throw errorAbout(
+                        r,
                         "sshKeys",
                         `names key ${fp}, which this stack did not register`,
                         "pass a digitalocean.SshKey's fingerprint",
@@ -184,7 +176,7 @@ async function applyFirewall(r: RecordedResource, ctx: ApplyContext): Promise<vo
         ctx.log(`firewall ${r.inputs.name}: nftables rules in front of ${c}`);
         const res = await exec("docker", ["exec", "-i", c, "nft", "-f", "-"], { input: rules });
         if (res.code !== 0)
-            throw resourceError(r.type, r.name, "inboundRules", "could not be applied", "check the rules", {
+            throw errorAbout(r, "inboundRules", "could not be applied", "check the rules", {
                 "nft said": lastLines(res.stderr, 10),
             });
     }

@@ -16,7 +16,7 @@ import {
     updateDigitalocean,
 } from "./digitalocean";
 import { Engine } from "./docker";
-import { resourceError, SandboxError } from "./lib/errors";
+import { errorAbout, Named, SandboxError } from "./lib/errors";
 import { exec, ExecResult, lastLines } from "./lib/exec";
 import { SshConnection, sshRun } from "./lib/ssh";
 import { StateResource } from "./state";
@@ -66,9 +66,8 @@ export async function createResource(r: RecordedResource, ctx: ApplyContext): Pr
             const engine = ctx.engineOf(r.provider);
             const image = await engine.imageInspect(i.name);
             if (!image)
-                throw resourceError(
-                    r.type,
-                    r.name,
+                throw errorAbout(
+                    r,
                     "name",
                     `"${i.name}" is not on the local engine`,
                     "build the stand-in images first (bash sandbox/images/build.sh)",
@@ -87,9 +86,9 @@ export async function createResource(r: RecordedResource, ctx: ApplyContext): Pr
         case "docker:index/container:Container":
             return createContainer(r, ctx.engineOf(r.provider), ctx);
         case "command:local:Command":
-            return { outputs: await runScript(r.type, r.name, "create", i.create, i, ctx, undefined) };
+            return { outputs: await runScript(r, "create", i.create, i, ctx, undefined) };
         case "command:remote:Command":
-            return { outputs: await runRemote(r.type, r.name, "create", i.create, i, ctx) };
+            return { outputs: await runRemote(r, "create", i.create, i, ctx) };
         case SSH_KEY:
         case DROPLET:
         case FIREWALL:
@@ -106,9 +105,8 @@ export function validateValues(r: RecordedResource): void {
         try {
             Engine.forProvider(r.inputs);
         } catch {
-            throw resourceError(
-                r.type,
-                r.name,
+            throw errorAbout(
+                r,
                 "host",
                 `"${r.inputs.host}" is neither a unix:// socket nor tcp:// with mutual TLS (caMaterial, certMaterial, keyMaterial)`,
                 "use a unix:// socket (Host { local: true }) or a remote Host's provider (Host { server }), which carries them",
@@ -131,13 +129,13 @@ export async function updateResource(
     if (r.type === "command:local:Command") {
         const script = i.update ?? i.create;
         return {
-            outputs: await runScript(r.type, r.name, i.update ? "update" : "create", script, i, ctx, prior.outputs),
+            outputs: await runScript(r, i.update ? "update" : "create", script, i, ctx, prior.outputs),
         };
     }
     if (r.type.startsWith("digitalocean:")) return updateDigitalocean(r, prior, ctx);
     if (r.type === "command:remote:Command") {
         return {
-            outputs: await runRemote(r.type, r.name, i.update ? "update" : "create", i.update ?? i.create, i, ctx),
+            outputs: await runRemote(r, i.update ? "update" : "create", i.update ?? i.create, i, ctx),
         };
     }
     if (r.type === "docker:index/container:Container" && changed.some(f => UPDATABLE_FIELDS.includes(f))) {
@@ -203,10 +201,10 @@ export async function deleteResource(s: StateResource, ctx: ApplyContext): Promi
             return;
         }
         case "command:local:Command":
-            if (i.delete) await runScript(s.type, s.name, "delete", i.delete, i, ctx, s.outputs);
+            if (i.delete) await runScript(s, "delete", i.delete, i, ctx, s.outputs);
             return;
         case "command:remote:Command":
-            if (i.delete) await runRemote(s.type, s.name, "delete", i.delete, i, ctx);
+            if (i.delete) await runRemote(s, "delete", i.delete, i, ctx);
             return;
         case DROPLET:
         case FIREWALL:
@@ -243,9 +241,8 @@ async function createNetwork(r: RecordedResource, engine: Engine): Promise<Creat
     const res = await engine.attempt(() => engine.docker.createNetwork(body as Docker.NetworkCreateOptions));
     if ("value" in res) return { engineId: res.value.id, socket: engine.socketPath };
     if (res.status === 409) {
-        throw resourceError(
-            r.type,
-            r.name,
+        throw errorAbout(
+            r,
             "name",
             `"${name}" is already taken by another network`,
             "a fixed name cannot be replaced create-before-delete (set deleteBeforeReplace or leave name unset); a leftover of an earlier run goes with `docker network rm`",
@@ -273,22 +270,15 @@ async function createContainer(r: RecordedResource, engine: Engine, ctx: ApplyCo
     const spec = containerSpec(r.name, String(r.outputs.name), r.inputs as Inputs);
     const res = await engine.attempt(() => engine.docker.createContainer({ ...spec.body, name: spec.name }));
     if (!("value" in res) && res.status === 409) {
-        throw resourceError(
-            r.type,
-            r.name,
+        throw errorAbout(
+            r,
             "name",
             `"${spec.name}" is already in use by another container`,
             "a fixed name cannot be replaced create-before-delete: leave name unset (auto-name) or set deleteBeforeReplace; remove leftovers with docker rm -f",
         );
     }
     if (!("value" in res) && res.status === 404) {
-        throw resourceError(
-            r.type,
-            r.name,
-            "image",
-            `"${spec.body.Image}" is not on the local engine`,
-            "build or tag it first",
-        );
+        throw errorAbout(r, "image", `"${spec.body.Image}" is not on the local engine`, "build or tag it first");
     }
     if (!("value" in res)) throw new SandboxError(`docker create ${spec.name} failed (${res.status}): ${res.message}`);
     const container = res.value;
@@ -316,9 +306,8 @@ async function checkRunning(r: RecordedResource, engine: Engine, id: string, nam
     await sleep(250); // the provider polls too: a container that exits at once is caught here
     const c = await engine.containerInspect(id);
     if (!c?.State?.Running) {
-        throw resourceError(
-            r.type,
-            r.name,
+        throw errorAbout(
+            r,
             "mustRun",
             `is true but container "${name}" is not running (exit code ${c?.State?.ExitCode})`,
             "fix the command or image, or set mustRun: false",
@@ -350,9 +339,8 @@ async function waitHealthy(
                 : health === "unhealthy"
                   ? "is unhealthy"
                   : `is not healthy after ${timeoutSeconds}s (${health})`;
-            throw resourceError(
-                r.type,
-                r.name,
+            throw errorAbout(
+                r,
                 "wait",
                 `is true and container "${name}" ${why}`,
                 "fix the healthcheck or the service, or raise waitTimeout",
@@ -372,8 +360,7 @@ async function waitHealthy(
  * directory). Update and delete see the previous output as PULUMI_COMMAND_STDOUT / _STDERR.
  */
 async function runScript(
-    type: string,
-    name: string,
+    res: Named,
     which: string,
     script: string | undefined,
     i: Inputs,
@@ -387,13 +374,13 @@ async function runScript(
         env.PULUMI_COMMAND_STDOUT = String(previous.stdout ?? "");
         env.PULUMI_COMMAND_STDERR = String(previous.stderr ?? "");
     }
-    ctx.log(`run ${which} of ${name}`);
+    ctx.log(`run ${which} of ${res.name}`);
     const r = await exec(interpreter[0], [...interpreter.slice(1), script], {
         env,
         input: i.stdin,
         cwd: i.dir ? resolve(ctx.dir, i.dir) : ctx.dir,
     });
-    return scriptOutputs(type, name, which, r);
+    return scriptOutputs(res, which, r);
 }
 
 /**
@@ -402,8 +389,7 @@ async function runScript(
  * the user, the address and what was refused.
  */
 async function runRemote(
-    type: string,
-    name: string,
+    res: Named,
     which: string,
     script: string | undefined,
     i: Inputs,
@@ -412,26 +398,25 @@ async function runRemote(
     if (!script) return { stdout: "", stderr: "" };
     const c = i.connection as SshConnection;
     const where = `ssh ${c.user ?? "root"}@${c.host}:${c.port ?? 22}`;
-    ctx.log(`run ${which} of ${name} over ${where}`);
+    ctx.log(`run ${which} of ${res.name} over ${where}`);
     let r;
     try {
         r = await sshRun(c, script, i.stdin, { log: ctx.log });
     } catch (e) {
-        throw resourceError(
-            type,
-            name,
+        throw errorAbout(
+            res,
             "connection",
             `failed: ${(e as Error).message}`,
             "check the address, the user, the key and that sshd answers",
         );
     }
-    return scriptOutputs(type, name, which, r, ` over ${where}`);
+    return scriptOutputs(res, which, r, ` over ${where}`);
 }
 
 /** A script's outputs as the command provider gives them (one trailing newline cut); a failure shows its stderr. */
-function scriptOutputs(type: string, name: string, which: string, r: ExecResult, where = ""): Record<string, string> {
+function scriptOutputs(res: Named, which: string, r: ExecResult, where = ""): Record<string, string> {
     if (r.code !== 0) {
-        throw resourceError(type, name, which, `script failed (exit ${r.code})${where}`, `fix the ${which} script`, {
+        throw errorAbout(res, which, `script failed (exit ${r.code})${where}`, `fix the ${which} script`, {
             [`its ${r.stderr.trim() ? "stderr" : "output"} (last lines)`]: lastLines(
                 r.stderr.trim() ? r.stderr : r.stdout,
                 20,

@@ -4,52 +4,23 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { App, Host, LetsEncrypt, MariaDB, NginxVhost } from "dropyard";
+import { App, MariaDB, NginxVhost, certificateFromConfig, domainFromConfig, hostFromConfig } from "dropyard";
 
 const config = new pulumi.Config();
-const target = config.get("target", { allowedValues: ["local", "droplet", "server"] }) ?? "local";
-// *.localhost names resolve to this machine without any DNS record; a droplet or server needs a real name.
-const domain = config.get("domain") ?? "blog.localhost";
-if (target !== "local" && domain.endsWith(".localhost")) {
-    throw new Error(
-        `config domain: a ${target} needs a public name; ` + `run \`pulumi config set domain blog.example.com\``,
-    );
-}
+// *.localhost names resolve to this machine without any DNS record; a droplet or server needs a real name
+// (`pulumi config set domain ...`), checked here before anything is created.
+const domain = domainFromConfig("blog.localhost", config);
 const siteUrl = `https://${domain}`;
 
-// A server is any Ubuntu or Debian machine you reach over SSH as root or a user with passwordless sudo.
-const host = new Host(
-    "wordpress-host",
-    target === "droplet"
-        ? { droplet: { region: config.get("region"), size: config.get("size"), image: config.get("dropletImage") } }
-        : target === "server"
-          ? {
-                server: {
-                    address: config.require("serverAddress"),
-                    user: config.get("serverUser"),
-                    privateKey: config.requireSecret("serverKey"),
-                },
-            }
-          : { local: true },
-);
+// Where it runs: config `target` is local (this machine's Docker engine, the default), droplet (with
+// `region`, `size`, `dropletImage`) or server, any Ubuntu or Debian machine you reach over SSH as root or a user
+// with passwordless sudo (`serverAddress`, `serverUser`, `serverKey`).
+const host = hostFromConfig("wordpress-host", config);
 
 // The certificate. A laptop cannot pass Let's Encrypt's challenge, so locally it is self-signed unless
-// acmeServer names a CA to ask; a droplet or server gets one from Let's Encrypt (or acmeServer). With
-// dnsZone, a domain in your DigitalOcean account, the droplet's DNS record is made too.
-const acmeServer = config.get("acmeServer");
-const dnsZone = config.get("dnsZone");
-const tls =
-    target !== "local" || acmeServer !== undefined
-        ? new LetsEncrypt("wordpress-cert", {
-              host,
-              domains: [domain],
-              email: config.require("acmeEmail"),
-              server: acmeServer,
-              // A private ACME CA's TLS root (PEM), e.g. Pebble in the sandbox; public CAs need none.
-              serverCaBundle: config.get("acmeCaBundle"),
-              dns: dnsZone === undefined ? undefined : { zone: dnsZone },
-          })
-        : "self-signed";
+// `acmeServer` names a CA to ask; a droplet or server gets one from Let's Encrypt (or acmeServer), for
+// `acmeEmail`. With `dnsZone`, a domain in your DigitalOcean account, the droplet's DNS record is made too.
+const tls = certificateFromConfig("wordpress-cert", host, domain, config);
 
 const db = new MariaDB("wordpress-db", { host, database: "wordpress", user: "wordpress" });
 

@@ -26,3 +26,20 @@ export function resourceError(
         .map(([title, text]) => `\n--- ${title} ---\n${text.trim()}`);
     return new SandboxError(`${type} "${name}": ${field} ${problem}; ${fix}${blocks.join("")}`);
 }
+
+/** A resource of the stack as errors name it: its type token and its name. */
+export interface Named {
+    readonly type: string;
+    readonly name: string;
+}
+
+/** `resourceError` about a recorded resource of the stack, named by its own type and name. */
+export function errorAbout(
+    r: Named,
+    field: string,
+    problem: string,
+    fix: string,
+    details: Record<string, string> = {},
+): SandboxError {
+    return resourceError(r.type, r.name, field, problem, fix, details);
+}

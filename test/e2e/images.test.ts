@@ -206,23 +206,28 @@ describe("postgres:17", () => {
                 join(init, "01-seed.sql"),
                 "CREATE TABLE seeded (v text); INSERT INTO seeded VALUES ('from initdb.d');\n",
             );
-            const first = await start("pg1", [
-                ...env,
-                "-e",
-                "POSTGRES_PASSWORD=first-pw",
-                "-v",
-                `${data}:/var/lib/postgresql/data`,
-                "-v",
-                `${init}:/docker-entrypoint-initdb.d:ro`,
-                "postgres:17",
-            ]);
-            // Over TCP: the temporary server of initialisation listens on the socket only.
-            await until(
-                "pg_isready over TCP",
-                60,
-                () => exitsZero("exec", first, "pg_isready", "-h", "127.0.0.1", "-U", "app", "-d", "appdb"),
-                first,
-            );
+            /** A container on `data` with `init` as initdb.d, once it answers pg_isready. */
+            const startOnData = async (name: string, password: string): Promise<string> => {
+                const c = await start(name, [
+                    ...env,
+                    "-e",
+                    `POSTGRES_PASSWORD=${password}`,
+                    "-v",
+                    `${data}:/var/lib/postgresql/data`,
+                    "-v",
+                    `${init}:/docker-entrypoint-initdb.d:ro`,
+                    "postgres:17",
+                ]);
+                // Over TCP: the temporary server of initialisation listens on the socket only.
+                await until(
+                    `pg_isready over TCP in ${name}`,
+                    60,
+                    () => exitsZero("exec", c, "pg_isready", "-h", "127.0.0.1", "-U", "app", "-d", "appdb"),
+                    c,
+                );
+                return c;
+            };
+            const first = await startOnData("pg1", "first-pw");
             assert.equal(
                 await docker("exec", first, "sh", "-c", "command -v pg_isready"),
                 "/usr/lib/postgresql/17/bin/pg_isready",
@@ -270,22 +275,7 @@ describe("postgres:17", () => {
 
             await remove(first);
             // A new container on the same data with another password: no initialisation, the old password still holds.
-            const second = await start("pg2", [
-                ...env,
-                "-e",
-                "POSTGRES_PASSWORD=second-pw",
-                "-v",
-                `${data}:/var/lib/postgresql/data`,
-                "-v",
-                `${init}:/docker-entrypoint-initdb.d:ro`,
-                "postgres:17",
-            ]);
-            await until(
-                "pg_isready after restart",
-                60,
-                () => exitsZero("exec", second, "pg_isready", "-h", "127.0.0.1"),
-                second,
-            );
+            const second = await startOnData("pg2", "second-pw");
             assert.match(await docker("logs", second), /appears to contain a database; Skipping initialization/);
             assert.equal(await psql(second, "first-pw", "SELECT v FROM kept"), "row-1");
             assert.equal(
@@ -300,7 +290,8 @@ describe("postgres:17", () => {
 describe("mariadb:11", () => {
     const env = ["-e", "MARIADB_DATABASE=shop", "-e", "MARIADB_USER=shop", "-e", "MARIADB_PASSWORD=shop-pw"];
     const args = ["--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"];
-    const sql = (host: string, stmt: string) =>
+    /** Runs `stmt` against the server `host` from a client container, as `user` in `database` (shop's own). */
+    const sql = (host: string, stmt: string, user = "shop", password = "shop-pw", database: string[] = ["shop"]) =>
         docker(
             "run",
             "--rm",
@@ -312,12 +303,12 @@ describe("mariadb:11", () => {
             "-h",
             host,
             "-u",
-            "shop",
-            "-pshop-pw",
+            user,
+            `-p${password}`,
             "--skip-ssl",
             "-N",
             "-B",
-            "shop",
+            ...database,
             "-e",
             stmt,
         );
@@ -334,16 +325,21 @@ describe("mariadb:11", () => {
         { timeout: 120_000 },
         async () => {
             const data = await volume("mydata");
-            const first = await start("my1", [
-                ...env,
-                "-e",
-                "MARIADB_ROOT_PASSWORD=root-pw",
-                "-v",
-                `${data}:/var/lib/mysql`,
-                "mariadb:11",
-                ...args,
-            ]);
-            await until("healthcheck.sh --connect --innodb_initialized", 60, () => healthy(first), first);
+            /** A server on `data` (`more` env first), once healthcheck.sh passes. */
+            const startOnData = async (name: string, rootPassword: string, more: string[] = []): Promise<string> => {
+                const c = await start(name, [
+                    ...more,
+                    "-e",
+                    `MARIADB_ROOT_PASSWORD=${rootPassword}`,
+                    "-v",
+                    `${data}:/var/lib/mysql`,
+                    "mariadb:11",
+                    ...args,
+                ]);
+                await until(`healthcheck.sh --connect --innodb_initialized in ${name}`, 60, () => healthy(c), c);
+                return c;
+            };
+            const first = await startOnData("my1", "root-pw", env);
             assert.equal(
                 await docker("exec", first, "sh", "-c", "test -s /var/lib/mysql/.my-healthcheck.cnf && echo ok"),
                 "ok",
@@ -353,36 +349,11 @@ describe("mariadb:11", () => {
                 "utf8mb4 utf8mb4_unicode_ci",
             );
             await sql(first, "CREATE TABLE kept (v VARCHAR(20)); INSERT INTO kept VALUES ('row-1')");
-            const root = await docker(
-                "run",
-                "--rm",
-                "--network",
-                NET,
-                "--entrypoint",
-                "mariadb",
-                "mariadb:11",
-                "-h",
-                first,
-                "-uroot",
-                "-proot-pw",
-                "--skip-ssl",
-                "-N",
-                "-B",
-                "-e",
-                "SELECT CURRENT_USER()",
-            );
+            const root = await sql(first, "SELECT CURRENT_USER()", "root", "root-pw", []);
             assert.equal(root, "root@%", "root reaches the server over the network with MARIADB_ROOT_PASSWORD");
 
             await remove(first);
-            const second = await start("my2", [
-                "-e",
-                "MARIADB_ROOT_PASSWORD=other",
-                "-v",
-                `${data}:/var/lib/mysql`,
-                "mariadb:11",
-                ...args,
-            ]);
-            await until("healthy after restart", 60, () => healthy(second), second);
+            const second = await startOnData("my2", "other");
             assert.match(await docker("logs", second), /holds a database; skipping initialisation/);
             assert.equal(await sql(second, "SELECT v FROM kept"), "row-1");
         },

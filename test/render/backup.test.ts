@@ -7,23 +7,16 @@ import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { assertShellClean } from "../support/shellcheck";
 import { evaluate } from "../../sandbox/harness";
 import { MariaDB, Postgres } from "../../lib";
 import { BackupPlan, renderBackupScript, renderRestoreScript } from "../../lib/render/backup";
-import { tempDir, localHost } from "../support/fixtures";
+import { spacesBucket, tempDir, localHost } from "../support/fixtures";
 import { LOCAL_COMMAND } from "../support/types";
 
 const work = tempDir("dropyard-backup-");
 
-const bucket = {
-    endpoint: "https://fra1.digitaloceanspaces.com",
-    region: "fra1",
-    bucket: "acme-backups",
-    accessKeyId: pulumi.secret("DO00KEY"),
-    secretAccessKey: pulumi.secret("s3cr3t"),
-};
+const bucket = spacesBucket();
 
 test("every backup script passes bash -n and shellcheck", async () => {
     for (const [variant, backup] of Object.entries({

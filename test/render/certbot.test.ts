@@ -12,6 +12,7 @@ import { LetsEncrypt, LetsEncryptArgs } from "../../lib";
 import { cronSchedule, renderRenewScript } from "../../lib/render/certbot";
 import { tempDir, localHost } from "../support/fixtures";
 import { LOCAL_COMMAND } from "../support/types";
+import { fakeCommands } from "../support/fake-commands";
 
 const work = tempDir("dropyard-certbot-");
 
@@ -70,16 +71,10 @@ test("every certbot script passes bash -n and shellcheck", async () => {
 
 /** Stand-ins for docker (certbot "renews" when FAKE_RENEW is set) and install (copies into cronDir). */
 function fakes(root: string): { env: NodeJS.ProcessEnv; log: () => string[]; cronDir: string } {
-    const bin = path.join(root, "bin");
     const cronDir = path.join(root, "cron.d");
-    fs.mkdirSync(bin, { recursive: true });
     fs.mkdirSync(cronDir, { recursive: true });
-    const logFile = path.join(root, "docker.log");
-    fs.writeFileSync(
-        path.join(bin, "docker"),
-        `#!/bin/bash
-echo "$*" >> ${JSON.stringify(logFile)}
-case "$1" in
+    const fake = fakeCommands(root, {
+        docker: `case "$1" in
     run|create)
         prev=""
         for a in "$@"; do
@@ -89,27 +84,13 @@ case "$1" in
         if [ "$1" = create ]; then echo cid123; fi ;;
 esac
 `,
-        { mode: 0o755 },
-    );
-    fs.writeFileSync(
-        path.join(bin, "install"),
-        `#!/bin/bash
-# install -m MODE -o USER -g GROUP SRC DEST -> copies SRC into the fake cron dir
-cp "\${@: -2:1}" ${JSON.stringify(cronDir)}/"$(basename "\${@: -1}")"
-`,
-        { mode: 0o755 },
-    );
+        // install -m MODE -o USER -g GROUP SRC DEST -> copies SRC into the fake cron dir
+        install: `cp "\${@: -2:1}" ${JSON.stringify(cronDir)}/"$(basename "\${@: -1}")"\n`,
+    });
     return {
-        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, DROPYARD_RENEW_NOW: "1" },
+        env: { ...fake.env, DROPYARD_RENEW_NOW: "1" },
         // Without `docker top`, reload_edge has no workers to watch (its wait is tested in edge-files.test.ts).
-        log: () =>
-            fs.existsSync(logFile)
-                ? fs
-                      .readFileSync(logFile, "utf8")
-                      .trim()
-                      .split("\n")
-                      .filter(l => !l.startsWith("top "))
-                : [],
+        log: () => fake.calls("docker").filter(l => !l.startsWith("top ")),
         cronDir,
     };
 }

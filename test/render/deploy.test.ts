@@ -4,15 +4,15 @@
 // proxying through its variable go through a real `nginx -t` (Debian's nginx, from scripts/test-tools.sh).
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { assertShellClean } from "../support/shellcheck";
 import { evaluate } from "../../sandbox/harness";
 import { App, Host, NginxVhost } from "../../lib";
 import { DeployScript, renderDeployScript, renderUpstreamMap } from "../../lib/render/deploy";
-import { EDGE_PATHS } from "../../lib/render/nginx";
 import { tempDir, localHost } from "../support/fixtures";
+import { chroot, makeRoot, NGINX, nginxT, stubCert } from "../support/nginx";
 
 const work = tempDir("dropyard-deploy-");
 
@@ -257,7 +257,6 @@ test("renderUpstreamMap refuses a name nginx could not resolve as one container"
 });
 
 test("the App's upstream file and a vhost proxying through its variable pass a real nginx -t; the vhost alone does not", async () => {
-    const NGINX = "/usr/sbin/nginx";
     assert.ok(fs.existsSync(NGINX), "run scripts/test-tools.sh first: it installs Debian's nginx");
     const build = fs.mkdtempSync(path.join(work, "app-"));
     fs.writeFileSync(path.join(build, "Dockerfile"), "FROM python:3.13-slim\n");
@@ -268,54 +267,25 @@ test("the App's upstream file and a vhost proxying through its variable pass a r
         const app = new App("my-app", { host, build, port: 8000 });
         vhost = new NginxVhost("site", { host, domains: ["app.example.com"], upstream: app, tls: "self-signed" });
     });
-    const nginxT = (files: Record<string, string>) => {
-        const root = fs.mkdtempSync(path.join(work, "root-"));
-        for (const d of ["conf.d", "tmp", "logs"]) fs.mkdirSync(path.join(root, d));
-        const map = (text: string) => Object.values(EDGE_PATHS).reduce((t, p) => t.split(p).join(root + p), text);
-        fs.writeFileSync(
-            path.join(root, "nginx.conf"),
-            `pid ${root}/nginx.pid;\nerror_log ${root}/logs/error.log;\nevents {}\nhttp {\n` +
-                ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
-                    .map(t => `    ${t}_temp_path ${root}/tmp/${t};\n`)
-                    .join("") +
-                `    include ${root}/conf.d/*.conf;\n}\n`,
+    const nginxTest = (files: Record<string, string>) => {
+        const root = makeRoot();
+        for (const [name, text] of Object.entries(files)) {
+            fs.writeFileSync(path.join(root, "conf.d", name), chroot(text, root));
+        }
+        stubCert(
+            root,
+            /ssl_certificate (\S+);/.exec(vhost!.config)![1],
+            /ssl_certificate_key (\S+);/.exec(vhost!.config)![1],
         );
-        for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(root, "conf.d", name), map(text));
-        const cert = /ssl_certificate (\S+);/.exec(vhost!.config)![1];
-        const key = /ssl_certificate_key (\S+);/.exec(vhost!.config)![1];
-        fs.mkdirSync(path.dirname(root + cert), { recursive: true });
-        execFileSync(
-            "openssl",
-            [
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-subj",
-                "/CN=stub",
-                "-days",
-                "1",
-                "-keyout",
-                root + key,
-                "-out",
-                root + cert,
-            ],
-            { stdio: "ignore" },
-        );
-        const r = spawnSync(
-            NGINX,
-            ["-t", "-p", root, "-c", path.join(root, "nginx.conf"), "-e", path.join(root, "logs", "error.log")],
-            { encoding: "utf8" },
-        );
-        return { ok: r.status === 0, output: r.stdout + r.stderr };
+        return nginxT(root);
     };
     const files = { "00-dropyard.conf": host!.edge.defaultConfig, "vhost-site.conf": vhost!.config };
-    const withMap = nginxT({ ...files, "upstream-my-app.conf": renderUpstreamMap("my-app", "my-app-web-1-abc1234") });
+    const withMap = nginxTest({
+        ...files,
+        "upstream-my-app.conf": renderUpstreamMap("my-app", "my-app-web-1-abc1234"),
+    });
     assert.ok(withMap.ok, withMap.output);
-    const without = nginxT(files);
+    const without = nginxTest(files);
     assert.equal(without.ok, false);
     assert.match(without.output, /unknown "dropyard_upstream_my_app" variable/);
 });

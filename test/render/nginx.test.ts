@@ -5,82 +5,18 @@
 // touched. The scripts that install those files are run for real against a stand-in `docker`.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { assertShellClean } from "../support/shellcheck";
 import { evaluate, Graph } from "../../sandbox/harness";
 import { defaultVhostTemplate, Host, LetsEncrypt, NginxVhost, NginxVhostArgs } from "../../lib";
-import { EDGE_PATHS } from "../../lib/render/nginx";
 import { tempDir, localHost } from "../support/fixtures";
 import { LOCAL_COMMAND } from "../support/types";
+import { chroot, makeRoot, NGINX, nginxT, stubCert } from "../support/nginx";
+import { fakeCommands } from "../support/fake-commands";
 
-const NGINX = "/usr/sbin/nginx";
 const work = tempDir("dropyard-nginx-");
-
-/** A fresh fake container root with nginx.conf as the official image lays it out. */
-function makeRoot(): string {
-    const root = fs.mkdtempSync(path.join(work, "root-"));
-    for (const d of ["conf.d", "tmp", "logs"]) fs.mkdirSync(path.join(root, d));
-    fs.writeFileSync(
-        path.join(root, "nginx.conf"),
-        [
-            `pid ${root}/nginx.pid;`,
-            `error_log ${root}/logs/error.log;`,
-            "events {}",
-            "http {",
-            ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_path ${root}/tmp/${t};`),
-            "    access_log off;",
-            `    include ${root}/conf.d/*.conf;`,
-            "}",
-            "",
-        ].join("\n"),
-    );
-    return root;
-}
-
-/** Maps the edge container's paths into `root`. */
-function chroot(config: string, root: string): string {
-    let out = config;
-    for (const p of Object.values(EDGE_PATHS)) out = out.split(p).join(root + p);
-    return out;
-}
-
-/** A stub certificate and key at `dir` (a container path, mapped into root). */
-function stubCert(root: string, certificate: string, key: string, cn = "stub.example.com"): void {
-    fs.mkdirSync(path.dirname(root + certificate), { recursive: true });
-    fs.mkdirSync(path.dirname(root + key), { recursive: true });
-    execFileSync(
-        "openssl",
-        [
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            `/CN=${cn}`,
-            "-days",
-            "1",
-            "-keyout",
-            root + key,
-            "-out",
-            root + certificate,
-        ],
-        { stdio: "ignore" },
-    );
-}
-
-function nginxT(root: string): { ok: boolean; output: string } {
-    const r = spawnSync(
-        NGINX,
-        ["-t", "-p", root, "-c", path.join(root, "nginx.conf"), "-e", path.join(root, "logs", "error.log")],
-        { encoding: "utf8" },
-    );
-    return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
-}
 
 interface Built {
     host: Host;
@@ -256,14 +192,8 @@ test("nginx -t really rejects a broken config (the check above can fail)", async
  * every call.
  */
 function fakeDocker(root: string): { env: NodeJS.ProcessEnv; log: () => string[] } {
-    const bin = path.join(root, "bin");
-    fs.mkdirSync(bin, { recursive: true });
-    const logFile = path.join(root, "docker.log");
-    fs.writeFileSync(
-        path.join(bin, "docker"),
-        `#!/bin/bash
-echo "$*" >> ${JSON.stringify(logFile)}
-case "$1" in
+    const fake = fakeCommands(root, {
+        docker: `case "$1" in
     inspect) [ -e ${JSON.stringify(path.join(root, "running"))} ] && echo true || { echo "no such container" >&2; exit 1; } ;;
     exec) shift 2
         if [ "$*" = "nginx -t" ]; then exec ${NGINX} -t -p ${JSON.stringify(root)} -c ${JSON.stringify(path.join(root, "nginx.conf"))} -e ${JSON.stringify(path.join(root, "logs", "error.log"))}; fi
@@ -273,11 +203,8 @@ case "$1" in
         fi ;;
 esac
 `,
-        { mode: 0o755 },
-    );
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
-    const log = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n") : []);
-    return { env, log };
+    });
+    return { env: fake.env, log: () => fake.calls("docker") };
 }
 
 /** Host data dir inside `root` whose conf.d the fake root's nginx.conf includes. */

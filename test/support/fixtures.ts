@@ -3,7 +3,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Host, HostArgs } from "../../lib";
+import * as pulumi from "@pulumi/pulumi";
+import { BackupBucket, Host, HostArgs } from "../../lib";
 
 const made: string[] = [];
 // On exit rather than node:test's `after`, which called inside a test would bind to that test, not the file.
@@ -39,3 +40,14 @@ export function localHost(name = "box", args: Omit<Partial<HostArgs>, "local" | 
 /** A private key's shape, for components that only pass it on (never a usable key). */
 export const FAKE_SSH_KEY =
     "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+
+/** A DigitalOcean Spaces bucket for `backup.bucket`, its keys as secrets (never contacted by unit tests). */
+export function spacesBucket(): BackupBucket {
+    return {
+        endpoint: "https://fra1.digitaloceanspaces.com",
+        region: "fra1",
+        bucket: "acme-backups",
+        accessKeyId: pulumi.secret("DO00KEY"),
+        secretAccessKey: pulumi.secret("s3cr3t"),
+    };
+}

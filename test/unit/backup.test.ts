@@ -7,17 +7,11 @@ import { BackupArgs, BridgeNet, Host, MariaDB, Postgres } from "../../lib";
 import { cronProblem, isBucketName } from "../../lib/database/backup";
 import { backupSchedule } from "../../lib/render/backup";
 import { CONTAINER, LOCAL_COMMAND, REMOTE_COMMAND, REMOTE_IMAGE } from "../support/types";
-import { localHost } from "../support/fixtures";
+import { localHost, spacesBucket } from "../support/fixtures";
 
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 
-const bucket = {
-    endpoint: "https://fra1.digitaloceanspaces.com",
-    region: "fra1",
-    bucket: "acme-backups",
-    accessKeyId: pulumi.secret("DO00KEY"),
-    secretAccessKey: pulumi.secret("s3cr3t"),
-};
+const bucket = spacesBucket();
 
 function pg(backup: BackupArgs | true | undefined): Promise<Graph> {
     return evaluate(() => {

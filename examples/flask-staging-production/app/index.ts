@@ -4,7 +4,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { App, Host, LetsEncrypt, NginxVhost, Postgres } from "dropyard";
+import { App, certificateFromConfig, Host, NginxVhost, Postgres } from "dropyard";
 
 export = async () => {
     const config = new pulumi.Config();
@@ -28,18 +28,8 @@ export = async () => {
         secrets: { SECRET_KEY: secretKey },
     });
 
-    // A certificate from acmeServer (Let's Encrypt on a real host, Pebble in the sandbox), else self-signed.
-    const acmeServer = config.get("acmeServer");
-    const tls =
-        acmeServer === undefined
-            ? ("self-signed" as const)
-            : new LetsEncrypt(`notes-${env}-cert`, {
-                  host,
-                  domains: [domain],
-                  email: config.require("acmeEmail"),
-                  server: acmeServer,
-                  serverCaBundle: config.get("acmeCaBundle"),
-              });
+    // Self-signed on a local host unless acmeServer names a CA (Pebble in the sandbox); Let's Encrypt on a droplet.
+    const tls = certificateFromConfig(`notes-${env}-cert`, host, domain, config);
     new NginxVhost(`notes-${env}`, { host, domains: [domain], upstream: app, tls });
 
     return { url: `https://${domain}/`, environment: env };
