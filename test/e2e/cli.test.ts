@@ -6,11 +6,12 @@ import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containersWhere, docker } from "../support/docker";
 import { fetchVia } from "../../sandbox/lib/http";
+import { dropyardWithState, exportState } from "./support/dropyard";
 import { deployment, prepare, REPO, STACK, teardown } from "./support/stack";
 
 const HOST = "counter-host";
@@ -22,16 +23,8 @@ const work = mkdtempSync(join(tmpdir(), "dropyard-cli-e2e-"));
 const stateFile = join(work, "state.json");
 
 /** `dropyard <args> --state <the export>` in the stack's directory, to the end. */
-function dropyard(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-    // --state right after the command's name: for run and exec, whatever follows the app is the container's command.
-    const withState = [args[0], "--state", stateFile, ...args.slice(1)];
-    const r = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "lib/cli/main.ts"), ...withState], {
-        cwd: d.dir,
-        encoding: "utf8",
-        timeout: 120_000,
-        env: { ...process.env, NODE_OPTIONS: "" },
-    });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function dropyard(command: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    return dropyardWithState(d.dir, stateFile, command, ...args);
 }
 
 async function webContainer(): Promise<string> {
@@ -63,14 +56,7 @@ describe("dropyard against the django example on the sandbox", () => {
     before(async () => {
         await prepare(d, HOST, IMAGES);
         await d.up({});
-        // The same path as `npm run sandbox -- export <dir>`.
-        const exported = spawnSync(
-            process.execPath,
-            ["--import", "tsx", join(REPO, "sandbox/cli.ts"), "export", d.dir, "--stack", STACK],
-            { encoding: "utf8" },
-        );
-        assert.equal(exported.status, 0, exported.stderr);
-        writeFileSync(stateFile, exported.stdout, { mode: 0o600 });
+        exportState(d.dir, STACK, stateFile); // the same path as `npm run sandbox -- export <dir>`
     });
 
     after(async () => {

@@ -17,6 +17,8 @@ import { startPebble, Pebble } from "./support/acme";
 import { fetchVia } from "../../sandbox/lib/http";
 import { COUNTER_IMAGES, counterSql, counterTests, sshKey, SshKey, until } from "./support/machine";
 import { changes, EXAMPLES } from "./support/stack";
+import { dropyardWithState, exportState } from "./support/dropyard";
+import { tempDir } from "../support/fixtures";
 
 const DIR = join(EXAMPLES, "django-postgres");
 const STACK = "machine-server";
@@ -199,6 +201,24 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
         assert.equal(r.code, 0, r.stderr + r.stdout);
         assert.match(r.stdout, /renewed counter\.server\.test; nginx in \S+ reloaded/);
         assert.notEqual(await serial(), before, "the edge serves the renewed certificate");
+    });
+
+    test("dropyard ps and run reach the machine's daemon over mutual TLS, with the material from the state", async () => {
+        const stateFile = join(tempDir("dropyard-machine-cli-"), "state.json");
+        exportState(DIR, STACK, stateFile);
+        const ps = dropyardWithState(DIR, stateFile, "ps", "--json");
+        assert.equal(ps.status, 0, ps.stderr);
+        const app = JSON.parse(ps.stdout).apps.find((a: { name: string }) => a.name === "counter");
+        assert.deepEqual(
+            app.containers.map((c: { health: string }) => c.health),
+            ["healthy"],
+        );
+        const web = app.containers[0] as { name: string; image: string };
+        const onMachine = await m().exec(["docker", "inspect", "-f", "{{.Image}}", web.name]);
+        assert.equal(onMachine.stdout.trim(), web.image, "ps shows the machine's container and the image it runs");
+        const run = dropyardWithState(DIR, stateFile, "run", "counter", "--", "sh", "-c", "hostname; exit 3");
+        assert.equal(run.status, 3, run.stderr);
+        for (const out of [ps.stdout, ps.stderr, run.stdout, run.stderr]) assert.doesNotMatch(out, /PRIVATE KEY/);
     });
 
     test("a second up changes nothing and does not restart dockerd", async () => {
