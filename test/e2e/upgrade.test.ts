@@ -1,8 +1,9 @@
 // Major upgrades end to end (fixtures/upgrade-stack): a Postgres 15 and a MariaDB 10.11 (stand-ins built on
-// Debian bookworm) get rows, then the stack's versions are raised to 17 and 11 (trixie's). An upgrade that
-// cannot finish (an extension Postgres 17 no longer has) fails the deploy and leaves the old server serving
-// its rows; once that is fixed the upgrade moves every row, keeps the old data in a volume, and a downgrade
-// afterwards fails the deploy with the old server still serving. Traffic: the engine's socket only.
+// Debian bookworm) get rows, then the stack's versions are raised to 17 and 11 (trixie's). Two upgrades that
+// cannot finish fail the deploy and leave the old server serving its rows: a new image that cannot start, and a
+// restore that fails (an extension Postgres 17 no longer has). Once the cause is fixed the upgrade moves every
+// row, keeps the old data in a volume, and a downgrade afterwards fails the deploy with the old server still
+// serving. Traffic: the engine's socket only.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,6 +19,8 @@ const IMAGES = ["postgres:15", "postgres:17", "mariadb:10.11", "mariadb:11", "ng
 const PG = "up-pg";
 const MARIA = "up-maria";
 const VOLUMES = [`${PG}-data`, `${PG}-data-15`, `${MARIA}-data`, `${MARIA}-data-10.11`];
+// postgres:17 with an initdb option that does not exist: the new server fails on the upgrade's empty volume.
+const NO_START = "dropyard-e2e/postgres-no-start:17";
 
 const dataDir = mkdtempSync(join(tmpdir(), "dropyard-upgrade-e2e-"));
 const log: string[] = [];
@@ -25,17 +28,18 @@ const figures: Record<string, number> = {};
 
 const exists = async (...args: string[]) => (await dockerResult(...args)).status === 0;
 
-async function deploy(pgVersion: string, mariaVersion: string): Promise<number> {
+async function deploy(pgVersion: string, mariaVersion: string, pgImage?: string): Promise<number> {
     const t = Date.now();
-    await up(FIXTURE, { stack: STACK, config: { dataDir, pgVersion, mariaVersion }, log: line => log.push(line) });
+    const config = { dataDir, pgVersion, mariaVersion, ...(pgImage ? { pgImage } : {}) };
+    await up(FIXTURE, { stack: STACK, config, log: line => log.push(line) });
     return (Date.now() - t) / 1000;
 }
 
 /** A deploy that must fail; returns the sandbox's error message and log. */
-async function failedDeploy(pgVersion: string, mariaVersion: string): Promise<string> {
+async function failedDeploy(pgVersion: string, mariaVersion: string, pgImage?: string): Promise<string> {
     const from = log.length;
     try {
-        await deploy(pgVersion, mariaVersion);
+        await deploy(pgVersion, mariaVersion, pgImage);
     } catch (e) {
         return `${(e as Error).message}\n${log.slice(from).join("\n")}`;
     }
@@ -64,12 +68,23 @@ async function removeVolumes(): Promise<void> {
     for (const v of VOLUMES) if (await exists("volume", "inspect", v)) await docker("volume", "rm", v);
 }
 
+/** Nothing of a failed attempt is left: no temporary servers, network, copy or kept volume. */
+async function assertNoLeftovers(): Promise<void> {
+    assert.equal(await docker("ps", "-aq", "--filter", "label=dev.dropyard.upgrade=up-pg"), "");
+    assert.equal(await exists("network", "inspect", `${PG}-upgrade`), false);
+    assert.equal(await exists("volume", "inspect", `${PG}-data-15`), false);
+    assert.equal(await exists("volume", "inspect", `${PG}-data-upgrade`), false);
+}
+
 describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11", { timeout: 900_000 }, () => {
     before(async () => {
         // Rebuilt when their recipe changed: the upgrade needs this branch's MARIADB_AUTO_UPGRADE in mariadb:11.
         await prepareEngine(IMAGES, { rebuildStale: true });
         await down(FIXTURE, { stack: STACK, purge: true, log: false }).catch(() => undefined);
         await removeVolumes();
+        const made = await docker("create", "postgres:17");
+        await docker("commit", "--change", "ENV POSTGRES_INITDB_ARGS=--no-such-option", made.trim(), NO_START);
+        await docker("rm", "-v", made.trim()); // -v: the image declares a VOLUME
         figures.firstUpSeconds = await deploy("15", "10.11");
     });
 
@@ -79,6 +94,7 @@ describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11",
             console.error(`down: ${(e as Error).message}`),
         );
         await removeVolumes();
+        await dockerResult("rmi", NO_START);
         rmSync(dataDir, { recursive: true, force: true });
     });
 
@@ -107,6 +123,24 @@ describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11",
         assert.match(maria, /^10\.11\./);
     });
 
+    test("a new image that cannot start fails the deploy and leaves the old server serving its rows", async () => {
+        const container = await docker("inspect", "-f", "{{.Id}}", PG);
+        const t = Date.now();
+        const message = await failedDeploy("17", "10.11", NO_START);
+        figures.failedUpSeconds = (Date.now() - t) / 1000;
+        assert.match(
+            message,
+            /upgrade: Postgres "up-pg" on host "uphost": the temporary server up-pg-upgrade-new stopped/,
+        );
+        assert.match(message, /initdb: unrecognized option/);
+        assert.match(message, /up-pg serves Postgres 15 again/);
+        // The same container on the same volume, serving the same rows.
+        assert.equal(await docker("inspect", "-f", "{{.Id}}", PG), container);
+        assert.match((await versions())[0], /^15\./);
+        assert.deepEqual(await sums(), original);
+        await assertNoLeftovers();
+    });
+
     test("an upgrade that cannot finish fails the deploy and leaves the old server serving its rows", async () => {
         // adminpack is in Postgres 15's contrib and gone from 17's: its restore fails, as it would for a user.
         await psql(PG, "app", "up_pg", "CREATE EXTENSION adminpack");
@@ -119,10 +153,7 @@ describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11",
         assert.match(message, /up-pg serves Postgres 15 again/);
         assert.match((await versions())[0], /^15\./);
         assert.deepEqual(await sums(), original);
-        // Nothing of the attempt is left: no temporary servers, network, copy or kept volume.
-        assert.equal(await docker("ps", "-aq", "--filter", "label=dev.dropyard.upgrade=up-pg"), "");
-        assert.equal(await exists("volume", "inspect", `${PG}-data-15`), false);
-        assert.equal(await exists("volume", "inspect", `${PG}-data-upgrade`), false);
+        await assertNoLeftovers();
         await psql(PG, "app", "up_pg", "DROP EXTENSION adminpack");
     });
 
