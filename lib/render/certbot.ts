@@ -149,7 +149,8 @@ export function renderRenewScript(s: RenewScript): string {
         `marker=${shq(marker)}`,
         `rm -f "$marker"`,
         renderCertbotFunction(s.run),
-        `run_certbot renew --cert-name ${shq(s.certName)} --non-interactive --deploy-hook ${shq(`touch ${CERTBOT_STATE_DIR}/${MARKER}`)} "$@"`,
+        // certbot sleeps up to 8 minutes before a renewal without a terminal; this script has its own delay.
+        `run_certbot renew --cert-name ${shq(s.certName)} --non-interactive --no-random-sleep-on-renew --deploy-hook ${shq(`touch ${CERTBOT_STATE_DIR}/${MARKER}`)} "$@"`,
         `if [ -e "$marker" ]; then`,
         `    rm -f "$marker"`,
         ...reloadEdge(s.edge, s.lockFile)

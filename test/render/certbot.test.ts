@@ -174,7 +174,7 @@ test("renewal script: reloads the edge only when certbot's deploy hook says some
     assert.deepEqual(f.log().length, 1);
     assert.match(
         f.log()[0],
-        /certbot\/certbot:v4\.0\.0 renew --cert-name counter\.example\.com --non-interactive --deploy-hook touch \/dropyard\/renewed --dry-run/,
+        /certbot\/certbot:v4\.0\.0 renew --cert-name counter\.example\.com --non-interactive --no-random-sleep-on-renew --deploy-hook touch \/dropyard\/renewed --dry-run/,
     );
 
     // Renewed: the hook's marker leads to nginx -t and a reload, and is cleared.

@@ -128,7 +128,7 @@ test("renewal with autoRenew: certbot renew twice a day with a random delay, dep
     assert.match(script, /sleep \$\(\(RANDOM % 3600\)\)/);
     assert.match(
         script,
-        /run_certbot renew --cert-name 'counter\.example\.com' --non-interactive --deploy-hook 'touch \/dropyard\/renewed' "\$@"/,
+        /run_certbot renew --cert-name 'counter\.example\.com' --non-interactive --no-random-sleep-on-renew --deploy-hook 'touch \/dropyard\/renewed' "\$@"/,
     );
     assert.match(
         script,
