@@ -127,12 +127,19 @@ test("staging and production serve by name over https through the one edge, each
 });
 
 test("dropyard ps in the host's stack lists every stack's apps on the host; in an app stack only its own", async () => {
-    const host = await psOf(INFRA, "main");
-    assert.deepEqual(host.r.apps, [], "the infra stack runs no app of its own");
-    assert.deepEqual(others(host.r), [
+    const want = [
         "flask-notes/production notes-production web:healthy worker:running",
         "flask-notes/staging notes-staging web:healthy worker:running",
-    ]);
+    ];
+    // ps shows Docker's health: a web container the deploy step probed healthy may still be "starting" in Docker's
+    // eyes until its first scheduled check, a few seconds after the up.
+    let host = await psOf(INFRA, "main");
+    await until("both stacks' web containers healthy in ps", 30, async () => {
+        host = await psOf(INFRA, "main");
+        return JSON.stringify(others(host.r)) === JSON.stringify(want);
+    }).catch(() => undefined);
+    assert.deepEqual(host.r.apps, [], "the infra stack runs no app of its own");
+    assert.deepEqual(others(host.r), want);
     for (const o of host.r.otherStacks ?? [])
         for (const c of o.apps.flatMap(a => a.containers)) assert.match(c.image, /^sha256:[0-9a-f]{64}$/);
     // As a user runs it, in the host stack's directory: the state from the (stand-in) Pulumi CLI.
