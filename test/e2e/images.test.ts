@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { docker, dockerResult, engine } from "../support/docker";
 import { fetchVia, Response } from "../../sandbox/lib/http";
+import { addARecord } from "./support/acme";
 import { until as poll } from "../support/until";
 
 const P = `dyimg-${process.pid}`; // prefix of everything these tests create
@@ -617,20 +618,7 @@ describe("dropyard-sandbox/pebble:2.6", () => {
             assert.equal(JSON.parse(dir.body).newOrder, `https://${ip}:14000/order-plz`);
             const root = await get(`https://${ip}:15000/roots/0`, { ca, servername: "pebble" });
             assert.match(root.body, /^-----BEGIN CERTIFICATE-----/);
-            const add = await until(
-                "challtestsrv",
-                20,
-                () =>
-                    fetchVia({
-                        host: ctsIp,
-                        address: ctsIp,
-                        port: 8055,
-                        scheme: "http",
-                        path: "/add-a",
-                        json: { host: "app.test", addresses: ["10.0.0.2"] },
-                    }),
-                cts,
-            );
+            const add = await until("challtestsrv", 20, () => addARecord(ctsIp, 8055, "app.test", "10.0.0.2"), cts);
             assert.equal(add.status, 200);
         },
     );

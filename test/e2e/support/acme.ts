@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containersWhere, docker, engine, inspect } from "../../support/docker";
-import { fetchVia } from "../../../sandbox/lib/http";
+import { fetchVia, Response } from "../../../sandbox/lib/http";
 import { until } from "../../support/until";
 
 const IMAGE = "dropyard-sandbox/pebble:2.6";
@@ -243,14 +243,7 @@ export async function startPebble(): Promise<Pebble> {
             },
             pointName: async (name, address) => {
                 const [host, port] = CHALLTESTSRV_MANAGEMENT.split(":");
-                const r = await fetchVia({
-                    host,
-                    address: host,
-                    port: Number(port),
-                    scheme: "http",
-                    path: "/add-a",
-                    json: { host: name, addresses: [address] },
-                });
+                const r = await addARecord(host, Number(port), name, address);
                 if (r.status !== 200) throw new Error(`challtestsrv /add-a answered ${r.status}: ${r.body}`);
             },
             stop,
@@ -259,4 +252,16 @@ export async function startPebble(): Promise<Pebble> {
         await stop();
         throw e;
     }
+}
+
+/** Asks challtestsrv's management API (at `address`:`port`) to answer `name` with `ip`. */
+export function addARecord(address: string, port: number, name: string, ip: string): Promise<Response> {
+    return fetchVia({
+        host: address,
+        address,
+        port,
+        scheme: "http",
+        path: "/add-a",
+        json: { host: name, addresses: [ip] },
+    });
 }
