@@ -20,7 +20,8 @@ function fromKeys<T>(config: pulumi.Config, keys: Readonly<Record<string, string
     try {
         return make();
     } catch (e) {
-        const key = e instanceof ConfigError ? keys[e.field] : undefined;
+        // `droplet.allowSsh[1]` is about the key behind `droplet.allowSsh`.
+        const key = e instanceof ConfigError ? (keys[e.field] ?? keys[e.field.replace(/\[\d+\]$/, "")]) : undefined;
         if (key === undefined) throw e;
         const error = e as ConfigError;
         throw configError(config, key, error.problem, `${error.fix} (pulumi config set ${key} …)`);
@@ -54,7 +55,13 @@ export function hostArgsFromConfig(config: pulumi.Config = new pulumi.Config()):
     switch (targetFromConfig(config)) {
         case "droplet":
             return {
-                droplet: { region: config.get("region"), size: config.get("size"), image: config.get("dropletImage") },
+                droplet: {
+                    region: config.get("region"),
+                    size: config.get("size"),
+                    image: config.get("dropletImage"),
+                    allowSsh: sources(config, "allowSsh"),
+                    allowDocker: sources(config, "allowDocker"),
+                },
             };
         case "server": {
             const address = config.get("serverAddress");
@@ -69,13 +76,41 @@ export function hostArgsFromConfig(config: pulumi.Config = new pulumi.Config()):
 }
 
 /**
+ * A list of source CIDRs from the config key `key`: a JSON list (`pulumi config set --path 'allowSsh[0]' …`) or
+ * one string of blocks separated by commas or spaces (`pulumi config set allowSsh 203.0.113.7/32`). The Host
+ * checks each block.
+ */
+function sources(config: pulumi.Config, key: string): string[] | undefined {
+    const raw = config.get(key);
+    if (raw === undefined) return undefined;
+    if (!/^[[{"]/.test(raw.trim())) return raw.split(/[\s,]+/).filter(s => s !== "");
+    let list: unknown;
+    try {
+        list = JSON.parse(raw);
+    } catch {
+        list = undefined;
+    }
+    if (!Array.isArray(list) || !list.every(x => typeof x === "string")) {
+        throw configError(
+            config,
+            key,
+            "is not a list of CIDR blocks",
+            `run \`pulumi config set ${key} 203.0.113.7/32\` (several: separated by commas)`,
+        );
+    }
+    return list as string[];
+}
+
+/**
  * The Host the stack's config asks for. The config key `target` picks it, and each target reads its own keys:
  *
  * | target | keys |
  * | --- | --- |
  * | `local` (the default) | none: this machine's Docker engine |
- * | `droplet` | `region`, `size`, `dropletImage` (each optional: {@link DropletTarget}'s defaults) |
+ * | `droplet` | `region`, `size`, `dropletImage`, `allowSsh`, `allowDocker` (optional: {@link DropletTarget}) |
  * | `server` | `serverAddress` (required), `serverUser` (default `root`), `serverKey` (required, a secret) |
+ *
+ * `allowSsh` and `allowDocker` are CIDR blocks separated by commas, or a JSON list.
  *
  * @example
  * // pulumi config set target server; pulumi config set serverAddress 203.0.113.10
@@ -94,6 +129,8 @@ export function hostFromConfig(
         "droplet.region": "region",
         "droplet.size": "size",
         "droplet.image": "dropletImage",
+        "droplet.allowSsh": "allowSsh",
+        "droplet.allowDocker": "allowDocker",
         "server.address": "serverAddress",
         "server.user": "serverUser",
         "server.privateKey": "serverKey",

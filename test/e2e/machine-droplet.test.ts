@@ -14,6 +14,7 @@ import { statePath } from "../../sandbox/state";
 import { startPebble, Pebble } from "./support/acme";
 import { COUNTER_IMAGES, counterTests, inMachine, tcpOpen } from "./support/machine";
 import { EXAMPLES } from "./support/stack";
+import { docker } from "../support/docker";
 
 const DIR = join(EXAMPLES, "django-postgres");
 const STACK = "machine-droplet";
@@ -23,6 +24,7 @@ const STATE = statePath("django-postgres", STACK, DIR);
 
 interface Droplet {
     container: string;
+    network: string;
     address: string;
     userData: string;
 }
@@ -33,13 +35,14 @@ function droplet(): Droplet {
         type: string;
         condemned?: boolean;
         rawInputs: { userData?: string };
-        outputs: { ipv4Address: string; sandboxMachine: { container: string } };
+        outputs: { ipv4Address: string; sandboxMachine: { container: string; network: string } };
     };
     const state = JSON.parse(readFileSync(STATE, "utf8")) as { resources: Entry[] };
     const d = state.resources.find(r => r.type === "digitalocean:index/droplet:Droplet" && !r.condemned);
     assert.ok(d, "the state has a droplet");
     return {
         container: d.outputs.sandboxMachine.container,
+        network: d.outputs.sandboxMachine.network,
         address: d.outputs.ipv4Address,
         userData: String(d.rawInputs.userData),
     };
@@ -49,6 +52,7 @@ describe("django-postgres with target=droplet, DigitalOcean's API simulated", { 
     let pebble: Pebble | undefined;
     let summary: UpSummary | undefined;
     let root = "";
+    let config: Record<string, string> = {};
     const records: string[] = [];
     const log: string[] = [];
     const figures: Record<string, string> = {};
@@ -56,7 +60,7 @@ describe("django-postgres with target=droplet, DigitalOcean's API simulated", { 
     before(async () => {
         await mirrorImages(COUNTER_IMAGES);
         pebble = await startPebble();
-        const config = {
+        config = {
             ...pebble.config,
             target: "droplet",
             domain: DOMAIN,
@@ -119,5 +123,35 @@ describe("django-postgres with target=droplet, DigitalOcean's API simulated", { 
         for (const port of [2375, 5432, 8000, 5000]) {
             await assert.rejects(tcpOpen(address, port, 2000), /no answer/, `port ${port} is dropped, not refused`);
         }
+    });
+
+    test("allowSsh and allowDocker narrowed to the deployer: up still works, another source reaches only 80 and 443", async () => {
+        const { address, network } = droplet();
+        // Where `up` runs from, as the machine sees it: the gateway of the machine's network.
+        const gateway = await docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", network);
+        assert.match(gateway, /^\d+\.\d+\.\d+\.\d+$/);
+        const narrowed = await up(DIR, {
+            stack: STACK,
+            config: { ...config, allowSsh: `${gateway}/32`, allowDocker: `${gateway}/32` },
+            log: false,
+        });
+        assert.deepEqual(
+            narrowed.resources.filter(r => r.action !== "same").map(r => `${r.action} ${r.name}`),
+            ["update counter-host-firewall"],
+        );
+        for (const port of [22, 2376]) assert.equal(await tcpOpen(address, port), true, `port ${port} from ${gateway}`);
+        // Another machine on the same network: a container of the sandbox's Debian root.
+        const probe = await docker(
+            "run",
+            "--rm",
+            "--network",
+            network,
+            "dropyard-sandbox/debian:trixie",
+            "bash",
+            "-c",
+            `for p in 22 2376 80 443; do timeout 3 bash -c "</dev/tcp/${address}/$p" 2>/dev/null && ` +
+                'echo "$p open" || echo "$p no answer"; done',
+        );
+        assert.deepEqual(probe.split("\n"), ["22 no answer", "2376 no answer", "80 open", "443 open"]);
     });
 });

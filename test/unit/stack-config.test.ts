@@ -56,7 +56,7 @@ test("target server: the host is reached at serverAddress as serverUser with ser
     assert.match(g.one(REMOTE_COMMAND, "site-cert-issue").inputs.create, /site\.example\.com/);
 });
 
-test("target droplet: region, size and dropletImage reach the droplet; dnsZone makes its record", async () => {
+test("target droplet: its slugs reach the droplet, allowSsh and allowDocker its firewall; dnsZone makes its record", async () => {
     const { g } = await site({
         target: "droplet",
         region: "fra1",
@@ -65,10 +65,34 @@ test("target droplet: region, size and dropletImage reach the droplet; dnsZone m
         domain: "site.example.com",
         acmeEmail: "ops@example.com",
         dnsZone: "example.com",
+        // Both forms: blocks separated by commas, or a JSON list (`pulumi config set --path 'allowDocker[0]' …`).
+        allowSsh: "203.0.113.7/32, 198.51.100.0/24",
+        allowDocker: '["203.0.113.7/32"]',
     });
     const d = g.one(DROPLET, "site-host-droplet").inputs;
     assert.deepEqual([d.region, d.size, d.image], ["fra1", "s-2vcpu-4gb", "debian-13-x64"]);
     assert.equal(g.ofType("digitalocean:index/dnsRecord:DnsRecord").length, 1);
+    const rules = g.one("digitalocean:index/firewall:Firewall", "site-host-firewall").inputs.inboundRules as {
+        portRange: string;
+        sourceAddresses: string[];
+    }[];
+    const from = (port: string) => rules.find(r => r.portRange === port)?.sourceAddresses;
+    assert.deepEqual(from("22"), ["203.0.113.7/32", "198.51.100.0/24"]);
+    assert.deepEqual(from("2376"), ["203.0.113.7/32"]);
+    assert.deepEqual(from("443"), ["0.0.0.0/0", "::/0"], "the web stays open to everyone");
+});
+
+test("allowSsh or allowDocker that is not a list of CIDR blocks is refused, naming the config key", async () => {
+    await refusesHost(
+        { target: "droplet", allowDocker: '{"from": "203.0.113.7/32"}' },
+        'Config "test": allowDocker is not a list of CIDR blocks; run `pulumi config set allowDocker 203.0.113.7/32` ' +
+            "(several: separated by commas)",
+    );
+    await refusesHost(
+        { target: "droplet", allowSsh: "203.0.113.7/32,office" },
+        'Config "test": allowSsh "office" is not a CIDR block; write an address and prefix length, e.g. ' +
+            "203.0.113.7/32 or 2001:db8::/32 (pulumi config set allowSsh …)",
+    );
 });
 
 test("a local host with acmeServer asks that CA, trusting acmeCaBundle", async () => {
