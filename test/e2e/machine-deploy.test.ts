@@ -15,18 +15,23 @@ import { mirrorImages } from "../../sandbox/registry";
 import { statePath } from "../../sandbox/state";
 import { startPebble, Pebble } from "./support/acme";
 import { fetchVia } from "../../sandbox/lib/http";
-import { COUNTER_IMAGES, counterSql, counterTests, sshKey, SshKey, until } from "./support/machine";
+import { COUNTER_IMAGES, counterSql, counterTests, sshKey, SshKey } from "./support/machine";
+import { until } from "../support/until";
 import { changes, EXAMPLES } from "./support/stack";
 import { dropyardWithState, exportState } from "./support/dropyard";
 import { tempDir } from "../support/fixtures";
+import { docker } from "../support/docker";
 
 const DIR = join(EXAMPLES, "django-postgres");
 const STACK = "machine-server";
 const DOMAIN = "counter.server.test";
 const BAD_KEY = "machine-server-bad-key";
 const NO_SUDO = "machine-server-no-sudo";
+const NOBODY = "machine-server-unreachable";
 /** What Host gives remote.Command: 20 dials of at most 15 s each (and the backoff between them). */
 const CONNECTION_TIMEOUT_S = 20 * 15;
+/** Longer than any failing up here takes (the refused key: 90 s). */
+const STUCK_MS = 6 * 60_000;
 
 describe("django-postgres with target=server on a sandbox machine, as a deploy user", { timeout: 40 * 60_000 }, () => {
     let machine: Machine | undefined;
@@ -88,14 +93,14 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
             serverUser: "deploy",
             serverKey: key.privateKey,
         };
-        for (const stack of [STACK, BAD_KEY, NO_SUDO]) {
+        for (const stack of [STACK, BAD_KEY, NO_SUDO, NOBODY]) {
             await down(DIR, { stack, purge: true, log: false }).catch(() => undefined); // an interrupted run's state
         }
         root = await pebble.root();
     });
 
     after(async () => {
-        for (const stack of machine ? [STACK, BAD_KEY, NO_SUDO] : []) {
+        for (const stack of machine ? [STACK, BAD_KEY, NO_SUDO, NOBODY] : []) {
             await down(DIR, { stack, purge: true, log: false }).catch(e =>
                 console.log(`down ${stack}: ${(e as Error).message}`),
             );
@@ -105,14 +110,32 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
         if (Object.keys(figures).length) console.log(`machine deploy figures (server): ${JSON.stringify(figures)}`);
     });
 
-    /** An up that must fail: its message, and how long it took. */
+    /**
+     * An up that must fail: its message, and how long it took. One that has not ended after STUCK_MS fails the test
+     * with the sandbox's last log lines, so a hang says where it is.
+     */
     const failing = async (stack: string, extra: Record<string, string>) => {
         const t = Date.now();
-        const e = await up(DIR, { stack, config: { ...config, ...extra }, log: false }).then(
-            () => undefined,
-            (x: Error) => x,
-        );
+        const lines: string[] = [];
+        let timer: NodeJS.Timeout | undefined;
+        const stuck = new Promise<never>((_, reject) => {
+            timer = setTimeout(
+                () =>
+                    reject(
+                        new Error(`the up of ${stack} is stuck; its last log lines:\n${lines.slice(-20).join("\n")}`),
+                    ),
+                STUCK_MS,
+            );
+        });
+        const run = up(DIR, { stack, config: { ...config, ...extra }, log: line => lines.push(line) });
+        const e = await Promise.race([run, stuck])
+            .then(
+                () => undefined,
+                (x: Error) => x,
+            )
+            .finally(() => clearTimeout(timer));
         assert.ok(e, `the up of ${stack} succeeded`);
+        assert.doesNotMatch(e.message, /is stuck; its last log lines/);
         return { message: e.message, seconds: (Date.now() - t) / 1000 };
     };
 
@@ -124,6 +147,27 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
             `command:remote:Command "counter-host-bootstrap": connection failed: ssh deploy@${m().address}:22: ` +
             "the server refused the key (authentication failed) (gave up after 20 dials";
         assert.ok(r.message.includes(said), r.message);
+    });
+
+    test("an address where no machine answers fails within the connection timeout, naming user, address and why", async () => {
+        // An address on the machine's own network that no container holds: the dials stay on the sandbox's bridge.
+        const taken = (
+            await docker("network", "inspect", "-f", "{{range .Containers}}{{.IPv4Address}} {{end}}", m().network)
+        )
+            .split(" ")
+            .map(a => a.split("/")[0]);
+        const nobody = m().address.replace(/\.\d+$/, ".250");
+        assert.ok(!taken.includes(nobody), `${nobody} is taken`);
+        const r = await failing(NOBODY, { serverAddress: nobody });
+        figures["unreachable address: up fails after"] = `${r.seconds.toFixed(1)}s`;
+        assert.ok(r.seconds < CONNECTION_TIMEOUT_S, `took ${r.seconds}s`);
+        assert.match(
+            r.message,
+            new RegExp(
+                `"counter-host-bootstrap": connection failed: ssh deploy@${nobody.replace(/\./g, "\\.")}:22: ` +
+                    "(the address is unreachable \\(EHOSTUNREACH\\)|no answer within the dial timeout) \\(gave up after 20 dials",
+            ),
+        );
     });
 
     test("a user without passwordless sudo fails at once, naming user, address and sudo's refusal", async () => {
@@ -234,7 +278,7 @@ describe("django-postgres with target=server on a sandbox machine, as a deploy u
         const rows = await counterSql(m().container, "SELECT value FROM counter_counter WHERE name = 'clicks'");
         const t = Date.now();
         await m().restart();
-        const page = await until("the counter through the edge after the reboot", 180_000, async () => {
+        const page = await until("the counter through the edge after the reboot", 180, async () => {
             const r = await fetchVia({ host: DOMAIN, address: m().address, ca: root, timeoutMs: 3000 });
             if (r.status !== 200) throw new Error(`status ${r.status}`);
             return r;

@@ -9,7 +9,8 @@ import { randomBytes } from "node:crypto";
 import { DOCKER_TLS_PORT, renderBootstrap, renderRemoteCommand } from "../../lib/render/bootstrap";
 import { renderCloudInit } from "../../lib/render/cloud-init";
 import { Machine, startMachine } from "../../sandbox/machine";
-import { DockerTlsPems, httpsGet, makeDockerTls, sshKey, SshKey, sshRun, tcpOpen, until } from "./support/machine";
+import { DockerTlsPems, httpsGet, makeDockerTls, sshKey, SshKey, sshRun, tcpOpen } from "./support/machine";
+import { until } from "../support/until";
 
 const DATA_DIR = "/var/lib/dropyard";
 
@@ -136,7 +137,7 @@ describe("a sandbox machine bootstrapped over SSH", { timeout: 30 * 60_000 }, ()
         await m().restart();
         figures["reboot to running"] = `${(m().bootMs / 1000).toFixed(1)}s`;
         assert.equal(m().address, address, "the machine kept its address (the server certificate names it)");
-        const r = await until("docker on 2376 after the restart", 120_000, () => version(client()));
+        const r = await until("docker on 2376 after the restart", 120, () => version(client()));
         assert.equal(r.status, 200, r.body);
         assert.equal(await tcpOpen(m().address, 2375), false);
     });

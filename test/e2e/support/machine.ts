@@ -155,21 +155,6 @@ export function tcpOpen(host: string, port: number, timeoutMs = 10_000): Promise
     });
 }
 
-/** Retries `fn` until it resolves, for at most `timeoutMs`; the last error is in the failure. */
-export async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    while (Date.now() < deadline) {
-        try {
-            return await fn();
-        } catch (e) {
-            last = e;
-        }
-        await new Promise(r => setTimeout(r, 1000));
-    }
-    throw new Error(`${what}: not within ${timeoutMs / 1000}s: ${last instanceof Error ? last.message : String(last)}`);
-}
-
 /** What examples/django-postgres pulls or builds FROM on a machine: the registry mirror must hold them. */
 export const COUNTER_IMAGES = ["postgres:17", "nginx:1.26", "python:3.13-slim", "certbot/certbot:v4.0.0"];
 
