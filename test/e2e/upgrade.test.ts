@@ -1,14 +1,14 @@
 // Major upgrades end to end (fixtures/upgrade-stack): a Postgres 15 and a MariaDB 10.11 (stand-ins built on
-// Debian bookworm) get rows, then the stack's versions are raised to 17 and 11 (trixie's). Two upgrades that
-// cannot finish fail the deploy and leave the old server serving its rows: a new image that cannot start, and a
-// restore that fails (an extension Postgres 17 no longer has). Once the cause is fixed the upgrade moves every
-// row, keeps the old data in a volume, and a downgrade afterwards fails the deploy with the old server still
-// serving. Traffic: the engine's socket only.
+// Debian bookworm) get rows, then the stack's versions are raised to 17 and 11 (trixie's). Three upgrades that
+// cannot finish fail the deploy and leave the old server serving its rows: a new Postgres image that cannot
+// start, a restore that fails (an extension Postgres 17 no longer has), and a new MariaDB that refuses the
+// upgraded files. Once the cause is fixed the upgrade moves every row, keeps the old data in a volume, and a
+// downgrade afterwards fails the deploy with the old server still serving. Traffic: the engine's socket only.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { down, up } from "../../sandbox";
 import { prepareEngine } from "../../sandbox/prepare";
 import { docker, dockerResult, mariadb, psql } from "../support/docker";
@@ -21,6 +21,9 @@ const MARIA = "up-maria";
 const VOLUMES = [`${PG}-data`, `${PG}-data-15`, `${MARIA}-data`, `${MARIA}-data-10.11`];
 // postgres:17 with an initdb option that does not exist: the new server fails on the upgrade's empty volume.
 const NO_START = "dropyard-e2e/postgres-no-start:17";
+// mariadb:11 configured for another InnoDB page size: it refuses the copied 10.11 data, as a server whose
+// configuration does not match its files does.
+const MARIA_NO_START = "dropyard-e2e/mariadb-no-start:11";
 
 const dataDir = mkdtempSync(join(tmpdir(), "dropyard-upgrade-e2e-"));
 const log: string[] = [];
@@ -28,18 +31,23 @@ const figures: Record<string, number> = {};
 
 const exists = async (...args: string[]) => (await dockerResult(...args)).status === 0;
 
-async function deploy(pgVersion: string, mariaVersion: string, pgImage?: string): Promise<number> {
+interface Images {
+    pgImage?: string;
+    mariaImage?: string;
+}
+
+async function deploy(pgVersion: string, mariaVersion: string, images: Images = {}): Promise<number> {
     const t = Date.now();
-    const config = { dataDir, pgVersion, mariaVersion, ...(pgImage ? { pgImage } : {}) };
+    const config = { dataDir, pgVersion, mariaVersion, ...images };
     await up(FIXTURE, { stack: STACK, config, log: line => log.push(line) });
     return (Date.now() - t) / 1000;
 }
 
 /** A deploy that must fail; returns the sandbox's error message and log. */
-async function failedDeploy(pgVersion: string, mariaVersion: string, pgImage?: string): Promise<string> {
+async function failedDeploy(pgVersion: string, mariaVersion: string, images: Images = {}): Promise<string> {
     const from = log.length;
     try {
-        await deploy(pgVersion, mariaVersion, pgImage);
+        await deploy(pgVersion, mariaVersion, images);
     } catch (e) {
         return `${(e as Error).message}\n${log.slice(from).join("\n")}`;
     }
@@ -68,12 +76,12 @@ async function removeVolumes(): Promise<void> {
     for (const v of VOLUMES) if (await exists("volume", "inspect", v)) await docker("volume", "rm", v);
 }
 
-/** Nothing of a failed attempt is left: no temporary servers, network, copy or kept volume. */
-async function assertNoLeftovers(): Promise<void> {
-    assert.equal(await docker("ps", "-aq", "--filter", "label=dev.dropyard.upgrade=up-pg"), "");
-    assert.equal(await exists("network", "inspect", `${PG}-upgrade`), false);
-    assert.equal(await exists("volume", "inspect", `${PG}-data-15`), false);
-    assert.equal(await exists("volume", "inspect", `${PG}-data-upgrade`), false);
+/** Nothing of `name`'s failed attempt from major `from` is left: no temporary servers, network, copy or kept volume. */
+async function assertNoLeftovers(name: string, from: string): Promise<void> {
+    assert.equal(await docker("ps", "-aq", "--filter", `label=dev.dropyard.upgrade=${name}`), "");
+    assert.equal(await exists("network", "inspect", `${name}-upgrade`), false);
+    assert.equal(await exists("volume", "inspect", `${name}-data-${from}`), false);
+    assert.equal(await exists("volume", "inspect", `${name}-data-upgrade`), false);
 }
 
 describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11", { timeout: 900_000 }, () => {
@@ -85,6 +93,13 @@ describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11",
         const made = await docker("create", "postgres:17");
         await docker("commit", "--change", "ENV POSTGRES_INITDB_ARGS=--no-such-option", made.trim(), NO_START);
         await docker("rm", "-v", made.trim()); // -v: the image declares a VOLUME
+        const maria = (await docker("create", "mariadb:11")).trim();
+        const cnf = join(mkdtempSync(join(tmpdir(), "dropyard-upgrade-cnf-")), "zz-page-size.cnf");
+        writeFileSync(cnf, "[mariadbd]\ninnodb_page_size=65536\n");
+        await docker("cp", cnf, `${maria}:/etc/mysql/conf.d/zz-page-size.cnf`);
+        rmSync(dirname(cnf), { recursive: true });
+        await docker("commit", maria, MARIA_NO_START);
+        await docker("rm", "-v", maria);
         figures.firstUpSeconds = await deploy("15", "10.11");
     });
 
@@ -94,7 +109,7 @@ describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11",
             console.error(`down: ${(e as Error).message}`),
         );
         await removeVolumes();
-        await dockerResult("rmi", NO_START);
+        await dockerResult("rmi", NO_START, MARIA_NO_START);
         rmSync(dataDir, { recursive: true, force: true });
     });
 
@@ -126,7 +141,7 @@ describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11",
     test("a new image that cannot start fails the deploy and leaves the old server serving its rows", async () => {
         const container = await docker("inspect", "-f", "{{.Id}}", PG);
         const t = Date.now();
-        const message = await failedDeploy("17", "10.11", NO_START);
+        const message = await failedDeploy("17", "10.11", { pgImage: NO_START });
         figures.failedUpSeconds = (Date.now() - t) / 1000;
         assert.match(
             message,
@@ -138,7 +153,7 @@ describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11",
         assert.equal(await docker("inspect", "-f", "{{.Id}}", PG), container);
         assert.match((await versions())[0], /^15\./);
         assert.deepEqual(await sums(), original);
-        await assertNoLeftovers();
+        await assertNoLeftovers(PG, "15");
     });
 
     test("an upgrade that cannot finish fails the deploy and leaves the old server serving its rows", async () => {
@@ -153,8 +168,23 @@ describe("major upgrades keep the data: Postgres 15 -> 17, MariaDB 10.11 -> 11",
         assert.match(message, /up-pg serves Postgres 15 again/);
         assert.match((await versions())[0], /^15\./);
         assert.deepEqual(await sums(), original);
-        await assertNoLeftovers();
+        await assertNoLeftovers(PG, "15");
         await psql(PG, "app", "up_pg", "DROP EXTENSION adminpack");
+    });
+
+    test("a MariaDB that cannot start on the upgraded data fails the deploy; the old server serves its rows", async () => {
+        const container = await docker("inspect", "-f", "{{.Id}}", MARIA);
+        const message = await failedDeploy("15", "11", { mariaImage: MARIA_NO_START });
+        assert.match(
+            message,
+            /upgrade: MariaDB "up-maria" on host "uphost": the temporary server up-maria-upgrade-new stopped/,
+        );
+        assert.match(message, /\[ERROR\] InnoDB: /, "the server's own words about why it stopped");
+        assert.match(message, /up-maria serves MariaDB 10\.11 again/);
+        assert.equal(await docker("inspect", "-f", "{{.Id}}", MARIA), container);
+        assert.match((await versions())[1], /^10\.11\./);
+        assert.deepEqual(await sums(), original);
+        await assertNoLeftovers(MARIA, "10.11");
     });
 
     test("raising the versions moves every row to Postgres 17 and MariaDB 11 and keeps the old data", async () => {
