@@ -3,17 +3,21 @@
 // take dropyard's whole vhost (TLS, headers, proxying through the resolver variable). Compared with:
 //   direct     plain http to the static container;
 //   plain TLS  the same nginx image with TLS (the same certificate, protocols and curves) proxying to the
-//              same upstream, and no dropyard config: the price of a new TLS 1.3 connection by itself.
+//              same upstream, and no dropyard config: the price of a new TLS 1.3 connection by itself;
+//   keepalive  the edge's own files with the vhost proxying through an `upstream` block with keepalive
+//              (a variant dropyard does not render): what the per-request upstream connection costs.
+// CPU time per request of each party and each core's busy share are read around every full-speed run.
 // Cores: the edge, the upstream and the plain TLS nginx are pinned to CPU 0 (docker update --cpuset-cpus),
 // hey to CPU 1 (taskset), so the generator does not take the server's core.
 import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Engine } from "../sandbox/docker";
+import { cpuShare, readCpu } from "./cpu";
 import { HeyOptions, HeyResult, runHey } from "./hey";
-import { pointEdge, Target } from "./redeploy";
+import { confDir, pointEdge, Target } from "./redeploy";
 import { Figure } from "./results";
 import { median } from "./stats";
 import { nginxRssMb } from "./stacks";
@@ -43,6 +47,30 @@ function plainTlsConf(cert: string, key: string, upstream: string): string {
     location / { proxy_pass http://${upstream}:8000; }
 }
 `;
+}
+
+/**
+ * The edge's own files (its defaults, the App's map, the vhosts) with one change: the vhost proxies to an
+ * `upstream` block that keeps idle connections open (keepalive) instead of `proxy_pass $upstream`, which nginx
+ * resolves per request and so connects per request. Not what dropyard renders (nginx before 1.27.3 fails to
+ * start when a name in an `upstream` block does not resolve): a measure of what the new connection per request
+ * costs.
+ */
+async function keepaliveConf(t: Target, upstream: string): Promise<string> {
+    const dir = await confDir(t.edge);
+    const files = readdirSync(dir)
+        .filter(f => f.endsWith(".conf"))
+        .sort()
+        .map(f => readFileSync(join(dir, f), "utf8"));
+    const text = files.join("\n");
+    const changed = text
+        .replace(/proxy_pass \$upstream;/g, "proxy_pass http://bench_keepalive;")
+        .replace(/proxy_set_header Connection \$connection_upgrade;/g, 'proxy_set_header Connection "";');
+    if (!/proxy_pass http:\/\/bench_keepalive;/.test(changed) || /\$connection_upgrade;/.test(changed))
+        throw new Error(
+            `${dir}: no \`proxy_pass $upstream;\` or Connection header to change for the keepalive variant`,
+        );
+    return `upstream bench_keepalive {\n    server ${upstream}:8000;\n    keepalive 32;\n}\n${changed}`;
 }
 
 /** Starts an nginx:1.26 container with one conf.d file, on the edge network, pinned to the server core. */
@@ -108,10 +136,18 @@ export async function edgeOverhead(
             plainTlsConf(cert, key, "counter-static"),
             certMounts.map(m => `${m.Source}:${m.Destination}:ro`),
         );
+        // The keepalive variant reads the certificates where the edge does.
+        const keepIp = await nginxContainer(
+            t,
+            "counter-keepalive",
+            await keepaliveConf(t, "counter-static"),
+            certMounts.map(m => `${m.Source}:${m.Destination}:ro`),
+        );
         await sleep(1000);
         const direct = { url: `http://${staticIp}:8000/`, host: t.host };
         const edge = { url: `https://${t.edgeIp}/`, host: t.host };
         const plain = { url: `https://${plainIp}/`, host: t.host };
+        const keep = { url: `https://${keepIp}/`, host: t.host };
         const check = (what: string, r: HeyResult) => {
             if (r.failed > 0 || r.total === 0)
                 throw new Error(
@@ -119,13 +155,36 @@ export async function edgeOverhead(
                 );
             return r;
         };
+        // Where each full-speed run's CPU went: the edge, the static upstream, Docker's daemons, each core.
+        const ids: Record<string, string> = {};
+        const parties = { edge: t.edge, upstream: "counter-static", keepalive_edge: "counter-keepalive" };
+        for (const [party, name] of Object.entries(parties)) {
+            const id = (await engine.containerInspect(name))?.Id;
+            if (id) ids[id] = party;
+        }
+        const cpu: Record<string, Record<string, number[]>> = { direct: {}, edge: {}, keepalive: {} };
+        const measured = async (what: keyof typeof cpu, o: HeyOptions) => {
+            const before = readCpu(Object.keys(ids));
+            const r = check(what, await hey(o));
+            const share = cpuShare(before, readCpu(Object.keys(ids)), r.total, ids);
+            const figures: Record<string, number> = {
+                ...Object.fromEntries(
+                    Object.entries(share.perRequestUs).map(([k, v]) => [`${k}_cpu_us_per_request`, v]),
+                ),
+                docker_daemons_cpu_us_per_request: share.daemonsPerRequestUs,
+                ...Object.fromEntries(share.coreBusyPercent.map((v, i) => [`cpu${i}_busy_percent`, v])),
+            };
+            for (const [k, v] of Object.entries(figures)) (cpu[what][k] ??= []).push(v);
+            return r;
+        };
         // Throughput at full speed on kept-alive connections, and new connections per second, the targets in turn.
-        const rps: Record<string, number[]> = { direct: [], edge: [], edgeNew: [], plainNew: [] };
+        const rps: Record<string, number[]> = { direct: [], edge: [], keepalive: [], edgeNew: [], plainNew: [] };
         for (let round = 1; round <= 3; round++) {
             progress(`edge: round ${round} of 3`);
             const full = { concurrency: 32, seconds: 4, compression: false, timeout: 10 };
-            rps.direct.push(check("direct", await hey({ ...direct, ...full, keepAlive: true })).rps);
-            rps.edge.push(check("edge", await hey({ ...edge, ...full, keepAlive: true })).rps);
+            rps.direct.push((await measured("direct", { ...direct, ...full, keepAlive: true })).rps);
+            rps.edge.push((await measured("edge", { ...edge, ...full, keepAlive: true })).rps);
+            rps.keepalive.push((await measured("keepalive", { ...keep, ...full, keepAlive: true })).rps);
             rps.edgeNew.push(check("edge, new connections", await hey({ ...edge, ...full, keepAlive: false })).rps);
             rps.plainNew.push(
                 check("plain TLS, new connections", await hey({ ...plain, ...full, keepAlive: false })).rps,
@@ -135,9 +194,13 @@ export async function edgeOverhead(
         put("static_direct_requests_per_second", m.direct);
         put("static_edge_requests_per_second", m.edge);
         put("throughput_ratio", m.edge / m.direct);
+        put("static_keepalive_variant_requests_per_second", m.keepalive);
+        put("keepalive_variant_throughput_ratio", m.keepalive / m.direct);
         put("tls_new_connections_per_second", m.edgeNew);
         put("plain_tls_new_connections_per_second", m.plainNew);
         put("tls_new_connections_ratio", m.edgeNew / m.plainNew);
+        for (const [what, figures] of Object.entries(cpu))
+            for (const [k, v] of Object.entries(figures)) put(`${what}_run_${k}`, median(v));
         // Latency at a fixed, moderate rate (1,000 req/s on 4 kept-alive connections): the edge's own time,
         // not queueing.
         const paced = { concurrency: 4, qps: 250, seconds: 5, compression: false, timeout: 10, keepAlive: true };
@@ -149,17 +212,24 @@ export async function edgeOverhead(
         put("edge_p99_ms", e.p99Ms);
         put("added_p50_ms", e.p50Ms - d.p50Ms);
         put("added_p99_ms", e.p99Ms - d.p99Ms);
+        const k = check("keepalive variant, paced", await hey({ ...keep, ...paced }));
+        put("keepalive_variant_added_p50_ms", k.p50Ms - d.p50Ms);
+        put("keepalive_variant_added_p99_ms", k.p99Ms - d.p99Ms);
         note(
             `Cores: the edge, the static upstream and the plain TLS nginx pinned to CPU ${SERVER_CPU} (docker update ` +
                 `--cpuset-cpus), hey to CPU ${CLIENT_CPU} (taskset); full speed = hey with 32 connections for 4 s, 3 rounds ` +
                 "in turn, medians; latency at 1,000 req/s (4 connections x 250/s) for 5 s. Other processes on the machine " +
-                "were not pinned.",
+                "were not pinned. <run>_run_* figures: each full-speed run's CPU time per answered request of the edge, " +
+                "the static upstream, the keepalive variant and Docker's daemons (which copy the access log), and " +
+                "each core's busy percent (medians of the rounds).",
         );
         await sleep(3000);
         put("idle_rss_mb", await nginxRssMb(t.edge));
     } finally {
         await restore();
-        await run("docker", ["rm", "-f", "counter-static", "counter-plain-tls"]).catch(() => undefined);
+        await run("docker", ["rm", "-f", "counter-static", "counter-plain-tls", "counter-keepalive"]).catch(
+            () => undefined,
+        );
         await run("docker", ["update", "--cpuset-cpus", `${SERVER_CPU},${CLIENT_CPU}`, t.edge]).catch(() => undefined);
     }
 }

@@ -17,7 +17,7 @@ import { renderUpstreamMap } from "../lib/render/deploy";
 import { Engine } from "../sandbox/docker";
 import { accepts, watchEngine } from "./events";
 import { Mark, splitDeploy, DeploySplit } from "./phases";
-import { between, Bucket, failureKinds, Sample, series, windowFigures, WindowFigures } from "./stats";
+import { between, Bucket, failureKinds, Sample, series, slowBySteps, windowFigures, WindowFigures } from "./stats";
 import { startAttack } from "./vegeta";
 
 const run = promisify(execFile);
@@ -97,6 +97,8 @@ export interface MethodResult {
     readonly deployAtMs: number;
     /** Failures by kind, most frequent first. */
     readonly failures: [string, number][];
+    /** Requests slower than 3× the steady p99, by the deploy step in which they were sent (marks' labels). */
+    readonly slow: Record<string, number>;
 }
 
 export interface LoadPlan {
@@ -148,9 +150,10 @@ export async function measure(
             edgeName: target.edge,
             ...names,
         });
+        const steady = windowFigures(between(samples, origin + 1000, startMs));
         return {
             name: method.name,
-            steady: windowFigures(between(samples, origin + 1000, startMs)),
+            steady,
             during: windowFigures(between(samples, startMs, endMs)),
             split,
             marks,
@@ -158,6 +161,7 @@ export async function measure(
             buckets: series(samples, origin, endMs + (plan.afterSeconds - 1) * 1000),
             deployAtMs: startMs - origin,
             failures: failureKinds(samples),
+            slow: slowBySteps(samples, startMs, marks, 3 * steady.p99Ms),
         };
     } finally {
         renice(0, []);
@@ -166,7 +170,7 @@ export async function measure(
 }
 
 /** The edge's conf.d on the host (mounted read-only into the edge). */
-async function confDir(edge: string): Promise<string> {
+export async function confDir(edge: string): Promise<string> {
     const mount = (await engine.containerInspect(edge))?.Mounts.find(m => m.Destination === "/etc/nginx/conf.d");
     if (!mount) throw new Error(`${edge} has no /etc/nginx/conf.d mount`);
     return mount.Source;

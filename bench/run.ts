@@ -196,6 +196,7 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
         put(`${key}_during_p50_ms`, r.during.p50Ms);
         put(`${key}_during_p99_ms`, r.during.p99Ms);
         for (const [k, v] of Object.entries(r.split)) put(`${key}_${k}`, v);
+        for (const [step, n] of Object.entries(r.slow)) put(`${key}_slow_after_${step.replace(/\W+/g, "_")}`, n);
         if (r.failures.length > 0) {
             results.note(
                 "redeploy",

@@ -103,3 +103,24 @@ export function failureKinds(samples: readonly Sample[]): [string, number][] {
     }
     return [...counts].sort((a, b) => b[1] - a[1]);
 }
+
+/**
+ * Answered requests slower than `thresholdMs`, by the deploy step in which they were sent: `marks` (ms
+ * from `startMs`, in order) open the steps, each named by its mark's label; requests sent before the first mark
+ * are left out. Where a deploy's slow requests come from.
+ */
+export function slowBySteps(
+    samples: readonly Sample[],
+    startMs: number,
+    marks: readonly { readonly atMs: number; readonly label: string }[],
+    thresholdMs: number,
+): Record<string, number> {
+    const out: Record<string, number> = Object.fromEntries(marks.map(m => [m.label, 0]));
+    for (const s of samples) {
+        if (s.latencyMs <= thresholdMs || failureOf(s) === "connection") continue;
+        const at = s.sentMs - startMs;
+        const step = marks.filter(m => m.atMs <= at).pop();
+        if (step) out[step.label]++;
+    }
+    return out;
+}

@@ -1,0 +1,101 @@
+// Where the CPU went during a run: each core's busy time (/proc/stat), the CPU time of given containers (their
+// cgroup's cpuacct or cpu.stat) and of Docker's own daemons (dockerd, containerd and the shims, which copy every
+// line a container prints into its log). Read before and after a run; `cpuShare` turns two readings into figures.
+import { readdirSync, readFileSync } from "node:fs";
+
+export interface CpuReading {
+    /** Busy and total jiffies per core (cpu0, cpu1, ...). */
+    readonly cores: { busy: number; total: number }[];
+    /** CPU time in ms per container id. */
+    readonly containers: Record<string, number>;
+    /** CPU time in ms of dockerd, containerd and containerd-shim processes together. */
+    readonly daemonsMs: number;
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** One core's line of /proc/stat: busy = everything but idle and iowait. */
+export function parseProcStat(text: string): { busy: number; total: number }[] {
+    return text
+        .split("\n")
+        .filter(l => /^cpu\d+ /.test(l))
+        .map(l => {
+            const v = l.trim().split(/\s+/).slice(1, 9).map(Number);
+            const total = v.reduce((a, b) => a + b, 0);
+            return { busy: total - v[3] - v[4], total };
+        });
+}
+
+/** A container's CPU time in ms from its cgroup (v1 cgroupfs, v2 cgroupfs or v2 systemd); NaN when not found. */
+function containerMs(id: string): number {
+    const tries: [string, (t: string) => number][] = [
+        [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, t => Number(t) / 1e6],
+        [`/sys/fs/cgroup/docker/${id}/cpu.stat`, t => Number(t.match(/usage_usec (\d+)/)?.[1]) / 1e3],
+        [
+            `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`,
+            t => Number(t.match(/usage_usec (\d+)/)?.[1]) / 1e3,
+        ],
+    ];
+    for (const [path, parse] of tries) {
+        try {
+            return parse(readFileSync(path, "utf8"));
+        } catch {
+            /* the next layout */
+        }
+    }
+    return NaN;
+}
+
+function daemonsMs(): number {
+    let ticks = 0;
+    for (const pid of readdirSync("/proc").filter(d => /^\d+$/.test(d))) {
+        try {
+            const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+            const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+            if (!/^(dockerd|containerd|containerd-shim.*)$/.test(comm)) continue;
+            const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+            ticks += Number(f[11]) + Number(f[12]); // utime, stime
+        } catch {
+            /* ended meanwhile */
+        }
+    }
+    return ticks * TICK_MS;
+}
+
+/** Reads the cores, the containers (full ids) and Docker's daemons now. */
+export function readCpu(containerIds: readonly string[]): CpuReading {
+    return {
+        cores: parseProcStat(readFileSync("/proc/stat", "utf8")),
+        containers: Object.fromEntries(containerIds.map(id => [id, containerMs(id)])),
+        daemonsMs: daemonsMs(),
+    };
+}
+
+export interface CpuShare {
+    /** Percent busy per core over the run. */
+    readonly coreBusyPercent: number[];
+    /** CPU µs per request of each container (by the name given). */
+    readonly perRequestUs: Record<string, number>;
+    /** CPU µs per request of Docker's daemons. */
+    readonly daemonsPerRequestUs: number;
+}
+
+/** The share between two readings of a run that answered `requests` requests; `names` maps container ids to names. */
+export function cpuShare(
+    a: CpuReading,
+    b: CpuReading,
+    requests: number,
+    names: Readonly<Record<string, string>>,
+): CpuShare {
+    const per = (ms: number) => (ms * 1000) / requests;
+    return {
+        coreBusyPercent: b.cores.map((c, i) => {
+            const total = c.total - (a.cores[i]?.total ?? 0);
+            return total > 0 ? (100 * (c.busy - (a.cores[i]?.busy ?? 0))) / total : NaN;
+        }),
+        perRequestUs: Object.fromEntries(
+            Object.entries(names).map(([id, name]) => [name, per(b.containers[id] - a.containers[id])]),
+        ),
+        daemonsPerRequestUs: per(b.daemonsMs - a.daemonsMs),
+    };
+}
