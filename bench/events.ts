@@ -29,8 +29,11 @@ export function parseEvent(line: string): EngineEvent {
 }
 
 export interface Watch {
-    /** Ends the watch: the events seen and when each watched container first accepted a connection. */
-    stop(): Promise<{ events: EngineEvent[]; ready: Record<string, number> }>;
+    /**
+     * Ends the watch: the events seen, when each watched container first accepted a connection (`ready`) and
+     * when it first answered an HTTP request (`answers`).
+     */
+    stop(): Promise<{ events: EngineEvent[]; ready: Record<string, number>; answers: Record<string, number> }>;
 }
 
 const engine = Engine.local();
@@ -49,10 +52,30 @@ export function accepts(ip: string, port: number): Promise<boolean> {
     });
 }
 
+/**
+ * Does `ip:port` answer `HEAD /` with a status line within `timeoutMs`? A server that binds its port before its
+ * workers have loaded the app (gunicorn) accepts the connection at once and answers only once a worker is up.
+ */
+export function answers(ip: string, port: number, timeoutMs: number): Promise<boolean> {
+    return new Promise(resolve => {
+        const s = connect({ host: ip, port });
+        const timer = setTimeout(() => done(false), timeoutMs);
+        const done = (ok: boolean) => {
+            clearTimeout(timer);
+            s.destroy();
+            resolve(ok);
+        };
+        s.on("connect", () => s.write("HEAD / HTTP/1.0\r\n\r\n"))
+            .on("data", (d: Buffer) => done(d.toString().startsWith("HTTP/")))
+            .on("error", () => done(false));
+    });
+}
+
 /** Starts reading the engine's events; containers named like `watch` that start are probed on `port` every 20 ms. */
 export function watchEngine(watch: RegExp, network: string, port: number): Watch {
     const events: EngineEvent[] = [];
     const ready: Record<string, number> = {};
+    const answered: Record<string, number> = {};
     const probes: Promise<void>[] = [];
     let stopped = false;
     const probe = async (name: string) => {
@@ -60,6 +83,10 @@ export function watchEngine(watch: RegExp, network: string, port: number): Watch
         if (!ip) return;
         while (!stopped && ready[name] === undefined) {
             if (await accepts(ip, port)) ready[name] = Date.now();
+            else await sleep(20);
+        }
+        while (!stopped && answered[name] === undefined) {
+            if (await answers(ip, port, 1000)) answered[name] = Date.now();
             else await sleep(20);
         }
     };
@@ -83,7 +110,7 @@ export function watchEngine(watch: RegExp, network: string, port: number): Watch
             stopped = true;
             child.kill();
             await Promise.all(probes);
-            return { events, ready };
+            return { events, ready, answers: answered };
         },
     };
 }

@@ -9,6 +9,8 @@ export interface DeployTimes {
     /** The new web container's name and when its port first accepted a connection. */
     readonly newName: string;
     readonly readyMs: number | undefined;
+    /** When the new web container first answered an HTTP request. */
+    readonly answersMs?: number;
     /** The container it replaces (for stop-then-start, the same name). */
     readonly oldName: string;
     /** The edge container, whose `docker exec`s mark the switch; absent for a method that does not touch it. */
@@ -23,6 +25,8 @@ export interface DeploySplit {
     release_seconds: number | null;
     /** The new container's start until its port accepted a connection. */
     boot_to_ready_seconds: number | null;
+    /** Its port accepted a connection until it first answered an HTTP request (its workers loading the app). */
+    ready_to_answer_seconds: number | null;
     /** The app ready until the deploy method first touched the edge (its health wait). */
     health_detect_seconds: number | null;
     /** The first `docker exec` in the edge until its `nginx -s reload`. */
@@ -82,6 +86,7 @@ export function splitDeploy(t: DeployTimes): { split: DeploySplit; marks: Mark[]
             firstChange === undefined ? null : Math.max(0, (firstChange - t.startMs) / 1000 - (release ?? 0)),
         release_seconds: release,
         boot_to_ready_seconds: boot,
+        ready_to_answer_seconds: seconds(t.readyMs, t.answersMs),
         health_detect_seconds: seconds(t.readyMs, edgeFirst),
         switch_seconds: seconds(edgeFirst, reload),
         drain_seconds:
@@ -100,6 +105,7 @@ export function splitDeploy(t: DeployTimes): { split: DeploySplit; marks: Mark[]
     mark(oldStop, "old stopped");
     mark(newStart, "new started");
     mark(t.readyMs, "new ready");
+    mark(t.answersMs, "new answers");
     mark(reload, "edge switched");
     mark(t.endMs, "done");
     return { split, marks: marks.sort((a, b) => a.atMs - b.atMs) };

@@ -141,12 +141,13 @@ export async function measure(
         const endMs = Date.now();
         await sleep(plan.afterSeconds * 1000);
         const samples: Sample[] = (await Promise.all(attacks.map(a => a.stop()))).flat();
-        const { events, ready } = await watch.stop();
+        const { events, ready, answers } = await watch.stop();
         const { split, marks } = splitDeploy({
             startMs,
             endMs,
             events,
             readyMs: ready[names.newName],
+            answersMs: answers[names.newName],
             edgeName: target.edge,
             ...names,
         });

@@ -1,8 +1,10 @@
 // The bench's CPU accounting (how a run's cores were shared) and where a deploy's slow requests were sent.
-// Pure parts only, on made-up readings: no timing here.
+// Pure parts on made-up readings, and the probes against a server on loopback: no timing figures here.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
+import { createServer, Server } from "node:net";
 import { cpuShare, CpuReading, parseProcStat } from "../../bench/cpu";
+import { accepts, answers } from "../../bench/events";
 import { Sample, slowBySteps } from "../../bench/stats";
 
 test("/proc/stat: one entry per core, busy is everything but idle and iowait", () => {
@@ -57,4 +59,26 @@ test("slowBySteps counts answered requests over the threshold by the step they w
     ];
     assert.deepEqual(slowBySteps(samples, start, marks, 100), { deploy: 1, "new started": 1, "edge switched": 1 });
     assert.deepEqual(slowBySteps(samples, start, marks, 10_000), { deploy: 0, "new started": 0, "edge switched": 0 });
+});
+
+test("a server that accepts at once but answers late is ready before it answers; one that never answers does not", async () => {
+    const listen = (onData: (reply: () => void) => void) =>
+        new Promise<Server>(resolve => {
+            const server = createServer(c =>
+                c.on("data", () => onData(() => c.end("HTTP/1.0 400 Bad Request\r\n\r\n"))),
+            );
+            server.listen(0, "127.0.0.1", () => resolve(server));
+        });
+    const port = (s: Server) => (s.address() as { port: number }).port;
+    const late = await listen(reply => setTimeout(reply, 300));
+    const mute = await listen(() => undefined);
+    try {
+        assert.equal(await accepts("127.0.0.1", port(late)), true);
+        assert.equal(await answers("127.0.0.1", port(late), 100), false, "not within 100 ms");
+        assert.equal(await answers("127.0.0.1", port(late), 3000), true);
+        assert.equal(await answers("127.0.0.1", port(mute), 200), false);
+    } finally {
+        late.close();
+        mute.close();
+    }
 });

@@ -89,7 +89,7 @@ test("vegeta's JSON lines become samples in ms, with the error kept", () => {
 
 const ev = (atMs: number, action: string, name: string) => ({ atMs, type: "container", action, name });
 
-test("a dropyard deploy splits into before, boot, health detection, switch, drain and after", () => {
+test("a dropyard deploy splits into before, boot, first answer, health detection, switch, drain and after", () => {
     const events = [
         ev(1000, "create", "counter-web-1-new"),
         ev(1200, "start", "counter-web-1-new"),
@@ -105,6 +105,7 @@ test("a dropyard deploy splits into before, boot, health detection, switch, drai
         events,
         newName: "counter-web-1-new",
         readyMs: 1700,
+        answersMs: 2100,
         oldName: "counter-web-1-old",
         edgeName: "edge",
     });
@@ -112,6 +113,7 @@ test("a dropyard deploy splits into before, boot, health detection, switch, drai
         before_seconds: 1.2,
         release_seconds: null,
         boot_to_ready_seconds: 0.5,
+        ready_to_answer_seconds: 0.4,
         health_detect_seconds: 0.8,
         switch_seconds: 0.2,
         drain_seconds: 0.3,
@@ -122,7 +124,7 @@ test("a dropyard deploy splits into before, boot, health detection, switch, drai
     });
     assert.deepEqual(
         marks.map(m => m.label),
-        ["deploy", "new started", "new ready", "edge switched", "old stopped", "done"],
+        ["deploy", "new started", "new ready", "new answers", "edge switched", "old stopped", "done"],
     );
 });
 
