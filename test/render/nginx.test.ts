@@ -248,6 +248,26 @@ test("nginx -t really rejects a broken config (the check above can fail)", async
     assert.match(r.output, /unknown directive "proxy_pass_nonsense"/);
 });
 
+test("an upstream whose name does not resolve (its container not there yet) passes nginx -t; a fixed name would not", async () => {
+    // The edge must start and reload while an app's container is missing (not created yet, stopped, crash-looping):
+    // the vhost names it through a variable that nginx resolves per request. An `upstream` block or a plain
+    // `proxy_pass http://<name>:<port>` is resolved when nginx loads its files, and fails them.
+    const missing = { name: "no-such-container.invalid", port: 8000 };
+    const b = await build(host => [vhost(host, { upstream: missing })]);
+    assert.doesNotMatch(b.vhosts[0].config, /^\s*upstream\s/m);
+    assertNginxAccepts(b);
+    const fixed = check(
+        await build(host => [
+            vhost(host, {
+                upstream: missing,
+                template: defaultVhostTemplate(false).replace("proxy_pass $upstream;", "proxy_pass {{upstream}};"),
+            }),
+        ]),
+    );
+    assert.equal(fixed.ok, false);
+    assert.match(fixed.output, /host not found in upstream "no-such-container\.invalid/);
+});
+
 // --- the install scripts, run for real against a stand-in docker -------------------------------
 
 /**
