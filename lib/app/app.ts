@@ -308,7 +308,10 @@ export class App extends pulumi.ComponentResource {
                 create: renderDeployScript({
                     // Without a healthcheck there is nothing to wait for but "running".
                     waitSeconds: spec.healthcheck?.waitSeconds ?? 30,
-                    edge: edge && mapFile ? { ...edge.ref, mapFile, drainSeconds: spec.grace } : undefined,
+                    edge:
+                        edge && mapFile
+                            ? { ...edge.ref, mapFile, drainSeconds: spec.grace, webPort: spec.port }
+                            : undefined,
                 }),
                 environment: names.apply(ns => ({
                     [DEPLOY_CONTAINERS]: ns.join(" "),

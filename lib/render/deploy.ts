@@ -3,6 +3,7 @@
 // and why: docs/architecture.md#the-deploy-sequence (step 4).
 
 import { EdgeRef, renderEdgeChange } from "./edge-files";
+import { shq } from "./shell";
 
 /** Space-separated names of the new web containers, set by the App. */
 export const DEPLOY_CONTAINERS = "DROPYARD_WEB_CONTAINERS";
@@ -41,6 +42,8 @@ export interface DeployScript {
         readonly mapFile: string;
         /** Longest wait, in seconds, for the previous nginx workers to finish (open websockets keep them). */
         readonly drainSeconds: number;
+        /** The port the web containers serve on, for the first HTTP answer asked before the switch. */
+        readonly webPort: number;
     };
 }
 
@@ -112,11 +115,29 @@ export function renderDeployScript(d: DeployScript): string {
     ];
     if (d.edge === undefined) return [...lines, `echo "healthy: \${containers[*]}"`, ""].join("\n");
     const e = d.edge;
+    if (!Number.isInteger(e.webPort) || e.webPort < 1 || e.webPort > 65535)
+        throw new RangeError(`renderDeployScript: webPort ${e.webPort}`);
     const dir = e.mapFile.slice(0, e.mapFile.lastIndexOf("/")) || "/";
     return [
         ...lines,
         "",
-        "# 2. Point the edge at them: the map goes in by the edge's file protocol (nginx -t, the old one back on failure, reload).",
+        "# 2. A first HTTP answer from each of them, asked from the edge over the network it will use: a server that",
+        "# binds its port before its workers have loaded the app (gunicorn, puma) passes a TCP check while requests",
+        "# sent to it would wait for that load. Any status line counts; an edge image without bash skips this.",
+        `edge=${shq(e.container)}`,
+        "warm() {",
+        `    docker exec "$edge" bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1; printf "HEAD / HTTP/1.0\\r\\n\\r\\n" >&3; IFS= read -r -t "$3" line <&3; [ -n "$line" ]' warm "$1" ${e.webPort} "$2" 2>/dev/null`,
+        "}",
+        `if docker exec "$edge" bash -c : 2>/dev/null; then`,
+        `    for c in "\${containers[@]}"; do`,
+        `        until warm "$c" $((deadline - SECONDS > 1 ? deadline - SECONDS : 1)); do`,
+        `            [ "$SECONDS" -lt "$deadline" ] || { echo "warning: web container $c gave no HTTP answer within the ${d.waitSeconds}s wait; the edge moves to it all the same" >&2; break; }`,
+        "            sleep 0.2",
+        "        done",
+        "    done",
+        "fi",
+        "",
+        "# 3. Point the edge at them: the map goes in by the edge's file protocol (nginx -t, the old one back on failure, reload).",
         renderEdgeChange({
             edge: e,
             dirs: [dir],
@@ -130,7 +151,7 @@ export function renderDeployScript(d: DeployScript): string {
         }),
         "exec 9>&- # release the edge lock: the wait below changes nothing",
         "",
-        "# 3. Drain: the old containers are stopped only after Pulumi sees this step done.",
+        "# 4. Drain: the old containers are stopped only after Pulumi sees this step done.",
         "started=$SECONDS",
         `end=$((SECONDS + ${e.drainSeconds}))`,
         "# shellcheck disable=SC2086 # one /proc path per word",

@@ -37,6 +37,7 @@ case "$1 $2" in
         case "$3 $4" in
             "nginx -t") if [ "\${FAKE_NGINX_T:-0}" = 0 ]; then echo "test is successful"; else echo "nginx: [emerg] unknown variable"; exit 1; fi ;;
             "nginx -s") : ;;
+            "bash -c") [ "\${FAKE_EDGE_BASH:-1}" = 1 ] || exit 127; [ "$5" = : ] || [ "$(next "$FAKE/warm")" = ok ] ;;
             "sh -c") case "$5" in
                 grep*) printf '/proc/11/cmdline\\n/proc/12/cmdline\\n' ;;
                 *) [ "$(next "$FAKE/drain")" = gone ] ;;
@@ -53,7 +54,13 @@ interface Run {
     map?: string;
 }
 
-const EDGE: NonNullable<DeployScript["edge"]> = { container: "zd-nginx", lockFile: "", mapFile: "", drainSeconds: 5 };
+const EDGE: NonNullable<DeployScript["edge"]> = {
+    container: "zd-nginx",
+    lockFile: "",
+    mapFile: "",
+    drainSeconds: 5,
+    webPort: 8000,
+};
 
 /** Runs the script with the fake docker; `states` per container, `drain` the answers of the drain check. */
 function run(
@@ -61,6 +68,8 @@ function run(
     states: Record<string, string[]>,
     opts: {
         drain?: string[];
+        /** Answers of the first-HTTP-answer check from the edge, "ok" or anything else. */
+        warm?: string[];
         env?: Record<string, string>;
         oldMap?: string;
         probes?: Record<string, { test: string[]; answers: string[] }>;
@@ -74,6 +83,7 @@ function run(
         fs.writeFileSync(path.join(dir, `probe-${c}`), p.answers.join("\n") + "\n");
     }
     fs.writeFileSync(path.join(dir, "drain"), (opts.drain ?? ["gone"]).join("\n") + "\n");
+    fs.writeFileSync(path.join(dir, "warm"), (opts.warm ?? ["ok"]).join("\n") + "\n");
     const mapFile = path.join(dir, "conf.d", "upstream-zd.conf");
     if (opts.oldMap !== undefined) {
         fs.mkdirSync(path.dirname(mapFile));
@@ -250,6 +260,32 @@ test("old workers that outlive the drain time (websockets) are left; the deploy 
     const r = run({ edge: { ...EDGE, drainSeconds: 1 } }, { "web-1-abc": ["running healthy"] }, { drain: ["still"] });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /previous nginx workers still have open connections \(websockets\?\) after 1s; going on/);
+});
+
+test("before the switch each new container is asked for a first HTTP answer from the edge, on the web port", () => {
+    const r = run(
+        { edge: EDGE },
+        { "web-1-abc": ["running healthy"], "web-2-def": ["running healthy"] },
+        { warm: ["no", "no", "ok", "ok"] },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const warms = r.calls.filter(c => c.startsWith("exec zd-nginx bash -c exec 3<>"));
+    assert.equal(warms.length, 4, "web-1 asked until it answers, then web-2");
+    assert.match(warms[0], /\/dev\/tcp\/\$1\/\$2.*HEAD \/ HTTP\/1\.0.* warm web-1-abc 8000 \d+$/);
+    assert.match(warms[3], / warm web-2-def 8000 \d+$/);
+    assert.ok(at(r.calls, "exec zd-nginx bash -c exec 3<>") > at(r.calls, "inspect -f {{.State.Status}}"));
+    assert.ok(r.calls.lastIndexOf(warms[3]) < at(r.calls, "exec zd-nginx nginx -t"), "answers come before the switch");
+});
+
+test("a container with no HTTP answer by the end of the wait gets a warning and the switch; no bash, no asking", () => {
+    const silent = run({ waitSeconds: 1, edge: EDGE }, { "web-1-abc": ["running healthy"] }, { warm: ["no"] });
+    assert.equal(silent.code, 0, silent.stderr);
+    assert.match(silent.stderr, /warning: web container web-1-abc gave no HTTP answer within the 1s wait/);
+    assert.equal(silent.map, renderUpstreamMap("zd", "web-1-abc"));
+    const noBash = run({ edge: EDGE }, { "web-1-abc": ["running healthy"] }, { env: { FAKE_EDGE_BASH: "0" } });
+    assert.equal(noBash.code, 0, noBash.stderr);
+    assert.equal(at(noBash.calls, "exec zd-nginx bash -c exec"), -1);
+    assert.equal(noBash.map, renderUpstreamMap("zd", "web-1-abc"));
 });
 
 test("renderUpstreamMap refuses a name nginx could not resolve as one container", () => {
