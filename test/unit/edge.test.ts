@@ -80,7 +80,7 @@ test("edge default server: ACME challenges for every name on 80, 444 otherwise, 
     const conf: string = g.one(LOCAL_COMMAND, "box-edge-setup").inputs.create;
     assert.match(
         conf,
-        /listen 80 default_server;\n    server_name _;\n\n    location \^~ \/\.well-known\/acme-challenge\/ \{\n        root \/var\/www\/acme;/,
+        /listen 80 default_server;\n    server_name _;\n    access_log [^\n]*;\n\n    location \^~ \/\.well-known\/acme-challenge\/ \{\n        root \/var\/www\/acme;/,
     );
     assert.match(conf, /location \/ \{\n        return 444;/);
     assert.match(conf, /listen 443 ssl default_server;\n    server_name _;\n    ssl_reject_handshake on;/);
