@@ -18,7 +18,7 @@ import { Engine } from "../sandbox/docker";
 import { accepts, watchEngine } from "./events";
 import { Mark, splitDeploy, DeploySplit } from "./phases";
 import { between, Bucket, failureKinds, Sample, series, slowBySteps, windowFigures, WindowFigures } from "./stats";
-import { startAttack } from "./vegeta";
+import { Attack, startAttack } from "./vegeta";
 
 const run = promisify(execFile);
 /**
@@ -109,6 +109,18 @@ export interface LoadPlan {
     readonly afterSeconds: number;
 }
 
+/**
+ * The redeploy's load on the edge at `rate` req/s: one request in ten on a new connection (the reload closes
+ * kept-alive ones, new ones meet the listener), the rest kept alive. It runs `seconds` at most.
+ */
+export function startLoad(target: Target, rate: number, seconds?: number): Attack[] {
+    const url = `https://${target.edgeIp}/`;
+    return [
+        startAttack({ url, host: target.host, rate: rate * 0.9, keepAlive: true, seconds }),
+        startAttack({ url, host: target.host, rate: rate * 0.1, keepAlive: false, seconds }),
+    ];
+}
+
 /** One method under load: steady figures, figures during the deploy, the 100 ms series and the split. */
 export async function measure(
     method: Method,
@@ -119,12 +131,7 @@ export async function measure(
 ): Promise<MethodResult> {
     try {
         await method.prepare();
-        const url = `https://${target.edgeIp}/`;
-        // One in ten requests on a new connection: the reload closes kept-alive ones, new ones meet the listener.
-        const attacks = [
-            startAttack({ url, host: target.host, rate: plan.rate * 0.9, keepAlive: true }),
-            startAttack({ url, host: target.host, rate: plan.rate * 0.1, keepAlive: false }),
-        ];
+        const attacks = startLoad(target, plan.rate);
         const origin = Date.now();
         // The deploying tool (the sandbox's Pulumi engine, docker-compose, the docker CLI) runs beside the app here;
         // on a real host it runs on the developer's machine. Lowest priority keeps it from starving the app,

@@ -27,9 +27,18 @@ import { benchBackup } from "./backup";
 import { renderRedeployChart } from "./chart";
 import { edgeOverhead } from "./edge";
 import { runHey } from "./hey";
-import { composeMethod, dropyardMethod, measure, Method, MethodResult, stopStartMethod, Target } from "./redeploy";
+import {
+    composeMethod,
+    dropyardMethod,
+    measure,
+    Method,
+    MethodResult,
+    startLoad,
+    stopStartMethod,
+    Target,
+} from "./redeploy";
 import { renderLatest, replaceLatest, Results } from "./results";
-import { startAttack, VEGETA_VERSION } from "./vegeta";
+import { VEGETA_VERSION } from "./vegeta";
 import { median, windowFigures } from "./stats";
 import {
     addGenerationVariable,
@@ -146,13 +155,9 @@ async function saturation(edgeIp: string): Promise<number> {
  * and failed requests before any deploy began (results of 2026-12-02 00:52).
  */
 async function sustainableRate(target: Target, start: number, progress: (l: string) => void): Promise<number> {
-    const url = `https://${target.edgeIp}/`;
     let rate = start;
     for (let probe = 1; probe <= 5; probe++) {
-        const attacks = [
-            startAttack({ url, host: target.host, rate: rate * 0.9, keepAlive: true, seconds: 5 }),
-            startAttack({ url, host: target.host, rate: rate * 0.1, keepAlive: false, seconds: 5 }),
-        ];
+        const attacks = startLoad(target, rate, 5); // the same mix as the redeploys
         await sleep(5500);
         const f = windowFigures((await Promise.all(attacks.map(a => a.stop()))).flat());
         progress(
