@@ -4,6 +4,7 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { LABEL } from "../lib/labels";
 import { Engine } from "../sandbox/docker";
 
 export interface EngineEvent {
@@ -13,6 +14,8 @@ export interface EngineEvent {
     readonly action: string;
     /** The container's name. */
     readonly name: string;
+    /** Its dropyard process label (`web`, `release`, a worker type), or "" (Docker names release containers). */
+    readonly process: string;
 }
 
 interface DockerEvent {
@@ -25,7 +28,14 @@ interface DockerEvent {
 /** Reads one `docker events --format '{{json .}}'` line. */
 export function parseEvent(line: string): EngineEvent {
     const e = JSON.parse(line) as DockerEvent;
-    return { atMs: e.timeNano / 1e6, type: e.Type, action: e.Action, name: e.Actor.Attributes?.name ?? "" };
+    const attributes = e.Actor.Attributes ?? {};
+    return {
+        atMs: e.timeNano / 1e6,
+        type: e.Type,
+        action: e.Action,
+        name: attributes.name ?? "",
+        process: attributes[LABEL.process] ?? "",
+    };
 }
 
 export interface Watch {

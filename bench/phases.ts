@@ -59,8 +59,11 @@ export function splitDeploy(t: DeployTimes): { split: DeploySplit; marks: Mark[]
         e.type === "container" &&
         (typeof name === "string" ? e.name === name : name.test(e.name)) &&
         actions.includes(e.action);
-    const releaseStart = first(ev, container(/-release/, ["start"]), t.startMs);
-    const releaseEnd = releaseStart === undefined ? undefined : first(ev, container(/-release/, ["die"]), releaseStart);
+    // The release container has a name Docker makes up; its process label says what it is.
+    const releasing = (actions: string[]) => (e: EngineEvent) =>
+        e.type === "container" && e.process === "release" && actions.includes(e.action);
+    const releaseStart = first(ev, releasing(["start"]), t.startMs);
+    const releaseEnd = releaseStart === undefined ? undefined : first(ev, releasing(["die"]), releaseStart);
     const oldStop = first(ev, container(t.oldName, ["kill", "stop", "die"]), t.startMs);
     // For stop-then-start the new container has the old one's name: its start is the one after the stop.
     const newStart = first(

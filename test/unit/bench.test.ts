@@ -87,7 +87,13 @@ test("vegeta's JSON lines become samples in ms, with the error kept", () => {
     );
 });
 
-const ev = (atMs: number, action: string, name: string) => ({ atMs, type: "container", action, name });
+const ev = (atMs: number, action: string, name: string, process = "") => ({
+    atMs,
+    type: "container",
+    action,
+    name,
+    process,
+});
 
 test("a dropyard deploy splits into before, boot, first answer, health detection, switch, drain and after", () => {
     const events = [
@@ -130,8 +136,8 @@ test("a dropyard deploy splits into before, boot, first answer, health detection
 
 test("a stop-then-start deploy shows the gap without a server and its release when there is one", () => {
     const events = [
-        ev(100, "start", "app-release-1"),
-        ev(600, "die", "app-release-1"),
+        ev(100, "start", "happy_turing", "release"),
+        ev(600, "die", "happy_turing", "release"),
         ev(700, "kill", "plain"),
         ev(900, "die", "plain"),
         ev(1000, "destroy", "plain"),
@@ -152,11 +158,11 @@ test("a stop-then-start deploy shows the gap without a server and its release wh
     assert.equal(split.switch_seconds, null);
 });
 
-test("docker events lines are read with their time in ms and the container's name", () => {
+test("docker events lines are read with their time in ms, the container's name and its dropyard process", () => {
     const line = JSON.stringify({
         Type: "container",
         Action: "health_status: healthy",
-        Actor: { ID: "abc", Attributes: { name: "web" } },
+        Actor: { ID: "abc", Attributes: { name: "web", "dev.dropyard.process": "release" } },
         time: 1,
         timeNano: 1_700_000_000_123_456_789,
     });
@@ -165,6 +171,7 @@ test("docker events lines are read with their time in ms and the container's nam
         type: "container",
         action: "health_status: healthy",
         name: "web",
+        process: "release",
     });
 });
 
