@@ -1,7 +1,8 @@
 // Where the CPU went during a run: each core's busy time (/proc/stat), the CPU time of given containers (their
 // cgroup's cpuacct or cpu.stat) and of Docker's own daemons (dockerd, containerd and the shims, which copy every
 // line a container prints into its log). Read before and after a run; `cpuShare` turns two readings into figures.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 export interface CpuReading {
     /** Busy and total jiffies per core (cpu0, cpu1, ...). */
@@ -98,4 +99,22 @@ export function cpuShare(
         ),
         daemonsPerRequestUs: per(b.daemonsMs - a.daemonsMs),
     };
+}
+
+/**
+ * Puts this process (the bench: its load generators, the deploying tool and every child started later) into a
+ * cgroup of its own with the CPU weight of Docker's containers together, and returns a function that moves it
+ * back. On a host, the load comes from elsewhere and systemd weighs the containers' slice against the host's
+ * other services; in this sandbox (no systemd, cgroup v1 or v2) each busy thread in the root cgroup would weigh
+ * as much as all the containers together, so the generator's threads would take the app's CPU.
+ */
+export function joinClientGroup(): () => void {
+    const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+    const root = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/cpu";
+    const dir = join(root, "dropyard-bench-client");
+    mkdirSync(dir, { recursive: true });
+    if (v2) writeFileSync(join(dir, "cpu.weight"), "100");
+    else writeFileSync(join(dir, "cpu.shares"), "1024");
+    writeFileSync(join(dir, "cgroup.procs"), `${process.pid}\n`);
+    return () => writeFileSync(join(root, "cgroup.procs"), `${process.pid}\n`);
 }

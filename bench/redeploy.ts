@@ -17,7 +17,17 @@ import { renderUpstreamGroup } from "../lib/render/deploy";
 import { Engine } from "../sandbox/docker";
 import { accepts, watchEngine } from "./events";
 import { Mark, splitDeploy, DeploySplit } from "./phases";
-import { between, Bucket, failureKinds, Sample, series, slowBySteps, windowFigures, WindowFigures } from "./stats";
+import {
+    between,
+    Bucket,
+    edgeErrorKinds,
+    failureKinds,
+    Sample,
+    series,
+    slowBySteps,
+    windowFigures,
+    WindowFigures,
+} from "./stats";
 import { Attack, startAttack } from "./vegeta";
 
 const run = promisify(execFile);
@@ -99,6 +109,8 @@ export interface MethodResult {
     readonly failures: [string, number][];
     /** Requests slower than 3× the steady p99, by the deploy step in which they were sent (marks' labels). */
     readonly slow: Record<string, number>;
+    /** The edge's error-log lines (warning and above) of the method's window, by kind, most frequent first. */
+    readonly edgeErrors: [string, number][];
 }
 
 export interface LoadPlan {
@@ -170,11 +182,20 @@ export async function measure(
             deployAtMs: startMs - origin,
             failures: failureKinds(samples),
             slow: slowBySteps(samples, startMs, marks, 3 * steady.p99Ms),
+            edgeErrors: edgeErrorKinds(await edgeLog(target.edge, origin)),
         };
     } finally {
         renice(0, []);
         await method.cleanup();
     }
+}
+
+/** The edge's error-log lines (its standard error) since `sinceMs`. */
+async function edgeLog(edge: string, sinceMs: number): Promise<string[]> {
+    const { stderr } = await run("docker", ["logs", "--since", String(Math.floor(sinceMs / 1000)), edge], {
+        maxBuffer: 1 << 26,
+    });
+    return stderr.split("\n");
 }
 
 /** The edge's conf.d on the host (mounted read-only into the edge). */

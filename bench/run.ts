@@ -25,6 +25,7 @@ import { down, up } from "../sandbox";
 import { prepareEngine } from "../sandbox/prepare";
 import { benchBackup } from "./backup";
 import { renderRedeployChart } from "./chart";
+import { joinClientGroup } from "./cpu";
 import { edgeOverhead } from "./edge";
 import { runHey } from "./hey";
 import {
@@ -37,7 +38,7 @@ import {
     stopStartMethod,
     Target,
 } from "./redeploy";
-import { renderLatest, replaceLatest, Results } from "./results";
+import { Figure, renderLatest, replaceLatest, Results } from "./results";
 import { VEGETA_VERSION } from "./vegeta";
 import { median, windowFigures } from "./stats";
 import {
@@ -197,6 +198,23 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
     };
     const web = () => containerNamed("counter-web-1-");
     const target = await djangoTarget();
+    const leaveClientGroup = joinClientGroup();
+    try {
+        await redeployMethods(put, target, stamp, upAt, web, () => generation);
+    } finally {
+        leaveClientGroup();
+    }
+}
+
+/** The redeploy section's runs, with the bench (generator and deploying tool) in its client cgroup. */
+async function redeployMethods(
+    put: (k: string, v: Figure) => void,
+    target: Target,
+    stamp: string,
+    upAt: (g: number) => Promise<void>,
+    web: () => Promise<string>,
+    generationNow: () => number,
+): Promise<void> {
     const sat = await saturation(target.edgeIp);
     const rate = await sustainableRate(target, Math.ceil(sat * 0.8), progress);
     put("saturation_requests_per_second", sat);
@@ -207,7 +225,8 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
         `Load: vegeta at ${rate} req/s (${Math.round((100 * rate) / sat)}% of the ${Math.round(sat)} req/s hey ` +
             "measured through the edge with 14 kept-alive connections and 2 new ones per request: 80%, or less where " +
             "a 5-s probe of the load's own mix was not answered steadily), 90% on kept-alive connections and 10% on a new connection each, https to the edge's " +
-            "address on its network; generator, edge, app and database share the machine's cores (no pinning).",
+            "address on its network; generator, edge, app and database share the machine's cores (no pinning), the bench " +
+            "(generator and deploying tool) in a cgroup of its own weighing as much as Docker's containers together.",
     );
     const methods: Method[] = [
         dropyardMethod(g => upAt(g), web),
@@ -219,7 +238,7 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
     }
     const measured: MethodResult[] = [];
     for (const m of methods) {
-        const r = await measure(m, target, { rate, steadySeconds: 4, afterSeconds: 3 }, generation + 1, progress);
+        const r = await measure(m, target, { rate, steadySeconds: 4, afterSeconds: 3 }, generationNow() + 1, progress);
         measured.push(r);
         const key = m.name.replace(/-/g, "_");
         put(`${key}_total_requests`, r.steady.total + r.during.total);
@@ -236,6 +255,15 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
             results.note(
                 "redeploy",
                 `${m.name} failures: ${r.failures
+                    .slice(0, 4)
+                    .map(([w, n]) => `${n} × ${w}`)
+                    .join("; ")}`,
+            );
+        }
+        if (r.edgeErrors.length > 0) {
+            results.note(
+                "redeploy",
+                `${m.name}, the edge's error log: ${r.edgeErrors
                     .slice(0, 4)
                     .map(([w, n]) => `${n} × ${w}`)
                     .join("; ")}`,

@@ -105,6 +105,23 @@ export function failureKinds(samples: readonly Sample[]): [string, number][] {
 }
 
 /**
+ * nginx error-log lines of warning level and above, by what they say: the time, process, connection number and
+ * the request's details (client, server, request, upstream, host) left out. Why the edge answered 5xx.
+ */
+export function edgeErrorKinds(lines: readonly string[]): [string, number][] {
+    const counts = new Map<string, number>();
+    for (const line of lines) {
+        const m = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[(warn|error|crit|alert|emerg)\] \d+#\d+: (?:\*\d+ )?(.*)$/.exec(
+            line,
+        );
+        if (m === null) continue;
+        const what = `[${m[1]}] ${m[2].replace(/, (client|server|request|upstream|host|referrer): .*$/, "")}`;
+        counts.set(what, (counts.get(what) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1]);
+}
+
+/**
  * Answered requests slower than `thresholdMs`, by the deploy step in which they were sent: `marks` (ms
  * from `startMs`, in order) open the steps, each named by its mark's label; requests sent before the first mark
  * are left out. Where a deploy's slow requests come from.

@@ -9,7 +9,16 @@ import { niceCeiling, renderRedeployChart } from "../../bench/chart";
 import { parseEvent } from "../../bench/events";
 import { splitDeploy } from "../../bench/phases";
 import { checkRecord, formatFigure, renderLatest, replaceLatest, Results } from "../../bench/results";
-import { between, failureKinds, failureOf, percentile, Sample, series, windowFigures } from "../../bench/stats";
+import {
+    between,
+    edgeErrorKinds,
+    failureKinds,
+    failureOf,
+    percentile,
+    Sample,
+    series,
+    windowFigures,
+} from "../../bench/stats";
 import { parseHey } from "../../bench/hey";
 import { parseVegeta } from "../../bench/vegeta";
 
@@ -156,6 +165,24 @@ test("a stop-then-start deploy shows the gap without a server and its release wh
     assert.equal(split.boot_to_ready_seconds, 0.7);
     assert.equal(split.after_seconds, null);
     assert.equal(split.switch_seconds, null);
+});
+
+test("the edge's error-log lines are counted by what they say, without times, connections and request details", () => {
+    const lines = [
+        '2026/12/02 03:41:07 [error] 31#31: *812 connect() failed (111: Connection refused) while connecting to upstream, client: 172.18.0.1, server: counter.test, request: "GET / HTTP/2.0", upstream: "http://172.18.0.5:8000/", host: "counter.test"',
+        '2026/12/02 03:41:08 [error] 32#32: *907 connect() failed (111: Connection refused) while connecting to upstream, client: 172.18.0.1, server: counter.test, request: "GET / HTTP/1.1", upstream: "http://172.18.0.5:8000/", host: "counter.test"',
+        "2026/12/02 03:41:09 [warn] 31#31: *950 an upstream response is buffered to a temporary file /var/cache/nginx/proxy_temp/1/00/0000000001 while reading upstream, client: 172.18.0.1",
+        "2026/12/02 03:41:09 [notice] 1#1: signal process started",
+        '172.18.0.1 - - [02/Dec/2026:03:41:09 +0000] "GET / HTTP/2.0" 502 157 "-" "Go-http-client/2.0" "-"',
+        "",
+    ];
+    assert.deepEqual(edgeErrorKinds(lines), [
+        ["[error] connect() failed (111: Connection refused) while connecting to upstream", 2],
+        [
+            "[warn] an upstream response is buffered to a temporary file /var/cache/nginx/proxy_temp/1/00/0000000001 while reading upstream",
+            1,
+        ],
+    ]);
 });
 
 test("docker events lines are read with their time in ms, the container's name and its dropyard process", () => {
