@@ -38,7 +38,7 @@ import {
     stopStartMethod,
     Target,
 } from "./redeploy";
-import { Figure, renderLatest, replaceLatest, Results } from "./results";
+import { renderLatest, replaceLatest, Results } from "./results";
 import { VEGETA_VERSION } from "./vegeta";
 import { median, windowFigures } from "./stats";
 import {
@@ -185,7 +185,18 @@ async function djangoTarget(): Promise<Target> {
     };
 }
 
-/** The redeploy section: every method under the same load, one after the other, then the chart. */
+/** The four most frequent kinds of a count, for a note: `12 × HTTP 502; 3 × ...`. */
+function topKinds(kinds: readonly [string, number][]): string {
+    return kinds
+        .slice(0, 4)
+        .map(([what, n]) => `${n} × ${what}`)
+        .join("; ");
+}
+
+/**
+ * The redeploy section: every method under the same load, one after the other, then the chart. The bench (generator
+ * and deploying tool) runs it in its client cgroup (joinClientGroup).
+ */
 async function redeploySection(dir: string, stamp: string): Promise<void> {
     const put = results.section("redeploy");
     let generation = 0;
@@ -198,23 +209,6 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
     };
     const web = () => containerNamed("counter-web-1-");
     const target = await djangoTarget();
-    const leaveClientGroup = joinClientGroup();
-    try {
-        await redeployMethods(put, target, stamp, upAt, web, () => generation);
-    } finally {
-        leaveClientGroup();
-    }
-}
-
-/** The redeploy section's runs, with the bench (generator and deploying tool) in its client cgroup. */
-async function redeployMethods(
-    put: (k: string, v: Figure) => void,
-    target: Target,
-    stamp: string,
-    upAt: (g: number) => Promise<void>,
-    web: () => Promise<string>,
-    generationNow: () => number,
-): Promise<void> {
     const sat = await saturation(target.edgeIp);
     const rate = await sustainableRate(target, Math.ceil(sat * 0.8), progress);
     put("saturation_requests_per_second", sat);
@@ -238,7 +232,7 @@ async function redeployMethods(
     }
     const measured: MethodResult[] = [];
     for (const m of methods) {
-        const r = await measure(m, target, { rate, steadySeconds: 4, afterSeconds: 3 }, generationNow() + 1, progress);
+        const r = await measure(m, target, { rate, steadySeconds: 4, afterSeconds: 3 }, generation + 1, progress);
         measured.push(r);
         const key = m.name.replace(/-/g, "_");
         put(`${key}_total_requests`, r.steady.total + r.during.total);
@@ -251,24 +245,9 @@ async function redeployMethods(
         put(`${key}_during_p99_ms`, r.during.p99Ms);
         for (const [k, v] of Object.entries(r.split)) put(`${key}_${k}`, v);
         for (const [step, n] of Object.entries(r.slow)) put(`${key}_slow_after_${step.replace(/\W+/g, "_")}`, n);
-        if (r.failures.length > 0) {
-            results.note(
-                "redeploy",
-                `${m.name} failures: ${r.failures
-                    .slice(0, 4)
-                    .map(([w, n]) => `${n} × ${w}`)
-                    .join("; ")}`,
-            );
-        }
-        if (r.edgeErrors.length > 0) {
-            results.note(
-                "redeploy",
-                `${m.name}, the edge's error log: ${r.edgeErrors
-                    .slice(0, 4)
-                    .map(([w, n]) => `${n} × ${w}`)
-                    .join("; ")}`,
-            );
-        }
+        if (r.failures.length > 0) results.note("redeploy", `${m.name} failures: ${topKinds(r.failures)}`);
+        if (r.edgeErrors.length > 0)
+            results.note("redeploy", `${m.name}, the edge's error log: ${topKinds(r.edgeErrors)}`);
     }
     // The names scripts read before this section compared methods: dropyard's own column.
     const own = measured[0];
@@ -306,7 +285,14 @@ async function main(): Promise<void> {
     if (wanted.has("redeploy") || wanted.has("edge") || wanted.has("examples")) {
         const dir = await upTwice("django-postgres", { benchGeneration: "0" }, addGenerationVariable);
         try {
-            if (wanted.has("redeploy")) await redeploySection(dir, stamp);
+            if (wanted.has("redeploy")) {
+                const leaveClientGroup = joinClientGroup();
+                try {
+                    await redeploySection(dir, stamp);
+                } finally {
+                    leaveClientGroup();
+                }
+            }
             if (wanted.has("edge")) {
                 // A failed section is recorded as such; the others' figures are still written.
                 await edgeOverhead(
