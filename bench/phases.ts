@@ -40,6 +40,11 @@ export interface DeploySplit {
     total_seconds: number;
     /** Everything but the app's boot and the release command. */
     overhead_seconds: number | null;
+    /**
+     * The deploy step's own share (the issue's goal: 2 s): the app's first HTTP answer (its boot done) until the
+     * reload, and the drain. Null for a method that does not switch the edge.
+     */
+    step_own_seconds: number | null;
 }
 
 export interface Mark {
@@ -98,7 +103,10 @@ export function splitDeploy(t: DeployTimes): { split: DeploySplit; marks: Mark[]
         gap_seconds: stopFirst ? seconds(oldStop, t.readyMs ?? newStart) : null,
         total_seconds: total,
         overhead_seconds: boot === null ? null : total - boot - (release ?? 0),
+        step_own_seconds: null,
     };
+    const toReload = seconds(t.answersMs, reload);
+    if (toReload !== null && split.drain_seconds !== null) split.step_own_seconds = toReload + split.drain_seconds;
     const marks: Mark[] = [];
     const mark = (at: number | undefined, label: string) => {
         if (at !== undefined) marks.push({ atMs: at - t.startMs, label });

@@ -136,6 +136,8 @@ test("a dropyard deploy splits into before, boot, first answer, health detection
         gap_seconds: null,
         total_seconds: 4,
         overhead_seconds: 3.5,
+        // The first answer (2.1 s) to the reload (2.7 s), and the drain.
+        step_own_seconds: 0.6 + 0.3,
     });
     assert.deepEqual(
         marks.map(m => m.label),
@@ -165,6 +167,7 @@ test("a stop-then-start deploy shows the gap without a server and its release wh
     assert.equal(split.boot_to_ready_seconds, 0.7);
     assert.equal(split.after_seconds, null);
     assert.equal(split.switch_seconds, null);
+    assert.equal(split.step_own_seconds, null);
 });
 
 test("the edge's error-log lines are counted by what they say, without times, connections and request details", () => {
