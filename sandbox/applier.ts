@@ -127,29 +127,56 @@ function uses(graph: Graph, user: RecordedResource, used: RecordedResource): boo
     const direct = [...user.deps].some(d => graph.customResourcesUnder(d).some(c => c.key === used.key));
     if (!direct) return false;
     const identities = Object.entries(used.outputs)
-        .filter(([k, v]) => typeof v === "string" && v.length >= 3 && (k === "name" || !(k in used.inputs)))
+        .filter(
+            ([k, v]) =>
+                typeof v === "string" && v.length >= 3 && v !== PENDING_OUTPUT && (k === "name" || !(k in used.inputs)),
+        )
         .map(([, v]) => v as string);
     const text = stringLeaves(user.inputs);
     return identities.some(id => text.some(t => t.includes(id)));
 }
 
 /**
- * Resources that cannot be applied in this pass: their inputs carry a command output not known yet, or an image on an
- * engine not there yet, or they wait for one that does.
+ * Resources that cannot be applied in this pass: their inputs carry a value not known yet (a command's output, a
+ * container's id before it exists, the id of one this plan replaces), or an image on an engine not there yet, or
+ * they wait for one that does.
  */
-export function deferred(graph: Graph): Set<string> {
+export function deferred(graph: Graph, steps: Map<string, Step>): Set<string> {
     const out = new Set<string>();
     for (const r of dependencyOrder(graph)) {
         // An image whose engine is not there yet (a remote Host before its bootstrap) has pending outputs.
-        const pendingImage = r.type.startsWith("docker:") && JSON.stringify(r.outputs).includes(PENDING_OUTPUT);
+        const pendingImage = IMAGES.has(r.type) && JSON.stringify(r.outputs).includes(PENDING_OUTPUT);
         if (
             pendingImage ||
             JSON.stringify(r.rawInputs).includes(PENDING_OUTPUT) ||
+            carriesReplacedId(graph, r, steps) ||
             [...graph.dependenciesOf(r.key)].some(d => out.has(d))
         )
             out.add(r.key);
     }
     return out;
+}
+
+const IMAGES = new Set(["docker:index/image:Image", "docker:index/remoteImage:RemoteImage"]);
+
+/**
+ * Whether `r`'s inputs carry the id of a container this plan replaces: evaluated while the old one lived (a
+ * dependent made again after a dependency replaced first keeps its inputs, and so the old id), they take the new
+ * id in the pass after, as Pulumi's would once the replacement exists.
+ */
+function carriesReplacedId(graph: Graph, r: RecordedResource, steps: Map<string, Step>): boolean {
+    const text = stringLeaves(r.inputs);
+    return [...graph.dependenciesOf(r.key)].some(d => {
+        const used = graph.byKey.get(d);
+        const id = used?.outputs.id;
+        return (
+            used?.type === "docker:index/container:Container" &&
+            steps.get(d)?.action === "replace" &&
+            typeof id === "string" &&
+            id !== PENDING_OUTPUT &&
+            text.some(t => t.includes(id))
+        );
+    });
 }
 
 function entry(

@@ -166,7 +166,7 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
             if (ectx.errors.length) throw new SandboxError(ectx.errors.map(e => e.message).join("\n"));
             log(`evaluated ${graph.resources.length} resources in ${Date.now() - t} ms (pass ${passes})`);
             const steps = plan(graph, state);
-            const wait = deferred(graph);
+            const wait = deferred(graph, steps);
             for (const [k, a] of await applyPlan(steps, wait, state, actx)) if (!actions.has(k)) actions.set(k, a);
             if (wait.size === 0 && !JSON.stringify(graph.outputs).includes(PENDING_OUTPUT)) break;
         }

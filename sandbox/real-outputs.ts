@@ -73,6 +73,10 @@ export function realOutputs(ctx: EvalContext): OutputFaker {
                     updatableInPlace(args.type, changedFields(unwrapSecrets(prior.rawInputs), inputs)));
             if (args.type === "pulumi:providers:docker") ctx.providerHosts.set(args.name, inputs);
             const out = await produce(ctx, args, inputs, kept ? prior!.outputs : undefined);
+            // A container's id is the engine's, as the provider gives it: known once the container exists, new
+            // with each replacement. What carries it waits for the pass after the container was created.
+            if (args.type === "docker:index/container:Container")
+                out.id = kept && prior!.engineId ? prior!.engineId : PENDING_OUTPUT;
             for (const field of SECRET_OUTPUTS[args.type] ?? []) ctx.scrubber.add(out[field]);
             return out;
         } catch (e) {

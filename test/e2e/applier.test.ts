@@ -333,8 +333,12 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
         assert.equal(res.body.trim(), "hello");
     });
 
-    test("commands ran for real, and one command's output reached the command that uses it and the outputs", () => {
+    const seenId = () => readFileSync(join(markerDir, "seen-id"), "utf8").trim();
+
+    test("commands ran for real, and one command's output reached the command that uses it and the outputs", async () => {
         assert.equal(readFileSync(join(markerDir, "hello"), "utf8"), "hello\n");
+        // A container's id is the engine's, as the provider gives it.
+        assert.equal(seenId(), (await inspect(await webContainer())).Id);
         assert.equal(first.outputs.helloOut, "hello from create");
         assert.equal(first.outputs.echoed, "got:hello from create");
     });
@@ -363,8 +367,9 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
         const until = Date.now() + 500;
         assert.deepEqual(
             changed.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`),
-            ["hello:update", "web:replace"],
+            ["hello:update", "web:replace", "seen:update"],
         );
+        assert.equal(seenId(), (await inspect(await webContainer())).Id);
         const [oldName, newName] = [String(first.outputs.container), String(changed.outputs.container)];
         assert.notEqual(newName, oldName);
 
@@ -386,12 +391,19 @@ describe("the applier on the Docker engine (fixtures/web-stack)", () => {
     });
 
     test("a network replaced delete-before-replace takes its container down first and brings it back", async () => {
+        const [oldName, oldId] = [await webContainer(), seenId()];
         const s = await up(WEB, { config: { ...base, greeting: "bonjour", internal: "true" }, log: quiet(logs) });
         summaries.push(s);
+        // The container is made again under its old name (its inputs did not change); what carries its id
+        // runs again with the new one, in the pass after it was made.
         assert.deepEqual(
             s.resources.filter(r => r.action !== "same").map(r => `${r.name}:${r.action}`),
-            ["dysbx-net-network:replace", "web:replace"],
+            ["dysbx-net-network:replace", "web:replace", "seen:update"],
         );
+        assert.equal(await webContainer(), oldName);
+        assert.notEqual(seenId(), oldId);
+        assert.equal(seenId(), (await inspect(oldName)).Id);
+        assert.equal(s.timings.passes, 2);
         assert.equal((await engine.docker.getNetwork("dysbx-net").inspect()).Internal, true);
         assert.equal(s.containers.find(c => c.name === s.outputs.container)!.health, "healthy");
         assert.equal(await fetchOnNetwork("dysbx-net"), "bonjour");
