@@ -163,6 +163,8 @@ export function claimedNames(host: object): { kind: Kind; name: string; owner: s
 
 /** The directories and files of a host's edge under its data directory. */
 export interface EdgeDirs {
+    /** The edge's nginx.conf (a file, bind-mounted over the image's). */
+    readonly mainConfig: string;
     readonly confDir: string;
     readonly certsDir: string;
     readonly letsencryptDir: string;
@@ -173,6 +175,7 @@ export interface EdgeDirs {
 
 export function edgeDirs(dataDir: string): EdgeDirs {
     return {
+        mainConfig: path.posix.join(dataDir, "nginx", "nginx.conf"),
         confDir: path.posix.join(dataDir, "nginx", "conf.d"),
         certsDir: path.posix.join(dataDir, "certs"),
         letsencryptDir: path.posix.join(dataDir, "letsencrypt"),

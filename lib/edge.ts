@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
@@ -8,14 +9,15 @@ import { isHost, scopeOf } from "./claims";
 import { EDGE_ARGS } from "./schemas";
 import { labels, stackOwner } from "./labels";
 import { EdgeFile, EdgeRef, renderEdgeScript } from "./render/edge-files";
-import { EDGE_PATHS, renderEdgeDefault } from "./render/nginx";
+import { EDGE_MAIN_CONFIG, EDGE_PATHS, renderEdgeDefault, renderEdgeMain } from "./render/nginx";
 import { checkImageReference, checkPort } from "./validate";
 
 /** Settings for a host's edge nginx, given as `new Host(name, { ..., edge: {...} })`. */
 export interface EdgeOptions {
     /**
-     * The nginx image. It must keep the official image's layout: `/etc/nginx/nginx.conf` includes
-     * `/etc/nginx/conf.d/*.conf` inside `http {}`.
+     * The nginx image, with the official image's `nginx` user, `/etc/nginx/mime.types` and `/var/log/nginx`.
+     * dropyard mounts its own `/etc/nginx/nginx.conf` (the official one with 8,192 connections per worker) and
+     * the edge's files under `/etc/nginx/conf.d`.
      * @default "nginx:1.26"
      */
     readonly image?: string;
@@ -101,6 +103,9 @@ export interface EdgeFilesArgs {
     readonly ownDirs?: boolean;
 }
 
+/** The edge container's label holding its nginx.conf's hash. */
+const EDGE_CONFIG_LABEL = "dev.dropyard.edge-config";
+
 /** Checks edge options; Host calls it before creating anything, so errors name the Host's field. */
 export function checkEdgeOptions(err: ErrorFactory, o: EdgeOptions | undefined): void {
     if (o === undefined) return;
@@ -159,6 +164,8 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
     readonly httpsPort: number;
     /** The edge's own file in conf.d, as written. */
     readonly defaultConfig: string;
+    /** The edge's nginx.conf, as written (renderEdgeMain). */
+    readonly mainConfig: string;
     /** The nginx image, pulled on the host; absent on an attached host (its own stack pulls it). */
     readonly image?: docker.RemoteImage;
     /** Creates the directories and writes the default config; absent on an attached host. */
@@ -197,6 +204,7 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
         this.httpPort = attached?.httpPort ?? args.httpPort ?? 80;
         this.httpsPort = attached?.httpsPort ?? args.httpsPort ?? 443;
         this.defaultConfig = renderEdgeDefault();
+        this.mainConfig = renderEdgeMain();
         if (attached !== undefined) {
             this.registerOutputs({ containerName: this.containerName });
             return;
@@ -214,7 +222,10 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
                 create: renderEdgeScript({
                     edge: this.ref,
                     dirs: [this.confDir, this.certsDir, this.letsencryptDir, this.webrootDir, this.certbotDir],
-                    put: [{ path: names.defaultConfig.name, content: this.defaultConfig }],
+                    put: [
+                        { path: dir.mainConfig, content: this.mainConfig },
+                        { path: names.defaultConfig.name, content: this.defaultConfig },
+                    ],
                     // First deploy: no container yet; it reads the file when it starts.
                     whenStopped: "skip",
                 }),
@@ -235,6 +246,9 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
                 ]),
                 networksAdvanced: [{ name: host.edgeNetwork.name }],
                 volumes: [
+                    // A file mount keeps the file it found at the start (a rewrite is a new file): the label
+                    // below makes a changed nginx.conf start a new container.
+                    { hostPath: dir.mainConfig, containerPath: EDGE_MAIN_CONFIG, readOnly: true },
                     { hostPath: this.confDir, containerPath: EDGE_PATHS.confDir, readOnly: true },
                     { hostPath: this.certsDir, containerPath: EDGE_PATHS.certs, readOnly: true },
                     { hostPath: this.letsencryptDir, containerPath: EDGE_PATHS.letsencrypt, readOnly: true },
@@ -242,7 +256,10 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
                 ],
                 logDriver: "json-file",
                 logOpts: { "max-size": "10m", "max-file": "3" },
-                labels: labels({ host: host.hostName, role: "edge" }),
+                labels: [
+                    ...labels({ host: host.hostName, role: "edge" }),
+                    { label: EDGE_CONFIG_LABEL, value: createHash("sha256").update(this.mainConfig).digest("hex") },
+                ],
             },
             {
                 parent: this,

@@ -14,6 +14,12 @@ export const EDGE_PATHS = {
     webroot: "/var/www/acme",
 } as const;
 
+/** The edge's nginx.conf, rendered by dropyard (renderEdgeMain) and bind-mounted over the image's. */
+export const EDGE_MAIN_CONFIG = "/etc/nginx/nginx.conf";
+
+/** Connections each edge worker may hold: a proxied request holds two (client and app). */
+export const EDGE_WORKER_CONNECTIONS = 8192;
+
 /** Docker's embedded DNS server, present in every container on a user-defined network. */
 export const DOCKER_DNS = "127.0.0.11";
 
@@ -51,6 +57,47 @@ function acmeLocation(): string {
         "    default_type text/plain;",
         "}",
     ].join("\n");
+}
+
+/**
+ * The edge's nginx.conf: the official image's, with room for more connections. The image's own allows each worker
+ * 1024, which `events {}` holds and no conf.d file can change; under load the edge then answered 500 ("1024
+ * worker_connections are not enough while connecting to upstream", bench/README.md). Each worker raises its own
+ * open-file limit to match, within the container's hard limit (Docker's default is far above it on a host).
+ */
+export function renderEdgeMain(): string {
+    return `# dropyard: the edge's nginx.conf, the official image's with more connections per worker. Rewritten on every
+# deploy; do not edit.
+user nginx;
+worker_processes auto;
+# A file per connection, and room to spare; a container starts with a soft limit that may be 1024.
+worker_rlimit_nofile ${2 * EDGE_WORKER_CONNECTIONS};
+
+error_log /var/log/nginx/error.log notice;
+pid /run/nginx.pid;
+
+# Modules an image enables this way (Debian's packages do); none in the official image.
+include /etc/nginx/modules-enabled/*.conf;
+
+events {
+    worker_connections ${EDGE_WORKER_CONNECTIONS};
+}
+
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+
+    log_format main '$remote_addr - $remote_user [$time_local] "$request" '
+                    '$status $body_bytes_sent "$http_referer" '
+                    '"$http_user_agent" "$http_x_forwarded_for"';
+    access_log /var/log/nginx/access.log main;
+
+    sendfile on;
+    keepalive_timeout 65;
+
+    include ${EDGE_PATHS.confDir}/*.conf;
+}
+`;
 }
 
 /**

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ensureHey, HeyResult, startHey } from "../../bench/hey";
 import { down, up, UpSummary } from "../../sandbox";
 import { prepareEngine } from "../../sandbox/prepare";
-import { containers, events as engineEvents, inspect } from "../support/docker";
+import { containers, docker, events as engineEvents, inspect } from "../support/docker";
 import { fetchVia } from "../../sandbox/lib/http";
 
 const FIXTURE = join(__dirname, "fixtures", "zd-app");
@@ -136,6 +136,17 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
         let body = "";
         for (let i = 0; i < 25 && !body; i++) body = await get().catch(() => sleep(200).then(() => ""));
         assert.match(body, /^version=1 host=\w+$/);
+        // The edge runs dropyard's nginx.conf: 8,192 connections per worker, each worker's open-file limit raised.
+        const edge = "zd-host-nginx";
+        assert.match(await docker("exec", edge, "nginx", "-T"), /^\s*worker_connections 8192;$/m);
+        const limits = await docker(
+            "exec",
+            edge,
+            "sh",
+            "-c",
+            "for f in $(grep -l '^nginx: worker' /proc/[0-9]*/cmdline); do grep 'open files' \"${f%/cmdline}/limits\"; done",
+        );
+        assert.match(limits, /^Max open files\s+16384\s/m, "each worker raised its open-file limit");
     });
 
     test("one web container: a redeploy under load drops no request; the new one is healthy before the old one is stopped", async () => {

@@ -4,6 +4,8 @@ import { evaluate } from "../../sandbox/harness";
 import { ConfigError, Host, HostArgs } from "../../lib";
 import { CONTAINER, LOCAL_COMMAND, NETWORK, REMOTE_COMMAND, REMOTE_IMAGE } from "../support/types";
 import { localHost } from "../support/fixtures";
+import { createHash } from "node:crypto";
+import { renderEdgeMain } from "../../lib/render/nginx";
 
 const local = (args: Partial<HostArgs> = {}) =>
     evaluate(() => {
@@ -47,14 +49,22 @@ test("edge ports, addresses and image can be chosen", async () => {
     ]);
 });
 
-test("edge bind-mounts conf.d, certificates, letsencrypt (read-only) and the ACME webroot from the data dir", async () => {
-    const c = (await local()).one(CONTAINER).inputs;
+test("edge bind-mounts its nginx.conf, conf.d, certificates, letsencrypt (read-only) and the ACME webroot", async () => {
+    const g = await local();
+    const c = g.one(CONTAINER).inputs;
     assert.deepEqual(c.volumes, [
+        { hostPath: "/srv/dy/nginx/nginx.conf", containerPath: "/etc/nginx/nginx.conf", readOnly: true },
         { hostPath: "/srv/dy/nginx/conf.d", containerPath: "/etc/nginx/conf.d", readOnly: true },
         { hostPath: "/srv/dy/certs", containerPath: "/etc/dropyard/certs", readOnly: true },
         { hostPath: "/srv/dy/letsencrypt", containerPath: "/etc/letsencrypt", readOnly: true },
         { hostPath: "/srv/dy/acme", containerPath: "/var/www/acme", readOnly: true },
     ]);
+    // A new container when the nginx.conf changes (a file mount would keep the old file).
+    const hash = c.labels.find((l: { label: string }) => l.label === "dev.dropyard.edge-config")?.value;
+    assert.equal(hash, createHash("sha256").update(renderEdgeMain()).digest("hex"));
+    assert.match(g.one(LOCAL_COMMAND, "box-edge-setup").inputs.create, /cat > '\/srv\/dy\/nginx\/nginx\.conf\.new'/);
+    assert.match(renderEdgeMain(), /^events \{\n {4}worker_connections 8192;\n\}$/m);
+    assert.match(renderEdgeMain(), /^worker_rlimit_nofile 16384;$/m);
 });
 
 test("edge: a host command makes the directories and writes the default server before the container starts", async () => {
@@ -102,7 +112,7 @@ test("edge on a droplet: published on every address, setup runs over SSH after t
         c.inputs.ports.map((p: { ip: string }) => p.ip),
         ["0.0.0.0", "0.0.0.0", "::", "::"],
     );
-    assert.deepEqual(c.inputs.volumes[0], {
+    assert.deepEqual(c.inputs.volumes[1], {
         hostPath: "/var/lib/dropyard/nginx/conf.d",
         containerPath: "/etc/nginx/conf.d",
         readOnly: true,
