@@ -84,6 +84,8 @@ export function splitDeploy(t: DeployTimes): { split: DeploySplit; marks: Mark[]
             ? undefined
             : first(ev, e => isEdgeExec(e) && e.action.includes("nginx -s reload"), edgeFirst);
     const release = seconds(releaseStart, releaseEnd);
+    const drain = reload === undefined || oldStop === undefined || oldStop < reload ? null : seconds(reload, oldStop);
+    const toReload = seconds(t.answersMs, reload);
     const boot = seconds(newStart, t.readyMs);
     const total = (t.endMs - t.startMs) / 1000;
     // Stop-then-start and compose stop the old container before the new one starts: a gap without a server.
@@ -97,16 +99,13 @@ export function splitDeploy(t: DeployTimes): { split: DeploySplit; marks: Mark[]
         ready_to_answer_seconds: seconds(t.readyMs, t.answersMs),
         health_detect_seconds: seconds(t.readyMs, edgeFirst),
         switch_seconds: seconds(edgeFirst, reload),
-        drain_seconds:
-            reload === undefined || oldStop === undefined || oldStop < reload ? null : seconds(reload, oldStop),
+        drain_seconds: drain,
         after_seconds: oldStop === undefined || stopFirst ? null : seconds(oldStop, t.endMs),
         gap_seconds: stopFirst ? seconds(oldStop, t.readyMs ?? newStart) : null,
         total_seconds: total,
         overhead_seconds: boot === null ? null : total - boot - (release ?? 0),
-        step_own_seconds: null,
+        step_own_seconds: toReload === null || drain === null ? null : toReload + drain,
     };
-    const toReload = seconds(t.answersMs, reload);
-    if (toReload !== null && split.drain_seconds !== null) split.step_own_seconds = toReload + split.drain_seconds;
     const marks: Mark[] = [];
     const mark = (at: number | undefined, label: string) => {
         if (at !== undefined) marks.push({ atMs: at - t.startMs, label });
