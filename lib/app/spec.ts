@@ -452,6 +452,10 @@ function healthcheck(err: ErrorFactory, h: AppHealthcheck, port: number): NonNul
             timeout: `${timeout}s`,
             retries,
             startPeriod: `${startPeriod}s`,
+            // Docker 25 and later check every second until the first pass, so their status (docker ps,
+            // dropyard ps) turns healthy about when the deploy step's own probe passed, not an interval
+            // later. Older engines (Debian 12's 20.10) ignore it.
+            startInterval: "1s",
         },
         // Long enough for the boot period and a full run of failing retries, so a container that
         // never gets healthy fails the deploy instead of timing out first.

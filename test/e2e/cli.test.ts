@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containersWhere, docker } from "../support/docker";
+import { until } from "../support/until";
 import { fetchVia } from "../../sandbox/lib/http";
 import { dropyardWithState, exportState } from "./support/dropyard";
 import { deployment, prepare, REPO, STACK, teardown } from "./support/stack";
@@ -65,6 +66,14 @@ describe("dropyard against the django example on the sandbox", () => {
     });
 
     test("ps lists the web container healthy with the image it runs, the database, and variable names without values", async () => {
+        // The deploy step returns once its own probe passed. The engine here (20.10) ignores the start
+        // interval, so Docker's own first check, and its "healthy", can come up to one interval (5 s) later.
+        const web0 = await webContainer();
+        await until(
+            "Docker reports the web container healthy",
+            10,
+            async () => (await docker("inspect", "-f", "{{.State.Health.Status}}", web0)) === "healthy",
+        );
         const r = dropyard("ps", "--json");
         assert.equal(r.status, 0, r.stderr);
         const ps = JSON.parse(r.stdout);

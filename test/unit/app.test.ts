@@ -295,6 +295,7 @@ test("App web containers must pass the default TCP healthcheck before the old on
         timeout: "5s",
         retries: 3,
         startPeriod: "60s",
+        startInterval: "1s",
     });
     // The deploy step waits (and reports the healthcheck output and logs), not the provider.
     assert.equal(web.inputs.wait, false);
