@@ -1,11 +1,11 @@
 // The edge's own cost, with an upstream fast enough not to hide it: a static response from an nginx
-// container (the stand-in nginx image) on the edge network. The App's map is pointed at it, so requests
-// take dropyard's whole vhost (TLS, headers, proxying through the resolver variable). Compared with:
+// container (the stand-in nginx image) on the edge network. The App's upstream group is pointed at it, so
+// requests take dropyard's whole vhost (TLS, headers, the group's kept-open connections). Compared with:
 //   direct     plain http to the static container;
 //   plain TLS  the same nginx image with TLS (the same certificate, protocols and curves) proxying to the
 //              same upstream, and no dropyard config: the price of a new TLS 1.3 connection by itself;
-//   keepalive  the edge's own files with the vhost proxying through an `upstream` block with keepalive
-//              (a variant dropyard does not render): what the per-request upstream connection costs.
+//   per-request  the edge's own files with the vhost proxying to the upstream's name resolved per request,
+//              a new connection each time (what dropyard rendered before 2026-12-02): what keepalive saves.
 // CPU time per request of each party and each core's busy share are read around every full-speed run.
 // Cores: the edge, the upstream and the plain TLS nginx are pinned to CPU 0 (docker update --cpuset-cpus),
 // hey to CPU 1 (taskset), so the generator does not take the server's core.
@@ -17,6 +17,7 @@ import { promisify } from "node:util";
 import { Engine } from "../sandbox/docker";
 import { cpuShare, readCpu } from "./cpu";
 import { HeyOptions, HeyResult, runHey } from "./hey";
+import { upstreamGroup } from "../lib/render/deploy";
 import { confDir, pointEdge, Target } from "./redeploy";
 import { Figure } from "./results";
 import { median } from "./stats";
@@ -50,30 +51,25 @@ function plainTlsConf(cert: string, key: string, upstream: string): string {
 }
 
 /**
- * The edge's own files (its defaults, the App's map, the vhosts) with one change: the vhost proxies to an
- * `upstream` block that keeps idle connections open (keepalive) instead of `proxy_pass $upstream`, which nginx
- * resolves per request and so connects per request. Not what dropyard renders (nginx before 1.27.3 fails to
- * start when a name in an `upstream` block does not resolve): a measure of what the new connection per request
- * costs.
+ * The edge's own files (its defaults, the App's group, the vhosts) with one change: the vhost proxies to the
+ * upstream's name, which nginx resolves per request and so connects to per request, instead of the App's
+ * group, which keeps connections open. What dropyard rendered before 2026-12-02: what keepalive saves.
  */
-async function keepaliveConf(t: Target, upstream: string): Promise<string> {
+async function perRequestConf(t: Target, upstream: string): Promise<string> {
     const dir = await confDir(t.edge);
-    const files = readdirSync(dir)
+    const text = readdirSync(dir)
         .filter(f => f.endsWith(".conf"))
         .sort()
-        .map(f => readFileSync(join(dir, f), "utf8"));
-    const text = files.join("\n");
-    const changed = text
-        .replace(/proxy_pass \$upstream;/g, "proxy_pass http://bench_keepalive;")
-        .replace(/proxy_set_header Connection \$connection_upgrade;/g, 'proxy_set_header Connection "";');
-    if (!/proxy_pass http:\/\/bench_keepalive;/.test(changed) || /\$connection_upgrade;/.test(changed))
-        throw new Error(
-            `${dir}: no \`proxy_pass $upstream;\` or Connection header to change for the keepalive variant`,
-        );
-    return `upstream bench_keepalive {\n    server ${upstream}:8000;\n    keepalive 32;\n}\n${changed}`;
+        .map(f => readFileSync(join(dir, f), "utf8"))
+        .join("\n");
+    const group = `http://${upstreamGroup(t.app)};`;
+    const changed = text.split(`set $upstream ${group}`).join(`set $upstream http://${upstream}:8000;`);
+    if (changed === text || !/^\s*resolver /m.test(changed))
+        throw new Error(`${dir}: no \`set $upstream ${group}\` with a resolver to change for the per-request variant`);
+    return changed;
 }
 
-/** Starts an nginx:1.26 container with one conf.d file, on the edge network, pinned to the server core. */
+/** Starts an nginx:1.30 container with one conf.d file, on the edge network, pinned to the server core. */
 async function nginxContainer(t: Target, name: string, conf: string, mounts: string[] = []): Promise<string> {
     const dir = join(t.dir, name);
     mkdirSync(dir, { recursive: true });
@@ -95,7 +91,7 @@ async function nginxContainer(t: Target, name: string, conf: string, mounts: str
         "-v",
         `${join(dir, "default.conf")}:/etc/nginx/conf.d/default.conf:ro`,
         ...mounts.flatMap(m => ["-v", m]),
-        "nginx:1.26",
+        "nginx:1.30",
     ]);
     const ip = (await engine.containerInspect(name))?.NetworkSettings.Networks[t.network]?.IPAddress;
     if (!ip) throw new Error(`${name} has no address on ${t.network}`);
@@ -136,18 +132,18 @@ export async function edgeOverhead(
             plainTlsConf(cert, key, "counter-static"),
             certMounts.map(m => `${m.Source}:${m.Destination}:ro`),
         );
-        // The keepalive variant reads the certificates where the edge does.
-        const keepIp = await nginxContainer(
+        // The per-request variant reads the certificates where the edge does.
+        const perIp = await nginxContainer(
             t,
-            "counter-keepalive",
-            await keepaliveConf(t, "counter-static"),
+            "counter-per-request",
+            await perRequestConf(t, "counter-static"),
             certMounts.map(m => `${m.Source}:${m.Destination}:ro`),
         );
         await sleep(1000);
         const direct = { url: `http://${staticIp}:8000/`, host: t.host };
         const edge = { url: `https://${t.edgeIp}/`, host: t.host };
         const plain = { url: `https://${plainIp}/`, host: t.host };
-        const keep = { url: `https://${keepIp}/`, host: t.host };
+        const per = { url: `https://${perIp}/`, host: t.host };
         const check = (what: string, r: HeyResult) => {
             if (r.failed > 0 || r.total === 0)
                 throw new Error(
@@ -157,12 +153,12 @@ export async function edgeOverhead(
         };
         // Where each full-speed run's CPU went: the edge, the static upstream, Docker's daemons, each core.
         const ids: Record<string, string> = {};
-        const parties = { edge: t.edge, upstream: "counter-static", keepalive_edge: "counter-keepalive" };
+        const parties = { edge: t.edge, upstream: "counter-static", per_request_edge: "counter-per-request" };
         for (const [party, name] of Object.entries(parties)) {
             const id = (await engine.containerInspect(name))?.Id;
             if (id) ids[id] = party;
         }
-        const cpu: Record<string, Record<string, number[]>> = { direct: {}, edge: {}, keepalive: {} };
+        const cpu: Record<string, Record<string, number[]>> = { direct: {}, edge: {}, per_request: {} };
         const measured = async (what: keyof typeof cpu, o: HeyOptions) => {
             const before = readCpu(Object.keys(ids));
             const r = check(what, await hey(o));
@@ -178,13 +174,13 @@ export async function edgeOverhead(
             return r;
         };
         // Throughput at full speed on kept-alive connections, and new connections per second, the targets in turn.
-        const rps: Record<string, number[]> = { direct: [], edge: [], keepalive: [], edgeNew: [], plainNew: [] };
+        const rps: Record<string, number[]> = { direct: [], edge: [], perRequest: [], edgeNew: [], plainNew: [] };
         for (let round = 1; round <= 3; round++) {
             progress(`edge: round ${round} of 3`);
             const full = { concurrency: 32, seconds: 4, compression: false, timeout: 10 };
             rps.direct.push((await measured("direct", { ...direct, ...full, keepAlive: true })).rps);
             rps.edge.push((await measured("edge", { ...edge, ...full, keepAlive: true })).rps);
-            rps.keepalive.push((await measured("keepalive", { ...keep, ...full, keepAlive: true })).rps);
+            rps.perRequest.push((await measured("per_request", { ...per, ...full, keepAlive: true })).rps);
             rps.edgeNew.push(check("edge, new connections", await hey({ ...edge, ...full, keepAlive: false })).rps);
             rps.plainNew.push(
                 check("plain TLS, new connections", await hey({ ...plain, ...full, keepAlive: false })).rps,
@@ -194,8 +190,8 @@ export async function edgeOverhead(
         put("static_direct_requests_per_second", m.direct);
         put("static_edge_requests_per_second", m.edge);
         put("throughput_ratio", m.edge / m.direct);
-        put("static_keepalive_variant_requests_per_second", m.keepalive);
-        put("keepalive_variant_throughput_ratio", m.keepalive / m.direct);
+        put("static_per_request_variant_requests_per_second", m.perRequest);
+        put("per_request_variant_throughput_ratio", m.perRequest / m.direct);
         put("tls_new_connections_per_second", m.edgeNew);
         put("plain_tls_new_connections_per_second", m.plainNew);
         put("tls_new_connections_ratio", m.edgeNew / m.plainNew);
@@ -212,22 +208,22 @@ export async function edgeOverhead(
         put("edge_p99_ms", e.p99Ms);
         put("added_p50_ms", e.p50Ms - d.p50Ms);
         put("added_p99_ms", e.p99Ms - d.p99Ms);
-        const k = check("keepalive variant, paced", await hey({ ...keep, ...paced }));
-        put("keepalive_variant_added_p50_ms", k.p50Ms - d.p50Ms);
-        put("keepalive_variant_added_p99_ms", k.p99Ms - d.p99Ms);
+        const k = check("per-request variant, paced", await hey({ ...per, ...paced }));
+        put("per_request_variant_added_p50_ms", k.p50Ms - d.p50Ms);
+        put("per_request_variant_added_p99_ms", k.p99Ms - d.p99Ms);
         note(
             `Cores: the edge, the static upstream and the plain TLS nginx pinned to CPU ${SERVER_CPU} (docker update ` +
                 `--cpuset-cpus), hey to CPU ${CLIENT_CPU} (taskset); full speed = hey with 32 connections for 4 s, 3 rounds ` +
                 "in turn, medians; latency at 1,000 req/s (4 connections x 250/s) for 5 s. Other processes on the machine " +
                 "were not pinned. <run>_run_* figures: each full-speed run's CPU time per answered request of the edge, " +
-                "the static upstream, the keepalive variant and Docker's daemons (which copy the access log), and " +
+                "the static upstream, the per-request variant and Docker's daemons (which copy the access log), and " +
                 "each core's busy percent (medians of the rounds).",
         );
         await sleep(3000);
         put("idle_rss_mb", await nginxRssMb(t.edge));
     } finally {
         await restore();
-        await run("docker", ["rm", "-f", "counter-static", "counter-plain-tls", "counter-keepalive"]).catch(
+        await run("docker", ["rm", "-f", "counter-static", "counter-plain-tls", "counter-per-request"]).catch(
             () => undefined,
         );
         await run("docker", ["update", "--cpuset-cpus", `${SERVER_CPU},${CLIENT_CPU}`, t.edge]).catch(() => undefined);

@@ -1,11 +1,11 @@
 // Redeploy under load, several ways, one run: the same app image, the same edge nginx, the same machine
-// and the same constant-rate load. Each method replaces the web container that the edge's map points at:
+// and the same constant-rate load. Each method replaces the web container the edge's upstream group points at:
 //   dropyard      `up` after an env change (no build): new container beside the old, health, switch, drain;
 //   compose       `docker-compose up -d` recreating the service (Compose stops the old, then starts the new);
 //   stop-start    `docker stop`, `docker rm`, `docker create` + `docker start` of a same-named container;
 //   kamal-proxy   Kamal's proxy between the edge and the app: new container, `kamal-proxy deploy`, old removed.
 // The foreign methods run copies of dropyard's web container (its image, command and environment) on the
-// same networks under an alias of their own, and the edge's map is pointed at that alias for their turn.
+// same networks under an alias of their own, and the edge's upstream group points at that alias for their turn.
 import { execFile } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setPriority as setNice } from "node:os";
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
-import { renderUpstreamMap } from "../lib/render/deploy";
+import { renderUpstreamGroup } from "../lib/render/deploy";
 import { Engine } from "../sandbox/docker";
 import { accepts, watchEngine } from "./events";
 import { Mark, splitDeploy, DeploySplit } from "./phases";
@@ -205,7 +205,7 @@ export async function confDir(edge: string): Promise<string> {
     return mount.Source;
 }
 
-/** Points the App's map in the edge at `upstream` and reloads; returns a function that restores the file. */
+/** Points the App's upstream group in the edge at `upstream` and reloads; returns a function that restores the file. */
 export async function pointEdge(t: Target, upstream: string): Promise<() => Promise<void>> {
     const file = join(await confDir(t.edge), `upstream-${t.app}.conf`);
     const before = readFileSync(file, "utf8");
@@ -213,7 +213,7 @@ export async function pointEdge(t: Target, upstream: string): Promise<() => Prom
         await run("docker", ["exec", t.edge, "nginx", "-s", "reload"]);
         await sleep(500);
     };
-    writeFileSync(file, renderUpstreamMap(t.app, upstream));
+    writeFileSync(file, renderUpstreamGroup(t.app, upstream, t.port));
     await reload();
     return async () => {
         writeFileSync(file, before);

@@ -80,7 +80,7 @@ async function prepare(): Promise<void> {
     const images = [
         "postgres:17",
         "mariadb:11",
-        "nginx:1.26",
+        "nginx:1.30",
         "wordpress:6.8-php8.4-apache",
         "python:3.13-slim",
         "node:20-slim",

@@ -286,7 +286,7 @@ export function appNames(
                   `Docker container name "${name}" (its web containers' alias)`,
               )
             : undefined,
-        upstreamMap:
+        upstreamFile:
             a.web && a.isPublic
                 ? named("file", path.posix.join(scope.names.edge.dirs.confDir, `upstream-${name}.conf`), "name")
                 : undefined,

@@ -15,10 +15,11 @@ import { checkImageReference, checkPort } from "./validate";
 /** Settings for a host's edge nginx, given as `new Host(name, { ..., edge: {...} })`. */
 export interface EdgeOptions {
     /**
-     * The nginx image, with the official image's `nginx` user, `/etc/nginx/mime.types` and `/var/log/nginx`.
-     * dropyard mounts its own `/etc/nginx/nginx.conf` (the official one with 8,192 connections per worker) and
-     * the edge's files under `/etc/nginx/conf.d`.
-     * @default "nginx:1.26"
+     * The nginx image, with the official image's `nginx` user, `/etc/nginx/mime.types` and `/var/log/nginx`,
+     * nginx 1.27.3 or later (Apps' upstream groups use `resolve`). dropyard mounts its own
+     * `/etc/nginx/nginx.conf` (the official one with 8,192 connections per worker) and the edge's files under
+     * `/etc/nginx/conf.d`.
+     * @default "nginx:1.30"
      */
     readonly image?: string;
     /**
@@ -106,10 +107,36 @@ export interface EdgeFilesArgs {
 /** The edge container's label holding its nginx.conf's hash. */
 const EDGE_CONFIG_LABEL = "dev.dropyard.edge-config";
 
+/** The edge's image unless the Host names another: the stable nginx of the day. */
+export const EDGE_IMAGE = "nginx:1.30";
+
+/** An official nginx image tagged with its version (`nginx:1.26`, `nginx:1.26.3-alpine`, `library/nginx:1.24`). */
+const NGINX_TAG = /^(?:docker\.io\/)?(?:library\/)?nginx:(\d+)\.(\d+)(?:\.(\d+))?(?:-[\w.-]+)?$/;
+
+/**
+ * nginx before 1.27.3 has no `resolve` for upstream servers, which every App's upstream group uses. A tag without
+ * the patch number (`nginx:1.27`) follows that line's latest release.
+ */
+function checkNginxVersion(err: ErrorFactory, image: string): void {
+    const m = NGINX_TAG.exec(image);
+    if (m === null) return; // another tag (stable, latest, a digest, an image of one's own): nginx -t will tell
+    const [major, minor] = [Number(m[1]), Number(m[2])];
+    const older = major !== 1 ? major < 1 : minor !== 27 ? minor < 27 : m[3] !== undefined && Number(m[3]) < 3;
+    if (older)
+        throw err(
+            "edge.image",
+            `"${image}" is nginx ${m[1]}.${m[2]}${m[3] ? `.${m[3]}` : ""}, older than 1.27.3: Apps' upstream groups need its \`resolve\``,
+            `use ${EDGE_IMAGE} or later, or leave edge.image out`,
+        );
+}
+
 /** Checks edge options; Host calls it before creating anything, so errors name the Host's field. */
 export function checkEdgeOptions(err: ErrorFactory, o: EdgeOptions | undefined): void {
     if (o === undefined) return;
-    if (o.image !== undefined) checkImageReference(err, "edge.image", o.image, "nginx:1.26");
+    if (o.image !== undefined) {
+        checkImageReference(err, "edge.image", o.image, EDGE_IMAGE);
+        checkNginxVersion(err, o.image);
+    }
     if (o.httpPort !== undefined) checkPort(err, "edge.httpPort", o.httpPort);
     if (o.httpsPort !== undefined) checkPort(err, "edge.httpsPort", o.httpsPort);
     if ((o.httpPort ?? 80) === (o.httpsPort ?? 443)) {
@@ -212,7 +239,7 @@ export class Edge<H extends EdgeHost = EdgeHost> extends pulumi.ComponentResourc
 
         this.image = new docker.RemoteImage(
             `${name}-image`,
-            { name: args.image ?? "nginx:1.26" },
+            { name: args.image ?? EDGE_IMAGE },
             { parent: this, provider: host.provider, dependsOn: host.ready },
         );
 

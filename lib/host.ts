@@ -87,7 +87,7 @@ export interface HostArgs {
     readonly dataDir?: string;
     /**
      * The edge nginx: its image, published ports and bind addresses.
-     * @default - nginx:1.26 on ports 80 and 443 (see EdgeOptions)
+     * @default - nginx:1.30 on ports 80 and 443 (see EdgeOptions)
      */
     readonly edge?: EdgeOptions;
 }

@@ -7,7 +7,7 @@ import { checkDns, createDnsRecords, DnsOptions } from "./dns";
 import { configErrors, ErrorFactory } from "./errors";
 import { Host } from "./host";
 import { LetsEncrypt } from "./lets-encrypt";
-import { EDGE_PATHS, Hsts, PLACEHOLDERS, renderVhost, templateProblems, VhostTls } from "./render/nginx";
+import { EDGE_PATHS, Hsts, PLACEHOLDERS, renderVhost, templateProblems, VhostInput, VhostTls } from "./render/nginx";
 import { checkPort, checkResourceName, isDomain } from "./validate";
 import { checkArgs } from "./check";
 import { claim, scopeOf, vhostNames } from "./claims";
@@ -31,8 +31,8 @@ export interface WebUpstream {
     /** The name its web containers answer to on the edge network. */
     readonly alias: string;
     /**
-     * What the edge proxies to instead of `alias`, when given: App's nginx variable, which its deploy
-     * step points at the current web containers only (so old ones drain before they stop).
+     * What the edge proxies to instead of `alias`, when given: App's nginx upstream group, which its
+     * deploy step points at the current web containers only (so old ones drain before they stop).
      */
     readonly edgeHost?: string;
 }
@@ -311,7 +311,7 @@ function checkUpstream(
     err: ErrorFactory,
     host: Host,
     u: WebUpstream | NamedUpstream | undefined,
-): { host: string; port: number } {
+): VhostInput["upstream"] {
     if (u === undefined || u === null)
         throw err("upstream", "is missing", "give an App with a web process, or { name, port }");
     if ("hasWeb" in u) {
@@ -336,7 +336,7 @@ function checkUpstream(
                 "drop public: false from the App, or serve another app",
             );
         }
-        return { host: u.edgeHost ?? u.alias, port: u.webPort };
+        return u.edgeHost !== undefined ? { group: u.edgeHost } : { host: u.alias, port: u.webPort };
     }
     if (typeof u.name !== "string" || !UPSTREAM_NAME.test(u.name)) {
         throw err(

@@ -10,7 +10,7 @@ import { REPO_ROOT } from "./state";
 export const STAND_INS: Readonly<Record<string, string>> = {
     "postgres:17": "postgres",
     "mariadb:11": "mariadb",
-    "nginx:1.26": "nginx",
+    "nginx:1.30": "nginx",
     "certbot/certbot:v4.0.0": "certbot",
     "wordpress:6.8-php8.4-apache": "wordpress",
     "python:3.13-slim": "python",

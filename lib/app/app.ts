@@ -9,10 +9,10 @@ import { Host } from "../host";
 import { LABEL, labels } from "../labels";
 import {
     DEPLOY_CONTAINERS,
-    DEPLOY_UPSTREAM_MAP,
+    DEPLOY_UPSTREAM_FILE,
     renderDeployScript,
-    renderUpstreamMap,
-    upstreamVariable,
+    renderUpstreamGroup,
+    upstreamGroup,
 } from "../render/deploy";
 import { processCommand } from "../render/procfile";
 import { RELEASE_COMMAND, RELEASE_ENV_PREFIX, RELEASE_IMAGE, RELEASE_NETWORKS, releaseScript } from "../render/release";
@@ -68,7 +68,7 @@ export class App extends pulumi.ComponentResource {
     /** Containers by role: `web-1` … `web-N` and one per worker type. */
     readonly containers: Readonly<Record<string, docker.Container>>;
     /**
-     * What the edge proxies to: the nginx variable the deploy step points at the current web
+     * What the edge proxies to: the nginx upstream group the deploy step points at the current web
      * containers (undefined when the app is not public or has no web process).
      */
     readonly edgeHost?: string;
@@ -118,7 +118,7 @@ export class App extends pulumi.ComponentResource {
         const web = this.createWebContainers(name, spec, volumes, networks, after);
         if (this.hasWeb) {
             this.deploy = this.createDeploy(name, spec, Object.values(web));
-            if (this.isPublic) this.edgeHost = upstreamVariable(name);
+            if (this.isPublic) this.edgeHost = upstreamGroup(name);
         }
         // Workers change over once the new web containers passed their checks: a failing deploy
         // leaves the old workers (a singleton above all) running too.
@@ -300,7 +300,7 @@ export class App extends pulumi.ComponentResource {
      */
     private createDeploy(name: string, spec: AppSpec, web: docker.Container[]): pulumi.CustomResource {
         const edge = this.isPublic ? this.host.edge : undefined;
-        const mapFile = edge ? this.names.upstreamMap?.name : undefined;
+        const upstreamFile = edge ? this.names.upstreamFile?.name : undefined;
         const names = pulumi.all(web.map(c => c.name));
         return this.host.command(
             `${name}-deploy`,
@@ -309,17 +309,17 @@ export class App extends pulumi.ComponentResource {
                     // Without a healthcheck there is nothing to wait for but "running".
                     waitSeconds: spec.healthcheck?.waitSeconds ?? 30,
                     edge:
-                        edge && mapFile
-                            ? { ...edge.ref, mapFile, drainSeconds: spec.grace, webPort: spec.port }
+                        edge && upstreamFile
+                            ? { ...edge.ref, upstreamFile, drainSeconds: spec.grace, webPort: spec.port }
                             : undefined,
                 }),
                 environment: names.apply(ns => ({
                     [DEPLOY_CONTAINERS]: ns.join(" "),
-                    ...(edge ? { [DEPLOY_UPSTREAM_MAP]: renderUpstreamMap(name, ns[0]) } : {}),
+                    ...(edge ? { [DEPLOY_UPSTREAM_FILE]: renderUpstreamGroup(name, ns[0], spec.port) } : {}),
                 })),
                 delete:
-                    edge && mapFile
-                        ? renderEdgeScript({ edge: edge.ref, remove: [mapFile], whenStopped: "skip" })
+                    edge && upstreamFile
+                        ? renderEdgeScript({ edge: edge.ref, remove: [upstreamFile], whenStopped: "skip" })
                         : undefined,
             },
             { parent: this, dependsOn: [...web, ...(edge ? [edge] : [])] },

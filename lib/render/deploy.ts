@@ -3,31 +3,46 @@
 // and why: docs/architecture.md#the-deploy-sequence (step 4).
 
 import { EdgeRef, renderEdgeChange } from "./edge-files";
+import { DOCKER_DNS } from "./nginx";
 import { shq } from "./shell";
 
 /** Space-separated names of the new web containers, set by the App. */
 export const DEPLOY_CONTAINERS = "DROPYARD_WEB_CONTAINERS";
-/** The edge's upstream file for the App, as `renderUpstreamMap` gives it, set by the App. */
-export const DEPLOY_UPSTREAM_MAP = "DROPYARD_UPSTREAM_MAP";
+/** The edge's upstream file for the App, as `renderUpstreamGroup` gives it, set by the App. */
+export const DEPLOY_UPSTREAM_FILE = "DROPYARD_UPSTREAM_FILE";
 
 /** A name Docker gives a container or an alias, and so one nginx may resolve through Docker's DNS. */
 const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
- * The nginx variable a vhost proxies to for an App: `$dropyard_upstream_<app>` with `-` as `_`
- * (App names are lower-case letters, digits and hyphens, so two apps never share one).
+ * The nginx upstream group an App's vhost proxies to: `dropyard_<app>` with `-` as `_` (App names are
+ * lower-case letters, digits and hyphens, so two apps never share one).
  */
-export function upstreamVariable(app: string): string {
-    return `$dropyard_upstream_${app.replace(/-/g, "_")}`;
+export function upstreamGroup(app: string): string {
+    return `dropyard_${app.replace(/-/g, "_")}`;
 }
 
-/** The App's file in the edge's conf.d (`upstream-<app>.conf`): its variable set to the live generation's name. */
-export function renderUpstreamMap(app: string, upstream: string): string {
-    if (!CONTAINER_NAME.test(upstream)) throw new Error(`renderUpstreamMap: "${upstream}" is not a container name`);
+/**
+ * The App's file in the edge's conf.d (`upstream-<app>.conf`): its group, holding the live generation's name.
+ * `resolve` (nginx 1.27.3 and later) lets nginx start while the name does not resolve (after a reboot, before
+ * the app's containers) and follows its addresses (every replica, a restarted container) through Docker's DNS;
+ * a named group keeps connections to the app open between requests, which a name resolved per request cannot
+ * (nginx 1.29.7 and later do so unasked; `keepalive` says it for 1.27.3 to 1.29.6). Idle ones close after 4 s,
+ * before the 5 s after which common app servers (Node, uvicorn) close them.
+ */
+export function renderUpstreamGroup(app: string, upstream: string, port: number): string {
+    if (!CONTAINER_NAME.test(upstream)) throw new Error(`renderUpstreamGroup: "${upstream}" is not a container name`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`renderUpstreamGroup: port ${port}`);
+    const group = upstreamGroup(app);
     return [
         `# dropyard: where the edge sends App "${app}"'s requests: its current web containers. Rewritten on every deploy.`,
-        `map $host ${upstreamVariable(app)} {`,
-        `    default ${upstream};`,
+        `upstream ${group} {`,
+        `    zone ${group} 64k;`,
+        `    resolver ${DOCKER_DNS} valid=5s ipv6=off;`,
+        "    resolver_timeout 5s;",
+        `    server ${upstream}:${port} resolve;`,
+        "    keepalive 16;",
+        "    keepalive_timeout 4s;",
         "}",
         "",
     ].join("\n");
@@ -39,13 +54,47 @@ export interface DeployScript {
     /** The edge to move over; absent for an app that is not on the edge network. */
     readonly edge?: EdgeRef & {
         /** The App's upstream file on the host, in the edge's conf.d. */
-        readonly mapFile: string;
+        readonly upstreamFile: string;
         /** Longest wait, in seconds, for the previous nginx workers to finish (open websockets keep them). */
         readonly drainSeconds: number;
         /** The port the web containers serve on, for the first HTTP answer asked before the switch. */
         readonly webPort: number;
     };
 }
+
+// The two waits that run inside the edge run there whole, in one `docker exec` each: an exec costs the engine
+// about 0.1 s of CPU (dockerd, containerd, runc), so one every 0.2 s for a wait of seconds takes half a core
+// from the app it waits for (bench/README.md).
+
+/**
+ * bash in the edge, `bash -c WARM_LOOP warm <host> <port> <seconds>`: asks `HEAD /` every 0.2 s until a status line
+ * comes back (exit 0) or the seconds are up (exit 1). Each attempt waits for its answer as long as time is left:
+ * a server that accepted is loading the app.
+ */
+export const WARM_LOOP = [
+    "end=$((SECONDS + $3))",
+    "while :; do",
+    '    left=$((end - SECONDS)); [ "$left" -ge 1 ] || left=1',
+    '    if (exec 3<>"/dev/tcp/$1/$2" && printf "HEAD / HTTP/1.0\\r\\n\\r\\n" >&3 && IFS= read -r -t "$left" line <&3 && [ -n "$line" ]) 2>/dev/null; then exit 0; fi',
+    '    [ "$SECONDS" -lt "$end" ] || exit 1',
+    "    sleep 0.2",
+    "done",
+].join("\n");
+
+/**
+ * sh in the edge, `sh -c DRAIN_LOOP drain <seconds> <file>...`: exit 0 once none of the files (the old nginx
+ * workers' /proc entries) exists, checking every 0.2 s; exit 1 when the seconds are up first.
+ */
+export const DRAIN_LOOP = [
+    "end=$(( $(date +%s) + $1 )); shift",
+    "while :; do",
+    "    gone=1",
+    '    for f in "$@"; do [ -e "$f" ] && gone=0; done',
+    '    [ "$gone" = 1 ] && exit 0',
+    '    [ "$(date +%s)" -lt "$end" ] || exit 1',
+    "    sleep 0.2",
+    "done",
+].join("\n");
 
 /** Prints why container "$1" failed ("$2"), its last healthcheck output and its last log lines, on stderr. */
 const REPORT_FUNCTION = [
@@ -62,29 +111,48 @@ const REPORT_FUNCTION = [
 ].join("\n");
 
 /**
- * Runs container "$1"'s own healthcheck in it now, as Docker will at its next interval. Docker runs the
- * first check one interval (5 s by default) after the start; probing every 0.2 s meanwhile lets a new
- * container pass the wait as soon as its check passes. The check and its timeout come from the container.
+ * sh in a new web container, `sh -c PROBE_LOOP probe <seconds> <command>...`: runs the command every 0.2 s until
+ * it passes (exit 0) or the seconds are up (exit 1).
+ */
+export const PROBE_LOOP = [
+    "end=$(( $(date +%s) + $1 )); shift",
+    'until "$@"; do',
+    '    [ "$(date +%s)" -lt "$end" ] || exit 1',
+    "    sleep 0.2 2>/dev/null || sleep 1",
+    "done",
+].join("\n");
+
+/**
+ * Runs container "$1"'s own healthcheck in it now, as Docker will at its next interval, again every 0.2 s for
+ * up to "$2" seconds until it passes. Docker runs the first check one interval (5 s by default) after the start;
+ * probing meanwhile lets a new container pass the wait as soon as its check passes. The repeating runs inside the
+ * container (PROBE_LOOP), one `docker exec` for the whole try; an image without /bin/sh gets one check a call.
+ * The check and its timeout come from the container.
  */
 const PROBE_FUNCTION = [
     "probe() {",
-    "    local spec timeout kind",
+    "    local spec timeout kind code",
     // Line 1: the timeout in ns and the test's kind; then its arguments, one a line.
     `    mapfile -t spec < <(docker inspect -f '{{with .Config.Healthcheck}}{{printf "%d" .Timeout}} {{index .Test 0}}{{range $i, $a := .Test}}{{if $i}}{{printf "\\n%s" $a}}{{end}}{{end}}{{end}}' "$1" 2>/dev/null)`,
     `    [ "\${#spec[@]}" -ge 2 ] || return 1`,
     `    read -r timeout kind <<<"\${spec[0]}"`,
     `    timeout=$(( (timeout + 999999999) / 1000000000 )); [ "$timeout" -ge 1 ] || timeout=30 # Docker's default`,
     `    case "$kind" in`,
-    `        CMD-SHELL) local IFS=$'\\n'; timeout "$timeout" docker exec "$1" /bin/sh -c "\${spec[*]:1}" ;;`,
-    `        CMD) timeout "$timeout" docker exec "$1" "\${spec[@]:1}" ;;`,
+    `        CMD-SHELL) local IFS=$'\\n'; set -- "$1" "$2" /bin/sh -c "\${spec[*]:1}" ;;`,
+    `        CMD) set -- "$1" "$2" "\${spec[@]:1}" ;;`,
     "        *) return 1 ;;",
-    "    esac >/dev/null 2>&1",
+    "    esac",
+    "    # shellcheck disable=SC2016 # expanded by the container's sh",
+    `    timeout $((timeout + $2)) docker exec "$1" /bin/sh -c ${shq(PROBE_LOOP)} probe "$2" "\${@:3}" >/dev/null 2>&1 && return 0`,
+    "    code=$?",
+    '    [ "$code" -eq 126 ] || [ "$code" -eq 127 ] || return 1 # 126, 127: no /bin/sh in the image',
+    `    timeout "$timeout" docker exec "$1" "\${@:3}" >/dev/null 2>&1`,
     "}",
 ].join("\n");
 
 /**
  * The script (bash). Values that change per deploy arrive in the environment: DEPLOY_CONTAINERS and
- * DEPLOY_UPSTREAM_MAP.
+ * DEPLOY_UPSTREAM_FILE.
  */
 export function renderDeployScript(d: DeployScript): string {
     if (!Number.isInteger(d.waitSeconds) || d.waitSeconds < 1)
@@ -105,7 +173,8 @@ export function renderDeployScript(d: DeployScript): string {
         `        case "$state" in`,
         `            "running healthy" | "running none") break ;;`,
         `            "running unhealthy") report "$c" "is unhealthy"; exit 1 ;;`,
-        `            "running starting") if probe "$c"; then break; fi ;;`,
+        // Probing in turns of up to 5 s, so Docker's own verdict (unhealthy, exited) is read between them.
+        `            "running starting") if probe "$c" $((deadline - SECONDS > 5 ? 5 : deadline - SECONDS > 1 ? deadline - SECONDS : 1)); then break; fi ;;`,
         `            *) report "$c" "is not running (\${state% *})"; exit 1 ;;`,
         "        esac",
         `        if [ "$SECONDS" -ge "$deadline" ]; then report "$c" "is not healthy after ${d.waitSeconds}s"; exit 1; fi`,
@@ -117,7 +186,7 @@ export function renderDeployScript(d: DeployScript): string {
     const e = d.edge;
     if (!Number.isInteger(e.webPort) || e.webPort < 1 || e.webPort > 65535)
         throw new RangeError(`renderDeployScript: webPort ${e.webPort}`);
-    const dir = e.mapFile.slice(0, e.mapFile.lastIndexOf("/")) || "/";
+    const dir = e.upstreamFile.slice(0, e.upstreamFile.lastIndexOf("/")) || "/";
     return [
         ...lines,
         "",
@@ -125,23 +194,19 @@ export function renderDeployScript(d: DeployScript): string {
         "# binds its port before its workers have loaded the app (gunicorn, puma) passes a TCP check while requests",
         "# sent to it would wait for that load. Any status line counts; an edge image without bash skips this.",
         `edge=${shq(e.container)}`,
-        "warm() {",
-        `    docker exec "$edge" bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1; printf "HEAD / HTTP/1.0\\r\\n\\r\\n" >&3; IFS= read -r -t "$3" line <&3; [ -n "$line" ]' warm "$1" ${e.webPort} "$2" 2>/dev/null`,
-        "}",
         `if docker exec "$edge" bash -c : 2>/dev/null; then`,
         `    for c in "\${containers[@]}"; do`,
-        `        until warm "$c" $((deadline - SECONDS > 1 ? deadline - SECONDS : 1)); do`,
-        `            [ "$SECONDS" -lt "$deadline" ] || { echo "warning: web container $c gave no HTTP answer within the ${d.waitSeconds}s wait; the edge moves to it all the same" >&2; break; }`,
-        "            sleep 0.2",
-        "        done",
+        "        # shellcheck disable=SC2016 # expanded by the edge's bash",
+        `        docker exec "$edge" bash -c ${shq(WARM_LOOP)} warm "$c" ${e.webPort} $((deadline - SECONDS > 1 ? deadline - SECONDS : 1)) \\`,
+        `            || echo "warning: web container $c gave no HTTP answer within the ${d.waitSeconds}s wait; the edge moves to it all the same" >&2`,
         "    done",
         "fi",
         "",
-        "# 3. Point the edge at them: the map goes in by the edge's file protocol (nginx -t, the old one back on failure, reload).",
+        "# 3. Point the edge at them: the upstream file goes in by the edge's file protocol (nginx -t, the old one back on failure, reload).",
         renderEdgeChange({
             edge: e,
             dirs: [dir],
-            put: [{ path: e.mapFile, content: { env: DEPLOY_UPSTREAM_MAP } }],
+            put: [{ path: e.upstreamFile, content: { env: DEPLOY_UPSTREAM_FILE } }],
             whenStopped: "fail",
             wording: { rejected: "the new upstream file", restored: "the previous one is" },
             beforeReload: [
@@ -153,15 +218,10 @@ export function renderDeployScript(d: DeployScript): string {
         "",
         "# 4. Drain: the old containers are stopped only after Pulumi sees this step done.",
         "started=$SECONDS",
-        `end=$((SECONDS + ${e.drainSeconds}))`,
-        "# shellcheck disable=SC2086 # one /proc path per word",
-        `until [ -z "$old" ] || docker exec "$edge" sh -c 'for f in "$@"; do [ -e "$f" ] && exit 1; done; exit 0' sh $old; do`,
-        `    if [ "$SECONDS" -ge "$end" ]; then`,
-        `        echo "previous nginx workers still have open connections (websockets?) after ${e.drainSeconds}s; going on" >&2`,
-        "        break",
-        "    fi",
-        "    sleep 0.2",
-        "done",
+        "# shellcheck disable=SC2016,SC2086 # expanded by the edge's sh; one /proc path per word",
+        `if [ -n "$old" ] && ! docker exec "$edge" sh -c ${shq(DRAIN_LOOP)} drain ${e.drainSeconds} $old; then`,
+        `    echo "previous nginx workers still have open connections (websockets?) after ${e.drainSeconds}s; going on" >&2`,
+        "fi",
         `echo "the edge now sends requests to \${containers[*]}; previous nginx workers finished in $((SECONDS - started))s"`,
         "",
     ].join("\n");

@@ -109,11 +109,11 @@ http {
 export function renderEdgeDefault(): string {
     return `# dropyard: the edge's defaults. Rewritten on every deploy; do not edit.
 
-# The Connection header a websocket upgrade needs. A map must sit at http level, so it lives here
-# once rather than in each vhost file.
+# The Connection header a websocket upgrade needs, and none otherwise, so connections to an App stay open for
+# the next request. A map must sit at http level, so it lives here once rather than in each vhost file.
 map $http_upgrade $connection_upgrade {
     default upgrade;
-    ''      close;
+    ''      '';
 }
 
 server_tokens off;
@@ -169,8 +169,11 @@ export interface VhostInput {
     readonly name: string;
     /** Names this vhost answers; empty means every name no other vhost claims (plain HTTP only). */
     readonly serverNames: readonly string[];
-    /** Host name on the edge network (resolved by Docker's DNS per request) and port. */
-    readonly upstream: { readonly host: string; readonly port: number };
+    /**
+     * Where requests go: a host name on the edge network (resolved by Docker's DNS per request) and port, or
+     * an upstream group defined in another conf.d file (an App's, which keeps connections open).
+     */
+    readonly upstream: { readonly host: string; readonly port: number } | { readonly group: string };
     /** Absent: plain HTTP. */
     readonly tls?: VhostTls;
     /** Ports the world uses (the edge's published ports): for redirects and X-Forwarded-Port. */
@@ -194,7 +197,7 @@ export const PLACEHOLDERS: Readonly<
     name: { doc: "the NginxVhost's name" },
     server_name: { doc: "the names, space-separated, for `server_name`", required: "always" },
     upstream: {
-        doc: "`http://<name>:<port>`; use `set $upstream {{upstream}}; proxy_pass $upstream;` with {{resolver}} so nginx resolves it per request",
+        doc: "`http://<name>:<port>`, or `http://<group>` for an App; use `set $upstream {{upstream}}; proxy_pass $upstream;` with {{resolver}}: nginx finds an App's group by that name and resolves any other name per request",
         required: "always",
     },
     acme_location: {
@@ -300,7 +303,8 @@ function proxySettings(v: VhostInput, port: number): string {
         "proxy_http_version 1.1;",
         ...(v.websockets
             ? ["proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;"]
-            : []),
+            : // nginx sends "Connection: close" unless told otherwise, which would end each upstream connection.
+              ['proxy_set_header Connection "";']),
         "proxy_set_header Host $http_host;",
         // The edge is the first proxy: what a client sends in X-Forwarded-For is not to be trusted.
         "proxy_set_header X-Real-IP $remote_addr;",
@@ -344,7 +348,7 @@ export function renderVhost(v: VhostInput): string {
     const values: Record<string, string> = {
         name: v.name,
         server_name: serverNames(v.serverNames),
-        upstream: `http://${v.upstream.host}:${v.upstream.port}`,
+        upstream: "group" in v.upstream ? `http://${v.upstream.group}` : `http://${v.upstream.host}:${v.upstream.port}`,
         acme_location: acmeLocation(),
         resolver: `resolver ${DOCKER_DNS} valid=5s ipv6=off;\nresolver_timeout 5s;`,
         proxy_settings: proxySettings(v, tls ? v.publicPorts.https : v.publicPorts.http),

@@ -6,6 +6,8 @@ import { LABEL } from "../labels";
 export const RELEASE_IMAGE = "DROPYARD_IMAGE";
 /** Space-separated Docker networks the release container joins (the app's and its databases'). */
 export const RELEASE_NETWORKS = "DROPYARD_NETWORKS";
+/** The release container's CPU weight: Docker's default is 1024. */
+export const RELEASE_CPU_SHARES = 128;
 /** The release command from the Procfile or `processes.release`. */
 export const RELEASE_COMMAND = "DROPYARD_RELEASE";
 /** Prefix of the variables carrying the app's environment: `DROPYARD_ENV_DATABASE_URL` → `DATABASE_URL`. */
@@ -41,7 +43,9 @@ export function releaseScript(app: string, envKeys: readonly string[]): string {
         "# The client keeps its own config even if the app's environment sets HOME.",
         'if [ -z "${DOCKER_CONFIG:-}" ] && [ -n "${HOME:-}" ]; then export DOCKER_CONFIG="$HOME/.docker"; fi',
         `read -r -a nets <<<"\${${RELEASE_NETWORKS}:-}"`,
-        `create=(create --label ${LABEL.app}=${app} --label ${LABEL.process}=release)`,
+        // A release (migrations) runs while the old containers serve: at an eighth of a container's CPU weight it
+        // takes what they leave idle rather than a share of what they need (bench/README.md).
+        `create=(create --label ${LABEL.app}=${app} --label ${LABEL.process}=release --cpu-shares ${RELEASE_CPU_SHARES})`,
         `if [ "\${#nets[@]}" -gt 0 ]; then create+=(--network "\${nets[0]}"); fi`,
         "cid=$(",
         ...exports,

@@ -14,7 +14,7 @@ export DOCKER_BUILDKIT=0 # the classic builder: Debian's docker.io has no buildx
 BASE=dropyard-sandbox/debian:trixie
 OLD_BASE=dropyard-sandbox/debian:bookworm
 declare -A TAG=(
-    [postgres]=postgres:17 [mariadb]=mariadb:11 [nginx]=nginx:1.26 [certbot]=certbot/certbot:v4.0.0
+    [postgres]=postgres:17 [mariadb]=mariadb:11 [nginx]=nginx:1.30 [certbot]=certbot/certbot:v4.0.0
     [wordpress]=wordpress:6.8-php8.4-apache [python]=python:3.13-slim [node]=node:20-slim
     [pebble]=dropyard-sandbox/pebble:2.6 [machine]=dropyard-sandbox/machine:trixie
     [restic]=restic/restic:0.18.0 [s3]=dropyard-sandbox/s3:moto

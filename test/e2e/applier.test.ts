@@ -226,7 +226,7 @@ describe("sandbox helpers", () => {
 
 /** Starts the engine when none answers, and makes the images the fixture needs. */
 async function prepareEngine(): Promise<void> {
-    await engineAndImages(["nginx:1.26"]); // the Host's edge runs the nginx stand-in
+    await engineAndImages(["nginx:1.30"]); // the Host's edge runs the nginx stand-in
     execFileSync("bash", [join(__dirname, "fixtures", "busybox-image.sh"), BUSYBOX], { stdio: "inherit" });
 }
 

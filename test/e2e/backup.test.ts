@@ -24,7 +24,7 @@ const STACK = "e2e";
 const S3 = "dropyard-e2e-s3";
 const NET = "dropyard-e2e-s3net";
 const LABEL = "dev.dropyard.test=backup";
-const IMAGES = ["postgres:17", "mariadb:11", "nginx:1.26", "restic/restic:0.18.0", "dropyard-sandbox/s3:moto"];
+const IMAGES = ["postgres:17", "mariadb:11", "nginx:1.30", "restic/restic:0.18.0", "dropyard-sandbox/s3:moto"];
 const PG = "bk-pg";
 const MARIA = "bk-maria";
 

@@ -26,7 +26,7 @@ const sql = (q: string) =>
 
 describe("dropyard backups (fixtures/cli-backup)", () => {
     before(async () => {
-        await prepareEngine(["postgres:17", "nginx:1.26"]);
+        await prepareEngine(["postgres:17", "nginx:1.30"]);
         // restic's stand-in is not among prepareEngine's: built here when missing, as backup.test.ts does.
         if ((await dockerResult("image", "inspect", RESTIC_IMAGE)).status !== 0) {
             execFileSync(

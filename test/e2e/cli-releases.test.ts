@@ -95,7 +95,7 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
     const commits: Record<number, string> = {};
 
     before(async () => {
-        await prepareEngine(["python:3.13-slim", "nginx:1.26"]);
+        await prepareEngine(["python:3.13-slim", "nginx:1.30"]);
         ensureHey();
         cpSync(FIXTURE, dir, { recursive: true });
         writeFileSync(

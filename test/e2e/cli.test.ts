@@ -17,7 +17,7 @@ import { deployment, prepare, REPO, STACK, teardown } from "./support/stack";
 
 const HOST = "counter-host";
 const DOMAIN = "counter.localhost";
-const IMAGES = ["postgres:17", "nginx:1.26", "python:3.13-slim"];
+const IMAGES = ["postgres:17", "nginx:1.30", "python:3.13-slim"];
 
 const d = deployment("django-postgres", DOMAIN);
 const work = mkdtempSync(join(tmpdir(), "dropyard-cli-e2e-"));

@@ -20,7 +20,7 @@ const made = { containers: [] as string[], volumes: [] as string[], images: [] a
 const IMAGES = [
     "postgres:17",
     "mariadb:11",
-    "nginx:1.26",
+    "nginx:1.30",
     "certbot/certbot:v4.0.0",
     "wordpress:6.8-php8.4-apache",
     "python:3.13-slim",
@@ -126,7 +126,7 @@ describe("every stand-in", () => {
         const expected: Record<string, RegExp> = {
             "postgres:17": /^17\.\d+$/,
             "mariadb:11": /^11\.8\.\d+$/,
-            "nginx:1.26": /^1\.26\.\d+$/,
+            "nginx:1.30": /^1\.30\.\d+$/,
             "certbot/certbot:v4.0.0": /^4\.0\.0$/,
             "wordpress:6.8-php8.4-apache": /^6\.8\.\d+$/,
             "python:3.13-slim": /^3\.13\.\d+$/,
@@ -383,14 +383,14 @@ describe("mariadb:11", () => {
     });
 });
 
-describe("nginx:1.26", () => {
+describe("nginx:1.30", () => {
     test("serves conf.d/*.conf with the official layout and passes nginx -t", { timeout: 60_000 }, async () => {
         const conf = tempDir();
         writeFileSync(
             join(conf, "app.conf"),
             "server {\n    listen 80;\n    server_name app.test;\n    location / { return 200 'hello from conf.d\\n'; }\n}\n",
         );
-        const c = await start("nginx", ["-v", `${conf}/app.conf:/etc/nginx/conf.d/app.conf:ro`, "nginx:1.26"]);
+        const c = await start("nginx", ["-v", `${conf}/app.conf:/etc/nginx/conf.d/app.conf:ro`, "nginx:1.30"]);
         await docker("exec", c, "nginx", "-t");
         const ip = await ipOf(c);
         const app = await until("nginx answers", 20, () => get(`http://${ip}/`, { headers: { Host: "app.test" } }), c);
@@ -399,7 +399,7 @@ describe("nginx:1.26", () => {
         assert.match((await get(`http://${ip}/`, { headers: { Host: "localhost" } })).body, /Welcome to nginx!/);
         assert.match(await docker("logs", c), /"GET \/ HTTP\/1.1" 200/, "access log goes to the container's output");
 
-        const cfg = JSON.parse(await docker("image", "inspect", "-f", "{{json .Config}}", "nginx:1.26"));
+        const cfg = JSON.parse(await docker("image", "inspect", "-f", "{{json .Config}}", "nginx:1.30"));
         assert.deepEqual(cfg.Cmd, ["nginx", "-g", "daemon off;"]);
         assert.equal(cfg.StopSignal, "SIGQUIT");
         assert.match(
@@ -416,7 +416,7 @@ describe("nginx:1.26", () => {
             "--rm",
             "-v",
             `${conf}/bad.conf:/etc/nginx/conf.d/bad.conf:ro`,
-            "nginx:1.26",
+            "nginx:1.30",
             "nginx",
             "-t",
         );

@@ -82,7 +82,7 @@ before(async () => {
     await lockEdge();
     // The python recipe changed with this test (pip from the package index): rebuild a stale stand-in.
     await prepareEngine(["python:3.13-slim"], { rebuildStale: true });
-    await prepareEngine(["nginx:1.26", "postgres:17"]);
+    await prepareEngine(["nginx:1.30", "postgres:17"]);
     await downAll().catch(e => console.log(`leftovers of an earlier run: ${(e as Error).message}`));
     await edgePortsFree();
     await forgetHostFiles(HOST);

@@ -15,7 +15,7 @@ import { docker, dockerResult, mariadb, psql } from "../support/docker";
 
 const FIXTURE = join(__dirname, "fixtures", "upgrade-stack");
 const STACK = "e2e";
-const IMAGES = ["postgres:15", "postgres:17", "mariadb:10.11", "mariadb:11", "nginx:1.26"];
+const IMAGES = ["postgres:15", "postgres:17", "mariadb:10.11", "mariadb:11", "nginx:1.30"];
 const PG = "up-pg";
 const MARIA = "up-maria";
 const VOLUMES = [`${PG}-data`, `${PG}-data-15`, `${MARIA}-data`, `${MARIA}-data-10.11`];

@@ -116,7 +116,7 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
     }
 
     before(async () => {
-        await prepareEngine(["python:3.13-slim", "nginx:1.26"]);
+        await prepareEngine(["python:3.13-slim", "nginx:1.30"]);
         ensureHey();
         await down(dir, { purge: true, log: false });
     });

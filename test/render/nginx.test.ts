@@ -130,6 +130,8 @@ test("websockets on and off pass nginx -t", async () => {
     assertNginxAccepts(on);
     const off = await build(host => [vhost(host, { websockets: false })]);
     assert.doesNotMatch(off.vhosts[0].config, /Upgrade/);
+    // Without the header nginx would send "Connection: close" and end each connection to the app.
+    assert.match(off.vhosts[0].config, /proxy_set_header Connection "";/);
     assertNginxAccepts(off);
 });
 

@@ -88,7 +88,7 @@ test("releaseScript runs the image once on every network, hands variables by nam
     });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.calls, [
-        "create --label dev.dropyard.app=counter --label dev.dropyard.process=release --network frontnet -e DATABASE_URL -e SECRET_KEY sha256:0123abcd /bin/sh -c python manage.py migrate",
+        "create --label dev.dropyard.app=counter --label dev.dropyard.process=release --cpu-shares 128 --network frontnet -e DATABASE_URL -e SECRET_KEY sha256:0123abcd /bin/sh -c python manage.py migrate",
         "network connect counter-db-net fakecid",
         "start --attach fakecid",
         "rm --force fakecid",
@@ -106,7 +106,7 @@ test("releaseScript without networks uses Docker's default network", async () =>
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
         r.calls[0],
-        "create --label dev.dropyard.app=counter --label dev.dropyard.process=release sha256:0123abcd /bin/sh -c python manage.py migrate",
+        "create --label dev.dropyard.app=counter --label dev.dropyard.process=release --cpu-shares 128 sha256:0123abcd /bin/sh -c python manage.py migrate",
     );
     assert.equal(r.calls.filter(c => c.startsWith("network")).length, 0);
 });

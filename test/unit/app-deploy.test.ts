@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { evaluate, Graph } from "../../sandbox/harness";
 import { rejectsBeforeCreating } from "../support/helpers";
 import { App, AppArgs, BridgeNet, NginxVhost } from "../../lib";
-import { renderUpstreamMap } from "../../lib/render/deploy";
+import { renderUpstreamGroup } from "../../lib/render/deploy";
 import { CONTAINER, LOCAL_COMMAND } from "../support/types";
 import { appDir, localHost } from "../support/fixtures";
 
@@ -33,15 +33,18 @@ test("App deploy step runs after every web container and the edge, with their na
     for (const c of [web1, web2, g.one(CONTAINER, "box-edge-nginx")])
         assert.ok(g.waitsFor(step, c), `deploy does not wait for ${c.name}`);
     assert.equal(step.inputs.environment.DROPYARD_WEB_CONTAINERS, `${web1.outputs.name} ${web2.outputs.name}`);
-    assert.equal(step.inputs.environment.DROPYARD_UPSTREAM_MAP, renderUpstreamMap("counter", web1.outputs.name));
+    assert.equal(
+        step.inputs.environment.DROPYARD_UPSTREAM_FILE,
+        renderUpstreamGroup("counter", web1.outputs.name, 5000),
+    );
     assert.match(
-        step.inputs.environment.DROPYARD_UPSTREAM_MAP,
-        /map \$host \$dropyard_upstream_counter \{\n {4}default counter-web-1-[0-9a-f]{7};\n\}/,
+        step.inputs.environment.DROPYARD_UPSTREAM_FILE,
+        /upstream dropyard_counter \{\n[^}]*\n {4}server counter-web-1-[0-9a-f]{7}:5000 resolve;\n/,
     );
     const script = step.inputs.create as string;
     assert.match(script, /^files=\('\/srv\/dy\/nginx\/conf\.d\/upstream-counter\.conf'\)$/m);
     assert.match(script, /^edge='box-nginx'$/m);
-    assert.match(script, /end=\$\(\(SECONDS \+ 30\)\)/, "drains for up to stopGraceSeconds");
+    assert.match(script, / drain 30 \$old; then$/m, "drains for up to stopGraceSeconds");
     assert.match(step.inputs.delete, /rm -f '\/srv\/dy\/nginx\/conf\.d\/upstream-counter\.conf'/);
     assert.equal(step.inputs.triggers, undefined, "a new generation updates the step; it is never replaced");
 });
@@ -75,8 +78,8 @@ test("App exposes its nginx variable as edgeHost, and a vhost proxies through it
         app = new App("my-app", { host, build: workersDir(), port: 8000 });
         vhost = new NginxVhost("site", { host, domains: ["app.example.com"], upstream: app });
     });
-    assert.equal(app!.edgeHost, "$dropyard_upstream_my_app");
-    assert.match(vhost!.config, /set \$upstream http:\/\/\$dropyard_upstream_my_app:8000;/);
+    assert.equal(app!.edgeHost, "dropyard_my_app");
+    assert.match(vhost!.config, /set \$upstream http:\/\/dropyard_my_app;/);
     assert.ok(
         g.waitsFor(g.one(LOCAL_COMMAND, "site-config"), g.one(LOCAL_COMMAND, "my-app-deploy")),
         "nginx -t needs the App's map first",

@@ -152,7 +152,7 @@ test("a pin that is not a release number, or on a pulled image, is a ConfigError
         'App "counter": config dropyard:releases is not an object of App names and release numbers; set it with `pulumi config set --path \'dropyard:releases["counter"]\' <release>`',
     );
     assert.equal(
-        await pinError({ "dropyard:releases": JSON.stringify({ counter: 1 }) }, { image: "nginx:1.26" }),
+        await pinError({ "dropyard:releases": JSON.stringify({ counter: 1 }) }, { image: "nginx:1.30" }),
         'App "counter": config dropyard:releases.counter pins a release, but the app pulls an image and has none; roll back by changing its image argument; remove the pin',
     );
 });
@@ -167,7 +167,7 @@ test("keepReleases below 1, or on a pulled image, is a ConfigError", async () =>
     await rejectsBeforeCreating(
         "App",
         "counter",
-        () => new App("counter", { host: localHost(), image: "nginx:1.26", keepReleases: 3 }),
+        () => new App("counter", { host: localHost(), image: "nginx:1.30", keepReleases: 3 }),
         'App "counter": keepReleases is set but the app pulls an image; only built apps have releases; drop keepReleases',
     );
 });

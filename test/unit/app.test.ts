@@ -371,7 +371,7 @@ test("App evaluates to identical inputs twice", async () => {
 
 test("App rejects build and image together", () => {
     return rejects(
-        host => ({ host, build: appDir(), image: "nginx:1.26" }),
+        host => ({ host, build: appDir(), image: "nginx:1.30" }),
         'App "counter": build and image are both given; give exactly one: build (a directory with a Dockerfile) or image (an image to pull)',
     );
 });

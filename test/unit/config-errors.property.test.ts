@@ -40,7 +40,7 @@ const SUBJECTS: Record<string, Subject> = {
                 {
                     local: { dockerHost: `unix:///run/h${i}.sock` },
                     dataDir: `/srv/h${i}`,
-                    edge: { image: "nginx:1.26", httpPort: 8080, httpsPort: 8443, bindAddresses: ["127.0.0.1"] },
+                    edge: { image: "nginx:1.30", httpPort: 8080, httpsPort: 8443, bindAddresses: ["127.0.0.1"] },
                 },
                 {
                     droplet: {
@@ -116,7 +116,7 @@ const SUBJECTS: Record<string, Subject> = {
                   }
                 : {
                       host: w.host,
-                      image: "nginx:1.26",
+                      image: "nginx:1.30",
                       processes: { web: "nginx -g 'daemon off;'", release: "true" },
                       port: 80,
                       healthcheck: false,
@@ -167,7 +167,7 @@ const SUBJECTS: Record<string, Subject> = {
     },
     Edge: {
         name: i => `edge${i}`,
-        good: w => ({ host: w.host, image: "nginx:1.26" }),
+        good: w => ({ host: w.host, image: "nginx:1.30" }),
         make: (name, args) => new Edge(anyArgs(name), anyArgs(args)),
     },
     "Host.command": {
@@ -356,7 +356,7 @@ for (const [n, [subject, s]] of Object.entries(SUBJECTS).entries()) {
             const host = new Host("world", { local: { dockerHost: "unix:///run/world.sock" }, dataDir: "/srv/world" });
             const net = new BridgeNet("world-net", { host });
             const db = new Postgres("world-db", { host });
-            const app = new App("world-app", { host, image: "nginx:1.26" });
+            const app = new App("world-app", { host, image: "nginx:1.30" });
             const cert = new LetsEncrypt("world-cert", {
                 host,
                 domains: ["world.example.com"],

@@ -94,7 +94,7 @@ test("types: undefined inside a map names its key", () =>
     rejects(
         "App",
         "web",
-        h => new App("web", { host: h, image: "nginx:1.26", env: { FOO: loose(undefined) } }),
+        h => new App("web", { host: h, image: "nginx:1.30", env: { FOO: loose(undefined) } }),
         'App "web": env.FOO is undefined, not a string; give a string',
     ));
 
@@ -102,7 +102,7 @@ test("types: a number in env is to be quoted", () =>
     rejects(
         "App",
         "web",
-        h => new App("web", { host: h, image: "nginx:1.26", env: { WORKERS: loose(4) } }),
+        h => new App("web", { host: h, image: "nginx:1.30", env: { WORKERS: loose(4) } }),
         'App "web": env.WORKERS is the number 4, not a string; write it as a string: "4"',
     ));
 
@@ -111,7 +111,7 @@ test("types: an Output is fine where the type allows Input (env, secrets, privat
         const host = new Host("box", { server: { address: "203.0.113.20", privateKey: pulumi.secret("from config") } });
         new App("web", {
             host,
-            image: "nginx:1.26",
+            image: "nginx:1.30",
             env: { A: pulumi.output("1") },
             secrets: { B: Promise.resolve("2") },
         });
@@ -212,7 +212,7 @@ test("types: processes as a list", () =>
     rejects(
         "App",
         "web",
-        h => new App("web", { host: h, image: "nginx:1.26", processes: loose(["web: nginx"]) }),
+        h => new App("web", { host: h, image: "nginx:1.30", processes: loose(["web: nginx"]) }),
         'App "web": processes is a list, not a map of strings; give a map of strings',
     ));
 
@@ -220,7 +220,7 @@ test("types: a healthcheck command list with a number in it", () =>
     rejects(
         "App",
         "web",
-        h => new App("web", { host: h, image: "nginx:1.26", healthcheck: { command: loose(["curl", 5]) } }),
+        h => new App("web", { host: h, image: "nginx:1.30", healthcheck: { command: loose(["curl", 5]) } }),
         'App "web": healthcheck.command[1] is the number 5, not a string; write it as a string: "5"',
     ));
 
@@ -228,7 +228,7 @@ test("types: healthcheck true", () =>
     rejects(
         "App",
         "web",
-        h => new App("web", { host: h, image: "nginx:1.26", healthcheck: loose(true) }),
+        h => new App("web", { host: h, image: "nginx:1.30", healthcheck: loose(true) }),
         'App "web": healthcheck is true, not false or an AppHealthcheck object; give false or an AppHealthcheck object',
     ));
 
@@ -236,7 +236,7 @@ test("types: link given one database rather than a list", () =>
     rejects(
         "App",
         "web",
-        h => new App("web", { host: h, image: "nginx:1.26", link: loose(new Postgres("db", { host: h })) }),
+        h => new App("web", { host: h, image: "nginx:1.30", link: loose(new Postgres("db", { host: h })) }),
         'App "web": link is a Postgres, not a list of databases; pass an array of Postgres or MariaDB, e.g. link: [db]',
     ));
 
@@ -295,7 +295,7 @@ test("paths: a volume at the container's root", () =>
     rejects(
         "App",
         "web",
-        h => new App("web", { host: h, image: "nginx:1.26", volumes: { data: "/" } }),
+        h => new App("web", { host: h, image: "nginx:1.30", volumes: { data: "/" } }),
         'App "web": volumes.data path "/" is the container\'s root, where Docker cannot mount a volume; mount at a directory such as /data',
     ));
 
@@ -303,7 +303,7 @@ test("paths: two volumes at one directory once a trailing slash is dropped", () 
     rejects(
         "App",
         "web",
-        h => new App("web", { host: h, image: "nginx:1.26", volumes: { a: "/data", b: "/data/" } }),
+        h => new App("web", { host: h, image: "nginx:1.30", volumes: { a: "/data", b: "/data/" } }),
         'App "web": volumes.b mounts at "/data/", the same directory as volumes.a; mount each volume at its own path',
     ));
 
@@ -311,7 +311,7 @@ test("paths: a relative volume path", () =>
     rejects(
         "App",
         "web",
-        h => new App("web", { host: h, image: "nginx:1.26", volumes: { data: "data" } }),
+        h => new App("web", { host: h, image: "nginx:1.30", volumes: { data: "data" } }),
         'App "web": volumes.data path "data" is not absolute; mount at a path in the container starting with /',
     ));
 
@@ -319,7 +319,7 @@ test("paths: a volume path with a colon", () =>
     rejects(
         "App",
         "web",
-        h => new App("web", { host: h, image: "nginx:1.26", volumes: { data: "/data:ro" } }),
+        h => new App("web", { host: h, image: "nginx:1.30", volumes: { data: "/data:ro" } }),
         'App "web": volumes.data path "/data:ro" contains a colon, comma or white space, which Docker\'s mount syntax cannot carry; use a path without them',
     ));
 
@@ -357,7 +357,7 @@ test("processes: none at all is not 'only a release process'", () =>
     rejects(
         "App",
         "web",
-        h => new App("web", { host: h, image: "nginx:1.26", web: false, processes: {} }),
+        h => new App("web", { host: h, image: "nginx:1.30", web: false, processes: {} }),
         'App "web": processes has no process types; add the processes to run, e.g. worker: <command>',
     ));
 
@@ -379,7 +379,7 @@ test("collision: an App volume on a database's data volume (removing the App wou
         "db",
         h => {
             new Postgres("db", { host: h });
-            new App("db", { host: h, image: "nginx:1.26", web: false, volumes: { data: "/data" } });
+            new App("db", { host: h, image: "nginx:1.30", web: false, volumes: { data: "/data" } });
         },
         'App "db": volumes.data would create Docker volume "db-data", which Postgres "db" already uses; pick another key or name',
     ));
@@ -389,7 +389,7 @@ test("collision: a database on an App's volume", () =>
         "Postgres",
         "db",
         h => {
-            new App("db", { host: h, image: "nginx:1.26", web: false, volumes: { data: "/data" } });
+            new App("db", { host: h, image: "nginx:1.30", web: false, volumes: { data: "/data" } });
             new Postgres("db", { host: h });
         },
         'Postgres "db": name would create Docker volume "db-data", which App "db" already uses; pick another name',
@@ -409,7 +409,7 @@ test("collision: an App answering to a database's name", () =>
         "db",
         h => {
             new Postgres("db", { host: h });
-            new App("db", { host: h, image: "nginx:1.26" });
+            new App("db", { host: h, image: "nginx:1.30" });
         },
         'App "db": name would create Docker container name "db" (its web containers\' alias), which Postgres "db" already uses; pick another name',
     ));
@@ -515,9 +515,9 @@ test("collision: two hosts on one Docker engine share its names", () => {
         () => {
             const a = new Host("a", { local: true, dataDir: "/srv/a", edge: { httpPort: 8080, httpsPort: 8443 } });
             b = localHost("b", { dataDir: "/srv/b" });
-            new App("web", { host: a, image: "nginx:1.26", volumes: { data: "/data" } });
+            new App("web", { host: a, image: "nginx:1.30", volumes: { data: "/data" } });
         },
-        () => new App("web", { host: b, image: "nginx:1.26", volumes: { data: "/data" } }),
+        () => new App("web", { host: b, image: "nginx:1.30", volumes: { data: "/data" } }),
         'App "web": volumes.data would create Docker volume "web-data", which App "web" already uses; pick another key or name',
     );
 });
@@ -539,8 +539,8 @@ test("collision: hosts on different engines keep separate names", async () => {
         const b = new Host("b", { server: { address: "203.0.113.20", privateKey: FAKE_SSH_KEY } });
         new Postgres("db", { host: a });
         new Postgres("db-b", { host: b });
-        new App("web", { host: a, image: "nginx:1.26", volumes: { data: "/data" } });
-        new App("web", { host: b, image: "nginx:1.26", volumes: { data: "/data" } });
+        new App("web", { host: a, image: "nginx:1.30", volumes: { data: "/data" } });
+        new App("web", { host: b, image: "nginx:1.30", volumes: { data: "/data" } });
     });
 });
 
@@ -550,11 +550,11 @@ test("claims are all or nothing: a component refused for one name leaves none of
         new Postgres("db", { host: h });
         assert.throws(
             () =>
-                new App("db", { host: h, image: "nginx:1.26", web: false, volumes: { logs: "/logs", data: "/data" } }),
+                new App("db", { host: h, image: "nginx:1.30", web: false, volumes: { logs: "/logs", data: "/data" } }),
             ConfigError,
         );
         // db-logs and the app label "db" were not kept by the refused App.
-        new App("db", { host: h, image: "nginx:1.26", web: false, volumes: { logs: "/logs" } });
+        new App("db", { host: h, image: "nginx:1.30", web: false, volumes: { logs: "/logs" } });
         assert.deepEqual(
             claimedNames(h)
                 .filter(c => c.name === "db-logs")

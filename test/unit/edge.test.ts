@@ -12,9 +12,9 @@ const local = (args: Partial<HostArgs> = {}) =>
         localHost("box", { dataDir: "/srv/dy", ...args });
     });
 
-test("Host creates its edge: one nginx:1.26 container on the edge network, restarting, logs rotated", async () => {
+test("Host creates its edge: one nginx:1.30 container on the edge network, restarting, logs rotated", async () => {
     const g = await local();
-    assert.equal(g.one(REMOTE_IMAGE, "box-edge-image").inputs.name, "nginx:1.26");
+    assert.equal(g.one(REMOTE_IMAGE, "box-edge-image").inputs.name, "nginx:1.30");
     const c = g.one(CONTAINER, "box-edge-nginx");
     assert.equal(c.inputs.name, "box-nginx");
     assert.equal(c.inputs.image, g.one(REMOTE_IMAGE).outputs.imageId);
@@ -96,6 +96,8 @@ test("edge default server: ACME challenges for every name on 80, 444 otherwise, 
     assert.match(conf, /listen 443 ssl default_server;\n    server_name _;\n    ssl_reject_handshake on;/);
     // The websocket map lives here, once, at http level.
     assert.equal(conf.match(/map \$http_upgrade \$connection_upgrade/g)?.length, 1);
+    // No upgrade, no Connection header: the connection to an App stays open (not "close").
+    assert.match(conf, /map \$http_upgrade \$connection_upgrade \{\n\s+default upgrade;\n\s+'' +'';\n\}/);
 });
 
 test("edge: fixed name and published ports, so a replacement deletes the old container first", async () => {
@@ -145,8 +147,29 @@ test("edge: the same port for HTTP and HTTPS is rejected", () => {
 test("edge: an image that is not an image reference is rejected", () => {
     rejects(
         { edge: { image: "nginx 1.26" } },
-        'Host "box": edge.image "nginx 1.26" is not an image reference; use a name such as nginx:1.26',
+        'Host "box": edge.image "nginx 1.26" is not an image reference; use a name such as nginx:1.30',
     );
+});
+
+test("edge: an nginx older than 1.27.3 is rejected, newer and untagged ones pass", async () => {
+    for (const image of ["nginx:1.26", "nginx:1.27.2-alpine", "docker.io/library/nginx:1.24.0"]) {
+        const version = /:(\d+\.\d+(?:\.\d+)?)/.exec(image)![1];
+        rejects(
+            { edge: { image } },
+            `Host "box": edge.image "${image}" is nginx ${version}, older than 1.27.3: Apps' upstream groups need its \`resolve\`; use nginx:1.30 or later, or leave edge.image out`,
+        );
+    }
+    for (const image of [
+        "nginx:1.27",
+        "nginx:1.27.3",
+        "nginx:1.30-alpine",
+        "nginx:2.0",
+        "nginx:stable",
+        "example.com/nginx:1.20",
+    ]) {
+        const g = await local({ edge: { image } });
+        assert.equal(g.one(REMOTE_IMAGE, "box-edge-image").inputs.name, image);
+    }
 });
 
 test("edge: a bind address that is not an IP is rejected", () => {

@@ -65,7 +65,7 @@ test("django-postgres: the vhost proxies counter.localhost to the app's alias an
     const g = await example("django-postgres");
     const conf = vhostConfig(g, "counter");
     assert.match(conf, /server_name counter\.localhost;/);
-    assert.match(conf, /set \$upstream http:\/\/\$dropyard_upstream_counter:8000;/);
+    assert.match(conf, /set \$upstream http:\/\/dropyard_counter;/);
     assert.match(conf, /return 301 https:\/\/\$host\$request_uri;/);
     assert.equal(g.ofType("dropyard:index:LetsEncrypt").length, 0);
     assert.equal(g.ofType("tls:index/selfSignedCert:SelfSignedCert").length, 1);
@@ -104,7 +104,7 @@ test("wordpress-mariadb: the vhost allows 64m uploads and proxies to WordPress o
     const g = await example("wordpress-mariadb");
     const conf = vhostConfig(g, "wordpress");
     assert.match(conf, /client_max_body_size 64m;/);
-    assert.match(conf, /set \$upstream http:\/\/\$dropyard_upstream_wordpress:80;/);
+    assert.match(conf, /set \$upstream http:\/\/dropyard_wordpress;/);
 });
 
 test("notes-two-nets: notes is never on authnet, userauth is on both and off the edge, databases split", async () => {
@@ -127,7 +127,7 @@ test("notes-two-nets: each service gets its own database's credentials as secret
     assert.equal(envOf(userauth).DB_HOST, "db-userauth");
     assert.ok(isSecretAt(notes, "envs") && isSecretAt(userauth, "envs"));
     assert.equal(envOf(notes).USERAUTH_API_KEY, envOf(userauth).USERAUTH_API_KEY);
-    assert.match(vhostConfig(g, "notes"), /set \$upstream http:\/\/\$dropyard_upstream_notes:3000;/);
+    assert.match(vhostConfig(g, "notes"), /set \$upstream http:\/\/dropyard_notes;/);
 });
 
 test("every example evaluates to identical inputs twice (a second pulumi up changes nothing)", async () => {

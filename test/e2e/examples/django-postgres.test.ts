@@ -19,7 +19,7 @@ const DB = "counter-db";
 const EDGE = `${HOST}-nginx`;
 const IMAGES = [
     "postgres:17",
-    "nginx:1.26",
+    "nginx:1.30",
     "python:3.13-slim",
     "certbot/certbot:v4.0.0",
     "dropyard-sandbox/pebble:2.6",

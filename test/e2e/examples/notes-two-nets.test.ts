@@ -13,7 +13,7 @@ import { changes, deployment, prepare, teardown } from "../support/stack";
 const HOST = "notes-host";
 const DOMAIN = "notes.localhost";
 const EDGE = `${HOST}-nginx`;
-const IMAGES = ["mariadb:11", "nginx:1.26", "node:20-slim"];
+const IMAGES = ["mariadb:11", "nginx:1.30", "node:20-slim"];
 const USER = `e2e-${randomBytes(4).toString("hex")}`;
 const PASSWORD = "correct horse battery staple";
 const SAME_SITE = { origin: `https://${DOMAIN}` };

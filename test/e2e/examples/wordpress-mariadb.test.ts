@@ -12,7 +12,7 @@ import { actionOf, changes, deployment, prepare, teardown } from "../support/sta
 const HOST = "wordpress-host";
 const DOMAIN = "blog.localhost";
 const DB = "wordpress-db";
-const IMAGES = ["mariadb:11", "nginx:1.26", "wordpress:6.8-php8.4-apache"];
+const IMAGES = ["mariadb:11", "nginx:1.30", "wordpress:6.8-php8.4-apache"];
 const TITLE = "Sandbox Blog e2e";
 const ADMIN = "e2e-admin";
 const EMAIL = "admin@dropyard.test";

@@ -156,7 +156,7 @@ export function tcpOpen(host: string, port: number, timeoutMs = 10_000): Promise
 }
 
 /** What examples/django-postgres pulls or builds FROM on a machine: the registry mirror must hold them. */
-export const COUNTER_IMAGES = ["postgres:17", "nginx:1.26", "python:3.13-slim", "certbot/certbot:v4.0.0"];
+export const COUNTER_IMAGES = ["postgres:17", "nginx:1.30", "python:3.13-slim", "certbot/certbot:v4.0.0"];
 
 /** Where a deployed counter lives: the machine's container (for looking inside), its address, the site's name. */
 export interface CounterSite {
