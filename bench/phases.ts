@@ -29,7 +29,7 @@ export interface DeploySplit {
     ready_to_answer_seconds: number | null;
     /** The app ready until the deploy method first touched the edge (its health wait). */
     health_detect_seconds: number | null;
-    /** The first `docker exec` in the edge until its `nginx -s reload`. */
+    /** The first `docker exec` in the edge until its (last) `nginx -s reload`. */
     switch_seconds: number | null;
     /** The reload until the old container was told to stop. */
     drain_seconds: number | null;
@@ -79,10 +79,19 @@ export function splitDeploy(t: DeployTimes): { split: DeploySplit; marks: Mark[]
     const isEdgeExec = (e: EngineEvent) =>
         t.edgeName !== undefined && e.name === t.edgeName && e.action.startsWith("exec_start");
     const edgeFirst = newStart === undefined ? undefined : first(ev, isEdgeExec, newStart);
-    const reload =
+    // dropyard's deploy step reloads twice (the new servers beside the live ones, then alone): the switch is the
+    // last reload before the old container is told to stop.
+    const reloads =
         edgeFirst === undefined
-            ? undefined
-            : first(ev, e => isEdgeExec(e) && e.action.includes("nginx -s reload"), edgeFirst);
+            ? []
+            : ev.filter(
+                  e =>
+                      e.atMs >= edgeFirst &&
+                      e.atMs <= (oldStop !== undefined && oldStop > edgeFirst ? oldStop : t.endMs) &&
+                      isEdgeExec(e) &&
+                      e.action.includes("nginx -s reload"),
+              );
+    const reload = reloads.at(-1)?.atMs;
     const release = seconds(releaseStart, releaseEnd);
     const drain = reload === undefined || oldStop === undefined || oldStop < reload ? null : seconds(reload, oldStop);
     const toReload = seconds(t.answersMs, reload);

@@ -213,7 +213,7 @@ export async function pointEdge(t: Target, upstream: string): Promise<() => Prom
         await run("docker", ["exec", t.edge, "nginx", "-s", "reload"]);
         await sleep(500);
     };
-    writeFileSync(file, renderUpstreamGroup(t.app, upstream, t.port));
+    writeFileSync(file, renderUpstreamGroup(t.app, [upstream], t.port));
     await reload();
     return async () => {
         writeFileSync(file, before);

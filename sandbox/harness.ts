@@ -191,7 +191,8 @@ export function fakeOutputs(args: pulumi.runtime.MockResourceArgs): Record<strin
         case "docker:index/volume:Volume":
             return { name: i.name ?? `${args.name}-${h.slice(0, 7)}` };
         case "docker:index/container:Container":
-            return { name: i.name ?? `${args.name}-${h.slice(0, 7)}` };
+            // A container's id is 64 hex digits, whose first 12 Docker's DNS answers on its networks.
+            return { id: h.repeat(8), name: i.name ?? `${args.name}-${h.slice(0, 7)}` };
         case "command:local:Command":
         case "command:remote:Command":
             return { stdout: "", stderr: "" };
@@ -242,7 +243,7 @@ export async function evaluate(program: () => unknown, options: EvaluateOptions 
                     deps: new Set(),
                     options: {},
                 });
-                // An id the outputs bring (the simulated DigitalOcean API's) is the resource's id, as a provider's is.
+                // An id the outputs bring (the simulated DigitalOcean API's, a container's) is the resource's id, as a provider's is.
                 return {
                     id: typeof faked.id === "string" && faked.id ? faked.id : args.id || `${args.name}-id`,
                     state: outputs,

@@ -12,6 +12,7 @@ import {
     DEPLOY_UPSTREAM_FILE,
     renderDeployScript,
     renderUpstreamGroup,
+    shortId,
     upstreamGroup,
 } from "../render/deploy";
 import { processCommand } from "../render/procfile";
@@ -239,10 +240,6 @@ export class App extends pulumi.ComponentResource {
         const aliased = this.isPublic ? [this.host.edgeNetwork.name, ...networks.app] : networks.app;
         const containers: Record<string, docker.Container> = {};
         for (let i = 1; i <= spec.replicas; i++) {
-            // web-2..N also answer, on the edge network, to web-1's name, which Pulumi makes anew on
-            // every replacement: one DNS name for this generation alone, which the deploy step
-            // points the edge at.
-            const generation = this.isPublic && i > 1 ? containers["web-1"].name : undefined;
             // No name and no published port: Pulumi creates the replacement before deleting the
             // old container (pulumi-docker#1356). No `wait`: the deploy step waits for health and
             // reports the healthcheck output and logs, which the provider's wait does not.
@@ -252,7 +249,7 @@ export class App extends pulumi.ComponentResource {
                     ...containerArgs(this.host.hostName, name, spec, this.imageDigest, volumes, "web"),
                     command: web.command === undefined ? undefined : processCommand(web.command),
                     envs,
-                    networksAdvanced: joinNetworks(aliased, networks.databases, name, generation),
+                    networksAdvanced: joinNetworks(aliased, networks.databases, name),
                     healthcheck: spec.healthcheck?.input,
                     wait: false,
                 },
@@ -302,6 +299,7 @@ export class App extends pulumi.ComponentResource {
         const edge = this.isPublic ? this.host.edge : undefined;
         const upstreamFile = edge ? this.names.upstreamFile?.name : undefined;
         const names = pulumi.all(web.map(c => c.name));
+        const ids = pulumi.all(web.map(c => c.id));
         return this.host.command(
             `${name}-deploy`,
             {
@@ -313,9 +311,9 @@ export class App extends pulumi.ComponentResource {
                             ? { ...edge.ref, upstreamFile, drainSeconds: spec.grace, webPort: spec.port }
                             : undefined,
                 }),
-                environment: names.apply(ns => ({
+                environment: pulumi.all([names, ids]).apply(([ns, is]) => ({
                     [DEPLOY_CONTAINERS]: ns.join(" "),
-                    ...(edge ? { [DEPLOY_UPSTREAM_FILE]: renderUpstreamGroup(name, ns[0], spec.port) } : {}),
+                    ...(edge ? { [DEPLOY_UPSTREAM_FILE]: renderUpstreamGroup(name, is.map(shortId), spec.port) } : {}),
                 })),
                 delete:
                     edge && upstreamFile
@@ -453,20 +451,13 @@ function uniqueNames(names: pulumi.Output<string>[]): pulumi.Output<string[]> {
 }
 
 /**
- * Network attachments, each network once: `aliased` ones carry `alias` (so the edge and other apps
- * reach the web process by name), the first of them `generation` too when given; `plain` ones
- * (databases' networks) carry none.
+ * Network attachments, each network once: `aliased` ones carry `alias` (so other apps reach the web
+ * process by name); `plain` ones (databases' networks) carry none.
  */
-function joinNetworks(
-    aliased: pulumi.Output<string>[],
-    plain: pulumi.Output<string>[],
-    alias: string,
-    generation?: pulumi.Output<string>,
-) {
-    return pulumi.all([pulumi.all(aliased), pulumi.all(plain), generation ?? ""]).apply(([a, p, g]) => {
+function joinNetworks(aliased: pulumi.Output<string>[], plain: pulumi.Output<string>[], alias: string) {
+    return pulumi.all([pulumi.all(aliased), pulumi.all(plain)]).apply(([a, p]) => {
         const byName = new Map<string, docker.types.input.ContainerNetworksAdvanced>();
-        for (const [i, n] of a.entries())
-            if (!byName.has(n)) byName.set(n, { name: n, aliases: i === 0 && g ? [alias, g] : [alias] });
+        for (const n of a) if (!byName.has(n)) byName.set(n, { name: n, aliases: [alias] });
         for (const n of p) if (!byName.has(n)) byName.set(n, { name: n });
         return [...byName.values()];
     });

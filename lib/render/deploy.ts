@@ -23,15 +23,26 @@ export function upstreamGroup(app: string): string {
 }
 
 /**
- * The App's file in the edge's conf.d (`upstream-<app>.conf`): its group, holding the live generation's name.
- * `resolve` (nginx 1.27.3 and later) lets nginx start while the name does not resolve (after a reboot, before
- * the app's containers) and follows its addresses (every replica, a restarted container) through Docker's DNS;
- * a named group keeps connections to the app open between requests, which a name resolved per request cannot
- * (nginx 1.29.7 and later do so unasked; `keepalive` says it for 1.27.3 to 1.29.6). Idle ones close after 4 s,
- * before the 5 s after which common app servers (Node, uvicorn) close them.
+ * The short id (12 hex digits) Docker's DNS answers for a container on its user-defined networks. A name comes back
+ * when a container is made again under it; an id never does, so nginx, which carries a name's addresses over a
+ * reload, never carries a gone container's address to its successor.
  */
-export function renderUpstreamGroup(app: string, upstream: string, port: number): string {
-    if (!CONTAINER_NAME.test(upstream)) throw new Error(`renderUpstreamGroup: "${upstream}" is not a container name`);
+export function shortId(id: string): string {
+    return id.slice(0, 12);
+}
+
+/**
+ * The App's file in the edge's conf.d (`upstream-<app>.conf`): its group, holding the live generation's
+ * containers by their short ids (`shortId`). `resolve` (nginx 1.27.3 and later) lets nginx start while a name
+ * does not resolve (after a reboot, before the app's containers) and follows a container's address when it
+ * restarts; a named group keeps connections to the app open between requests, which a name resolved per request
+ * cannot (nginx 1.29.7 and later do so unasked; `keepalive` says it for 1.27.3 to 1.29.6). Idle ones close after
+ * 4 s, before the 5 s after which common app servers (Node, uvicorn) close them.
+ */
+export function renderUpstreamGroup(app: string, servers: readonly string[], port: number): string {
+    if (servers.length === 0) throw new Error("renderUpstreamGroup: no servers");
+    for (const s of servers)
+        if (!CONTAINER_NAME.test(s)) throw new Error(`renderUpstreamGroup: "${s}" is not a container name`);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`renderUpstreamGroup: port ${port}`);
     const group = upstreamGroup(app);
     return [
@@ -40,7 +51,7 @@ export function renderUpstreamGroup(app: string, upstream: string, port: number)
         `    zone ${group} 64k;`,
         `    resolver ${DOCKER_DNS} valid=5s ipv6=off;`,
         "    resolver_timeout 5s;",
-        `    server ${upstream}:${port} resolve;`,
+        ...servers.map(s => `    server ${s}:${port} resolve;`),
         "    keepalive 16;",
         "    keepalive_timeout 4s;",
         "}",
@@ -202,7 +213,24 @@ export function renderDeployScript(d: DeployScript): string {
         "    done",
         "fi",
         "",
-        "# 3. Point the edge at them: the upstream file goes in by the edge's file protocol (nginx -t, the old one back on failure, reload).",
+        "# 3. Point the edge at them. A reload carries each server's addresses over from the workers before it; a server",
+        "# they did not have starts with none until the new workers look it up, and a request in that moment would have",
+        "# nowhere to go. So the new containers go in first beside the live ones, marked down, for the workers of that",
+        "# reload to look them up; the second reload, with the new ones alone, carries their addresses over.",
+        `file=${shq(e.upstreamFile)}`,
+        `servers() { grep -E '^    server [^ ]+ resolve;$' "$@" 2>/dev/null || true; }`,
+        `previous=$(servers "$file" | grep -vxF -f <(printf '%s\\n' "$${DEPLOY_UPSTREAM_FILE}" | servers) || true)`,
+        'if [ -n "$previous" ]; then',
+        `    beside=$(printf '%s\\n' "$${DEPLOY_UPSTREAM_FILE}" | previous="$previous" awk '/^    server / { sub(/ resolve;$/, " resolve down;") } /^    keepalive / && !done { print ENVIRON["previous"]; done = 1 } { print }')`,
+        renderEdgeChange({
+            edge: e,
+            dirs: [dir],
+            put: [{ path: e.upstreamFile, content: { env: "beside" } }],
+            whenStopped: "fail",
+            wording: { rejected: "the new upstream file", restored: "the previous one is" },
+        }),
+        "    sleep 0.3 # the new workers ask Docker's DNS for the new names as they start",
+        "fi",
         renderEdgeChange({
             edge: e,
             dirs: [dir],
@@ -210,7 +238,7 @@ export function renderDeployScript(d: DeployScript): string {
             whenStopped: "fail",
             wording: { rejected: "the new upstream file", restored: "the previous one is" },
             beforeReload: [
-                "# The workers serving now; after the reload they finish their requests and exit.",
+                "# The workers serving now (those of the first reload too); after this one they finish their requests and exit.",
                 `old=$(docker exec "$edge" sh -c 'grep -ls "^nginx: worker process" /proc/[0-9]*/cmdline' 2>/dev/null || true)`,
             ].join("\n"),
         }),

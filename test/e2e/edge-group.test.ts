@@ -1,14 +1,16 @@
 // An App's upstream group (lib/render/deploy.ts) in the edge image, with the edge's defaults and a vhost as
-// dropyard renders them: nginx starts while the generation's name does not resolve yet (a reboot, before the
-// app's containers), follows the name to a container that answers, keeps connections to it open, and follows
-// a replacement that got another address. The host's Debian nginx (1.22) cannot check this file: `resolve`
-// needs 1.27.3 or later. Traffic goes only to containers on the network this test creates; all is removed.
+// dropyard renders them: nginx starts while a server does not resolve yet (a reboot, before the app's
+// containers), follows it to a container that answers, keeps connections to it open, and follows a replacement
+// that got another address. Then the deploy step's own script moves the edge from generation to generation
+// under a stream of new connections. The host's Debian nginx (1.22) cannot check this file: `resolve` needs
+// 1.27.3 or later. Traffic goes only to containers on the network this test creates; all is removed.
 import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderUpstreamGroup, upstreamGroup } from "../../lib/render/deploy";
+import { spawnSync } from "node:child_process";
+import { renderDeployScript, renderUpstreamGroup, shortId, upstreamGroup } from "../../lib/render/deploy";
 import { renderEdgeDefault, renderVhost } from "../../lib/render/nginx";
 import { EDGE_IMAGE } from "../../lib/edge";
 import { prepareEngine } from "../../sandbox/prepare";
@@ -21,7 +23,8 @@ const NET = `${P}-net`;
 const EDGE = `${P}-edge`;
 const APP = `${P}-web-1-abc1234`; // a generation's name, as Pulumi makes them
 const PYTHON = "python:3.13-slim";
-const made = { containers: [EDGE, APP, `${P}-old`], dir: "" };
+const GENERATIONS = ["g2", "g3a", "g3b", "g4"].map(g => `${P}-web-${g}`);
+const made = { containers: [EDGE, APP, `${P}-old`, ...GENERATIONS], dir: "", lockDir: "" };
 
 /** Answers every GET with its generation and the port the request came from (the edge's connection). */
 const SERVER = `
@@ -47,9 +50,59 @@ async function viaEdge(): Promise<{ status: number; body: string }> {
     return { status: r.status, body: r.body.trim() };
 }
 
-/** Starts the app's container of generation `gen` under the generation's name. */
-async function startApp(gen: string): Promise<void> {
-    await docker("run", "-d", "--name", APP, "--network", NET, "-e", `GEN=${gen}`, PYTHON, "python3", "-c", SERVER);
+/** Starts a container of the app, answering with `gen`, under `name`. */
+async function startApp(gen: string, name = APP): Promise<void> {
+    await docker("run", "-d", "--name", name, "--network", NET, "-e", `GEN=${gen}`, PYTHON, "python3", "-c", SERVER);
+}
+
+/** The deploy step's script, run as the App runs it for the new containers `names`; fails on its failure. */
+async function deploy(names: string[]): Promise<void> {
+    const ids = await Promise.all(names.map(n => docker("inspect", "-f", "{{.Id}}", n)));
+    const script = renderDeployScript({
+        waitSeconds: 30,
+        edge: {
+            container: EDGE,
+            lockFile: join(made.lockDir, "edge.lock"),
+            upstreamFile: join(made.dir, "upstream-late.conf"),
+            drainSeconds: 10,
+            webPort: 8000,
+        },
+    });
+    const r = spawnSync("bash", ["-c", script], {
+        encoding: "utf8",
+        env: {
+            ...process.env,
+            DROPYARD_WEB_CONTAINERS: names.join(" "),
+            DROPYARD_UPSTREAM_FILE: renderUpstreamGroup("late", ids.map(shortId), 8000),
+        },
+    });
+    assert.equal(r.status, 0, `deploy of ${names.join(", ")}: ${r.stderr}`);
+}
+
+/** New connections through the edge, four at a time, until `stop()`: every answer's status (or error) and body. */
+function load(): { stop: () => Promise<{ ok: number; failed: string[]; bodies: string[] }> } {
+    let running = true;
+    const answers: { ok: number; failed: string[]; bodies: string[] } = { ok: 0, failed: [], bodies: [] };
+    const loop = async () => {
+        while (running) {
+            try {
+                const r = await viaEdge();
+                if (r.status === 200) answers.ok++;
+                else answers.failed.push(`${r.status} ${r.body.slice(0, 80)}`);
+                answers.bodies.push(r.body);
+            } catch (e) {
+                answers.failed.push(String(e));
+            }
+        }
+    };
+    const loops = [loop(), loop(), loop(), loop()];
+    return {
+        stop: async () => {
+            running = false;
+            await Promise.all(loops);
+            return answers;
+        },
+    };
 }
 
 async function ipOf(container: string): Promise<string> {
@@ -61,6 +114,7 @@ before(async () => {
     await docker("network", "create", NET);
     made.dir = mkdtempSync(join(tmpdir(), `${P}-`));
     chmodSync(made.dir, 0o755);
+    made.lockDir = mkdtempSync(join(tmpdir(), `${P}-lock-`));
     const vhost = renderVhost({
         name: "late",
         serverNames: ["late.test"],
@@ -74,7 +128,7 @@ before(async () => {
     });
     const files = {
         "00-dropyard.conf": renderEdgeDefault(),
-        "upstream-late.conf": renderUpstreamGroup("late", APP, 8000),
+        "upstream-late.conf": renderUpstreamGroup("late", [APP], 8000),
         "vhost-late.conf": vhost,
     };
     for (const [name, text] of Object.entries(files)) writeFileSync(join(made.dir, name), text);
@@ -83,7 +137,7 @@ before(async () => {
 after(async () => {
     for (const c of made.containers) await dockerResult("rm", "-f", c);
     await dockerResult("network", "rm", NET);
-    if (made.dir) rmSync(made.dir, { recursive: true, force: true });
+    for (const d of [made.dir, made.lockDir]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 test("an App's upstream group: nginx starts before the name resolves, reuses connections, follows a new address", async () => {
@@ -133,4 +187,50 @@ test("an App's upstream group: nginx starts before the name resolves, reuses con
     assert.notEqual(await ipOf(APP), oldIp);
     await docker("rm", "-f", `${P}-old`);
     await until("the edge reaches the replacement", 30, async () => (await viaEdge()).body.startsWith("two "));
+});
+
+test("the deploy step moves the edge from generation to generation under new connections without one failing", async () => {
+    // Two reloads a switch (the new servers first beside the live ones, marked down, then alone): a worker of the
+    // second reload has their addresses from its first moment. With one reload, a new connection in the
+    // millisecond before a worker's first lookup has no server and gets a 502.
+    const [g2, g3a, g3b, g4] = GENERATIONS;
+    await startApp("g2", g2);
+    await deploy([g2]); // from the name the first test left to g2's id: a switch too
+    await until("g2 serves", 10, async () => (await viaEdge()).body.startsWith("g2 "));
+    const running = load();
+    let live = [g2];
+    for (const [gen, names] of [
+        ["g3", [g3a, g3b]],
+        ["g4", [g4]],
+    ] as const) {
+        for (const n of names) await startApp(gen, n);
+        await deploy([...names]);
+        // The deploy step returned: the edge sends every request to the new generation.
+        for (let i = 0; i < 8; i++)
+            assert.ok((await viaEdge()).body.startsWith(`${gen} `), `after the switch to ${gen}`);
+        for (const n of live) await docker("rm", "-f", n); // Pulumi deletes the old ones after the step
+        live = [...names];
+    }
+    const seen = await running.stop();
+    assert.deepEqual(seen.failed, [], `${seen.failed.length} of ${seen.ok + seen.failed.length} failed`);
+    assert.ok(seen.ok >= 100, `only ${seen.ok} requests during three switches`);
+    const gens = new Set(seen.bodies.map(b => b.split(" ")[0]));
+    assert.deepEqual([...gens].sort(), ["g2", "g3", "g4"]);
+
+    // A container made again under its name, with another address (after a database it depends on was replaced
+    // first): its id is new, so no worker carries the gone container's address over to it.
+    const oldIp = await ipOf(g4);
+    await docker("rename", g4, `${P}-old`);
+    await startApp("g5", g4);
+    assert.notEqual(await ipOf(g4), oldIp);
+    await docker("rm", "-f", `${P}-old`);
+    await deploy([g4]);
+    for (let i = 0; i < 8; i++) {
+        const r = await viaEdge();
+        assert.equal(
+            `${r.status} ${r.body.split(" ")[0]}`,
+            "200 g5",
+            "right after the deploy of the recreated container",
+        );
+    }
 });

@@ -200,8 +200,7 @@ describe("zero-downtime redeploys (fixtures/zd-app)", () => {
         assert.equal(r.error, undefined, String(r.error));
         assert.equal(r.load.failed, 0, r.load.report);
         assert.ok(r.load.total >= 300, r.load.report);
-        // Both containers of the new generation answer through the edge: nginx re-resolves every 5 s
-        // and Docker's DNS shuffles its answers, so give it a minute.
+        // Both containers of the new generation answer through the edge, each a server of the App's group.
         const hosts = new Set<string>();
         for (let i = 0; i < 120 && hosts.size < 2; i++) {
             const body = await get();

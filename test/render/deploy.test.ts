@@ -19,6 +19,7 @@ import {
     PROBE_LOOP,
     renderDeployScript,
     renderUpstreamGroup,
+    shortId,
     WARM_LOOP,
 } from "../../lib/render/deploy";
 import { tempDir, localHost } from "../support/fixtures";
@@ -45,7 +46,7 @@ case "$1 $2" in
     "logs --tail") printf 'booting %s\\nlistening on 8000\\n' "$4" ;;
     "exec zd-nginx")
         case "$3 $4" in
-            "nginx -t") if [ "\${FAKE_NGINX_T:-0}" = 0 ]; then echo "test is successful"; else echo "nginx: [emerg] unknown variable"; exit 1; fi ;;
+            "nginx -t") { cat "$FAKE/conf.d/upstream-zd.conf" 2>/dev/null; echo @@; } >> "$FAKE/tested"; if [ "\${FAKE_NGINX_T:-0}" = 0 ]; then echo "test is successful"; else echo "nginx: [emerg] unknown variable"; exit 1; fi ;;
             "nginx -s") : ;;
             "bash -c") [ "\${FAKE_EDGE_BASH:-1}" = 1 ] || exit 127; [ "$5" = : ] || [ "$(next "$FAKE/warm")" = ok ] ;;
             "sh -c") case "$5" in
@@ -62,6 +63,8 @@ interface Run {
     stderr: string;
     calls: string[];
     map?: string;
+    /** The upstream file as each `nginx -t` saw it. */
+    tested: string[];
 }
 
 const EDGE: NonNullable<DeployScript["edge"]> = {
@@ -109,7 +112,7 @@ function run(
             HOME: dir,
             FAKE: dir,
             DROPYARD_WEB_CONTAINERS: Object.keys(states).join(" "),
-            DROPYARD_UPSTREAM_FILE: renderUpstreamGroup("zd", Object.keys(states)[0] ?? "none", 8000),
+            DROPYARD_UPSTREAM_FILE: renderUpstreamGroup("zd", Object.keys(states), 8000),
             ...opts.env,
         },
     });
@@ -122,6 +125,9 @@ function run(
         stderr: r.stderr,
         calls,
         map: fs.existsSync(upstreamFile) ? fs.readFileSync(upstreamFile, "utf8") : undefined,
+        tested: fs.existsSync(path.join(dir, "tested"))
+            ? fs.readFileSync(path.join(dir, "tested"), "utf8").split("@@\n").slice(0, -1)
+            : [],
     };
 }
 
@@ -150,7 +156,7 @@ test("healthy containers: the map is written, tested and reloaded, then the old 
         { drain: ["gone"] },
     );
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.map, renderUpstreamGroup("zd", "web-1-abc", 8000));
+    assert.equal(r.map, renderUpstreamGroup("zd", ["web-1-abc", "web-2-def"], 8000));
     const order = [
         "inspect -f {{.State.Status}}",
         "exec zd-nginx nginx -t",
@@ -172,6 +178,35 @@ test("healthy containers: the map is written, tested and reloaded, then the old 
         r.stdout,
         /the edge now sends requests to web-1-abc web-2-def; previous nginx workers finished in \d+s/,
     );
+});
+
+test("a live group with other servers: the new ones go in beside them, marked down, then alone, in two reloads", () => {
+    const states = { "web-1-abc": ["running healthy"], "web-2-def": ["running healthy"] };
+    const final = renderUpstreamGroup("zd", ["web-1-abc", "web-2-def"], 8000);
+    const r = run({ edge: EDGE }, states, { oldFile: renderUpstreamGroup("zd", ["0123456789ab"], 8000) });
+    assert.equal(r.code, 0, r.stderr);
+    const beside = final
+        .replace(/ resolve;$/gm, " resolve down;")
+        .replace("    keepalive 16;", "    server 0123456789ab:8000 resolve;\n    keepalive 16;");
+    assert.deepEqual(r.tested, [beside.trimEnd(), final]);
+    assert.equal(r.map, final);
+    const reloads = r.calls.flatMap((c, i) => (c.startsWith("exec zd-nginx nginx -s reload") ? [i] : []));
+    assert.equal(reloads.length, 2, r.calls.join("\n"));
+    const workers = at(r.calls, "exec zd-nginx sh -c grep");
+    assert.ok(reloads[0] < workers && workers < reloads[1], "the workers to drain are those before the second reload");
+    assert.ok(at(r.calls, "exec zd-nginx sh -c end=") > reloads[1]);
+
+    // The same servers live already (the step ran again for the same containers), or none: one reload.
+    const same = run({ edge: EDGE }, states, { oldFile: final });
+    assert.deepEqual(same.tested, [final]);
+    const first = run({ edge: EDGE }, states);
+    assert.deepEqual(first.tested, [final]);
+    // The first reload rejected: the live file is back and the deploy fails before the second.
+    const live = renderUpstreamGroup("zd", ["0123456789ab"], 8000);
+    const rejected = run({ edge: EDGE }, states, { oldFile: live, env: { FAKE_NGINX_T: "1" } });
+    assert.equal(rejected.code, 1);
+    assert.equal(rejected.map, live);
+    assert.equal(rejected.tested.length, 1);
 });
 
 test("an unhealthy container fails with its healthcheck output and log lines; the edge is not touched", () => {
@@ -362,23 +397,25 @@ test("a container with no HTTP answer by the end of the wait gets a warning and 
     const silent = run({ waitSeconds: 1, edge: EDGE }, { "web-1-abc": ["running healthy"] }, { warm: ["no"] });
     assert.equal(silent.code, 0, silent.stderr);
     assert.match(silent.stderr, /warning: web container web-1-abc gave no HTTP answer within the 1s wait/);
-    assert.equal(silent.map, renderUpstreamGroup("zd", "web-1-abc", 8000));
+    assert.equal(silent.map, renderUpstreamGroup("zd", ["web-1-abc"], 8000));
     const noBash = run({ edge: EDGE }, { "web-1-abc": ["running healthy"] }, { env: { FAKE_EDGE_BASH: "0" } });
     assert.equal(noBash.code, 0, noBash.stderr);
     assert.equal(at(noBash.calls, "exec zd-nginx bash -c end="), -1);
-    assert.equal(noBash.map, renderUpstreamGroup("zd", "web-1-abc", 8000));
+    assert.equal(noBash.map, renderUpstreamGroup("zd", ["web-1-abc"], 8000));
 });
 
 test("renderUpstreamGroup refuses a name nginx could not resolve as one container, and a port that is none", () => {
-    assert.throws(() => renderUpstreamGroup("zd", "a; include /etc/passwd", 8000), /is not a container name/);
-    assert.throws(() => renderUpstreamGroup("zd", "web-1-abc", 0), /port 0/);
+    assert.throws(() => renderUpstreamGroup("zd", ["a; include /etc/passwd"], 8000), /is not a container name/);
+    assert.throws(() => renderUpstreamGroup("zd", ["web-1-abc"], 0), /port 0/);
+    assert.throws(() => renderUpstreamGroup("zd", [], 8000), /no servers/);
 });
 
-test("renderUpstreamGroup: one group per App, following the generation's name and keeping connections open", () => {
-    const text = renderUpstreamGroup("my-app", "my-app-web-1-abc1234", 3000);
+test("renderUpstreamGroup: one group per App, a server per container by its short id, keeping connections open", () => {
+    const text = renderUpstreamGroup("my-app", ["0123456789ab", "ba9876543210"], 3000);
     assert.match(text, /^upstream dropyard_my_app \{$/m);
     assert.match(text, /^ {4}zone dropyard_my_app 64k;$/m);
-    assert.match(text, /^ {4}server my-app-web-1-abc1234:3000 resolve;$/m);
+    assert.match(text, /^ {4}server 0123456789ab:3000 resolve;\n {4}server ba9876543210:3000 resolve;$/m);
+    assert.equal(shortId("0123456789abcdef0123"), "0123456789ab");
     assert.match(text, /^ {4}resolver 127\.0\.0\.11 valid=5s ipv6=off;$/m);
     assert.match(text, /^ {4}keepalive 16;$/m);
 });

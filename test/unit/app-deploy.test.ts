@@ -1,13 +1,13 @@
 // The App's zero-downtime wiring under mocks: the deploy step (health, then the edge moved to the new
-// generation of web containers), the generation's DNS name on the edge network, the vhost proxying
-// through the App's nginx variable, and workers changing over only after the web containers passed.
+// generation of web containers, named by their ids), the web containers' aliases, the vhost proxying
+// through the App's upstream group, and workers changing over only after the web containers passed.
 // The script itself is tested in test/render/deploy.test.ts, the behaviour in test/e2e/zero-downtime.test.ts.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { evaluate, Graph } from "../../sandbox/harness";
 import { rejectsBeforeCreating } from "../support/helpers";
 import { App, AppArgs, BridgeNet, NginxVhost } from "../../lib";
-import { renderUpstreamGroup } from "../../lib/render/deploy";
+import { renderUpstreamGroup, shortId } from "../../lib/render/deploy";
 import { CONTAINER, LOCAL_COMMAND } from "../support/types";
 import { appDir, localHost } from "../support/fixtures";
 
@@ -25,7 +25,7 @@ function deploy(extra: Partial<AppArgs> = {}, vhost = true): Promise<Graph> {
     });
 }
 
-test("App deploy step runs after every web container and the edge, with their names and the upstream file naming web-1", async () => {
+test("App deploy step runs after every web container and the edge, with their names and an upstream file of their ids", async () => {
     const g = await deploy({ replicas: 2 });
     const step = g.one(LOCAL_COMMAND, "counter-deploy");
     assert.equal(step.parent, "dropyard:index:App::counter");
@@ -35,11 +35,11 @@ test("App deploy step runs after every web container and the edge, with their na
     assert.equal(step.inputs.environment.DROPYARD_WEB_CONTAINERS, `${web1.outputs.name} ${web2.outputs.name}`);
     assert.equal(
         step.inputs.environment.DROPYARD_UPSTREAM_FILE,
-        renderUpstreamGroup("counter", web1.outputs.name, 5000),
+        renderUpstreamGroup("counter", [shortId(web1.outputs.id), shortId(web2.outputs.id)], 5000),
     );
     assert.match(
         step.inputs.environment.DROPYARD_UPSTREAM_FILE,
-        /upstream dropyard_counter \{\n[^}]*\n {4}server counter-web-1-[0-9a-f]{7}:5000 resolve;\n/,
+        /upstream dropyard_counter \{\n[^}]*\n {4}server [0-9a-f]{12}:5000 resolve;\n {4}server [0-9a-f]{12}:5000 resolve;\n/,
     );
     const script = step.inputs.create as string;
     assert.match(script, /^files=\('\/srv\/dy\/nginx\/conf\.d\/upstream-counter\.conf'\)$/m);
@@ -49,21 +49,16 @@ test("App deploy step runs after every web container and the edge, with their na
     assert.equal(step.inputs.triggers, undefined, "a new generation updates the step; it is never replaced");
 });
 
-test("App web-2..N answer to web-1's name on the edge network only; web-1 to the app's alias alone", async () => {
+test("App web containers all answer to the app's alias alone: the edge finds each by its id", async () => {
     const g = await evaluate(() => {
         const host = localHost();
         const frontnet = new BridgeNet("frontnet", { host });
         new App("counter", { host, build: workersDir(), networks: [frontnet], replicas: 3 });
     });
-    const first = g.one(CONTAINER, "counter-web-1");
-    assert.deepEqual(first.inputs.networksAdvanced, [
-        { name: "box-edge", aliases: ["counter"] },
-        { name: "frontnet", aliases: ["counter"] },
-    ]);
-    for (const n of [2, 3]) {
+    for (const n of [1, 2, 3]) {
         const c = g.one(CONTAINER, `counter-web-${n}`);
         assert.deepEqual(c.inputs.networksAdvanced, [
-            { name: "box-edge", aliases: ["counter", first.outputs.name] },
+            { name: "box-edge", aliases: ["counter"] },
             { name: "frontnet", aliases: ["counter"] },
         ]);
         assert.equal(c.inputs.wait, false);

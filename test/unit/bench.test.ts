@@ -108,9 +108,11 @@ test("a dropyard deploy splits into before, boot, first answer, health detection
     const events = [
         ev(1000, "create", "counter-web-1-new"),
         ev(1200, "start", "counter-web-1-new"),
+        ev(2300, "exec_start: nginx -t", "edge"),
+        ev(2350, "exec_start: nginx -s reload", "edge"), // the new servers beside the live ones
         ev(2500, "exec_start: sh -c grep -ls ...", "edge"),
         ev(2600, "exec_start: nginx -t", "edge"),
-        ev(2700, "exec_start: nginx -s reload", "edge"),
+        ev(2700, "exec_start: nginx -s reload", "edge"), // the switch
         ev(3000, "kill", "counter-web-1-old"),
         ev(3100, "die", "counter-web-1-old"),
     ];
@@ -129,14 +131,14 @@ test("a dropyard deploy splits into before, boot, first answer, health detection
         release_seconds: null,
         boot_to_ready_seconds: 0.5,
         ready_to_answer_seconds: 0.4,
-        health_detect_seconds: 0.8,
-        switch_seconds: 0.2,
+        health_detect_seconds: 0.6,
+        switch_seconds: 0.4,
         drain_seconds: 0.3,
         after_seconds: 1,
         gap_seconds: null,
         total_seconds: 4,
         overhead_seconds: 3.5,
-        // The first answer (2.1 s) to the reload (2.7 s), and the drain.
+        // The first answer (2.1 s) to the second reload (2.7 s), and the drain.
         step_own_seconds: 0.6 + 0.3,
     });
     assert.deepEqual(
