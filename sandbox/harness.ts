@@ -243,7 +243,8 @@ export async function evaluate(program: () => unknown, options: EvaluateOptions 
                     deps: new Set(),
                     options: {},
                 });
-                // An id the outputs bring (the simulated DigitalOcean API's, a container's) is the resource's id, as a provider's is.
+                // An id the outputs bring (the simulated DigitalOcean API's, a container's) is the resource's id, as a
+                // provider's is.
                 return {
                     id: typeof faked.id === "string" && faked.id ? faked.id : args.id || `${args.name}-id`,
                     state: outputs,

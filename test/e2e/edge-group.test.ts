@@ -9,7 +9,7 @@ import * as assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { renderDeployScript, renderUpstreamGroup, shortId, upstreamGroup } from "../../lib/render/deploy";
 import { renderEdgeDefault, renderVhost } from "../../lib/render/nginx";
 import { EDGE_IMAGE } from "../../lib/edge";
@@ -39,6 +39,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *args):
         pass
+# Python's default listen backlog is 5: a new edge worker's first connections, a dozen at once, would overflow it.
+http.server.ThreadingHTTPServer.request_queue_size = 128
 http.server.ThreadingHTTPServer(("", 8000), Handler).serve_forever()
 `;
 
@@ -68,19 +70,23 @@ async function deploy(names: string[]): Promise<void> {
             webPort: 8000,
         },
     });
-    const r = spawnSync("bash", ["-c", script], {
-        encoding: "utf8",
+    // Not spawnSync: the load below runs on this process's event loop, and must go on while the script runs.
+    const child = spawn("bash", ["-c", script], {
         env: {
             ...process.env,
             DROPYARD_WEB_CONTAINERS: names.join(" "),
             DROPYARD_UPSTREAM_FILE: renderUpstreamGroup("late", ids.map(shortId), 8000),
         },
     });
-    assert.equal(r.status, 0, `deploy of ${names.join(", ")}: ${r.stderr}`);
+    const out = { stdout: "", stderr: "" };
+    child.stdout.on("data", d => (out.stdout += d));
+    child.stderr.on("data", d => (out.stderr += d));
+    const status = await new Promise<number | null>(done => child.on("close", done));
+    assert.equal(status, 0, `deploy of ${names.join(", ")}: ${out.stderr}`);
 }
 
-/** New connections through the edge, four at a time, until `stop()`: every answer's status (or error) and body. */
-function load(): { stop: () => Promise<{ ok: number; failed: string[]; bodies: string[] }> } {
+/** New connections through the edge, `clients` at a time, until `stop()`: every answer's status (or error) and body. */
+function load(clients: number): { stop: () => Promise<{ ok: number; failed: string[]; bodies: string[] }> } {
     let running = true;
     const answers: { ok: number; failed: string[]; bodies: string[] } = { ok: 0, failed: [], bodies: [] };
     const loop = async () => {
@@ -95,7 +101,7 @@ function load(): { stop: () => Promise<{ ok: number; failed: string[]; bodies: s
             }
         }
     };
-    const loops = [loop(), loop(), loop(), loop()];
+    const loops = Array.from({ length: clients }, loop);
     return {
         stop: async () => {
             running = false;
@@ -189,33 +195,36 @@ test("an App's upstream group: nginx starts before the name resolves, reuses con
     await until("the edge reaches the replacement", 30, async () => (await viaEdge()).body.startsWith("two "));
 });
 
-test("the deploy step moves the edge from generation to generation under new connections without one failing", async () => {
+test("the deploy step moves the edge from generation to generation under new connections without one failing", async t => {
     // Two reloads a switch (the new servers first beside the live ones, marked down, then alone): a worker of the
     // second reload has their addresses from its first moment. With one reload, a new connection in the
-    // millisecond before a worker's first lookup has no server and gets a 502.
+    // millisecond before a worker's first lookup has no server and gets a 502. Ten switches between two live
+    // generations under twelve clients, each on a new connection a request, make that moment likely.
     const [g2, g3a, g3b, g4] = GENERATIONS;
     await startApp("g2", g2);
     await deploy([g2]); // from the name the first test left to g2's id: a switch too
     await until("g2 serves", 10, async () => (await viaEdge()).body.startsWith("g2 "));
-    const running = load();
-    let live = [g2];
-    for (const [gen, names] of [
-        ["g3", [g3a, g3b]],
-        ["g4", [g4]],
-    ] as const) {
-        for (const n of names) await startApp(gen, n);
-        await deploy([...names]);
+    for (const [gen, n] of [
+        ["g3", g3a],
+        ["g3", g3b],
+        ["g4", g4],
+    ])
+        await startApp(gen, n);
+    const running = load(12);
+    for (let k = 0; k < 10; k++) {
+        const [gen, names] = k % 2 === 0 ? ["g3", [g3a, g3b]] : ["g4", [g4]];
+        await deploy(names);
         // The deploy step returned: the edge sends every request to the new generation.
-        for (let i = 0; i < 8; i++)
-            assert.ok((await viaEdge()).body.startsWith(`${gen} `), `after the switch to ${gen}`);
-        for (const n of live) await docker("rm", "-f", n); // Pulumi deletes the old ones after the step
-        live = [...names];
+        for (let i = 0; i < 4; i++)
+            assert.ok((await viaEdge()).body.startsWith(`${gen} `), `after switch ${k + 1}, to ${gen}`);
+        if (k === 0) await docker("rm", "-f", g2); // Pulumi deletes the old ones after the step
     }
     const seen = await running.stop();
-    assert.deepEqual(seen.failed, [], `${seen.failed.length} of ${seen.ok + seen.failed.length} failed`);
-    assert.ok(seen.ok >= 100, `only ${seen.ok} requests during three switches`);
-    const gens = new Set(seen.bodies.map(b => b.split(" ")[0]));
-    assert.deepEqual([...gens].sort(), ["g2", "g3", "g4"]);
+    const total = seen.ok + seen.failed.length;
+    assert.deepEqual(seen.failed, [], `${seen.failed.length} of ${total} failed`);
+    assert.ok(seen.ok >= 2000, `only ${seen.ok} requests during ten switches`);
+    assert.deepEqual([...new Set(seen.bodies.map(b => b.split(" ")[0]))].sort(), ["g2", "g3", "g4"]);
+    t.diagnostic(`${total} requests on new connections over ten switches, none failed`);
 
     // A container made again under its name, with another address (after a database it depends on was replaced
     // first): its id is new, so no worker carries the gone container's address over to it.
