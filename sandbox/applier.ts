@@ -2,7 +2,7 @@
 // leftovers last, dependency order) is told once in docs/architecture.md, "The sandbox's apply model".
 import { Graph, RecordedResource, unwrapSecrets } from "./harness";
 import { errorAbout, SandboxError } from "./lib/errors";
-import { PENDING_OUTPUT } from "./lib/pending";
+import { carriesPending, PENDING_CONTAINER_ID } from "./lib/pending";
 import { checkSupported } from "./lib/fields";
 import { stringLeaves } from "./lib/secrets";
 import { inputsHash, stableStringify } from "./lib/stable";
@@ -75,7 +75,7 @@ export function plan(graph: Graph, state: StackState): Map<string, Step> {
             );
         }
         // Values not known yet (a droplet's address) are checked in the pass that knows them.
-        if (!JSON.stringify(r.rawInputs).includes(PENDING_OUTPUT)) validateValues(r);
+        if (!carriesPending(JSON.stringify(r.rawInputs))) validateValues(r);
         const prior = live(state, r.key);
         if (!prior || prior.hash === inputsHash(r.inputs)) {
             steps.set(r.key, {
@@ -129,7 +129,7 @@ function uses(graph: Graph, user: RecordedResource, used: RecordedResource): boo
     const identities = Object.entries(used.outputs)
         .filter(
             ([k, v]) =>
-                typeof v === "string" && v.length >= 3 && v !== PENDING_OUTPUT && (k === "name" || !(k in used.inputs)),
+                typeof v === "string" && v.length >= 3 && !carriesPending(v) && (k === "name" || !(k in used.inputs)),
         )
         .map(([, v]) => v as string);
     const text = stringLeaves(user.inputs);
@@ -145,10 +145,10 @@ export function deferred(graph: Graph, steps: Map<string, Step>): Set<string> {
     const out = new Set<string>();
     for (const r of dependencyOrder(graph)) {
         // An image whose engine is not there yet (a remote Host before its bootstrap) has pending outputs.
-        const pendingImage = IMAGES.has(r.type) && JSON.stringify(r.outputs).includes(PENDING_OUTPUT);
+        const pendingImage = IMAGES.has(r.type) && carriesPending(JSON.stringify(r.outputs));
         if (
             pendingImage ||
-            JSON.stringify(r.rawInputs).includes(PENDING_OUTPUT) ||
+            carriesPending(JSON.stringify(r.rawInputs)) ||
             carriesReplacedId(graph, r, steps) ||
             [...graph.dependenciesOf(r.key)].some(d => out.has(d))
         )
@@ -173,8 +173,9 @@ function carriesReplacedId(graph: Graph, r: RecordedResource, steps: Map<string,
             used?.type === "docker:index/container:Container" &&
             steps.get(d)?.action === "replace" &&
             typeof id === "string" &&
-            id !== PENDING_OUTPUT &&
-            text.some(t => t.includes(id))
+            id !== PENDING_CONTAINER_ID &&
+            // Its short id: Docker's DNS name for it, which an App's upstream group carries.
+            text.some(t => t.includes(id.slice(0, 12)))
         );
     });
 }

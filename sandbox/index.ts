@@ -2,7 +2,8 @@
 // Docker engine and returns the same summary the CLI prints; `down` removes what `up` created.
 import { resolve } from "node:path";
 import { Graph, unwrapSecrets } from "./harness";
-import { Action, applyPlan, deferred, deleteLeftovers, PENDING_OUTPUT, plan } from "./applier";
+import { Action, applyPlan, deferred, deleteLeftovers, plan } from "./applier";
+import { carriesPending } from "./lib/pending";
 import { Engine } from "./docker";
 import { SandboxError } from "./lib/errors";
 import { MASK, Scrubber } from "./lib/secrets";
@@ -168,7 +169,7 @@ async function upLocked(project: StackProject, opts: UpOptions): Promise<UpSumma
             const steps = plan(graph, state);
             const wait = deferred(graph, steps);
             for (const [k, a] of await applyPlan(steps, wait, state, actx)) if (!actions.has(k)) actions.set(k, a);
-            if (wait.size === 0 && !JSON.stringify(graph.outputs).includes(PENDING_OUTPUT)) break;
+            if (wait.size === 0 && !carriesPending(JSON.stringify(graph.outputs))) break;
         }
         deleted = await deleteLeftovers(graph, state, actx);
         // The resource tree `sandbox export` prints: recorded only once an up has been applied, as Pulumi's

@@ -12,6 +12,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { unwrapSecrets, OutputFaker } from "./harness";
 import { changedFields, PENDING_OUTPUT } from "./applier";
+import { carriesPending, PENDING_CONTAINER_ID } from "./lib/pending";
 import { digitaloceanOutputs } from "./digitalocean";
 import { Engine } from "./docker";
 import { resourceError } from "./lib/errors";
@@ -76,7 +77,7 @@ export function realOutputs(ctx: EvalContext): OutputFaker {
             // A container's id is the engine's, as the provider gives it: known once the container exists, new
             // with each replacement. What carries it waits for the pass after the container was created.
             if (args.type === "docker:index/container:Container")
-                out.id = kept && prior!.engineId ? prior!.engineId : PENDING_OUTPUT;
+                out.id = kept && prior!.engineId ? prior!.engineId : PENDING_CONTAINER_ID;
             for (const field of SECRET_OUTPUTS[args.type] ?? []) ctx.scrubber.add(out[field]);
             return out;
         } catch (e) {
@@ -114,7 +115,7 @@ async function produce(
     if (type.startsWith("random:index/")) return prior ?? randomOutputs(type, name, i);
     if (type.startsWith("digitalocean:")) return digitaloceanOutputs(type, name, i, prior);
     // A certificate for an address not known yet (a droplet's, before it exists) waits for a later pass.
-    if (!prior && type.startsWith("tls:") && JSON.stringify(i).includes(PENDING_OUTPUT)) {
+    if (!prior && type.startsWith("tls:") && carriesPending(JSON.stringify(i))) {
         return { certPem: PENDING_OUTPUT, certRequestPem: PENDING_OUTPUT };
     }
     switch (type) {
