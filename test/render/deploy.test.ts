@@ -149,7 +149,7 @@ test("renderDeployScript passes bash -n and shellcheck, with and without the edg
     }
 });
 
-test("healthy containers: the map is written, tested and reloaded, then the old workers are waited for", () => {
+test("healthy containers: the upstream file is written, tested and reloaded, then the old workers are waited for", () => {
     const r = run(
         { edge: EDGE },
         { "web-1-abc": ["running starting", "running healthy"], "web-2-def": ["running healthy"] },

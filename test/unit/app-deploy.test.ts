@@ -65,7 +65,7 @@ test("App web containers all answer to the app's alias alone: the edge finds eac
     }
 });
 
-test("App exposes its nginx variable as edgeHost, and a vhost proxies through it after the App's deploy step", async () => {
+test("App exposes its nginx upstream group as edgeHost, and a vhost proxies to it after the App's deploy step", async () => {
     let app: App | undefined;
     let vhost: NginxVhost | undefined;
     const g = await evaluate(() => {
@@ -77,7 +77,7 @@ test("App exposes its nginx variable as edgeHost, and a vhost proxies through it
     assert.match(vhost!.config, /set \$upstream http:\/\/dropyard_my_app;/);
     assert.ok(
         g.waitsFor(g.one(LOCAL_COMMAND, "site-config"), g.one(LOCAL_COMMAND, "my-app-deploy")),
-        "nginx -t needs the App's map first",
+        "the vhost needs the App's upstream file first",
     );
 });
 
