@@ -198,6 +198,16 @@ export function renderDeployScript(d: DeployScript): string {
     if (!Number.isInteger(e.webPort) || e.webPort < 1 || e.webPort > 65535)
         throw new RangeError(`renderDeployScript: webPort ${e.webPort}`);
     const dir = e.upstreamFile.slice(0, e.upstreamFile.lastIndexOf("/")) || "/";
+    /** The upstream file from shell variable `env`, by the edge's file protocol. */
+    const putUpstream = (env: string, beforeReload?: string) =>
+        renderEdgeChange({
+            edge: e,
+            dirs: [dir],
+            put: [{ path: e.upstreamFile, content: { env } }],
+            whenStopped: "fail",
+            wording: { rejected: "the new upstream file", restored: "the previous one is" },
+            beforeReload,
+        });
     return [
         ...lines,
         "",
@@ -222,26 +232,16 @@ export function renderDeployScript(d: DeployScript): string {
         `previous=$(servers "$file" | grep -vxF -f <(printf '%s\\n' "$${DEPLOY_UPSTREAM_FILE}" | servers) || true)`,
         'if [ -n "$previous" ]; then',
         `    beside=$(printf '%s\\n' "$${DEPLOY_UPSTREAM_FILE}" | previous="$previous" awk '/^    server / { sub(/ resolve;$/, " resolve down;") } /^    keepalive / && !done { print ENVIRON["previous"]; done = 1 } { print }')`,
-        renderEdgeChange({
-            edge: e,
-            dirs: [dir],
-            put: [{ path: e.upstreamFile, content: { env: "beside" } }],
-            whenStopped: "fail",
-            wording: { rejected: "the new upstream file", restored: "the previous one is" },
-        }),
+        putUpstream("beside"),
         "    sleep 0.3 # the new workers ask Docker's DNS for the new names as they start",
         "fi",
-        renderEdgeChange({
-            edge: e,
-            dirs: [dir],
-            put: [{ path: e.upstreamFile, content: { env: DEPLOY_UPSTREAM_FILE } }],
-            whenStopped: "fail",
-            wording: { rejected: "the new upstream file", restored: "the previous one is" },
-            beforeReload: [
+        putUpstream(
+            DEPLOY_UPSTREAM_FILE,
+            [
                 "# The workers serving now (those of the first reload too); after this one they finish their requests and exit.",
                 `old=$(docker exec "$edge" sh -c 'grep -ls "^nginx: worker process" /proc/[0-9]*/cmdline' 2>/dev/null || true)`,
             ].join("\n"),
-        }),
+        ),
         "exec 9>&- # release the edge lock: the wait below changes nothing",
         "",
         "# 4. Drain: the old containers are stopped only after Pulumi sees this step done.",
