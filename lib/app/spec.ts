@@ -60,12 +60,6 @@ export interface AppSpec {
 /** The stack config key (namespace `dropyard`) that pins Apps to releases: `{ "<app>": <release number> }`. */
 export const PIN_CONFIG_KEY = "releases";
 
-/**
- * Longest name of an app on the edge: "<name>-web-1-" plus Pulumi's 7-character suffix fits a 63-character DNS
- * label.
- */
-const MAX_PUBLIC_NAME = 63 - "-web-1-".length - 7;
-
 /** Checks every argument (throwing a ConfigError on the first bad one) and applies the defaults. */
 export function normalizeAppArgs(name: string, args: AppArgs, parent?: pulumi.Resource): AppSpec {
     const err = configErrors("App", name, parent);
@@ -129,14 +123,6 @@ export function normalizeAppArgs(name: string, args: AppArgs, parent?: pulumi.Re
             "is set but the app has no web process",
             "drop healthcheck; it applies to web containers",
         );
-    // The edge resolves web-1's container name, <name>-web-1-<7 characters>, as one DNS label (63 at most).
-    if (web && (args.public ?? true) && name.length > MAX_PUBLIC_NAME) {
-        throw err(
-            "name",
-            `is ${name.length} characters, too long for its web containers' DNS name on the edge network`,
-            `use at most ${MAX_PUBLIC_NAME} characters`,
-        );
-    }
     return {
         source,
         procs,

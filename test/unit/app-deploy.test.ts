@@ -5,7 +5,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { evaluate, Graph } from "../../sandbox/harness";
-import { rejectsBeforeCreating } from "../support/helpers";
 import { App, AppArgs, BridgeNet, NginxVhost } from "../../lib";
 import { renderUpstreamGroup, shortId } from "../../lib/render/deploy";
 import { CONTAINER, LOCAL_COMMAND } from "../support/types";
@@ -125,26 +124,12 @@ test("App without a healthcheck still waits for its web containers to run, 30 s 
     assert.match(g.one(LOCAL_COMMAND, "counter-deploy").inputs.create, /deadline=\$\(\(SECONDS \+ 30\)\)/);
 });
 
-test("App rejects a public web app whose name is too long for its web containers' DNS name", () => {
-    const name = "a".repeat(50);
-    return rejectsBeforeCreating(
-        "App",
-        name,
-        () => new App(name, { host: localHost(), build: workersDir() }),
-        `App "${name}": name is 50 characters, too long for its web containers' DNS name on the edge network; use at most 49 characters`,
-    );
-});
-
-test("App accepts a 49-character name on the edge, and a longer one off it", async () => {
-    const g = await evaluate(() => {
-        const host = localHost();
-        new App("b".repeat(49), { host, build: workersDir() });
-        new App("c".repeat(63), {
-            host,
-            build: workersDir(),
-            public: false,
-            networks: [new BridgeNet("net", { host })],
-        });
-    });
-    assert.equal(g.ofType(LOCAL_COMMAND).filter(c => c.name.endsWith("-deploy")).length, 2);
+test("App takes a 63-character name on the edge: its group names each container by its short id, not its name", async () => {
+    const name = "b".repeat(63);
+    const g = await evaluate(() => new App(name, { host: localHost(), build: workersDir() }));
+    const web = g.one(CONTAINER, `${name}-web-1`);
+    const file = g.one(LOCAL_COMMAND, `${name}-deploy`).inputs.environment.DROPYARD_UPSTREAM_FILE as string;
+    assert.ok(web.outputs.name.length > 63, "the container's name is longer than a DNS label");
+    assert.match(file, new RegExp(`^upstream dropyard_${name} \\{$`, "m"));
+    assert.match(file, new RegExp(`^ {4}server ${shortId(web.outputs.id)}:5000 resolve;$`, "m"));
 });
