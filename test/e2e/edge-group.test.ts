@@ -2,11 +2,12 @@
 // dropyard renders them: nginx starts while a server does not resolve yet (a reboot, before the app's
 // containers), follows it to a container that answers, keeps connections to it open, and follows a replacement
 // that got another address. Then the deploy step's own script moves the edge from generation to generation
-// under a stream of new connections. The host's Debian nginx (1.22) cannot check this file: `resolve` needs
+// under a stream of new connections, keeps the new servers out of use between its two reloads, and takes an
+// edge upgraded from round one's map file over. The host's Debian nginx (1.22) cannot check this file: `resolve` needs
 // 1.27.3 or later. Traffic goes only to containers on the network this test creates; all is removed.
 import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
@@ -57,15 +58,18 @@ async function startApp(gen: string, name = APP): Promise<void> {
     await docker("run", "-d", "--name", name, "--network", NET, "-e", `GEN=${gen}`, PYTHON, "python3", "-c", SERVER);
 }
 
-/** The deploy step's script, run as the App runs it for the new containers `names`; fails on its failure. */
-async function deploy(names: string[]): Promise<void> {
+/**
+ * The deploy step's script, run as the App runs it for the new containers `names`; fails on its failure. `path`
+ * goes before PATH (a stand-in for one of the host's commands); `app` names the upstream file and group.
+ */
+async function deploy(names: string[], path?: string, app = "late"): Promise<void> {
     const ids = await Promise.all(names.map(n => docker("inspect", "-f", "{{.Id}}", n)));
     const script = renderDeployScript({
         waitSeconds: 30,
         edge: {
             container: EDGE,
             lockFile: join(made.lockDir, "edge.lock"),
-            upstreamFile: join(made.dir, "upstream-late.conf"),
+            upstreamFile: join(made.dir, `upstream-${app}.conf`),
             drainSeconds: 10,
             webPort: 8000,
         },
@@ -74,8 +78,9 @@ async function deploy(names: string[]): Promise<void> {
     const child = spawn("bash", ["-c", script], {
         env: {
             ...process.env,
+            ...(path ? { PATH: `${path}:${process.env.PATH}` } : {}),
             DROPYARD_WEB_CONTAINERS: names.join(" "),
-            DROPYARD_UPSTREAM_FILE: renderUpstreamGroup("late", ids.map(shortId), 8000),
+            DROPYARD_UPSTREAM_FILE: renderUpstreamGroup(app, ids.map(shortId), 8000),
         },
     });
     const out = { stdout: "", stderr: "" };
@@ -242,4 +247,95 @@ test("the deploy step moves the edge from generation to generation under new con
             "right after the deploy of the recreated container",
         );
     }
+});
+
+test("between the switch's two reloads the new servers stand beside the live ones, marked down, and get no request", async () => {
+    // The script's pause between its reloads (`sleep 0.3`) is held for 3 s by a stand-in for the host's sleep, which
+    // marks when it began: requests sent meanwhile must all reach the live generation.
+    const [g3a, g3b, g4] = GENERATIONS.slice(1);
+    const bin = join(made.dir, "bin");
+    const mark = join(made.dir, "between-reloads");
+    mkdirSync(bin);
+    writeFileSync(
+        join(bin, "sleep"),
+        `#!/bin/sh\nif [ "$1" = 0.3 ]; then : > '${mark}'; exec /bin/sleep 3; fi\nexec /bin/sleep "$@"\n`,
+        { mode: 0o755 },
+    );
+    assert.ok((await viaEdge()).body.startsWith("g5 "), "the live generation is the one the test before left");
+    let returned = false;
+    const deploying = deploy([g3a, g3b], bin).finally(() => (returned = true));
+    await until("the first reload is done", 60, async () => existsSync(mark));
+
+    const live = readFileSync(join(made.dir, "upstream-late.conf"), "utf8");
+    for (const n of [g3a, g3b]) {
+        const id = shortId(await docker("inspect", "-f", "{{.Id}}", n));
+        assert.match(live, new RegExp(`^ {4}server ${id}:8000 resolve down;$`, "m"), live);
+    }
+    const liveId = shortId(await docker("inspect", "-f", "{{.Id}}", g4));
+    assert.match(live, new RegExp(`^ {4}server ${liveId}:8000 resolve;$`, "m"), live);
+    const answered: string[] = [];
+    for (let i = 0; i < 60; i++) answered.push((await viaEdge()).body.split(" ")[0]);
+    assert.equal(returned, false, "the 60 requests took longer than the held pause");
+    assert.deepEqual([...new Set(answered)], ["g5"], "a server marked down got a request");
+
+    await deploying;
+    assert.ok((await viaEdge()).body.startsWith("g3 "), "after the second reload, the new generation answers");
+});
+
+test("a deploy on an edge upgraded from round one keeps its map's variable while a vhost uses it, then drops it", async () => {
+    // Round one wrote upstream-<app>.conf as a map setting $dropyard_upstream_<app> to web-1's name, and the vhost
+    // proxied to http://$dropyard_upstream_<app>:<port> (06d9b31^, cut to the lines that matter). An upgrade runs
+    // the App's deploy step before NginxVhost rewrites the vhost: without the variable, nginx -t would refuse.
+    const [g3a, , g4] = GENERATIONS.slice(1);
+    const upstreamFile = join(made.dir, "upstream-legacy.conf");
+    const vhostFile = join(made.dir, "vhost-legacy.conf");
+    writeFileSync(upstreamFile, `map $host $dropyard_upstream_legacy {\n    default ${g3a};\n}\n`);
+    writeFileSync(
+        vhostFile,
+        [
+            "server {",
+            "    listen 80;",
+            "    server_name legacy.test;",
+            "    resolver 127.0.0.11 valid=5s ipv6=off;",
+            "    set $upstream http://$dropyard_upstream_legacy:8000;",
+            "    location / {",
+            "        proxy_pass $upstream;",
+            "    }",
+            "}",
+            "",
+        ].join("\n"),
+    );
+    await docker("exec", EDGE, "nginx", "-s", "reload");
+    const legacy = async () => {
+        const r = await fetchVia({ scheme: "http", address: edgeIp, host: "legacy.test", path: "/", timeoutMs: 5000 });
+        return `${r.status} ${r.body.trim().split(" ")[0]}`;
+    };
+    await until("round one's vhost serves g3", 10, async () => (await legacy()) === "200 g3");
+
+    await deploy([g4], undefined, "legacy");
+    const kept = readFileSync(upstreamFile, "utf8");
+    assert.match(kept, /^upstream dropyard_legacy \{$/m);
+    assert.match(kept, new RegExp(`^map \\$host \\$dropyard_upstream_legacy \\{\n {4}default ${g4};\n\\}$`, "m"));
+    assert.equal(await legacy(), "200 g5", "round one's vhost follows the variable to the new web-1");
+
+    // NginxVhost rewrites the vhost to the group; the next deploy writes the group alone.
+    writeFileSync(
+        vhostFile,
+        renderVhost({
+            name: "legacy",
+            serverNames: ["legacy.test"],
+            upstream: { group: upstreamGroup("legacy") },
+            publicPorts: { http: 80, https: 443 },
+            clientMaxBodySize: "1m",
+            timeouts: { connect: 5, send: 60, read: 60 },
+            websockets: false,
+            gzip: false,
+            extraConfig: "",
+        }),
+    );
+    await docker("exec", EDGE, "nginx", "-s", "reload");
+    await until("the new vhost serves g5 through the group", 10, async () => (await legacy()) === "200 g5");
+    await deploy([g3a], undefined, "legacy");
+    assert.doesNotMatch(readFileSync(upstreamFile, "utf8"), /dropyard_upstream_legacy/);
+    assert.equal(await legacy(), "200 g3");
 });
