@@ -21,6 +21,7 @@ import {
 } from "../../bench/stats";
 import { parseHey } from "../../bench/hey";
 import { parseVegeta } from "../../bench/vegeta";
+import { answeredSteadily, searchSaturation, STEADY_P99_MS } from "../../bench/saturation";
 
 const ok = (sentMs: number, latencyMs: number): Sample => ({ sentMs, latencyMs, status: 200 });
 
@@ -357,5 +358,43 @@ test("failures are grouped by kind without the request's URL, most frequent firs
             ["context deadline exceeded", 2],
             ["HTTP 502", 1],
         ],
+    );
+});
+
+test("a run is steady with no failure and a low p99 in its second half; a queue growing late or one failure is not", () => {
+    const fast = Array.from({ length: 100 }, (_, i) => ok(i * 10, 5));
+    assert.equal(answeredSteadily(fast), true);
+    // Slow handshakes in the first half only: still steady.
+    const slowStart = fast.map(s => (s.sentMs < 400 ? { ...s, latencyMs: 2 * STEADY_P99_MS } : s));
+    assert.equal(answeredSteadily(slowStart), true);
+    // The latency grows with each request sent: a queue. The second half's p99 is over the bound.
+    const queue = fast.map(s => ({ ...s, latencyMs: s.sentMs / 2 }));
+    assert.equal(answeredSteadily(queue), false);
+    const oneFailed = [...fast.slice(1), { sentMs: 0, latencyMs: 10_000, status: 0, error: "timeout" }];
+    assert.equal(answeredSteadily(oneFailed), false);
+    assert.equal(answeredSteadily([]), false);
+});
+
+test("the saturation search brackets then bisects to within its tolerance, from above and from below", async () => {
+    for (const [capacity, guess] of [
+        [437, 300],
+        [437, 900],
+        [437, 437],
+        [250, 500],
+    ]) {
+        const r = await searchSaturation(async rate => rate <= capacity, guess);
+        assert.ok(r.rate <= capacity, `${r.rate} > ${capacity} from ${guess}`);
+        const unsteady = Math.min(...r.tried.filter(t => !t.steady).map(t => t.rate));
+        assert.ok(r.rate >= 0.95 * unsteady, `${r.rate} vs lowest unsteady ${unsteady}: ${JSON.stringify(r.tried)}`);
+        assert.ok(r.tried.length <= 12);
+        assert.deepEqual(r.tried[0].rate, Math.round(guess));
+    }
+    await assert.rejects(
+        searchSaturation(async () => false, 100),
+        /no rate down to 10 req\/s/,
+    );
+    await assert.rejects(
+        searchSaturation(async () => true, 100, { maxRuns: 4 }),
+        /no answer within 4 runs/,
     );
 });
