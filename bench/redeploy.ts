@@ -100,6 +100,8 @@ export interface MethodResult {
     readonly name: string;
     readonly steady: WindowFigures;
     readonly during: WindowFigures;
+    /** After the deploy returned, until a second before the load stopped (an outage may outlast the command). */
+    readonly after: WindowFigures;
     readonly split: DeploySplit;
     readonly marks: Mark[];
     readonly buckets: Bucket[];
@@ -171,14 +173,16 @@ export async function measure(
             ...names,
         });
         const steady = windowFigures(between(samples, origin + 1000, startMs));
+        // Up to a second before the load stopped: requests cut short by the stop are not the server's doing.
+        const lastMs = endMs + (plan.afterSeconds - 1) * 1000;
         return {
             name: method.name,
             steady,
             during: windowFigures(between(samples, startMs, endMs)),
+            after: windowFigures(between(samples, endMs, lastMs)),
             split,
             marks,
-            // Up to a second before the load stopped: requests cut short by the stop are not the server's doing.
-            buckets: series(samples, origin, endMs + (plan.afterSeconds - 1) * 1000),
+            buckets: series(samples, origin, lastMs),
             deployAtMs: startMs - origin,
             failures: failureKinds(samples),
             slow: slowBySteps(samples, startMs, marks, 3 * steady.p99Ms),

@@ -196,6 +196,8 @@ async function djangoTarget(): Promise<Target> {
     };
 }
 
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
 /** The four most frequent kinds of a count, for a note: `12 × HTTP 502; 3 × ...`. */
 function topKinds(kinds: readonly [string, number][]): string {
     return kinds
@@ -251,10 +253,12 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
         const r = await measure(m, target, { rate, steadySeconds: 4, afterSeconds: 3 }, generation + 1, progress);
         measured.push(r);
         const key = m.name.replace(/-/g, "_");
-        put(`${key}_total_requests`, r.steady.total + r.during.total);
+        const windows = [r.steady, r.during, r.after];
+        put(`${key}_total_requests`, sum(windows.map(w => w.total)));
         put(`${key}_during_requests`, r.during.total);
-        put(`${key}_failed_connection`, r.during.failedConnection + r.steady.failedConnection);
-        put(`${key}_failed_5xx`, r.during.failed5xx + r.steady.failed5xx);
+        put(`${key}_after_requests`, r.after.total);
+        put(`${key}_failed_connection`, sum(windows.map(w => w.failedConnection)));
+        put(`${key}_failed_5xx`, sum(windows.map(w => w.failed5xx)));
         put(`${key}_steady_p50_ms`, r.steady.p50Ms);
         put(`${key}_steady_p99_ms`, r.steady.p99Ms);
         put(`${key}_during_p50_ms`, r.during.p50Ms);
@@ -268,11 +272,9 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
     // The names scripts read before this section compared methods: dropyard's own column.
     const own = measured[0];
     const legacy = results.section("redeploy", "redeploy_");
-    legacy("total_requests", own.steady.total + own.during.total);
-    legacy(
-        "failed_requests",
-        own.steady.failedConnection + own.steady.failed5xx + own.during.failedConnection + own.during.failed5xx,
-    );
+    const ownWindows = [own.steady, own.during, own.after];
+    legacy("total_requests", sum(ownWindows.map(w => w.total)));
+    legacy("failed_requests", sum(ownWindows.map(w => w.failedConnection + w.failed5xx)));
     const svg = renderRedeployChart(
         `Redeploy under ${rate} req/s (${Math.round((100 * rate) / sat)}% of saturation), django-postgres behind the edge, ${cpus().length} cores`,
         measured.map(r => ({ name: r.name, buckets: r.buckets, deployAtMs: r.deployAtMs, marks: r.marks })),
