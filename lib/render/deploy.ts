@@ -199,14 +199,13 @@ export function renderDeployScript(d: DeployScript): string {
         throw new RangeError(`renderDeployScript: webPort ${e.webPort}`);
     const dir = e.upstreamFile.slice(0, e.upstreamFile.lastIndexOf("/")) || "/";
     /** The upstream file from shell variable `env`, by the edge's file protocol. */
-    const putUpstream = (env: string, beforeReload?: string) =>
+    const putUpstream = (env: string) =>
         renderEdgeChange({
             edge: e,
             dirs: [dir],
             put: [{ path: e.upstreamFile, content: { env } }],
             whenStopped: "fail",
             wording: { rejected: "the new upstream file", restored: "the previous one is" },
-            beforeReload,
         });
     return [
         ...lines,
@@ -246,13 +245,9 @@ export function renderDeployScript(d: DeployScript): string {
         putUpstream("beside"),
         "    sleep 0.3 # the new workers ask Docker's DNS for the new names as they start",
         "fi",
-        putUpstream(
-            "upstream",
-            [
-                "# The workers serving now (those of the first reload too); after this one they finish their requests and exit.",
-                `old=$(docker exec "$edge" sh -c 'grep -ls "^nginx: worker process" /proc/[0-9]*/cmdline' 2>/dev/null || true)`,
-            ].join("\n"),
-        ),
+        putUpstream("upstream"),
+        "# The workers serving before this reload (those of the first reload too) finish their requests and exit.",
+        "old=$edge_workers_before",
         "exec 9>&- # release the edge lock: the wait below changes nothing",
         "",
         "# 4. Drain: the old containers are stopped only after Pulumi sees this step done.",

@@ -11,6 +11,7 @@ import { AddressInfo } from "node:net";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { assertShellClean } from "../support/shellcheck";
+import { callLine } from "../support/fake-commands";
 import { evaluate } from "../../sandbox/harness";
 import { App, Host, NginxVhost } from "../../lib";
 import {
@@ -47,10 +48,9 @@ case "$1 $2" in
     "exec zd-nginx")
         case "$3 $4" in
             "nginx -t") { cat "$FAKE/conf.d/upstream-zd.conf" 2>/dev/null; echo @@; } >> "$FAKE/tested"; if [ "\${FAKE_NGINX_T:-0}" = 0 ]; then echo "test is successful"; else echo "nginx: [emerg] unknown variable"; exit 1; fi ;;
-            "nginx -s") : ;;
             "bash -c") [ "\${FAKE_EDGE_BASH:-1}" = 1 ] || exit 127; [ "$5" = : ] || [ "$(next "$FAKE/warm")" = ok ] ;;
-            "sh -c") case "$5" in
-                grep*) printf '/proc/11/cmdline\\n/proc/12/cmdline\\n' ;;
+            "sh -c") case "$6" in
+                reload) echo "/proc/11/cmdline /proc/12/cmdline " ;; # the reload loop: the workers before it
                 *) [ "$(next "$FAKE/drain")" = gone ] ;;
             esac ;;
         esac ;;
@@ -117,7 +117,7 @@ function run(
         },
     });
     const calls = fs.existsSync(path.join(dir, "calls"))
-        ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n")
+        ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n").map(callLine)
         : [];
     return {
         code: r.status ?? -1,
@@ -160,8 +160,7 @@ test("healthy containers: the upstream file is written, tested and reloaded, the
     const order = [
         "inspect -f {{.State.Status}}",
         "exec zd-nginx nginx -t",
-        "exec zd-nginx sh -c grep",
-        "exec zd-nginx nginx -s reload",
+        "exec zd-nginx sh -c RELOAD_LOOP reload 10",
         "exec zd-nginx sh -c end=",
     ];
     const found = order.map(p => at(r.calls, p));
@@ -190,11 +189,11 @@ test("a live group with other servers: the new ones go in beside them, marked do
         .replace("    keepalive 16;", "    server 0123456789ab:8000 resolve;\n    keepalive 16;");
     assert.deepEqual(r.tested, [beside.trimEnd(), final]);
     assert.equal(r.map, final);
-    const reloads = r.calls.flatMap((c, i) => (c.startsWith("exec zd-nginx nginx -s reload") ? [i] : []));
+    const reloads = r.calls.flatMap((c, i) => (c === "exec zd-nginx sh -c RELOAD_LOOP reload 10" ? [i] : []));
     assert.equal(reloads.length, 2, r.calls.join("\n"));
-    const workers = at(r.calls, "exec zd-nginx sh -c grep");
-    assert.ok(reloads[0] < workers && workers < reloads[1], "the workers to drain are those before the second reload");
+    // The workers to drain are those the second reload's loop printed (the stand-in prints /proc/11 and /proc/12).
     assert.ok(at(r.calls, "exec zd-nginx sh -c end=") > reloads[1]);
+    assert.ok(r.calls.at(-1)!.endsWith(" drain 5 /proc/11/cmdline /proc/12/cmdline"), r.calls.at(-1));
 
     // The same servers live already (the step ran again for the same containers), or none: one reload.
     const same = run({ edge: EDGE }, states, { oldFile: final });
@@ -305,7 +304,7 @@ test("without the edge, the script stops after the health check", () => {
     assert.equal(at(r.calls, "exec"), -1);
 });
 
-test("a map nginx rejects is put back and the deploy fails with nginx's message, without a reload", () => {
+test("an upstream file nginx rejects is put back and the deploy fails with nginx's message, without a reload", () => {
     const r = run(
         { edge: EDGE },
         { "web-1-abc": ["running healthy"] },
@@ -317,7 +316,7 @@ test("a map nginx rejects is put back and the deploy fails with nginx's message,
         /nginx -t in zd-nginx rejected the new upstream file; the previous one is back in place:\nnginx: \[emerg\] unknown variable/,
     );
     assert.equal(r.map, "previous\n");
-    assert.equal(at(r.calls, "exec zd-nginx nginx -s reload"), -1);
+    assert.equal(at(r.calls, "exec zd-nginx sh -c RELOAD_LOOP"), -1);
 });
 
 test("a stopped edge fails the deploy and leaves no new file behind", () => {

@@ -1,86 +1,102 @@
-// reload_edge (lib/render/edge-files.ts): after `nginx -s reload` it waits until every nginx worker accepting
-// connections started after the signal, so a vhost written by a host command is served when the command
-// ends. Run by bash against a fake `docker` whose `docker top` shows the edge's processes call by call.
-// Below, the rest of the edge's file protocol.
+// RELOAD_LOOP (lib/render/edge-files.ts), run by sh here as the edge runs it, over a stand-in /proc and a
+// stand-in nginx: after `nginx -s reload` it waits until every nginx worker accepting connections started after
+// the signal, so a vhost written by a host command is served when the command ends, and prints the workers
+// alive before it for a drain. Below, the rest of the edge's file protocol.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { EdgeChange, RELOAD_FUNCTION, renderEdgeScript } from "../../lib/render/edge-files";
+import { EdgeChange, RELOAD_LOOP, renderEdgeScript } from "../../lib/render/edge-files";
+import { callLine } from "../support/fake-commands";
 import { tempDir } from "../support/fixtures";
 
 const work = tempDir("dropyard-reload-");
 
-// `docker top` prints "$FAKE/top.<n>" on its n-th call (the last one again once they run out).
-const FAKE_DOCKER = `#!/bin/bash
-printf '%s\\n' "$*" >> "$FAKE/calls"
-if [ "$1" = top ]; then
-    n=$(cat "$FAKE/top.n" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$FAKE/top.n"
-    last=$(find "$FAKE" -name 'top.[0-9]*' | wc -l)
-    cat "$FAKE/top.$(( n < last ? n : last ))"
+// `nginx -s reload`: fails while "$FAKE/failures" counts down (no pid file yet), then starts workers 21 and 22
+// in "$FAKE/proc"; 0.3 s later the workers before it stop accepting (11: "is shutting down") or end (12),
+// unless FAKE_OLD_STAY is set. Each process's cmdline is its title padded with NULs, as nginx sets it.
+const FAKE_NGINX = `#!/bin/bash
+[ "$*" = "-s reload" ] || exit 2
+n=$(cat "$FAKE/failures" 2>/dev/null || echo 0)
+if [ "$n" -gt 0 ]; then echo $((n - 1)) > "$FAKE/failures"; echo 'open() "/run/nginx.pid" failed' >&2; exit 1; fi
+title() { mkdir -p "$FAKE/proc/$1"; printf '%s\\0\\0\\0\\0' "$2" > "$FAKE/proc/$1/cmdline"; }
+title 21 "nginx: worker process"; title 22 "nginx: worker process"
+if [ -z "\${FAKE_OLD_STAY:-}" ]; then
+    # Not holding the test's output pipe: the test reads the processes as they are when the loop returned.
+    (sleep 0.3; title 11 "nginx: worker process is shutting down"; rm -rf "$FAKE/proc/12") >/dev/null 2>&1 &
 fi
 `;
 
-const top = (...rows: string[]) =>
-    ["PID                 COMMAND", ...rows.map(r => r.replace(" ", "                "))].join("\n") + "\n";
-const MASTER = "10 nginx: master process nginx -g daemon off;";
-
-function reload(tops: string[]): { code: number | null; stderr: string; calls: string[] } {
-    const dir = fs.mkdtempSync(path.join(work, "run-"));
-    fs.writeFileSync(path.join(dir, "docker"), FAKE_DOCKER, { mode: 0o755 });
-    tops.forEach((t, i) => fs.writeFileSync(path.join(dir, `top.${i + 1}`), t));
-    const r = spawnSync("/bin/bash", ["-c", `set -euo pipefail\nedge=box-nginx\n${RELOAD_FUNCTION}\nreload_edge`], {
-        encoding: "utf8",
-        env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, FAKE: dir },
-    });
-    return {
-        code: r.status,
-        stderr: r.stderr,
-        calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n"),
-    };
+function title(dir: string, pid: number, text: string): void {
+    fs.mkdirSync(path.join(dir, "proc", String(pid)), { recursive: true });
+    fs.writeFileSync(path.join(dir, "proc", String(pid), "cmdline"), `${text}\0\0\0\0`);
 }
 
-test("reload_edge returns once only workers started after the reload accept connections", () => {
-    const r = reload([
-        top(MASTER, "11 nginx: worker process", "12 nginx: worker process"),
-        // Just after the signal: the new workers run, and the old ones still accept.
-        top(
-            MASTER,
-            "11 nginx: worker process",
-            "12 nginx: worker process",
-            "21 nginx: worker process",
-            "22 nginx: worker process",
-        ),
-        // The old ones stopped accepting and finish their requests.
-        top(
-            MASTER,
-            "11 nginx: worker process is shutting down",
-            "21 nginx: worker process",
-            "22 nginx: worker process",
-        ),
-        top(MASTER, "21 nginx: worker process", "22 nginx: worker process"),
-    ]);
+/** RELOAD_LOOP over a stand-in /proc holding `procs` (pid: title), with `failures` failed reloads first. */
+function reloadLoop(
+    procs: Record<number, string>,
+    opts: { seconds?: number; failures?: number; oldStay?: boolean } = {},
+): { code: number | null; stdout: string; stderr: string; cmdline: (pid: number) => string | undefined } {
+    const dir = fs.mkdtempSync(path.join(work, "loop-"));
+    fs.mkdirSync(path.join(dir, "proc"));
+    fs.mkdirSync(path.join(dir, "bin"));
+    fs.writeFileSync(path.join(dir, "bin", "nginx"), FAKE_NGINX, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "failures"), String(opts.failures ?? 0));
+    for (const [pid, text] of Object.entries(procs)) title(dir, Number(pid), text);
+    const r = spawnSync("sh", ["-c", RELOAD_LOOP, "reload", String(opts.seconds ?? 10), path.join(dir, "proc")], {
+        encoding: "utf8",
+        env: {
+            PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
+            FAKE: dir,
+            ...(opts.oldStay ? { FAKE_OLD_STAY: "1" } : {}),
+        },
+    });
+    const cmdline = (pid: number) => {
+        const f = path.join(dir, "proc", String(pid), "cmdline");
+        return fs.existsSync(f) ? fs.readFileSync(f, "utf8").replace(/\0+$/, "") : undefined;
+    };
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, cmdline };
+}
+
+const MASTER = "nginx: master process nginx -g daemon off;";
+
+test("RELOAD_LOOP reloads, prints the workers alive before, and returns once only new workers accept connections", () => {
+    const r = reloadLoop({
+        10: MASTER,
+        11: "nginx: worker process",
+        12: "nginx: worker process",
+        9: "nginx: worker process is shutting down", // from a reload before, still finishing its requests
+    });
     assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stderr, /warning/);
-    assert.deepEqual(r.calls, [
-        "top box-nginx -o pid,args",
-        "exec box-nginx nginx -s reload",
-        "top box-nginx -o pid,args",
-        "top box-nginx -o pid,args",
-    ]);
+    const proc = (pid: number) => new RegExp(`/proc/${pid}/cmdline`);
+    for (const pid of [9, 11, 12]) assert.match(r.stdout, proc(pid), "a worker alive before the reload");
+    for (const pid of [10, 21, 22]) assert.doesNotMatch(r.stdout, proc(pid));
+    // It returned after the old workers stopped accepting, not as soon as the new ones were there.
+    assert.equal(r.cmdline(11), "nginx: worker process is shutting down");
+    assert.equal(r.cmdline(12), undefined);
 });
 
-test("reload_edge does not wait when docker top shows no workers (no ps on the host, say)", () => {
-    const r = reload([""]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.calls, ["top box-nginx -o pid,args", "exec box-nginx nginx -s reload"]);
+test("RELOAD_LOOP retries a reload nginx refuses at first (no pid file yet)", () => {
+    // Giving up takes 15 s (1 + 2 + ... + 5): its exit status 3 is mapped in nginx.test.ts.
+    const retried = reloadLoop({ 10: MASTER, 11: "nginx: worker process" }, { failures: 1 });
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.equal(retried.cmdline(21), "nginx: worker process");
+});
+
+test("RELOAD_LOOP does not wait without workers to watch, and says so when old ones still accept after the seconds", () => {
+    const none = reloadLoop({});
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(none.stdout.trim(), "");
+    const stuck = reloadLoop({ 10: MASTER, 11: "nginx: worker process" }, { oldStay: true, seconds: 1 });
+    assert.equal(stuck.code, 4);
+    assert.match(stuck.stdout, /\/proc\/11\/cmdline/);
 });
 
 // The rest of the protocol (renderEdgeChange): run against a fake `docker` whose edge runs, and
 // whose `nginx -t` fails when FAKE_NGINX_T is 1.
 const FAKE_EDGE = `#!/bin/bash
-printf '%s\\n' "$*" >> "$FAKE/calls"
+call="$*"; printf '%s\\n' "\${call//$'\\n'/ }" >> "$FAKE/calls"
 case "$1" in
     inspect) echo true ;;
     exec) if [ "$3 $4" = "nginx -t" ] && [ "\${FAKE_NGINX_T:-0}" = 1 ]; then echo "nginx: [emerg] broken"; exit 1; fi ;;
@@ -102,7 +118,7 @@ function change(
         code: r.status,
         stderr: r.stderr,
         dir,
-        calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n"),
+        calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n").map(callLine),
     };
 }
 
@@ -117,7 +133,7 @@ test("edge change: a file's content can come from an environment variable of the
     assert.equal(fs.statSync(file).mode & 0o777, 0o644);
     assert.deepEqual(
         r.calls.filter(c => c.startsWith("exec")),
-        ["exec box-nginx nginx -t", "exec box-nginx nginx -s reload"],
+        ["exec box-nginx nginx -t", "exec box-nginx sh -c RELOAD_LOOP reload 10"],
     );
 });
 
@@ -133,7 +149,7 @@ test("edge change: a removal nginx rejects puts the files back and fails without
     );
     assert.equal(fs.readFileSync(file, "utf8"), "server {}\n");
     assert.deepEqual(fs.readdirSync(dir), ["vhost.conf"], "no copies left behind");
-    assert.ok(!r.calls.includes("exec box-nginx nginx -s reload"));
+    assert.ok(!r.calls.some(c => c.includes("RELOAD_LOOP")), r.calls.join("\n"));
     // Accepted, the file goes and so does the directory it leaves empty.
     assert.equal(change({ remove: [file], removeDirs: [dir], whenStopped: "skip" }).code, 0);
     assert.ok(!fs.existsSync(dir));
