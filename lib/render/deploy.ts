@@ -79,15 +79,15 @@ export interface DeployScript {
 
 /**
  * bash in the edge, `bash -c WARM_LOOP warm <host> <port> <seconds>`: asks `HEAD /` every 0.2 s until a status line
- * comes back (exit 0) or the seconds are up (exit 1). Each attempt waits for its answer as long as time is left:
- * a server that accepted is loading the app.
+ * comes back (exit 0) or the seconds are up (exit 3, apart from docker's own 1, 126 and 127). Each attempt waits for
+ * its answer as long as time is left: a server that accepted is loading the app.
  */
 export const WARM_LOOP = [
     "end=$((SECONDS + $3))",
     "while :; do",
     '    left=$((end - SECONDS)); [ "$left" -ge 1 ] || left=1',
     '    if (exec 3<>"/dev/tcp/$1/$2" && printf "HEAD / HTTP/1.0\\r\\n\\r\\n" >&3 && IFS= read -r -t "$left" line <&3 && [ -n "$line" ]) 2>/dev/null; then exit 0; fi',
-    '    [ "$SECONDS" -lt "$end" ] || exit 1',
+    '    [ "$SECONDS" -lt "$end" ] || exit 3',
     "    sleep 0.2",
     "done",
 ].join("\n");
@@ -214,13 +214,16 @@ export function renderDeployScript(d: DeployScript): string {
         "# binds its port before its workers have loaded the app (gunicorn, puma) passes a TCP check while requests",
         "# sent to it would wait for that load. Any status line counts; an edge image without bash skips this.",
         `edge=${shq(e.container)}`,
-        `if docker exec "$edge" bash -c : 2>/dev/null; then`,
-        `    for c in "\${containers[@]}"; do`,
-        "        # shellcheck disable=SC2016 # expanded by the edge's bash",
-        `        docker exec "$edge" bash -c ${shq(WARM_LOOP)} warm "$c" ${e.webPort} $((deadline - SECONDS > 1 ? deadline - SECONDS : 1)) \\`,
-        `            || echo "warning: web container $c gave no HTTP answer within the ${d.waitSeconds}s wait; the edge moves to it all the same" >&2`,
-        "    done",
-        "fi",
+        `for c in "\${containers[@]}"; do`,
+        "    code=0",
+        "    # shellcheck disable=SC2016 # expanded by the edge's bash",
+        `    docker exec "$edge" bash -c ${shq(WARM_LOOP)} warm "$c" ${e.webPort} $((deadline - SECONDS > 1 ? deadline - SECONDS : 1)) 2>/dev/null || code=$?`,
+        '    case "$code" in',
+        "        0) ;;",
+        `        3) echo "warning: web container $c gave no HTTP answer within the ${d.waitSeconds}s wait; the edge moves to it all the same" >&2 ;;`,
+        "        *) break ;; # no bash in the edge image (126, 127), or no edge running (1): the change below says so",
+        "    esac",
+        "done",
         "",
         "# 3. Point the edge at them. A reload carries each server's addresses over from the workers before it; a server",
         "# they did not have starts with none until the new workers look it up, and a request in that moment would have",
