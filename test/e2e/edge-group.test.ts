@@ -47,9 +47,9 @@ http.server.ThreadingHTTPServer(("", 8000), Handler).serve_forever()
 
 let edgeIp = "";
 
-/** One GET through the edge for the vhost's name: status and body. */
-async function viaEdge(): Promise<{ status: number; body: string }> {
-    const r = await fetchVia({ scheme: "http", address: edgeIp, host: "late.test", path: "/", timeoutMs: 5000 });
+/** One GET through the edge for `host` (the first vhost's name by default): status and body. */
+async function viaEdge(host = "late.test"): Promise<{ status: number; body: string }> {
+    const r = await fetchVia({ scheme: "http", address: edgeIp, host, path: "/", timeoutMs: 5000 });
     return { status: r.status, body: r.body.trim() };
 }
 
@@ -116,6 +116,21 @@ function load(clients: number): { stop: () => Promise<{ ok: number; failed: stri
     };
 }
 
+/** The vhost dropyard renders for App `app` at `<app>.test`, proxying to the App's upstream group. */
+function groupVhost(app: string): string {
+    return renderVhost({
+        name: app,
+        serverNames: [`${app}.test`],
+        upstream: { group: upstreamGroup(app) },
+        publicPorts: { http: 80, https: 443 },
+        clientMaxBodySize: "1m",
+        timeouts: { connect: 5, send: 60, read: 60 },
+        websockets: false,
+        gzip: false,
+        extraConfig: "",
+    });
+}
+
 async function ipOf(container: string): Promise<string> {
     return docker("inspect", "-f", `{{(index .NetworkSettings.Networks "${NET}").IPAddress}}`, container);
 }
@@ -126,21 +141,10 @@ before(async () => {
     made.dir = mkdtempSync(join(tmpdir(), `${P}-`));
     chmodSync(made.dir, 0o755);
     made.lockDir = mkdtempSync(join(tmpdir(), `${P}-lock-`));
-    const vhost = renderVhost({
-        name: "late",
-        serverNames: ["late.test"],
-        upstream: { group: upstreamGroup("late") },
-        publicPorts: { http: 80, https: 443 },
-        clientMaxBodySize: "1m",
-        timeouts: { connect: 5, send: 60, read: 60 },
-        websockets: false,
-        gzip: false,
-        extraConfig: "",
-    });
     const files = {
         "00-dropyard.conf": renderEdgeDefault(),
         "upstream-late.conf": renderUpstreamGroup("late", [APP], 8000),
-        "vhost-late.conf": vhost,
+        "vhost-late.conf": groupVhost("late"),
     };
     for (const [name, text] of Object.entries(files)) writeFileSync(join(made.dir, name), text);
 });
@@ -307,8 +311,8 @@ test("a deploy on an edge upgraded from round one keeps its map's variable while
     );
     await docker("exec", EDGE, "nginx", "-s", "reload");
     const legacy = async () => {
-        const r = await fetchVia({ scheme: "http", address: edgeIp, host: "legacy.test", path: "/", timeoutMs: 5000 });
-        return `${r.status} ${r.body.trim().split(" ")[0]}`;
+        const r = await viaEdge("legacy.test");
+        return `${r.status} ${r.body.split(" ")[0]}`;
     };
     await until("round one's vhost serves g3", 10, async () => (await legacy()) === "200 g3");
 
@@ -319,20 +323,7 @@ test("a deploy on an edge upgraded from round one keeps its map's variable while
     assert.equal(await legacy(), "200 g5", "round one's vhost follows the variable to the new web-1");
 
     // NginxVhost rewrites the vhost to the group; the next deploy writes the group alone.
-    writeFileSync(
-        vhostFile,
-        renderVhost({
-            name: "legacy",
-            serverNames: ["legacy.test"],
-            upstream: { group: upstreamGroup("legacy") },
-            publicPorts: { http: 80, https: 443 },
-            clientMaxBodySize: "1m",
-            timeouts: { connect: 5, send: 60, read: 60 },
-            websockets: false,
-            gzip: false,
-            extraConfig: "",
-        }),
-    );
+    writeFileSync(vhostFile, groupVhost("legacy"));
     await docker("exec", EDGE, "nginx", "-s", "reload");
     await until("the new vhost serves g5 through the group", 10, async () => (await legacy()) === "200 g5");
     await deploy([g3a], undefined, "legacy");
