@@ -9,7 +9,7 @@
 // Traffic goes to loopback only.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -317,17 +317,17 @@ describe("dropyard releases and rollback (fixtures/day-app)", () => {
             assert.equal(logs.status, 0, logs.stderr);
             assert.match(logs.stdout, new RegExp(`^\\S+ tick\\[day-web-tick-run\\]: ${ticks[0]}$`, "m"));
         } finally {
-            if (cronStarted !== undefined) process.kill(cronStarted);
+            cronStarted?.kill();
         }
     });
 });
 
 /**
  * The host's cron daemon (Debian's `cron`), installed when missing and started when not running.
- * Returns the pid of a daemon this started (to stop it afterwards), else undefined.
+ * Returns a daemon this started (to stop it afterwards), else undefined. It runs in the foreground as this
+ * process's child: a daemonized cron's pid file can still hold a stale pid when read right after it forks.
  */
-function ensureCron(): number | undefined {
-    if (spawnSync("pgrep", ["-x", "cron"]).status === 0) return undefined;
+function ensureCron(): ChildProcess | undefined {
     if (!existsSync("/usr/sbin/cron")) {
         const apt = (...args: string[]) =>
             spawnSync("apt-get", args, { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } })
@@ -337,6 +337,7 @@ function ensureCron(): number | undefined {
             assert.equal(apt("install", "-y", "-q", "cron"), 0, "apt-get install cron failed");
         }
     }
-    execFileSync("/usr/sbin/cron");
-    return Number(readFileSync("/run/crond.pid", "utf8").trim());
+    // Checked after the install: a package's scripts may have started one.
+    if (spawnSync("pgrep", ["-x", "cron"]).status === 0) return undefined;
+    return spawn("/usr/sbin/cron", ["-f"], { stdio: "ignore" });
 }
