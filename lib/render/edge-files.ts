@@ -58,18 +58,20 @@ export interface EdgeChange {
 }
 
 /**
- * sh in the edge, `sh -c RELOAD_LOOP reload <seconds> [<proc>]`: `nginx -s reload`, retried for a few seconds
- * because a container that has just started may not have written nginx's pid file yet (exit 3 when it never
- * works). The signal only asks nginx's master to load the files and start new workers, and for a moment the old
- * workers accept connections too: so it then waits (up to the seconds; exit 4 when they are up) until every
- * worker accepting connections (titled exactly `nginx: worker process`; one finishing is `... is shutting down`)
- * started after the signal. It prints the workers alive before the signal (`<proc>/<pid>/cmdline`, on one line),
- * for a caller that drains them. `<proc>` is where the processes are listed (/proc; a directory in the tests).
- * Without `grep -z` or a /proc there are no workers, and nothing to wait on. One `docker exec` for the whole
- * wait: an exec costs the engine about 0.1 s of CPU, a `docker top` half of that.
+ * sh in the edge, `sh -c RELOAD_LOOP reload <seconds> [<proc>]`: first `nginx -t`; when it fails, its output on
+ * standard output and exit 2, nothing reloaded. Then `nginx -s reload`, retried for a few seconds because a
+ * container that has just started may not have written nginx's pid file yet (exit 3 when it never works). The
+ * signal only asks nginx's master to load the files and start new workers, and for a moment the old workers accept
+ * connections too: so it then waits (up to the seconds; exit 4 when they are up) until every worker accepting
+ * connections (titled exactly `nginx: worker process`; one finishing is `... is shutting down`) started after the
+ * signal. It prints the workers alive before the signal (`<proc>/<pid>/cmdline`, on one line), for a caller that
+ * drains them. `<proc>` is where the processes are listed (/proc; a directory in the tests). Without `grep -z` or a
+ * /proc there are no workers, and nothing to wait on. The check, the reload and the wait are one `docker exec`: an
+ * exec costs the engine about 0.1 s of CPU, which a loaded host takes from its apps.
  */
 export const RELOAD_LOOP = [
     "proc=${2:-/proc}",
+    "out=$(nginx -t 2>&1) || { printf '%s\\n' \"$out\"; exit 2; }",
     `workers() { grep -lsz "$1" "$proc"/[0-9]*/cmdline 2>/dev/null | tr '\\n' ' '; }`,
     "alive=$(workers '^nginx: worker process')",
     "before=$(workers '^nginx: worker process$')",
@@ -92,21 +94,26 @@ export const RELOAD_LOOP = [
 ].join("\n");
 
 /**
- * Defines `reload_edge`: RELOAD_LOOP in "$edge", so the change is served when the script goes on. It sets
- * `edge_workers_before` to the nginx workers alive before the reload (their /proc entries in the edge, for a
- * drain). An edge image without sh gets a plain reload, and no wait.
+ * Defines `reload_edge`: RELOAD_LOOP in "$edge", so the change is checked and then served when the script goes on.
+ * It returns 0 with `edge_workers_before` set to the nginx workers alive before the reload (their /proc entries in
+ * the edge, for a drain); 2 with `edge_rejected` set to nginx's words when `nginx -t` fails; 3 when the reload
+ * failed; docker's own status (1) when the edge could not be reached. An edge image without sh gets `nginx -t`
+ * and a plain reload, two execs and no wait.
  */
 export const RELOAD_FUNCTION = [
+    "# shellcheck disable=SC2034 # edge_rejected and edge_workers_before: read by the script that embeds this",
     "reload_edge() {",
     "    local out code=0",
     `    out=$(docker exec "$edge" sh -c ${shq(RELOAD_LOOP)} reload 10) || code=$?`,
     '    case "$code" in',
     "        0) ;;",
+    "        2) edge_rejected=$out; return 2 ;;",
     `        4) echo "warning: nginx in $edge still has workers from before the reload after 10s" >&2 ;;`,
-    `        126 | 127) out=""; docker exec "$edge" nginx -s reload || return ;;`,
+    "        126 | 127)",
+    `            if ! out=$(docker exec "$edge" nginx -t 2>&1); then edge_rejected=$out; return 2; fi`,
+    `            out=""; docker exec "$edge" nginx -s reload || return 3 ;;`,
     '        *) return "$code" ;;',
     "    esac",
-    "    # shellcheck disable=SC2034 # read by the script that embeds this function, when it drains",
     "    edge_workers_before=$out",
     "}",
 ].join("\n");
@@ -181,19 +188,29 @@ export function renderEdgeChange(c: EdgeChange): string {
             "fi",
         );
     }
+    // Exit statuses: reload_edge's. A rejected change puts the old files back; one nginx accepted stays, even when
+    // its reload failed (3): nginx reads it at its next reload or start.
     lines.push(
-        `if ! out=$(docker exec "$edge" nginx -t 2>&1); then`,
+        RELOAD_FUNCTION,
+        "code=0; reload_edge || code=$?",
+        'case "$code" in',
         ...(touched.length > 0
             ? [
-                  "    restore",
-                  `    printf '%s\\n' "nginx -t in $edge rejected ${wording.rejected}; ${wording.restored} back in place:" "$out" >&2`,
+                  "    0) drop_copies ;;",
+                  "    2) restore",
+                  `       printf '%s\\n' "nginx -t in $edge rejected ${wording.rejected}; ${wording.restored} back in place:" "$edge_rejected" >&2`,
+                  "       exit 1 ;;",
+                  "    3) drop_copies; exit 3 ;;",
+                  "    *) restore",
+                  `       echo "nginx in $edge could not be reached (docker exec exited $code); ${wording.restored} back in place" >&2`,
+                  "       exit 1 ;;",
               ]
-            : [`    printf '%s\\n' "nginx -t in $edge fails, so it was not reloaded:" "$out" >&2`]),
-        "    exit 1",
-        "fi",
-        ...(touched.length > 0 ? ["drop_copies"] : []),
-        RELOAD_FUNCTION,
-        "reload_edge",
+            : [
+                  "    0) ;;",
+                  `    2) printf '%s\\n' "nginx -t in $edge fails, so it was not reloaded:" "$edge_rejected" >&2; exit 1 ;;`,
+                  `    *) echo "nginx in $edge was not reloaded (docker exec exited $code)" >&2; exit "$code" ;;`,
+              ]),
+        "esac",
     );
     return lines.join("\n");
 }

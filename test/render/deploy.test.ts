@@ -47,10 +47,12 @@ case "$1 $2" in
     "logs --tail") printf 'booting %s\\nlistening on 8000\\n' "$4" ;;
     "exec zd-nginx")
         case "$3 $4" in
-            "nginx -t") { cat "$FAKE/conf.d/upstream-zd.conf" 2>/dev/null; echo @@; } >> "$FAKE/tested"; if [ "\${FAKE_NGINX_T:-0}" = 0 ]; then echo "test is successful"; else echo "nginx: [emerg] unknown variable"; exit 1; fi ;;
             "bash -c") [ "\${FAKE_EDGE_BASH:-1}" = 1 ] || exit 127; [ "$(next "$FAKE/warm")" = ok ] || exit 3 ;;
             "sh -c") case "$6" in
-                reload) echo "/proc/11/cmdline /proc/12/cmdline " ;; # the reload loop: the workers before it
+                reload) # the reload loop: nginx -t, then the workers before the reload
+                    { cat "$FAKE/conf.d/upstream-zd.conf" 2>/dev/null; echo @@; } >> "$FAKE/tested"
+                    if [ "\${FAKE_NGINX_T:-0}" = 1 ]; then echo "nginx: [emerg] unknown variable"; exit 2; fi
+                    echo "/proc/11/cmdline /proc/12/cmdline " ;;
                 *) [ "$(next "$FAKE/drain")" = gone ] ;;
             esac ;;
         esac ;;
@@ -159,7 +161,6 @@ test("healthy containers: the upstream file is written, tested and reloaded, the
     assert.equal(r.map, renderUpstreamGroup("zd", ["web-1-abc", "web-2-def"], 8000));
     const order = [
         "inspect -f {{.State.Status}}",
-        "exec zd-nginx nginx -t",
         "exec zd-nginx sh -c RELOAD_LOOP reload 10",
         "exec zd-nginx sh -c end=",
     ];
@@ -243,7 +244,7 @@ test("a starting container is probed with its own check and passes when it answe
     for (const c of checks)
         assert.match(c, /^exec web-1-abc \/bin\/sh -c end=.* probe 5 \/bin\/sh -c curl -f localhost:8000\/up$/);
     assert.ok(
-        at(r.calls, "exec zd-nginx nginx -t") > r.calls.lastIndexOf(checks[0]),
+        at(r.calls, "exec zd-nginx sh -c RELOAD_LOOP") > r.calls.lastIndexOf(checks[0]),
         "the edge moves only after the check passed",
     );
     // An argument-list check runs as its arguments; one that never passes leaves the wait to fail as before.
@@ -316,7 +317,8 @@ test("an upstream file nginx rejects is put back and the deploy fails with nginx
         /nginx -t in zd-nginx rejected the new upstream file; the previous one is back in place:\nnginx: \[emerg\] unknown variable/,
     );
     assert.equal(r.map, "previous\n");
-    assert.equal(at(r.calls, "exec zd-nginx sh -c RELOAD_LOOP"), -1);
+    assert.equal(r.tested.length, 1, "checked once, in the reload loop, which stops before its reload");
+    assert.equal(at(r.calls, "exec zd-nginx sh -c end="), -1, "nothing to drain");
 });
 
 test("a stopped edge fails the deploy and leaves no new file behind", () => {
@@ -347,7 +349,10 @@ test("before the switch each new container is asked for a first HTTP answer from
     assert.match(warms[0], /\/dev\/tcp\/\$1\/\$2.*HEAD \/ HTTP\/1\.0.* warm web-1-abc 8000 \d+$/s);
     assert.match(warms[1], / warm web-2-def 8000 \d+$/);
     assert.ok(at(r.calls, "exec zd-nginx bash -c end=") > at(r.calls, "inspect -f {{.State.Status}}"));
-    assert.ok(r.calls.lastIndexOf(warms[1]) < at(r.calls, "exec zd-nginx nginx -t"), "answers come before the switch");
+    assert.ok(
+        r.calls.lastIndexOf(warms[1]) < at(r.calls, "exec zd-nginx sh -c RELOAD_LOOP"),
+        "answers come before the switch",
+    );
 });
 
 /** Runs one of the in-edge loops with a real shell, asynchronously (a server in this process answers meanwhile). */

@@ -13,10 +13,12 @@ import { tempDir } from "../support/fixtures";
 
 const work = tempDir("dropyard-reload-");
 
-// `nginx -s reload`: fails while "$FAKE/failures" counts down (no pid file yet), then starts workers 21 and 22
-// in "$FAKE/proc"; 0.3 s later the workers before it stop accepting (11: "is shutting down") or end (12),
-// unless FAKE_OLD_STAY is set. Each process's cmdline is its title padded with NULs, as nginx sets it.
+// `nginx -t`: fails when FAKE_NGINX_T is set. `nginx -s reload`: fails while "$FAKE/failures" counts down (no pid
+// file yet), then starts workers 21 and 22 in "$FAKE/proc"; 0.3 s later the workers before it stop accepting (11:
+// "is shutting down") or end (12), unless FAKE_OLD_STAY is set. Each process's cmdline is its title padded with
+// NULs, as nginx sets it.
 const FAKE_NGINX = `#!/bin/bash
+if [ "$*" = -t ]; then [ -z "\${FAKE_NGINX_T:-}" ] || { echo "nginx: [emerg] broken" >&2; exit 1; }; exit 0; fi
 [ "$*" = "-s reload" ] || exit 2
 n=$(cat "$FAKE/failures" 2>/dev/null || echo 0)
 if [ "$n" -gt 0 ]; then echo $((n - 1)) > "$FAKE/failures"; echo 'open() "/run/nginx.pid" failed' >&2; exit 1; fi
@@ -36,7 +38,7 @@ function title(dir: string, pid: number, text: string): void {
 /** RELOAD_LOOP over a stand-in /proc holding `procs` (pid: title), with `failures` failed reloads first. */
 function reloadLoop(
     procs: Record<number, string>,
-    opts: { seconds?: number; failures?: number; oldStay?: boolean } = {},
+    opts: { seconds?: number; failures?: number; oldStay?: boolean; rejects?: boolean } = {},
 ): { code: number | null; stdout: string; stderr: string; cmdline: (pid: number) => string | undefined } {
     const dir = fs.mkdtempSync(path.join(work, "loop-"));
     fs.mkdirSync(path.join(dir, "proc"));
@@ -50,6 +52,7 @@ function reloadLoop(
             PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
             FAKE: dir,
             ...(opts.oldStay ? { FAKE_OLD_STAY: "1" } : {}),
+            ...(opts.rejects ? { FAKE_NGINX_T: "1" } : {}),
         },
     });
     const cmdline = (pid: number) => {
@@ -77,6 +80,14 @@ test("RELOAD_LOOP reloads, prints the workers alive before, and returns once onl
     assert.equal(r.cmdline(12), undefined);
 });
 
+test("RELOAD_LOOP checks first: when nginx -t fails it prints nginx's words and exits 2 without a reload", () => {
+    const r = reloadLoop({ 10: MASTER, 11: "nginx: worker process" }, { rejects: true });
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, "nginx: [emerg] broken\n");
+    assert.equal(r.cmdline(21), undefined, "no new workers: it did not reload");
+    assert.equal(r.cmdline(11), "nginx: worker process");
+});
+
 test("RELOAD_LOOP retries a reload nginx refuses at first (no pid file yet)", () => {
     // Giving up takes 15 s (1 + 2 + ... + 5): its exit status 3 is mapped in nginx.test.ts.
     const retried = reloadLoop({ 10: MASTER, 11: "nginx: worker process" }, { failures: 1 });
@@ -93,33 +104,39 @@ test("RELOAD_LOOP does not wait without workers to watch, and says so when old o
     assert.match(stuck.stdout, /\/proc\/11\/cmdline/);
 });
 
-// The rest of the protocol (renderEdgeChange): run against a fake `docker` whose edge runs, and
-// whose `nginx -t` fails when FAKE_NGINX_T is 1.
+// The rest of the protocol (renderEdgeChange): run against a fake `docker` whose edge runs, and runs what it is
+// asked to here, RELOAD_LOOP over an empty stand-in /proc; its `nginx` logs each call, and its `nginx -t` fails when
+// FAKE_NGINX_T is 1. With FAKE_NO_SH set the edge image has no sh (docker exec exits 126).
 const FAKE_EDGE = `#!/bin/bash
 call="$*"; printf '%s\\n' "\${call//$'\\n'/ }" >> "$FAKE/calls"
 case "$1" in
     inspect) echo true ;;
-    exec) if [ "$3 $4" = "nginx -t" ] && [ "\${FAKE_NGINX_T:-0}" = 1 ]; then echo "nginx: [emerg] broken"; exit 1; fi ;;
+    exec) shift 2
+        if [ "$1" = sh ]; then [ -z "\${FAKE_NO_SH:-}" ] || exit 126; exec sh -c "$3" "$4" "$5" "$FAKE/proc"; fi
+        exec "$@" ;;
 esac
+`;
+const FAKE_EDGE_NGINX = `#!/bin/bash
+echo "$*" >> "$FAKE/nginx.log"
+if [ "$*" = -t ] && [ "\${FAKE_NGINX_T:-0}" = 1 ]; then echo "nginx: [emerg] broken" >&2; exit 1; fi
 `;
 
 function change(
     c: Omit<EdgeChange, "edge">,
     env: Record<string, string> = {},
-): { code: number | null; stderr: string; dir: string; calls: string[] } {
+): { code: number | null; stderr: string; dir: string; calls: string[]; nginx: string[] } {
     const dir = fs.mkdtempSync(path.join(work, "change-"));
     fs.writeFileSync(path.join(dir, "docker"), FAKE_EDGE, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "nginx"), FAKE_EDGE_NGINX, { mode: 0o755 });
+    fs.mkdirSync(path.join(dir, "proc"));
     const script = renderEdgeScript({ edge: { container: "box-nginx", lockFile: path.join(dir, "edge.lock") }, ...c });
     const r = spawnSync("/bin/bash", ["-c", script], {
         encoding: "utf8",
         env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, FAKE: dir, ...env },
     });
-    return {
-        code: r.status,
-        stderr: r.stderr,
-        dir,
-        calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n").map(callLine),
-    };
+    const lines = (f: string) =>
+        fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8").trim().split("\n") : [];
+    return { code: r.status, stderr: r.stderr, dir, calls: lines("calls").map(callLine), nginx: lines("nginx.log") };
 }
 
 test("edge change: a file's content can come from an environment variable of the host command", () => {
@@ -131,10 +148,12 @@ test("edge change: a file's content can come from an environment variable of the
     assert.equal(r.code, 0, r.stderr);
     assert.equal(fs.readFileSync(file, "utf8"), "map {}\n");
     assert.equal(fs.statSync(file).mode & 0o777, 0o644);
+    // nginx -t and the reload in one exec.
     assert.deepEqual(
         r.calls.filter(c => c.startsWith("exec")),
-        ["exec box-nginx nginx -t", "exec box-nginx sh -c RELOAD_LOOP reload 10"],
+        ["exec box-nginx sh -c RELOAD_LOOP reload 10"],
     );
+    assert.deepEqual(r.nginx, ["-t", "-s reload"]);
 });
 
 test("edge change: a removal nginx rejects puts the files back and fails without a reload", () => {
@@ -149,8 +168,33 @@ test("edge change: a removal nginx rejects puts the files back and fails without
     );
     assert.equal(fs.readFileSync(file, "utf8"), "server {}\n");
     assert.deepEqual(fs.readdirSync(dir), ["vhost.conf"], "no copies left behind");
-    assert.ok(!r.calls.some(c => c.includes("RELOAD_LOOP")), r.calls.join("\n"));
+    assert.deepEqual(r.nginx, ["-t"], "rejected, it was not reloaded");
     // Accepted, the file goes and so does the directory it leaves empty.
     assert.equal(change({ remove: [file], removeDirs: [dir], whenStopped: "skip" }).code, 0);
     assert.ok(!fs.existsSync(dir));
+});
+
+test("edge change: an edge image without sh gets nginx -t and a plain reload, and a rejection there restores the files", () => {
+    const dir = fs.mkdtempSync(path.join(work, "no-sh-"));
+    const file = path.join(dir, "vhost.conf");
+    fs.writeFileSync(file, "server {}\n");
+    const put = { put: [{ path: file, content: "server { listen 81; }\n" }], whenStopped: "fail" } as const;
+    const r = change(put, { FAKE_NO_SH: "1" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+        r.calls.filter(c => c.startsWith("exec")),
+        ["exec box-nginx sh -c RELOAD_LOOP reload 10", "exec box-nginx nginx -t", "exec box-nginx nginx -s reload"],
+    );
+    assert.equal(fs.readFileSync(file, "utf8"), "server { listen 81; }\n");
+    const rejected = change(
+        { ...put, put: [{ path: file, content: "broken\n" }] },
+        { FAKE_NO_SH: "1", FAKE_NGINX_T: "1" },
+    );
+    assert.equal(rejected.code, 1);
+    assert.match(
+        rejected.stderr,
+        /nginx -t in box-nginx rejected the new configuration;[^\n]*\nnginx: \[emerg\] broken/,
+    );
+    assert.equal(fs.readFileSync(file, "utf8"), "server { listen 81; }\n");
+    assert.deepEqual(rejected.nginx, ["-t"]);
 });

@@ -226,18 +226,28 @@ test("an upstream whose name does not resolve (its container not there yet) pass
 // --- the install scripts, run for real against a stand-in docker -------------------------------
 
 /**
- * A `docker` that answers `inspect` with the edge's state, runs `exec <edge> nginx -t` as a real
- * nginx -t over the host's conf.d (plain-HTTP configs only: no certificates to map), and logs
- * every call.
+ * A `docker` that answers `inspect` with the edge's state and logs every call. In the edge it runs RELOAD_LOOP here,
+ * over an empty stand-in /proc, with an `nginx` whose `-t` is a real nginx -t over the host's conf.d (plain-HTTP
+ * configs only: no certificates to map) and whose reload does nothing; `nginx -t` alone (an image without sh) too.
  */
 function fakeDocker(root: string): { env: NodeJS.ProcessEnv; log: () => string[] } {
+    const realTest = `${NGINX} -t -p ${JSON.stringify(root)} -c ${JSON.stringify(path.join(root, "nginx.conf"))} -e ${JSON.stringify(path.join(root, "logs", "error.log"))}`;
+    const edgeBin = path.join(root, "edge-bin");
+    fs.mkdirSync(path.join(root, "edge-proc"), { recursive: true });
+    fs.mkdirSync(edgeBin, { recursive: true });
+    fs.writeFileSync(path.join(edgeBin, "nginx"), `#!/bin/bash\nif [ "$*" = -t ]; then exec ${realTest}; fi\n`, {
+        mode: 0o755,
+    });
     const fake = fakeCommands(root, {
         docker: `case "$1" in
     inspect) [ -e ${JSON.stringify(path.join(root, "running"))} ] && echo true || { echo "no such container" >&2; exit 1; } ;;
     exec) shift 2
-        if [ "$*" = "nginx -t" ]; then exec ${NGINX} -t -p ${JSON.stringify(root)} -c ${JSON.stringify(path.join(root, "nginx.conf"))} -e ${JSON.stringify(path.join(root, "logs", "error.log"))}; fi
-        # FAKE_RELOAD_FAILS: the reload loop gives up, as in a container whose nginx never wrote its pid file.
-        if [ "$1 $2" = "sh -c" ] && [ -n "\${FAKE_RELOAD_FAILS:-}" ]; then echo 'open() "/run/nginx.pid" failed' >&2; exit 3; fi ;;
+        if [ "$*" = "nginx -t" ]; then exec ${realTest}; fi
+        if [ "$1 $2" = "sh -c" ]; then
+            # FAKE_RELOAD_FAILS: the reload loop gives up, as in a container whose nginx never wrote its pid file.
+            if [ -n "\${FAKE_RELOAD_FAILS:-}" ]; then echo 'open() "/run/nginx.pid" failed' >&2; exit 3; fi
+            PATH=${JSON.stringify(edgeBin)}:$PATH exec sh -c "$3" "$4" "$5" ${JSON.stringify(path.join(root, "edge-proc"))}
+        fi ;;
 esac
 `,
     });
@@ -287,7 +297,7 @@ test("install scripts: edge setup before the container, then a vhost written, te
     assert.ok(fs.existsSync(path.join(conf, "vhost-site.conf")));
     assert.deepEqual(
         docker.log().filter(l => l.startsWith("exec")),
-        ["exec box-nginx nginx -t", "exec box-nginx sh -c RELOAD_LOOP reload 10"],
+        ["exec box-nginx sh -c RELOAD_LOOP reload 10"],
     );
     assert.deepEqual(
         fs.readdirSync(conf).sort(),

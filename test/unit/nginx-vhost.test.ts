@@ -31,14 +31,15 @@ test("NginxVhost writes its file into the edge's conf.d, tests it in the edge an
             `cat > '/srv/dy/nginx/conf.d/vhost-site.conf.new' <<'DROPYARD_EOF'\n# dropyard-owner: test/dev\n${v!.config}DROPYARD_EOF`,
         ),
     );
-    // Lock, write aside, move into place, test, put the old file back on failure, reload.
+    // Lock, write aside, move into place, test and reload in one exec, put the old file back when rejected.
     const order = [
         "flock",
         "vhost-site.conf.new",
         `mv -f "$f.new" "$f"`,
-        `docker exec "$edge" nginx -t`,
-        "    restore\n",
-        `docker exec "$edge" nginx -s reload`,
+        `out=$(nginx -t 2>&1)`,
+        "nginx -s reload",
+        "reload_edge || code=$?",
+        "2) restore\n",
     ];
     let at = 0;
     for (const step of order) {
