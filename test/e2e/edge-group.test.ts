@@ -7,7 +7,16 @@
 // 1.27.3 or later. Traffic goes only to containers on the network this test creates; all is removed.
 import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+    chmodSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readdirSync,
+    readFileSync,
+    rmSync,
+    writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
@@ -63,6 +72,16 @@ async function startApp(gen: string, name = APP): Promise<void> {
  * goes before PATH (a stand-in for one of the host's commands); `app` names the upstream file and group.
  */
 async function deploy(names: string[], path?: string, app = "late"): Promise<void> {
+    const r = await runDeploy(names, path, app);
+    assert.equal(r.status, 0, `deploy of ${names.join(", ")}: ${r.stderr}`);
+}
+
+/** The deploy step's script as `deploy` runs it: its exit status and output, whatever they are. */
+async function runDeploy(
+    names: string[],
+    path?: string,
+    app = "late",
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
     const ids = await Promise.all(names.map(n => docker("inspect", "-f", "{{.Id}}", n)));
     const script = renderDeployScript({
         waitSeconds: 30,
@@ -87,7 +106,7 @@ async function deploy(names: string[], path?: string, app = "late"): Promise<voi
     child.stdout.on("data", d => (out.stdout += d));
     child.stderr.on("data", d => (out.stderr += d));
     const status = await new Promise<number | null>(done => child.on("close", done));
-    assert.equal(status, 0, `deploy of ${names.join(", ")}: ${out.stderr}`);
+    return { status, ...out };
 }
 
 /** New connections through the edge, `clients` at a time, until `stop()`: every answer's status (or error) and body. */
@@ -329,4 +348,35 @@ test("a deploy on an edge upgraded from round one keeps its map's variable while
     await deploy([g3a], undefined, "legacy");
     assert.doesNotMatch(readFileSync(upstreamFile, "utf8"), /dropyard_upstream_legacy/);
     assert.equal(await legacy(), "200 g3");
+});
+
+test("a change the real edge's nginx -t rejects fails the deploy with nginx's words; the live file stays and serves", async () => {
+    // Another file in conf.d names a group no file defines: every change now fails nginx -t in the edge, which the
+    // reload loop runs before its reload, in the same exec.
+    const [, , g4] = GENERATIONS.slice(1);
+    const upstreamFile = join(made.dir, "upstream-late.conf");
+    const broken = join(made.dir, "vhost-broken.conf");
+    const live = readFileSync(upstreamFile, "utf8");
+    assert.ok((await viaEdge()).body.startsWith("g3 "), "the live generation is the one the test before this left");
+    writeFileSync(
+        broken,
+        "server {\n    listen 80;\n    server_name broken.test;\n    location / { proxy_pass http://dropyard_ghost; }\n}\n",
+    );
+    try {
+        const r = await runDeploy([g4]);
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(
+            r.stderr,
+            /nginx -t in \S+ rejected the new upstream file; the previous one is back in place:\n[\s\S]*host not found in upstream "dropyard_ghost"/,
+        );
+        assert.equal(readFileSync(upstreamFile, "utf8"), live);
+        assert.deepEqual(
+            readdirSync(made.dir).filter(f => /\.(new|old)$/.test(f)),
+            [],
+            "no copies left behind",
+        );
+        assert.ok((await viaEdge()).body.startsWith("g3 "), "the live generation still answers");
+    } finally {
+        rmSync(broken, { force: true });
+    }
 });
