@@ -47,18 +47,28 @@ function containerMs(id: string): number {
     return NaN;
 }
 
-function daemonsMs(): number {
-    let ticks = 0;
+/** Docker's daemons: the /proc/<pid>/stat text of each dockerd, containerd and containerd-shim process. */
+function daemonStats(): Map<number, string> {
+    const stats = new Map<number, string>();
     for (const pid of readdirSync("/proc").filter(d => /^\d+$/.test(d))) {
         try {
             const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
             const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-            if (!/^(dockerd|containerd|containerd-shim.*)$/.test(comm)) continue;
-            const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-            ticks += Number(f[11]) + Number(f[12]); // utime, stime
+            if (/^(dockerd|containerd|containerd-shim.*)$/.test(comm)) stats.set(Number(pid), stat);
         } catch {
             /* ended meanwhile */
         }
+    }
+    return stats;
+}
+
+const daemonPids = () => [...daemonStats().keys()];
+
+function daemonsMs(): number {
+    let ticks = 0;
+    for (const stat of daemonStats().values()) {
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        ticks += Number(f[11]) + Number(f[12]); // utime, stime
     }
     return ticks * TICK_MS;
 }
@@ -101,6 +111,32 @@ export function cpuShare(
     };
 }
 
+/** A cgroup of the CPU controller at the root, `name`, with the weight of Docker's containers together. */
+function rootGroup(name: string): { root: string; dir: string } {
+    const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+    const root = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/cpu";
+    const dir = join(root, name);
+    mkdirSync(dir, { recursive: true });
+    if (v2) writeFileSync(join(dir, "cpu.weight"), "100");
+    else writeFileSync(join(dir, "cpu.shares"), "1024");
+    return { root, dir };
+}
+
+/** Moves each process into the cgroup `dir` (one write each: a process that ended meanwhile is skipped). */
+function moveInto(dir: string, pids: readonly number[]): void {
+    for (const pid of pids) {
+        try {
+            writeFileSync(join(dir, "cgroup.procs"), `${pid}\n`);
+        } catch {
+            /* ended meanwhile */
+        }
+    }
+}
+
+/** The processes in the cgroup `dir`. */
+const procsIn = (dir: string) =>
+    readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+
 /**
  * Puts this process (the bench: its load generators, the deploying tool and every child started later) into a
  * cgroup of its own with the CPU weight of Docker's containers together, and returns a function that moves it
@@ -109,12 +145,25 @@ export function cpuShare(
  * as much as all the containers together, so the generator's threads would take the app's CPU.
  */
 export function joinClientGroup(): () => void {
-    const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
-    const root = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/cpu";
-    const dir = join(root, "dropyard-bench-client");
-    mkdirSync(dir, { recursive: true });
-    if (v2) writeFileSync(join(dir, "cpu.weight"), "100");
-    else writeFileSync(join(dir, "cpu.shares"), "1024");
-    writeFileSync(join(dir, "cgroup.procs"), `${process.pid}\n`);
-    return () => writeFileSync(join(root, "cgroup.procs"), `${process.pid}\n`);
+    const { root, dir } = rootGroup("dropyard-bench-client");
+    moveInto(dir, [process.pid]);
+    return () => moveInto(root, [process.pid]);
+}
+
+/**
+ * Puts Docker's daemons (dockerd, containerd and the shims, and so the runc each shim starts for an exec) into a
+ * cgroup of their own with the same weight, and returns a function that moves whatever is in it back. On a host
+ * systemd runs them as services, each weighed as one beside the containers; here each busy daemon thread in the
+ * root cgroup would weigh as much as all the containers together, and a deploy's engine work (a container made,
+ * an exec) would take the serving app's CPU out of all proportion. The containers' own processes stay where they are.
+ */
+export function groupEngine(): () => void {
+    const { root, dir } = rootGroup("dropyard-bench-engine");
+    const pids = daemonPids();
+    moveInto(dir, pids);
+    const moved = procsIn(dir);
+    const left = pids.filter(p => existsSync(`/proc/${p}`) && !moved.includes(p));
+    if (pids.length === 0 || left.length > 0)
+        throw new Error(`groupEngine: Docker's daemons (${pids.join(" ") || "none found"}) not all moved to ${dir}`);
+    return () => moveInto(root, procsIn(dir));
 }

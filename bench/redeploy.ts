@@ -28,6 +28,7 @@ import {
     windowFigures,
     WindowFigures,
 } from "./stats";
+import { answeredSteadily } from "./saturation";
 import { Attack, startAttack } from "./vegeta";
 
 const run = promisify(execFile);
@@ -107,6 +108,11 @@ export interface MethodResult {
     readonly buckets: Bucket[];
     /** The deploy's start in ms from the first bucket. */
     readonly deployAtMs: number;
+    /**
+     * Whether the load alone was answered steadily before the deploy began (bench/saturation.ts): when it was not, the
+     * figures are of an app the load had already overwhelmed, not of the deploy.
+     */
+    readonly steadyHeld: boolean;
     /** Failures by kind, most frequent first. */
     readonly failures: [string, number][];
     /** Requests slower than 3× the steady p99, by the deploy step in which they were sent (marks' labels). */
@@ -172,7 +178,8 @@ export async function measure(
             edgeName: target.edge,
             ...names,
         });
-        const steady = windowFigures(between(samples, origin + 1000, startMs));
+        const steadySamples = between(samples, origin + 1000, startMs);
+        const steady = windowFigures(steadySamples);
         // Up to a second before the load stopped: requests cut short by the stop are not the server's doing.
         const lastMs = endMs + (plan.afterSeconds - 1) * 1000;
         return {
@@ -184,6 +191,7 @@ export async function measure(
             marks,
             buckets: series(samples, origin, lastMs),
             deployAtMs: startMs - origin,
+            steadyHeld: answeredSteadily(steadySamples),
             failures: failureKinds(samples),
             slow: slowBySteps(samples, startMs, marks, 3 * steady.p99Ms),
             edgeErrors: edgeErrorKinds(await edgeLog(target.edge, origin)),
