@@ -252,9 +252,9 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
     const measured: MethodResult[] = [];
     for (const m of methods) {
         const key = m.name.replace(/-/g, "_");
-        // Near its saturation the app sometimes falls behind under the load alone and does not catch up (the
-        // generator opens a connection, and a TLS handshake, for each request it waits on). Such a run measures the
-        // overload, not the deploy: it is noted, and the method measured once more after the app settled.
+        // Near its saturation the app sometimes falls behind under the load alone and does not catch up within the
+        // run. Such a run measures that overload, not the deploy: it is noted, and the method measured again after
+        // the app settled (up to three attempts).
         let attempts = 0;
         let r: MethodResult;
         do {
@@ -289,7 +289,7 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
         if (r.edgeErrors.length > 0)
             results.note("redeploy", `${m.name}, the edge's error log: ${topKinds(r.edgeErrors)}`);
     }
-    // The same deploy at half the saturation: the headroom at which the goals hold, for a user sizing a host.
+    // The same deploy at half the saturation: how it fares with headroom, for a user sizing a host.
     await settle(target);
     const halfRate = Math.floor(sat * 0.5);
     const half = await measure(
