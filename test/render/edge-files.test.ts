@@ -106,12 +106,15 @@ test("RELOAD_LOOP does not wait without workers to watch, and says so when old o
 
 // The rest of the protocol (renderEdgeChange): run against a fake `docker` whose edge runs, and runs what it is
 // asked to here, RELOAD_LOOP over an empty stand-in /proc; its `nginx` logs each call, and its `nginx -t` fails when
-// FAKE_NGINX_T is 1. With FAKE_NO_SH set the edge image has no sh (docker exec exits 126).
+// FAKE_NGINX_T is 1. With FAKE_NO_SH set the edge image has no sh (docker exec exits 126); with FAKE_EXEC_GONE
+// every exec fails as docker's does for a stopped container (exit 1).
 const FAKE_EDGE = `#!/bin/bash
 call="$*"; printf '%s\\n' "\${call//$'\\n'/ }" >> "$FAKE/calls"
 case "$1" in
     inspect) echo true ;;
     exec) shift 2
+        # FAKE_EXEC_GONE: the edge stopped between the inspect and the exec.
+        if [ -n "\${FAKE_EXEC_GONE:-}" ]; then echo "Error response from daemon: container is not running" >&2; exit 1; fi
         if [ "$1" = sh ]; then [ -z "\${FAKE_NO_SH:-}" ] || exit 126; exec sh -c "$3" "$4" "$5" "$FAKE/proc"; fi
         exec "$@" ;;
 esac
@@ -197,4 +200,27 @@ test("edge change: an edge image without sh gets nginx -t and a plain reload, an
     );
     assert.equal(fs.readFileSync(file, "utf8"), "server { listen 81; }\n");
     assert.deepEqual(rejected.nginx, ["-t"]);
+});
+
+test("edge change: an edge that cannot be reached by docker exec gets the files put back, and says so", () => {
+    const dir = fs.mkdtempSync(path.join(work, "gone-"));
+    const file = path.join(dir, "vhost.conf");
+    fs.writeFileSync(file, "server {}\n");
+    const r = change(
+        { put: [{ path: file, content: "server { listen 81; }\n" }], whenStopped: "fail" },
+        {
+            FAKE_EXEC_GONE: "1",
+        },
+    );
+    assert.equal(r.code, 1);
+    assert.match(
+        r.stderr,
+        /container is not running\nnginx in box-nginx could not be reached \(docker exec exited 1\); the previous files are back in place\n$/,
+    );
+    assert.equal(fs.readFileSync(file, "utf8"), "server {}\n");
+    assert.deepEqual(fs.readdirSync(dir), ["vhost.conf"], "no copies left behind");
+    // With nothing to change, the failure is docker's, passed on.
+    const reload = change({ whenStopped: "fail" }, { FAKE_EXEC_GONE: "1" });
+    assert.equal(reload.code, 1);
+    assert.match(reload.stderr, /nginx in box-nginx was not reloaded \(docker exec exited 1\)\n$/);
 });
