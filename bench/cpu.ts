@@ -28,7 +28,7 @@ export function parseProcStat(text: string): { busy: number; total: number }[] {
 }
 
 /** A container's CPU time in ms from its cgroup (v1 cgroupfs, v2 cgroupfs or v2 systemd); NaN when not found. */
-function containerMs(id: string): number {
+export function containerMs(id: string): number {
     const tries: [string, (t: string) => number][] = [
         [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, t => Number(t) / 1e6],
         [`/sys/fs/cgroup/docker/${id}/cpu.stat`, t => Number(t.match(/usage_usec (\d+)/)?.[1]) / 1e3],
@@ -64,13 +64,28 @@ function daemonStats(): Map<number, string> {
 
 const daemonPids = () => [...daemonStats().keys()];
 
+/** utime and stime of a /proc/<pid>/stat text, and with `children` its reaped children's too, in ticks. */
+function statTicks(stat: string, children: boolean): number {
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+}
+
+/** Each of Docker's daemons' CPU time in ms, by pid. */
+export function daemonMsByPid(): Map<number, number> {
+    return new Map([...daemonStats()].map(([pid, stat]) => [pid, statTicks(stat, false) * TICK_MS]));
+}
+
 function daemonsMs(): number {
-    let ticks = 0;
-    for (const stat of daemonStats().values()) {
-        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        ticks += Number(f[11]) + Number(f[12]); // utime, stime
+    return [...daemonMsByPid().values()].reduce((a, b) => a + b, 0);
+}
+
+/** A process's CPU time in ms, with `children` that of the children it waited for; 0 once it ended. */
+export function processMs(pid: number, children: boolean): number {
+    try {
+        return statTicks(readFileSync(`/proc/${pid}/stat`, "utf8"), children) * TICK_MS;
+    } catch {
+        return 0;
     }
-    return ticks * TICK_MS;
 }
 
 /** Reads the cores, the containers (full ids) and Docker's daemons now. */

@@ -15,6 +15,7 @@ import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { renderUpstreamGroup } from "../lib/render/deploy";
 import { Engine } from "../sandbox/docker";
+import { sampleCpu, WindowCpu } from "./deploy-cpu";
 import { accepts, watchEngine } from "./events";
 import { Mark, splitDeploy, DeploySplit } from "./phases";
 import {
@@ -119,6 +120,8 @@ export interface MethodResult {
     readonly slow: Record<string, number>;
     /** The edge's error-log lines (warning and above) of the method's window, by kind, most frequent first. */
     readonly edgeErrors: [string, number][];
+    /** Where the CPU went from the deploy's start until it returned, and in the steady window before it. */
+    readonly cpu: { readonly steady: WindowCpu; readonly deploy: WindowCpu };
 }
 
 export interface LoadPlan {
@@ -160,12 +163,19 @@ export async function measure(
             19,
             attacks.map(a => a.pid),
         );
-        await sleep(plan.steadySeconds * 1000);
+        const isApp = (name: string) => method.watch.test(name);
+        const generators = attacks.map(a => a.pid);
+        await sleep(1000);
+        const steadySampler = sampleCpu(isApp, target.edge, generators);
+        await sleep((plan.steadySeconds - 1) * 1000);
+        const steadyCpu = await steadySampler.stop();
         const watch = watchEngine(method.watch, target.network, target.port);
         progress(`${method.name}: redeploy under ${Math.round(plan.rate)} req/s`);
+        const deploySampler = sampleCpu(isApp, target.edge, generators);
         const startMs = Date.now();
         const names = await method.deploy(generation);
         const endMs = Date.now();
+        const deployCpu = await deploySampler.stop();
         await sleep(plan.afterSeconds * 1000);
         const samples: Sample[] = (await Promise.all(attacks.map(a => a.stop()))).flat();
         const { events, ready, answers } = await watch.stop();
@@ -195,6 +205,7 @@ export async function measure(
             failures: failureKinds(samples),
             slow: slowBySteps(samples, startMs, marks, 3 * steady.p99Ms),
             edgeErrors: edgeErrorKinds(await edgeLog(target.edge, origin)),
+            cpu: { steady: steadyCpu, deploy: deployCpu },
         };
     } finally {
         renice(0, []);

@@ -1,7 +1,8 @@
 // npm run bench: dropyard's numbers beside the ways one would otherwise deploy, measured on the sandbox
 // (the local Docker engine). Prints one `name=value` per line on standard output (progress on standard
 // error), writes every figure to bench/results/<date>.json and the redeploy chart to
-// bench/results/<date>-redeploy.svg. Sections (BENCH_SECTIONS=examples,redeploy,edge,backup; all by default):
+// bench/results/<date>-redeploy.svg. Sections (BENCH_SECTIONS=examples,redeploy,edge,backup; all by default;
+// BENCH_METHODS=dropyard,compose,stop-start picks the redeploy's methods):
 //
 //   examples   eval_ms_<example>, cold_up_seconds_<example>, warm_up_seconds_<example>, noop_up_changes_<example>
 //   redeploy   the app's saturation throughput through the edge in the load's own mix, then a redeploy under
@@ -27,6 +28,7 @@ import { prepareEngine } from "../sandbox/prepare";
 import { benchBackup } from "./backup";
 import { renderRedeployChart } from "./chart";
 import { groupEngine, joinClientGroup } from "./cpu";
+import { CpuParts } from "./deploy-cpu";
 import { edgeOverhead } from "./edge";
 import { runHey } from "./hey";
 import {
@@ -241,11 +243,13 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
             "deploying tool) in a cgroup of its own weighing as much as Docker's containers together, and so do " +
             "Docker's daemons (dockerd, containerd, the shims), as systemd weighs the services on a host.",
     );
+    // BENCH_METHODS=dropyard measures some of them only (all by default).
+    const only = process.env.BENCH_METHODS?.split(",").map(m => m.trim());
     const methods: Method[] = [
         dropyardMethod(g => upAt(g), web),
         composeMethod(target, web),
         stopStartMethod(target, web),
-    ];
+    ].filter(m => only === undefined || only.includes(m.name));
     if (versionOf("/usr/local/bin/kamal-proxy", ["version"]) === "missing") {
         results.note("redeploy", "Kamal's proxy: its Go module did not build here (bench/tools.sh), so no column.");
     }
@@ -285,6 +289,15 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
         put(`${key}_during_p99_ms`, r.during.p99Ms);
         for (const [k, v] of Object.entries(r.split)) put(`${key}_${k}`, v);
         for (const [step, n] of Object.entries(r.slow)) put(`${key}_slow_after_${step.replace(/\W+/g, "_")}`, n);
+        // Where the CPU went during the deploy, beside the same length of steady load.
+        const { steady, deploy } = r.cpu;
+        for (const [part, s] of Object.entries(deploy.parts)) {
+            put(`${key}_cpu_${part}_seconds`, s);
+            put(
+                `${key}_cpu_${part}_steady_seconds`,
+                (steady.parts[part as keyof CpuParts] / steady.seconds) * deploy.seconds,
+            );
+        }
         if (r.failures.length > 0) results.note("redeploy", `${m.name} failures: ${topKinds(r.failures)}`);
         if (r.edgeErrors.length > 0)
             results.note("redeploy", `${m.name}, the edge's error log: ${topKinds(r.edgeErrors)}`);
@@ -308,11 +321,13 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
     put("dropyard_half_load_step_own_seconds", half.split.step_own_seconds);
     put("dropyard_half_load_drain_seconds", half.split.drain_seconds);
     // The names scripts read before this section compared methods: dropyard's own column.
-    const own = measured[0];
-    const legacy = results.section("redeploy", "redeploy_");
-    const ownWindows = [own.steady, own.during, own.after];
-    legacy("total_requests", sum(ownWindows.map(w => w.total)));
-    legacy("failed_requests", sum(ownWindows.map(w => w.failedConnection + w.failed5xx)));
+    const own = measured.find(r => r.name === "dropyard");
+    if (own) {
+        const legacy = results.section("redeploy", "redeploy_");
+        const ownWindows = [own.steady, own.during, own.after];
+        legacy("total_requests", sum(ownWindows.map(w => w.total)));
+        legacy("failed_requests", sum(ownWindows.map(w => w.failedConnection + w.failed5xx)));
+    }
     const svg = renderRedeployChart(
         `Redeploy under ${rate} req/s (${Math.round((100 * rate) / sat)}% of saturation), django-postgres behind the edge, ${cpus().length} cores`,
         measured.map(r => ({ name: r.name, buckets: r.buckets, deployAtMs: r.deployAtMs, marks: r.marks })),

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { createServer, Server } from "node:net";
 import { cpuShare, CpuReading, parseProcStat } from "../../bench/cpu";
+import { Role, tallyContainers } from "../../bench/deploy-cpu";
 import { accepts, answers } from "../../bench/events";
 import { Sample, slowBySteps } from "../../bench/stats";
 
@@ -33,6 +34,36 @@ test("cpuShare: per-core busy percent, each container's and the daemons' CPU µs
     assert.deepEqual(s.coreBusyPercent, [100, 25]);
     assert.deepEqual(s.perRequestUs, { edge: 200, upstream: 50 });
     assert.equal(s.daemonsPerRequestUs, 5);
+});
+
+test("tallyContainers: each role's CPU seconds; a container made during the window counts from zero", () => {
+    const atStart = new Map([
+        ["old", 10_000],
+        ["edge", 3_000],
+        ["db", 500],
+    ]);
+    const last = new Map([
+        ["old", 14_000], // gone before the end: its last reading
+        ["edge", 3_500],
+        ["db", 800],
+        ["new", 1_500],
+        ["release", 600],
+        ["unknown", 100], // made and gone before it was inspected
+    ]);
+    const roles = new Map<string, Role>([
+        ["old", "old_app"],
+        ["edge", "edge"],
+        ["db", "other_containers"],
+        ["new", "new_app"],
+        ["release", "release"],
+    ]);
+    assert.deepEqual(tallyContainers(atStart, last, roles), {
+        old_app: 4,
+        new_app: 1.5,
+        release: 0.6,
+        edge: 0.5,
+        other_containers: 0.4,
+    });
 });
 
 test("slowBySteps counts answered requests over the threshold by the step they were sent in", () => {
