@@ -44,7 +44,7 @@ import {
 import { renderLatest, replaceLatest, Results } from "./results";
 import { answeredSteadily, searchSaturation, STEADY_P99_MS } from "./saturation";
 import { VEGETA_VERSION } from "./vegeta";
-import { median, windowFigures } from "./stats";
+import { Figures, median, medianFigures, windowFigures } from "./stats";
 import {
     addGenerationVariable,
     addressOn,
@@ -208,6 +208,32 @@ function topKinds(kinds: readonly [string, number][]): string {
         .join("; ");
 }
 
+/** One method's figures of one run, by name (without the method's prefix). */
+function methodFigures(r: MethodResult): Figures {
+    const windows = [r.steady, r.during, r.after];
+    const f: Figures = {
+        steady_held: r.steadyHeld ? 1 : 0,
+        total_requests: sum(windows.map(w => w.total)),
+        during_requests: r.during.total,
+        after_requests: r.after.total,
+        failed_connection: sum(windows.map(w => w.failedConnection)),
+        failed_5xx: sum(windows.map(w => w.failed5xx)),
+        steady_p50_ms: r.steady.p50Ms,
+        steady_p99_ms: r.steady.p99Ms,
+        during_p50_ms: r.during.p50Ms,
+        during_p99_ms: r.during.p99Ms,
+        ...r.split,
+    };
+    for (const [step, n] of Object.entries(r.slow)) f[`slow_after_${step.replace(/\W+/g, "_")}`] = n;
+    // Where the CPU went during the deploy, beside the same length of steady load.
+    const { steady, deploy } = r.cpu;
+    for (const [part, s] of Object.entries(deploy.parts)) {
+        f[`cpu_${part}_seconds`] = s;
+        f[`cpu_${part}_steady_seconds`] = (steady.parts[part as keyof CpuParts] / steady.seconds) * deploy.seconds;
+    }
+    return f;
+}
+
 /**
  * The redeploy section: every method under the same load, one after the other, then the chart. The bench (generator
  * and deploying tool) runs it in its client cgroup (joinClientGroup), Docker's daemons in theirs (groupEngine).
@@ -253,84 +279,88 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
     if (versionOf("/usr/local/bin/kamal-proxy", ["version"]) === "missing") {
         results.note("redeploy", "Kamal's proxy: its Go module did not build here (bench/tools.sh), so no column.");
     }
-    const measured: MethodResult[] = [];
-    for (const m of methods) {
-        const key = m.name.replace(/-/g, "_");
-        // Near its saturation the app sometimes falls behind under the load alone and does not catch up within the
-        // run. Such a run measures that overload, not the deploy: it is noted, and the method measured again after
-        // the app settled (up to three attempts).
-        let attempts = 0;
-        let r: MethodResult;
-        do {
-            await settle(target);
-            attempts++;
-            generation++;
-            r = await measure(m, target, { rate, steadySeconds: 4, afterSeconds: 3 }, generation, progress);
-            if (!r.steadyHeld)
-                results.note(
-                    "redeploy",
-                    `${m.name}, attempt ${attempts}: the load alone was not answered steadily before the deploy ` +
-                        `(p50 ${r.steady.p50Ms.toFixed(0)} ms, p99 ${r.steady.p99Ms.toFixed(0)} ms, ` +
-                        `${r.steady.failedConnection + r.steady.failed5xx} failed)`,
-                );
-        } while (!r.steadyHeld && attempts < 3);
-        put(`${key}_attempts`, attempts);
-        put(`${key}_steady_held`, r.steadyHeld ? 1 : 0);
-        measured.push(r);
-        const windows = [r.steady, r.during, r.after];
-        put(`${key}_total_requests`, sum(windows.map(w => w.total)));
-        put(`${key}_during_requests`, r.during.total);
-        put(`${key}_after_requests`, r.after.total);
-        put(`${key}_failed_connection`, sum(windows.map(w => w.failedConnection)));
-        put(`${key}_failed_5xx`, sum(windows.map(w => w.failed5xx)));
-        put(`${key}_steady_p50_ms`, r.steady.p50Ms);
-        put(`${key}_steady_p99_ms`, r.steady.p99Ms);
-        put(`${key}_during_p50_ms`, r.during.p50Ms);
-        put(`${key}_during_p99_ms`, r.during.p99Ms);
-        for (const [k, v] of Object.entries(r.split)) put(`${key}_${k}`, v);
-        for (const [step, n] of Object.entries(r.slow)) put(`${key}_slow_after_${step.replace(/\W+/g, "_")}`, n);
-        // Where the CPU went during the deploy, beside the same length of steady load.
-        const { steady, deploy } = r.cpu;
-        for (const [part, s] of Object.entries(deploy.parts)) {
-            put(`${key}_cpu_${part}_seconds`, s);
-            put(
-                `${key}_cpu_${part}_steady_seconds`,
-                (steady.parts[part as keyof CpuParts] / steady.seconds) * deploy.seconds,
-            );
-        }
-        if (r.failures.length > 0) results.note("redeploy", `${m.name} failures: ${topKinds(r.failures)}`);
-        if (r.edgeErrors.length > 0)
-            results.note("redeploy", `${m.name}, the edge's error log: ${topKinds(r.edgeErrors)}`);
-    }
-    // The same deploy at half the saturation: how it fares with headroom, for a user sizing a host.
-    await settle(target);
+    // BENCH_ROUNDS=3 measures every method that many times, in turns, and records each figure's median.
+    const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+    put("rounds", rounds);
+    const byMethod = new Map<string, MethodResult[]>(methods.map(m => [m.name, []]));
+    const figures = new Map<string, Figures[]>(methods.map(m => [m.name, []]));
     const halfRate = Math.floor(sat * 0.5);
-    const half = await measure(
-        dropyardMethod(g => upAt(g), web),
-        target,
-        { rate: halfRate, steadySeconds: 4, afterSeconds: 3 },
-        ++generation,
-        progress,
-    );
-    const halfWindows = [half.steady, half.during, half.after];
+    const halfFigures: Figures[] = [];
+    for (let round = 1; round <= rounds; round++) {
+        const inRound = rounds > 1 ? ` (round ${round} of ${rounds})` : "";
+        for (const m of methods) {
+            // Near its saturation the app sometimes falls behind under the load alone and does not catch up within
+            // the run. Such a run measures that overload, not the deploy: it is noted, and the method measured again
+            // after the app settled (up to three attempts).
+            let attempts = 0;
+            let r: MethodResult;
+            do {
+                await settle(target);
+                attempts++;
+                generation++;
+                r = await measure(m, target, { rate, steadySeconds: 4, afterSeconds: 3 }, generation, progress);
+                if (!r.steadyHeld)
+                    results.note(
+                        "redeploy",
+                        `${m.name}${inRound}, attempt ${attempts}: the load alone was not answered steadily before ` +
+                            `the deploy (p50 ${r.steady.p50Ms.toFixed(0)} ms, p99 ${r.steady.p99Ms.toFixed(0)} ms, ` +
+                            `${r.steady.failedConnection + r.steady.failed5xx} failed)`,
+                    );
+            } while (!r.steadyHeld && attempts < 3);
+            byMethod.get(m.name)!.push(r);
+            figures.get(m.name)!.push({ attempts, ...methodFigures(r) });
+            if (r.failures.length > 0)
+                results.note("redeploy", `${m.name}${inRound} failures: ${topKinds(r.failures)}`);
+            if (r.edgeErrors.length > 0)
+                results.note("redeploy", `${m.name}${inRound}, the edge's error log: ${topKinds(r.edgeErrors)}`);
+        }
+        // The same deploy at half the saturation: how it fares with headroom, for a user sizing a host.
+        await settle(target);
+        const half = await measure(
+            dropyardMethod(g => upAt(g), web),
+            target,
+            { rate: halfRate, steadySeconds: 4, afterSeconds: 3 },
+            ++generation,
+            progress,
+        );
+        const windows = [half.steady, half.during, half.after];
+        halfFigures.push({
+            steady_held: half.steadyHeld ? 1 : 0,
+            failed: sum(windows.map(w => w.failedConnection + w.failed5xx)),
+            steady_p99_ms: half.steady.p99Ms,
+            during_p99_ms: half.during.p99Ms,
+            step_own_seconds: half.split.step_own_seconds,
+            drain_seconds: half.split.drain_seconds,
+        });
+    }
+    for (const [name, each] of figures) {
+        const key = name.replace(/-/g, "_");
+        for (const [k, v] of Object.entries(medianFigures(each))) put(`${key}_${k}`, v);
+        const failed = each.map(f => (f.failed_connection ?? 0) + (f.failed_5xx ?? 0));
+        put(`${key}_rounds_with_failures`, failed.filter(n => n > 0).length);
+        put(`${key}_failed_max`, Math.max(...failed));
+    }
     put("dropyard_half_load_requests_per_second", halfRate);
-    put("dropyard_half_load_steady_held", half.steadyHeld ? 1 : 0);
-    put("dropyard_half_load_failed", sum(halfWindows.map(w => w.failedConnection + w.failed5xx)));
-    put("dropyard_half_load_steady_p99_ms", half.steady.p99Ms);
-    put("dropyard_half_load_during_p99_ms", half.during.p99Ms);
-    put("dropyard_half_load_step_own_seconds", half.split.step_own_seconds);
-    put("dropyard_half_load_drain_seconds", half.split.drain_seconds);
+    for (const [k, v] of Object.entries(medianFigures(halfFigures))) put(`dropyard_half_load_${k}`, v);
+    put("dropyard_half_load_rounds_with_failures", halfFigures.filter(f => (f.failed ?? 0) > 0).length);
     // The names scripts read before this section compared methods: dropyard's own column.
-    const own = measured.find(r => r.name === "dropyard");
+    const own = figures.get("dropyard");
     if (own) {
         const legacy = results.section("redeploy", "redeploy_");
-        const ownWindows = [own.steady, own.during, own.after];
-        legacy("total_requests", sum(ownWindows.map(w => w.total)));
-        legacy("failed_requests", sum(ownWindows.map(w => w.failedConnection + w.failed5xx)));
+        const mid = medianFigures(own);
+        legacy("total_requests", mid.total_requests);
+        legacy("failed_requests", (mid.failed_connection ?? 0) + (mid.failed_5xx ?? 0));
     }
+    // The chart shows one round: the one whose p99 during dropyard's deploy is the median.
+    const p99s = (own ?? []).map(f => f.during_p99_ms ?? 0);
+    const shown = p99s.length > 0 ? p99s.indexOf([...p99s].sort((a, b) => a - b)[(p99s.length - 1) >> 1]) : 0;
     const svg = renderRedeployChart(
-        `Redeploy under ${rate} req/s (${Math.round((100 * rate) / sat)}% of saturation), django-postgres behind the edge, ${cpus().length} cores`,
-        measured.map(r => ({ name: r.name, buckets: r.buckets, deployAtMs: r.deployAtMs, marks: r.marks })),
+        `Redeploy under ${rate} req/s (${Math.round((100 * rate) / sat)}% of saturation), django-postgres behind ` +
+            `the edge, ${cpus().length} cores${rounds > 1 ? `, round ${shown + 1} of ${rounds}` : ""}`,
+        methods.map(m => {
+            const r = byMethod.get(m.name)![shown];
+            return { name: r.name, buckets: r.buckets, deployAtMs: r.deployAtMs, marks: r.marks };
+        }),
     );
     const svgPath = join(RESULTS_DIR, `${stamp}-redeploy.svg`);
     writeFileSync(svgPath, svg);
@@ -342,7 +372,9 @@ async function main(): Promise<void> {
         "machine",
         `load average at the start: ${loadavg()
             .map(l => l.toFixed(1))
-            .join(", ")} ` + "(other work on the machine shares its cores; the figures are of one run)",
+            .join(", ")} ` +
+            "(other work on the machine shares its cores; each figure is of one run, the redeploy's the median " +
+            "of its rounds)",
     );
     await prepare();
     const stamp = results.get().date.slice(0, 10);

@@ -34,6 +34,23 @@ export function median(values: readonly number[]): number {
     return percentile(values, 50);
 }
 
+/** Named figures of one run; null where a step did not happen. */
+export type Figures = Record<string, number | null>;
+
+/**
+ * Each figure's median over several runs of the same measure, over the runs that have it (a null is left out); null
+ * when none has it.
+ */
+export function medianFigures(runs: readonly Figures[]): Figures {
+    const names = [...new Set(runs.flatMap(r => Object.keys(r)))];
+    return Object.fromEntries(
+        names.map(n => {
+            const values = runs.map(r => r[n]).filter((v): v is number => typeof v === "number");
+            return [n, values.length > 0 ? median(values) : null];
+        }),
+    );
+}
+
 /** Totals over a window of requests. Latency percentiles count only requests that got a response. */
 export interface WindowFigures {
     total: number;

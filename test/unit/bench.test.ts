@@ -14,6 +14,7 @@ import {
     edgeErrorKinds,
     failureKinds,
     failureOf,
+    medianFigures,
     percentile,
     Sample,
     series,
@@ -33,6 +34,18 @@ test("percentile is the nearest rank; no values give NaN; out-of-range p throws"
     assert.equal(percentile([42], 99), 42);
     assert.ok(Number.isNaN(percentile([], 50)));
     assert.throws(() => percentile(xs, 101), RangeError);
+});
+
+test("medianFigures: each figure's median over the runs that have it; null where none has", () => {
+    assert.deepEqual(
+        medianFigures([
+            { p99: 900, failed: 0, drain: null, gap: null },
+            { p99: 3900, failed: 219, drain: 1.5, gap: null },
+            { p99: 1400, failed: 0, drain: 0.5 },
+        ]),
+        { p99: 1400, failed: 0, drain: 0.5, gap: null },
+    );
+    assert.deepEqual(medianFigures([]), {});
 });
 
 test("failures are told apart: no response is a connection failure, 5xx is the server's, 4xx is not a failure", () => {
