@@ -1,7 +1,7 @@
 // Where the CPU went while a method deployed: each container's CPU seconds by its role (the app serving before,
-// the new one, the release command, the edge, the rest), Docker's daemons', the bench's own (the deploying tool
-// with its children) and the load generator's, and what stayed idle. Containers come and go during a deploy, so
-// their cgroups are read every 100 ms and each one's last reading counts.
+// the new one, the release command, the edge, the rest), Docker's daemons', the bench's own process (the sandbox's
+// Pulumi engine) and its children (the host commands), the load generator's, and what stayed idle. Containers come
+// and go during a deploy, so their cgroups are read every 100 ms and each one's last reading counts.
 import { readdirSync, readFileSync } from "node:fs";
 import { LABEL } from "../lib/labels";
 import { Engine } from "../sandbox/docker";
@@ -15,10 +15,12 @@ export interface CpuParts extends Record<Role, number> {
     /** Docker's daemons (dockerd, containerd, the shims and the runc they reaped), each to its last reading. */
     readonly engine: number;
     /**
-     * The bench's process (the sandbox's Pulumi engine runs in it) and the children it reaped: the deploying tool
-     * (the host commands, docker-compose, the docker CLI), which on a real host runs on the developer's machine.
+     * The bench's own process: the sandbox's Pulumi engine (the deploying tool, which for a real droplet runs on the
+     * developer's machine) and the bench's measuring.
      */
-    readonly bench: number;
+    readonly bench_process: number;
+    /** The children the bench's process reaped: the host commands (bash, the docker CLI), docker-compose. */
+    readonly bench_children: number;
     /** The load generators. */
     readonly generator: number;
     readonly idle: number;
@@ -77,7 +79,7 @@ export function sampleCpu(isApp: (name: string) => boolean, edge: string, genera
     const atStart = new Map(containerIds().map(id => [id, containerMs(id)]));
     const last = new Map(atStart);
     const roles = new Map<string, Promise<Role>>();
-    const before = { bench: processMs(process.pid, true), idle: idleMs() };
+    const before = { self: processMs(process.pid, false), all: processMs(process.pid, true), idle: idleMs() };
     // A shim ends with its container, and its CPU time with it: each daemon's last reading counts.
     const daemonsAtStart = daemonMsByPid();
     const daemonsLast = new Map(daemonsAtStart);
@@ -105,7 +107,7 @@ export function sampleCpu(isApp: (name: string) => boolean, edge: string, genera
         stop: async () => {
             clearInterval(timer);
             read();
-            const after = { bench: processMs(process.pid, true), idle: idleMs() };
+            const after = { self: processMs(process.pid, false), all: processMs(process.pid, true), idle: idleMs() };
             const seconds = (Date.now() - startedMs) / 1000;
             const generatorMs = generators.reduce((a, p, i) => a + processMs(p, false) - generatorBefore[i], 0);
             const resolved = new Map<string, Role>();
@@ -115,7 +117,8 @@ export function sampleCpu(isApp: (name: string) => boolean, edge: string, genera
                     ...tallyContainers(atStart, last, resolved),
                     engine:
                         [...daemonsLast].reduce((a, [pid, ms]) => a + ms - (daemonsAtStart.get(pid) ?? 0), 0) / 1000,
-                    bench: (after.bench - before.bench) / 1000,
+                    bench_process: (after.self - before.self) / 1000,
+                    bench_children: (after.all - after.self - (before.all - before.self)) / 1000,
                     generator: generatorMs / 1000,
                     idle: (after.idle - before.idle) / 1000,
                 },
