@@ -13,7 +13,7 @@ export interface CpuReading {
     readonly daemonsMs: number;
 }
 
-const TICK_MS = 10; // USER_HZ is 100 on Linux
+export const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 /** One core's line of /proc/stat: busy = everything but idle and iowait. */
 export function parseProcStat(text: string): { busy: number; total: number }[] {

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { LABEL } from "../lib/labels";
 import { Engine } from "../sandbox/docker";
-import { containerMs, daemonMsByPid, parseProcStat, processMs } from "./cpu";
+import { containerMs, daemonMsByPid, parseProcStat, processMs, TICK_MS } from "./cpu";
 
 /** A container's part in the deploy. */
 export type Role = "old_app" | "new_app" | "release" | "edge" | "other_containers";
@@ -67,7 +67,8 @@ function containerIds(): string[] {
     return [];
 }
 
-const idleMs = () => parseProcStat(readFileSync("/proc/stat", "utf8")).reduce((a, c) => a + (c.total - c.busy), 0) * 10;
+const idleMs = () =>
+    parseProcStat(readFileSync("/proc/stat", "utf8")).reduce((a, c) => a + (c.total - c.busy), 0) * TICK_MS;
 
 /**
  * Starts reading. `isApp` tells the method's app containers by name (one present at the start is the old one, one

@@ -353,7 +353,7 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
     }
     // The chart shows one round: the one whose p99 during dropyard's deploy is the median.
     const p99s = (own ?? []).map(f => f.during_p99_ms ?? 0);
-    const shown = p99s.length > 0 ? p99s.indexOf([...p99s].sort((a, b) => a - b)[(p99s.length - 1) >> 1]) : 0;
+    const shown = p99s.length > 0 ? p99s.indexOf(median(p99s)) : 0;
     const svg = renderRedeployChart(
         `Redeploy under ${rate} req/s (${Math.round((100 * rate) / sat)}% of saturation), django-postgres behind ` +
             `the edge, ${cpus().length} cores${rounds > 1 ? `, round ${shown + 1} of ${rounds}` : ""}`,
