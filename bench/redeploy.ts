@@ -3,7 +3,9 @@
 //   dropyard      `up` after an env change (no build): new container beside the old, health, switch, drain;
 //   compose       `docker-compose up -d` recreating the service (Compose stops the old, then starts the new);
 //   stop-start    `docker stop`, `docker rm`, `docker create` + `docker start` of a same-named container;
-//   kamal-proxy   Kamal's proxy between the edge and the app: new container, `kamal-proxy deploy`, old removed.
+//   kamal-proxy   Kamal's proxy between the edge and the app: new container, `kamal-proxy deploy`, old removed;
+//   floor         no replacement: the release command and a new container's boot beside the serving one, by
+//                 plain docker commands, what any zero-downtime deploy of the app pays on the same cores.
 // The foreign methods run copies of dropyard's web container (its image, command and environment) on the
 // same networks under an alias of their own, and the edge's upstream group points at that alias for their turn.
 import { execFile } from "node:child_process";
@@ -13,10 +15,12 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
+import { LABEL } from "../lib/labels";
 import { renderUpstreamGroup } from "../lib/render/deploy";
+import { RELEASE_CPU_SHARES } from "../lib/render/release";
 import { Engine } from "../sandbox/docker";
 import { sampleCpu, WindowCpu } from "./deploy-cpu";
-import { accepts, watchEngine } from "./events";
+import { accepts, answers, watchEngine } from "./events";
 import { Mark, splitDeploy, DeploySplit } from "./phases";
 import {
     between,
@@ -347,53 +351,67 @@ export function composeMethod(t: Target, web: () => Promise<string>): Method {
     };
 }
 
+/**
+ * Creates and starts a copy of the web container named `name`, on all its networks under that name as alias;
+ * `argv` instead of the image's command (the image's entrypoint stays, as in dropyard's release step).
+ */
+async function startCopy(
+    tpl: WebTemplate,
+    name: string,
+    generation: number,
+    { labels = [BENCH_LABEL], argv, cpuShares }: { labels?: string[]; argv?: string[]; cpuShares?: number } = {},
+): Promise<void> {
+    const [first, ...rest] = tpl.networks;
+    await run("docker", [
+        "create",
+        "--name",
+        name,
+        ...labels.flatMap(l => ["--label", l]),
+        ...(cpuShares ? ["--cpu-shares", String(cpuShares)] : []),
+        "--env-file",
+        tpl.envFile,
+        "-e",
+        `BENCH_GENERATION=${generation}`,
+        "--network",
+        first,
+        "--network-alias",
+        name,
+        "--stop-timeout",
+        String(tpl.stopSeconds),
+        ...(argv
+            ? [tpl.image, ...argv]
+            : [
+                  "--restart",
+                  "unless-stopped",
+                  ...(tpl.entrypoint ? ["--entrypoint", tpl.entrypoint[0]] : []),
+                  tpl.image,
+                  ...(tpl.entrypoint ? tpl.entrypoint.slice(1) : []),
+                  ...(tpl.cmd ?? []),
+              ]),
+    ]);
+    for (const n of rest) await run("docker", ["network", "connect", "--alias", name, n, name]);
+    await run("docker", ["start", name]);
+}
+
 /** The naive replacement: stop and remove the container, then create and start one of the same name. */
 export function stopStartMethod(t: Target, web: () => Promise<string>): Method {
     const name = `${t.app}-plain`;
     let restore: () => Promise<void> = async () => undefined;
     let tpl: WebTemplate;
-    const create = async (generation: number) => {
-        const [first, ...rest] = tpl.networks;
-        await run("docker", [
-            "create",
-            "--name",
-            name,
-            "--label",
-            BENCH_LABEL,
-            "--env-file",
-            tpl.envFile,
-            "-e",
-            `BENCH_GENERATION=${generation}`,
-            "--network",
-            first,
-            "--network-alias",
-            name,
-            "--stop-timeout",
-            String(tpl.stopSeconds),
-            "--restart",
-            "unless-stopped",
-            ...(tpl.entrypoint ? ["--entrypoint", tpl.entrypoint[0]] : []),
-            tpl.image,
-            ...(tpl.entrypoint ? tpl.entrypoint.slice(1) : []),
-            ...(tpl.cmd ?? []),
-        ]);
-        for (const n of rest) await run("docker", ["network", "connect", "--alias", name, n, name]);
-        await run("docker", ["start", name]);
-    };
     return {
         name: "stop-start",
         watch: new RegExp(`^${name}$`),
         prepare: async () => {
             tpl = await template(t, web);
             await run("docker", ["rm", "-f", name]).catch(() => undefined);
-            await create(0);
+            await startCopy(tpl, name, 0);
             await waitAccepting(name, t);
             restore = await pointEdge(t, name);
         },
         deploy: async generation => {
             await run("docker", ["stop", name]);
             await run("docker", ["rm", name]);
-            await create(generation);
+            await startCopy(tpl, name, generation);
             return { oldName: name, newName: name };
         },
         cleanup: async () => {
@@ -401,6 +419,54 @@ export function stopStartMethod(t: Target, web: () => Promise<string>): Method {
             await run("docker", ["rm", "-f", name]).catch(() => undefined);
         },
     };
+}
+
+/**
+ * The floor: what any zero-downtime deploy of this app has to do on this host, by plain docker commands and
+ * with no switch. The release command runs to its end in a container of the image (at the CPU weight of
+ * dropyard's release step), then a new web container starts beside the serving one and is removed once it
+ * answers; the edge stays on dropyard's container throughout. What the load meets here comes from the app's
+ * own work; what dropyard's deploy adds to it is the deploying tool's (program, switch, drain).
+ */
+export function floorMethod(t: Target, web: () => Promise<string>, release: string[], serving: RegExp): Method {
+    const name = `${t.app}-floor`;
+    const releaseName = `${t.app}-floor-release`;
+    let tpl: WebTemplate;
+    const remove = async () => {
+        await run("docker", ["rm", "-f", name, releaseName]).catch(() => undefined);
+    };
+    return {
+        name: "floor",
+        // Dropyard's container serves (the old app); the copy is the new one.
+        watch: new RegExp(`^${name}$|${serving.source}`),
+        prepare: async () => {
+            tpl = await template(t, web);
+            await remove();
+        },
+        deploy: async generation => {
+            const oldName = await web();
+            const labels = [BENCH_LABEL, `${LABEL.process}=release`];
+            await startCopy(tpl, releaseName, generation, { labels, argv: release, cpuShares: RELEASE_CPU_SHARES });
+            const { stdout } = await run("docker", ["wait", releaseName]);
+            if (stdout.trim() !== "0") throw new Error(`floor: the release command exited ${stdout.trim()}`);
+            await startCopy(tpl, name, generation);
+            await waitAnswering(name, t);
+            return { oldName, newName: name };
+        },
+        cleanup: remove,
+    };
+}
+
+/** Waits (at most 60 s) until a container answers `HEAD /` on the target's network, as dropyard's deploy step asks. */
+async function waitAnswering(name: string, t: Target): Promise<void> {
+    await waitAccepting(name, t);
+    const ip = (await engine.containerInspect(name))?.NetworkSettings.Networks[t.network]?.IPAddress;
+    const deadline = Date.now() + 60_000;
+    while (ip && Date.now() < deadline) {
+        if (await answers(ip, t.port, 1000)) return;
+        await sleep(20);
+    }
+    throw new Error(`${name} did not answer HEAD / on port ${t.port} within 60 s`);
 }
 
 /** Waits (at most 60 s) until a container's port accepts connections on the target's network. */

@@ -1,17 +1,20 @@
 // npm run bench: dropyard's numbers beside the ways one would otherwise deploy, measured on the sandbox
 // (the local Docker engine). Prints one `name=value` per line on standard output (progress on standard
 // error), writes every figure to bench/results/<date>.json and the redeploy chart to
-// bench/results/<date>-redeploy.svg. Sections (BENCH_SECTIONS=examples,redeploy,edge,backup; all by default;
-// BENCH_METHODS=dropyard,compose,stop-start picks the redeploy's methods):
+// bench/results/<date>-redeploy.svg. Sections (BENCH_SECTIONS=examples,redeploy,edge,machine,backup; all by default;
+// BENCH_METHODS=dropyard,compose,stop-start,floor picks the redeploy's methods):
 //
 //   examples   eval_ms_<example>, cold_up_seconds_<example>, warm_up_seconds_<example>, noop_up_changes_<example>
 //   redeploy   the app's saturation throughput through the edge in the load's own mix, then a redeploy under
 //              load at 80% of it,
 //              by dropyard, docker-compose, stop-then-start (and Kamal's proxy when it builds): requests,
 //              failures (connection errors and 5xx), p50/p99 steady and during the deploy, and where the
-//              deploy's wall time went (bench/phases.ts)
+//              deploy's wall time went (bench/phases.ts); beside them the floor, the release and a new
+//              container's boot by plain docker commands with no switch, what any zero-downtime deploy pays
 //   edge       the edge's own cost against a fast static upstream: throughput ratio edge/direct, added
 //              latency, new TLS 1.3 connections/s against the same nginx with TLS and no dropyard config
+//   machine    the droplet path on a sandbox machine (DigitalOcean's API alone simulated): cold `up` and its parts,
+//              a no-op `up`, a redeploy after a config change and after a code change (bench/machine.ts)
 //   backup     backup and restore throughput of a Postgres of BENCH_BACKUP_MB against plain pg_dump (bench/backup.ts)
 //
 // It deploys django-postgres, whose container names and ports (80/443) are fixed: it first waits (bounded
@@ -21,6 +24,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
+import { parseProcfile } from "../lib/render/procfile";
 import { evaluate } from "../sandbox/harness";
 import { fetchVia } from "../sandbox/lib/http";
 import { down, up } from "../sandbox";
@@ -30,10 +34,12 @@ import { renderRedeployChart } from "./chart";
 import { groupEngine, joinClientGroup } from "./cpu";
 import { CpuParts } from "./deploy-cpu";
 import { edgeOverhead } from "./edge";
+import { benchMachine } from "./machine";
 import { runHey } from "./hey";
 import {
     composeMethod,
     dropyardMethod,
+    floorMethod,
     measure,
     Method,
     MethodResult,
@@ -67,7 +73,7 @@ const results = new Results({
     memoryGb: Math.round(totalmem() / 2 ** 30),
 });
 
-const SECTIONS = ["examples", "redeploy", "edge", "backup"];
+const SECTIONS = ["examples", "redeploy", "edge", "machine", "backup"];
 const wanted = new Set((process.env.BENCH_SECTIONS ?? SECTIONS.join(",")).split(",").map(s => s.trim()));
 
 function versionOf(cmd: string, args: string[]): string {
@@ -89,6 +95,15 @@ async function prepare(): Promise<void> {
         "python:3.13-slim",
         "node:20-slim",
         "restic/restic:0.18.0",
+        // The droplet's section: certbot on the machine, Pebble, the machine and the registry it pulls through.
+        ...(wanted.has("machine")
+            ? [
+                  "certbot/certbot:v4.0.0",
+                  "dropyard-sandbox/pebble:2.6",
+                  "dropyard-sandbox/machine:trixie",
+                  "dropyard-sandbox/registry:2.8",
+              ]
+            : []),
     ];
     await prepareEngine(images, { rebuildStale: true, stdio: ["ignore", 2, 2] });
     execFileSync("bash", [join(REPO, "bench", "tools.sh")], {
@@ -234,6 +249,13 @@ function methodFigures(r: MethodResult): Figures {
     return f;
 }
 
+/** The django-postgres copy's release command, from its Procfile, as dropyard's release step runs it. */
+function releaseCommand(dir: string): string {
+    const release = parseProcfile(readFileSync(join(dir, "app", "Procfile"), "utf8")).find(e => e.type === "release");
+    if (!release) throw new Error(`${dir}/app/Procfile has no release line`);
+    return release.command;
+}
+
 /**
  * The redeploy section: every method under the same load, one after the other, then the chart. The bench (generator
  * and deploying tool) runs it in its client cgroup (joinClientGroup), Docker's daemons in theirs (groupEngine).
@@ -271,10 +293,12 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
     );
     // BENCH_METHODS=dropyard measures some of them only (all by default).
     const only = process.env.BENCH_METHODS?.split(",").map(m => m.trim());
+    const dropyard = dropyardMethod(g => upAt(g), web);
     const methods: Method[] = [
-        dropyardMethod(g => upAt(g), web),
+        dropyard,
         composeMethod(target, web),
         stopStartMethod(target, web),
+        floorMethod(target, web, ["/bin/sh", "-c", releaseCommand(dir)], dropyard.watch),
     ].filter(m => only === undefined || only.includes(m.name));
     if (versionOf("/usr/local/bin/kamal-proxy", ["version"]) === "missing") {
         results.note("redeploy", "Kamal's proxy: its Go module did not build here (bench/tools.sh), so no column.");
@@ -421,6 +445,13 @@ async function main(): Promise<void> {
             const dir = await upTwice(name);
             await down(dir, { purge: true, log: false });
         }
+    }
+    if (wanted.has("machine")) {
+        // After the examples: the droplet's own Docker serves its ports, but Pebble shares the host's network.
+        await benchMachine(results.section("machine"), n => results.note("machine", n), progress).catch((e: Error) => {
+            progress(`machine: ${e.stack}`);
+            results.note("machine", `the section failed: ${e.message}`);
+        });
     }
     if (wanted.has("backup")) {
         // Its own container and ports: it does not wait for the examples.

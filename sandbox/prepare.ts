@@ -16,6 +16,9 @@ export const STAND_INS: Readonly<Record<string, string>> = {
     "python:3.13-slim": "python",
     "node:20-slim": "node",
     "dropyard-sandbox/pebble:2.6": "pebble",
+    // Not stand-ins: the sandbox's machine (a droplet or server) and its registry mirror.
+    "dropyard-sandbox/machine:trixie": "machine",
+    "dropyard-sandbox/registry:2.8": "registry",
     // The older majors the database upgrade test starts from (bookworm's).
     "postgres:15": "postgres-15",
     "mariadb:10.11": "mariadb-10.11",

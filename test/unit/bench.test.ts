@@ -22,6 +22,7 @@ import {
 } from "../../bench/stats";
 import { parseHey } from "../../bench/hey";
 import { parseVegeta } from "../../bench/vegeta";
+import { coldUpParts } from "../../bench/up-parts";
 import { answeredSteadily, searchSaturation, STEADY_P99_MS } from "../../bench/saturation";
 
 const ok = (sentMs: number, latencyMs: number): Sample => ({ sentMs, latencyMs, status: 200 });
@@ -410,4 +411,35 @@ test("the saturation search brackets then bisects to within its tolerance, from 
         searchSaturation(async () => true, 100, { maxRuns: 4 }),
         /no answer within 4 runs/,
     );
+});
+
+test("coldUpParts: each resource's step lasts until the next progress line; the rest is other", () => {
+    const at = (s: number, line: string) => ({ atMs: 1000 * s, line });
+    const parts = coldUpParts(
+        [
+            at(1, "evaluated 40 resources in 900 ms (pass 1)"),
+            at(2, "create digitalocean:index/droplet:Droplet counter-host-droplet"),
+            at(20, "create command:remote:Command counter-host-bootstrap"),
+            at(45, "create docker:index/remoteImage:RemoteImage counter-db-image"),
+            at(50, "create docker:index/network:Network counter-host-edge"),
+            at(51, "create docker:index/remoteImage:RemoteImage counter-host-image"),
+            at(53, "create docker:index/image:Image counter-image"),
+            at(70, "create command:remote:Command counter-release"),
+            at(73, "replace command:remote:Command counter-cert-issue (changed: triggers)"),
+            at(78, "create docker:index/container:Container counter-web-1"),
+        ],
+        0,
+        80_000,
+    );
+    assert.deepEqual(parts, {
+        droplet: 18,
+        bootstrap: 25,
+        pulls: 5 + 2,
+        build: 17,
+        release: 3,
+        certificate: 5,
+        other: 2 + 1 + 2,
+    });
+    // No lines: all of it is other.
+    assert.deepEqual(coldUpParts([], 500, 2500).other, 2);
 });
