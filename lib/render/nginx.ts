@@ -253,9 +253,10 @@ server {
 }
 
 server {
-    # "listen ... http2" rather than "http2 on;": every nginx since 1.9.5 accepts it (1.25.1 and
-    # later log a deprecation warning), so an older or newer edge image keeps working.
-    listen 443 ssl http2;
+    # The edge is nginx 1.27.3 or later (Apps' upstream groups use "resolve"), so "http2 on" (1.25.1),
+    # not the "listen ... http2" flag those versions warn about at every start and reload.
+    listen 443 ssl;
+    http2 on;
     server_name {{server_name}};
     ${ACCESS_LOG}
 

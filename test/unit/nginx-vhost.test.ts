@@ -136,7 +136,8 @@ test("TLS: 80 keeps ACME and redirects the rest; 443 uses Mozilla intermediate, 
     assert.match(http, /acme-challenge/);
     assert.match(http, /return 301 https:\/\/\$host\$request_uri;/);
     assert.doesNotMatch(http, /proxy_pass/);
-    assert.match(https, /listen 443 ssl http2;/);
+    assert.match(https, /listen 443 ssl;\n\s+http2 on;/);
+    assert.doesNotMatch(v!.config, /^\s*listen [^;]*http2/m, "the listen flag nginx 1.25.1 and later deprecate");
     assert.match(https, /ssl_protocols TLSv1\.2 TLSv1\.3;/);
     assert.match(
         https,

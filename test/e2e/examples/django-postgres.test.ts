@@ -6,9 +6,9 @@
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { DetailedPeerCertificate } from "node:tls";
+import { connect as tlsConnect, DetailedPeerCertificate } from "node:tls";
 import { startPebble, Pebble } from "../support/acme";
-import { crash, inspect, psql, restartState, theContainer } from "../../support/docker";
+import { crash, docker, inspect, psql, restartState, theContainer } from "../../support/docker";
 import { CookieJar, fetchVia } from "../../../sandbox/lib/http";
 import { until } from "../../support/until";
 import { actionOf, changes, deployment, prepare, teardown } from "../support/stack";
@@ -99,6 +99,26 @@ describe("django-postgres on the sandbox, certificate from Pebble", () => {
         while (top.issuerCertificate && top.issuerCertificate !== top) top = top.issuerCertificate;
         assert.equal(new X509Certificate(top.raw).fingerprint256, new X509Certificate(root).fingerprint256);
         await assert.rejects(fetchVia({ host: DOMAIN, ca: pebble!.listenerCa }), /certificate/i);
+    });
+
+    test("the edge's configuration passes nginx -t without a warning, and it offers HTTP/2 over TLS", async () => {
+        const check = await docker("exec", EDGE, "sh", "-c", "nginx -t 2>&1");
+        assert.match(check, /test is successful/);
+        assert.doesNotMatch(check, /\[(warn|emerg|alert|crit)\]/, check);
+        const alpn = await new Promise<string | false | null>((resolve, reject) => {
+            const s = tlsConnect({
+                host: "127.0.0.1",
+                port: 443,
+                servername: DOMAIN,
+                ca: root,
+                ALPNProtocols: ["h2", "http/1.1"],
+            });
+            s.on("secureConnect", () => {
+                resolve(s.alpnProtocol);
+                s.end();
+            }).on("error", reject);
+        });
+        assert.equal(alpn, "h2");
     });
 
     test("http answers 301 to the same URL over https", async () => {
