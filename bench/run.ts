@@ -306,8 +306,8 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
     // BENCH_ROUNDS=3 measures every method that many times, in turns, and records each figure's median.
     const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
     put("rounds", rounds);
-    const byMethod = new Map<string, MethodResult[]>(methods.map(m => [m.name, []]));
-    const figures = new Map<string, Figures[]>(methods.map(m => [m.name, []]));
+    // Each method's rounds: the result (the chart draws one) and its figures.
+    const runs = new Map<string, { result: MethodResult; figures: Figures }[]>(methods.map(m => [m.name, []]));
     const halfRate = Math.floor(sat * 0.5);
     const halfFigures: Figures[] = [];
     for (let round = 1; round <= rounds; round++) {
@@ -331,8 +331,7 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
                             `${r.steady.failedConnection + r.steady.failed5xx} failed)`,
                     );
             } while (!r.steadyHeld && attempts < 3);
-            byMethod.get(m.name)!.push(r);
-            figures.get(m.name)!.push({ attempts, ...methodFigures(r) });
+            runs.get(m.name)!.push({ result: r, figures: { attempts, ...methodFigures(r) } });
             if (r.failures.length > 0)
                 results.note("redeploy", `${m.name}${inRound} failures: ${topKinds(r.failures)}`);
             if (r.edgeErrors.length > 0)
@@ -357,8 +356,9 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
             drain_seconds: half.split.drain_seconds,
         });
     }
-    for (const [name, each] of figures) {
+    for (const [name, measured] of runs) {
         const key = name.replace(/-/g, "_");
+        const each = measured.map(x => x.figures);
         for (const [k, v] of Object.entries(medianFigures(each))) put(`${key}_${k}`, v);
         const failed = each.map(f => (f.failed_connection ?? 0) + (f.failed_5xx ?? 0));
         put(`${key}_rounds_with_failures`, failed.filter(n => n > 0).length);
@@ -368,7 +368,7 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
     for (const [k, v] of Object.entries(medianFigures(halfFigures))) put(`dropyard_half_load_${k}`, v);
     put("dropyard_half_load_rounds_with_failures", halfFigures.filter(f => (f.failed ?? 0) > 0).length);
     // The names scripts read before this section compared methods: dropyard's own column.
-    const own = figures.get("dropyard");
+    const own = runs.get("dropyard")?.map(x => x.figures);
     if (own) {
         const legacy = results.section("redeploy", "redeploy_");
         const mid = medianFigures(own);
@@ -382,7 +382,7 @@ async function redeploySection(dir: string, stamp: string): Promise<void> {
         `Redeploy under ${rate} req/s (${Math.round((100 * rate) / sat)}% of saturation), django-postgres behind ` +
             `the edge, ${cpus().length} cores${rounds > 1 ? `, round ${shown + 1} of ${rounds}` : ""}`,
         methods.map(m => {
-            const r = byMethod.get(m.name)![shown];
+            const r = runs.get(m.name)![shown].result;
             return { name: r.name, buckets: r.buckets, deployAtMs: r.deployAtMs, marks: r.marks };
         }),
     );
