@@ -12,7 +12,7 @@ import { Pebble, startPebble } from "../test/e2e/support/acme";
 import { COUNTER_IMAGES } from "../test/e2e/support/machine";
 import { Figure } from "./results";
 import { addGenerationVariable, copyExample } from "./stacks";
-import { coldUpParts, TimedLine } from "./up-parts";
+import { TimedLine, upParts } from "./up-parts";
 
 const STACK = "bench-droplet";
 const ZONE = "droplet.test";
@@ -67,7 +67,7 @@ export async function benchMachine(
         progress("machine: cold up onto a new droplet");
         const cold = await timedUp(dir, config, pebble);
         put("cold_up_seconds", (cold.endMs - cold.startMs) / 1000);
-        for (const [part, s] of Object.entries(coldUpParts(cold.lines, cold.startMs, cold.endMs)))
+        for (const [part, s] of Object.entries(upParts(cold.lines, cold.startMs, cold.endMs)))
             put(`cold_up_${part}_seconds`, s);
         put("cold_up_changes", changed(cold.s));
 
@@ -86,8 +86,9 @@ export async function benchMachine(
         appendFileSync(join(dir, "app", "counter", "views.py"), "\n# bench: a code change\n");
         const code = await timedUp(dir, { ...config, benchGeneration: "1" }, pebble);
         put("code_redeploy_seconds", (code.endMs - code.startMs) / 1000);
-        const built = coldUpParts(code.lines, code.startMs, code.endMs);
-        put("code_redeploy_build_seconds", built.build);
+        const parts = upParts(code.lines, code.startMs, code.endMs);
+        put("code_redeploy_build_seconds", parts.images);
+        put("code_redeploy_deploy_seconds", parts.deploy);
         note(
             "A droplet is a new sandbox machine (DigitalOcean's API alone simulated): cloud-init installs docker.io " +
                 "from Debian's mirror, so the cold up's droplet and bootstrap parts include that download.",

@@ -22,7 +22,7 @@ import {
 } from "../../bench/stats";
 import { parseHey } from "../../bench/hey";
 import { parseVegeta } from "../../bench/vegeta";
-import { coldUpParts } from "../../bench/up-parts";
+import { upParts } from "../../bench/up-parts";
 import { answeredSteadily, searchSaturation, STEADY_P99_MS } from "../../bench/saturation";
 
 const ok = (sentMs: number, latencyMs: number): Sample => ({ sentMs, latencyMs, status: 200 });
@@ -413,33 +413,43 @@ test("the saturation search brackets then bisects to within its tolerance, from 
     );
 });
 
-test("coldUpParts: each resource's step lasts until the next progress line; the rest is other", () => {
+test("upParts: a part lasts from the line that starts it to the next that starts one; the rest is other", () => {
+    // Lines as a cold up onto a droplet logged them (2026-12-02), times in seconds.
     const at = (s: number, line: string) => ({ atMs: 1000 * s, line });
-    const parts = coldUpParts(
-        [
-            at(1, "evaluated 40 resources in 900 ms (pass 1)"),
-            at(2, "create digitalocean:index/droplet:Droplet counter-host-droplet"),
-            at(20, "create command:remote:Command counter-host-bootstrap"),
-            at(45, "create docker:index/remoteImage:RemoteImage counter-db-image"),
-            at(50, "create docker:index/network:Network counter-host-edge"),
-            at(51, "create docker:index/remoteImage:RemoteImage counter-host-image"),
-            at(53, "create docker:index/image:Image counter-image"),
-            at(70, "create command:remote:Command counter-release"),
-            at(73, "replace command:remote:Command counter-cert-issue (changed: triggers)"),
-            at(78, "create docker:index/container:Container counter-web-1"),
-        ],
-        0,
-        80_000,
+    const lines = [
+        at(0.5, "evaluated 42 resources in 532 ms (pass 1)"),
+        at(0.6, "create tls:index/privateKey:PrivateKey counter-host-ssh-key"),
+        at(1, "create digitalocean:index/droplet:Droplet counter-host-droplet"),
+        at(1, "droplet counter-host: booting sandbox machine droplet-1 (cloud-init runs its user data)"),
+        at(17, "create digitalocean:index/firewall:Firewall counter-host-firewall"),
+        at(18, "create command:remote:Command counter-host-bootstrap"),
+        at(18, "run create of counter-host-bootstrap over ssh root@172.29.0.3:22"),
+        at(20, "create command:remote:Command counter-host-owners"),
+        at(20.5, "build dropyard/counter-host-counter:latest from /tmp/app"),
+        at(20.6, "pull nginx:1.30 on tcp://172.29.0.3:2376"),
+        at(36, "built dropyard/counter-host-counter:latest = sha256:fcb4ba122457 in 15500 ms"),
+        at(36.5, "evaluated 42 resources in 16000 ms (pass 3)"),
+        at(37, "create command:remote:Command counter-cert-issue"),
+        at(40, "create docker:index/container:Container counter-db-container"),
+        at(40.5, "wait for counter-db to be healthy (up to 180s)"),
+        at(45, "create docker:index/remoteImage:RemoteImage counter-db-image"),
+        at(45.5, "create command:remote:Command counter-release"),
+        at(46.5, "create command:remote:Command counter-deploy"),
+        at(47, "replace docker:index/container:Container counter-web-1 (changed: env)"),
+    ];
+    assert.deepEqual(
+        Object.fromEntries(Object.entries(upParts(lines, 0, 48_000)).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+        {
+            droplet: 16,
+            bootstrap: 2,
+            images: 16 + 0.5,
+            database: 4.5,
+            release: 1,
+            certificate: 3,
+            deploy: 0.5,
+            other: 0.6 + 0.4 + 1 + 0.5 + 0.5 + 0.5 + 1,
+        },
     );
-    assert.deepEqual(parts, {
-        droplet: 18,
-        bootstrap: 25,
-        pulls: 5 + 2,
-        build: 17,
-        release: 3,
-        certificate: 5,
-        other: 2 + 1 + 2,
-    });
     // No lines: all of it is other.
-    assert.deepEqual(coldUpParts([], 500, 2500).other, 2);
+    assert.equal(upParts([], 500, 2500).other, 2);
 });
