@@ -32,9 +32,24 @@ export function makeRoot(): string {
     return root;
 }
 
-/** Maps the edge container's paths into `root`. */
+/** Whether the host's nginx knows `http2 on` (1.25.1 and later; Debian 12's is 1.22). */
+const HOST_NGINX_HAS_HTTP2_ON = (() => {
+    const v = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(spawnSync(NGINX, ["-v"], { encoding: "utf8" }).stderr ?? "");
+    return v !== null && Number(v[1]) * 1e6 + Number(v[2]) * 1e3 + Number(v[3]) >= 1_025_001;
+})();
+
+/**
+ * What the host's nginx can check of a config written for the edge: on one older than 1.25.1, `http2 on;` becomes
+ * a comment. The edge (nginx 1.27.3 or later) takes it, and test/e2e/examples/django-postgres.test.ts runs nginx -t
+ * there on the rendered TLS vhost.
+ */
+export function forHostNginx(config: string): string {
+    return HOST_NGINX_HAS_HTTP2_ON ? config : config.replace(/^(\s*)http2 on;$/gm, "$1# http2 on; (the edge's nginx)");
+}
+
+/** Maps the edge container's paths into `root`, for the host's nginx (forHostNginx). */
 export function chroot(config: string, root: string): string {
-    let out = config;
+    let out = forHostNginx(config);
     for (const p of Object.values(EDGE_PATHS)) out = out.split(p).join(root + p);
     return out;
 }
